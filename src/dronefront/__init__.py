@@ -1,0 +1,43 @@
+"""dronefront: infantry against small drones, drone-cued artillery and jamming.
+
+>>> import dronefront
+>>> result = dronefront.run("reference-open-field", seed=1, overrides=["parameters.N=60"])
+>>> result.summary["sides"]["attacker"]["initial"]
+60
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from dronefront.engine.result import Result
+from dronefront.engine.sim import Sim
+from dronefront.errors import UserError
+from dronefront.scenario.loader import builtin_names, load_scenario
+from dronefront.scenario.models import Scenario
+
+__version__ = "0.1.0"
+__all__ = [
+    "Result", "Scenario", "Sim", "UserError", "builtin_names", "load_scenario", "run",
+]
+
+
+def run(
+    scenario: Scenario | str | Path,
+    seed: int = 0,
+    *,
+    overrides: Iterable[str] | Mapping[str, Any] | None = None,
+    out: str | Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Result:
+    """Run one engagement and return its :class:`Result` (and write a run folder if ``out``).
+
+    ``scenario`` is a :class:`Scenario`, a built-in name or a YAML path.
+    """
+    spec = load_scenario(scenario, overrides)
+    result = Sim(spec, seed=seed).run(progress=progress)
+    if out is not None:
+        result.write(out)
+    return result

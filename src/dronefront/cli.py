@@ -1,0 +1,172 @@
+"""The ``dronefront`` command line: a thin layer over the Python API.
+
+Errors a user can cause print one line on stderr and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from dronefront.errors import UserError
+
+app = typer.Typer(
+    help="Simulate infantry against small drones, drone-cued artillery and jamming.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="Override a field: dotted.path=value (repeatable)."),
+]
+
+
+@app.command("scenarios")
+def scenarios_cmd() -> None:
+    """List the built-in scenarios."""
+    from dronefront.scenario.loader import BUILTIN_DIR, builtin_names, parse_yaml
+
+    table = Table("scenario", "description", box=None)
+    for name in builtin_names():
+        data, _ = parse_yaml((BUILTIN_DIR / f"{name}.yaml").read_text(), name)
+        first = " ".join(str(data.get("description", "")).split())
+        table.add_row(name, first.split(". ")[0].rstrip(".") + ".")
+    console.print(table)
+
+
+@app.command("validate")
+def validate_cmd(file: Annotated[str, typer.Argument(help="Scenario YAML file or name.")],
+                 set_: SetOption = None) -> None:
+    """Check a scenario file; exit 0 if valid, 2 with a one-line message if not."""
+    from dronefront.scenario.loader import load_scenario
+
+    scenario = load_scenario(file, set_ or [])
+    console.print(f"[green]ok[/green] {file}: scenario {scenario.name!r}, "
+                  f"{scenario.steps} steps of {scenario.dt:g} s")
+
+
+@app.command("schema")
+def schema_cmd() -> None:
+    """Print the JSON Schema of scenario files."""
+    from dronefront.scenario.models import Scenario
+
+    sys.stdout.write(json.dumps(Scenario.model_json_schema(), indent=2) + "\n")
+
+
+@app.command("run")
+def run_cmd(
+    scenario: Annotated[str, typer.Argument(help="Built-in scenario name or YAML path.")],
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
+    out: Annotated[Path | None, typer.Option(help="Run folder (default runs/NAME-seedN).")] = None,
+    set_: SetOption = None,
+) -> None:
+    """Run one engagement, print its summary and write its run folder."""
+    from dronefront.engine.sim import Sim
+    from dronefront.scenario.loader import load_scenario
+
+    spec = load_scenario(scenario, set_ or [])
+    out = out or Path("runs") / f"{spec.name}-seed{seed}"
+    sim = Sim(spec, seed=seed)
+    with _progress(f"{spec.name} seed {seed}", spec.steps) as advance:
+        result = sim.run(progress=advance)
+    result.write(out)
+    print_summary(result.summary)
+    console.print(f"run folder: [bold]{out}[/bold]  "
+                  f"({result.run_seconds:.2f} s for {spec.steps} steps)")
+
+
+def _progress(label: str, total: int):
+    progress = Progress(
+        TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+        TimeRemainingColumn(), console=err, transient=True, disable=not err.is_terminal,
+    )
+
+    class _Ctx:
+        def __enter__(self):
+            progress.start()
+            task = progress.add_task(label, total=total)
+
+            def advance(done: int, _total: int) -> None:
+                if done % 20 == 0 or done == _total:
+                    progress.update(task, completed=done)
+
+            return advance
+
+        def __exit__(self, *exc) -> None:
+            progress.stop()
+
+    return _Ctx()
+
+
+def print_summary(summary: dict) -> None:
+    """Print an engagement summary as tables."""
+    table = Table(title=f"{summary['scenario']} (seed {summary['seed']}, "
+                        f"{summary['duration_s']:g} s)")
+    for col in ("side", "initial", "killed", "wounded", "casualties", "by cause",
+                "objective", "per FPV strike"):
+        table.add_column(col)
+    for name, side in summary["sides"].items():
+        causes = ", ".join(f"{k} {v['killed']}+{v['wounded']}"
+                           for k, v in side["casualties_by_cause"].items())
+        prog = side["objective_progress"]
+        per = side["casualties_per_fpv_strike"]
+        table.add_row(name, str(side["initial"]), str(side["killed"]), str(side["wounded"]),
+                      str(side["casualties"]), causes or "-",
+                      "-" if prog is None else f"{prog:.0%}",
+                      "-" if per is None else f"{per:.2f}")
+    console.print(table)
+    drones = Table(title="drones by fate")
+    for col in ("side", "type", "launched", "expended", "shot down", "jammed", "crashed",
+                "returned", "strikes"):
+        drones.add_column(col)
+    for side, types in summary["drones"].items():
+        for kind, f in types.items():
+            drones.add_row(side, kind, *(str(f[k]) for k in (
+                "launched", "expended", "shot_down", "jammed", "crashed", "returned",
+                "strikes")))
+    if drones.row_count:
+        console.print(drones)
+    def fmt(value: float | None) -> str:
+        return "-" if value is None else f"{value:.2f}"
+
+    costs = ", ".join(f"{k} {fmt(v['cost_exchange_ratio'])}" for k, v in summary["cost"].items())
+    console.print(f"exchange ratio (attacker/defender casualties): "
+                  f"{fmt(summary['exchange_ratio'])}; cost-exchange ratio: {costs}")
+
+
+def _mount_subcommands() -> None:
+    try:
+        from dronefront.lanchester.cli import app as lanchester_app
+    except ImportError:  # pragma: no cover - the package always ships it
+        return
+    app.add_typer(lanchester_app, name="lanchester", help="Lanchester combat models.")
+
+
+_mount_subcommands()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI, turning user errors into one line and exit status 2."""
+    try:
+        app(args=argv, prog_name="dronefront")
+    except UserError as exc:
+        err.print(f"error: {exc}", markup=False)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        err.print("interrupted", markup=False)
+        sys.exit(130)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

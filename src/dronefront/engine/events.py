@@ -1,0 +1,83 @@
+"""The event log: every launch, detection, strike, bomb, shell, shot, loss and casualty.
+
+Stages append whole arrays at a time; the log becomes one Arrow table at the end.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+KINDS = (
+    "launch", "detection", "spotted", "strike", "bomb", "call_for_fire", "shell", "shot",
+    "shoot_down", "jam_loss", "crash", "return", "casualty", "decoy",
+)
+KIND = {name: i for i, name in enumerate(KINDS)}
+SIDE_NAMES = ("attacker", "defender")
+EXTRA_CAUSES = ("jamming", "link_range", "endurance")
+
+
+class EventLog:
+    """Columnar buffers of events; ``weapon`` and ``cause`` are codes into name lists."""
+
+    _COLUMNS = ("step", "kind", "side", "x", "y", "weapon", "cause", "platoon", "actor",
+                "target", "value")
+
+    def __init__(self) -> None:
+        self._parts: dict[str, list[np.ndarray]] = {c: [] for c in self._COLUMNS}
+
+    def add(
+        self,
+        step: int,
+        kind: str,
+        side: np.ndarray | int,
+        x: np.ndarray,
+        y: np.ndarray,
+        *,
+        weapon: np.ndarray | int = -1,
+        cause: np.ndarray | int = -1,
+        platoon: np.ndarray | int = -1,
+        actor: np.ndarray | int = -1,
+        target: np.ndarray | int = -1,
+        value: np.ndarray | float = np.nan,
+    ) -> None:
+        x = np.atleast_1d(np.asarray(x, np.float64))
+        n = x.shape[0]
+        if n == 0:
+            return
+        values = {
+            "step": step, "kind": KIND[kind], "side": side, "x": x, "y": y, "weapon": weapon,
+            "cause": cause, "platoon": platoon, "actor": actor, "target": target,
+            "value": value,
+        }
+        for name, v in values.items():
+            self._parts[name].append(np.broadcast_to(np.asarray(v), (n,)).copy())
+
+    def table(self, dt: float, weapon_names: list[str]) -> pa.Table:
+        """The log as an Arrow table with readable string columns."""
+
+        def col(name: str, dtype) -> np.ndarray:
+            parts = self._parts[name]
+            return np.concatenate(parts).astype(dtype) if parts else np.empty(0, dtype)
+
+        step = col("step", np.int32)
+        names = list(weapon_names)
+
+        def labels(codes: np.ndarray, vocabulary: list[str] | tuple[str, ...]) -> pa.Array:
+            vocab = pa.array(["", *vocabulary])
+            return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32) + 1), vocab)
+
+        return pa.table({
+            "step": step,
+            "time": (step * dt).astype(np.float64),
+            "kind": labels(col("kind", np.int32), KINDS),
+            "side": labels(col("side", np.int32), SIDE_NAMES),
+            "x": col("x", np.float32),
+            "y": col("y", np.float32),
+            "weapon": labels(col("weapon", np.int32), names),
+            "cause": labels(col("cause", np.int32), [*names, *EXTRA_CAUSES]),
+            "platoon": col("platoon", np.int32),
+            "actor": col("actor", np.int64),
+            "target": col("target", np.int64),
+            "value": col("value", np.float64),
+        })

@@ -1,0 +1,198 @@
+"""What a run produces: a summary, per-step series and the event log, and its run folder."""
+
+from __future__ import annotations
+
+import math
+import platform
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pyarrow as pa
+
+from dronefront.io.rundir import atomic_dir, sha256_of, write_json, write_parquet
+from dronefront.scenario.models import SIDES, Scenario
+
+if TYPE_CHECKING:
+    from dronefront.engine.sim import Sim
+    from dronefront.engine.state import State
+
+
+@dataclass
+class Result:
+    """The outcome of one engagement.
+
+    Attributes:
+        summary: casualties by cause, drones by fate and type, munitions, objective
+            progress, exchange and cost-exchange ratios.
+        timeseries: one row per step and side (Arrow table; ``.to_pandas()`` works).
+        events: every launch, detection, strike, shot, loss and casualty (Arrow table).
+        state: the final state arrays (soldier skills, encounters, statuses...).
+    """
+
+    scenario: Scenario
+    seed: int
+    summary: dict[str, Any]
+    timeseries: pa.Table
+    events: pa.Table
+    state: State
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    init_seconds: float = 0.0
+    run_seconds: float = 0.0
+
+    def manifest(self) -> dict[str, Any]:
+        """The resolved scenario, its SHA-256, the seed and the package versions."""
+        from dronefront import __version__
+
+        resolved = self.scenario.model_dump(mode="json")
+        return {
+            "scenario": resolved,
+            "scenario_sha256": sha256_of(resolved),
+            "seed": self.seed,
+            "dronefront_version": __version__,
+            "numpy_version": np.__version__,
+            "python_version": platform.python_version(),
+            "files": ["summary.json", "timeseries.parquet", "events.parquet"],
+        }
+
+    def write(self, out: str | Path) -> Path:
+        """Write the run folder atomically: nothing appears unless everything was written."""
+        out = Path(out)
+        with atomic_dir(out) as tmp:
+            write_json(tmp / "manifest.json", self.manifest())
+            write_json(tmp / "summary.json", self.summary)
+            write_parquet(tmp / "timeseries.parquet", self.timeseries)
+            write_parquet(tmp / "events.parquet", self.events)
+            write_json(tmp / "profile.json", {
+                "init_seconds": self.init_seconds, "run_seconds": self.run_seconds,
+                "stage_seconds": self.stage_seconds,
+            })
+        return out
+
+
+def _ratio(a: float, b: float) -> float | None:
+    return None if b == 0 else a / b
+
+
+def build_result(sim: Sim) -> Result:
+    from dronefront.engine.sim import SERIES
+
+    state = sim.state
+    steps = state.step
+    series = sim.series[:steps]
+    side_col = np.tile(np.array(SIDES), steps)
+    step_col = np.repeat(np.arange(steps, dtype=np.int32), 2)
+    columns: dict[str, Any] = {
+        "step": step_col,
+        "time": (step_col + 1) * state.dt,
+        "side": pa.array(side_col).dictionary_encode(),
+    }
+    for k, name in enumerate(SERIES):
+        columns[name] = series[:, :, k].reshape(-1)
+    timeseries = pa.table(columns)
+    events = sim.log.table(state.dt, state.weapon_names)
+    return Result(
+        scenario=sim.scenario, seed=sim.seed, summary=summarize(state, sim.seed),
+        timeseries=timeseries, events=events, state=state,
+        stage_seconds=dict(sim.stage_seconds), init_seconds=sim.init_seconds,
+        run_seconds=sim.run_seconds,
+    )
+
+
+def summarize(state: State, seed: int) -> dict[str, Any]:
+    """The per-engagement summary (plain JSON-able data, deterministic)."""
+    from dronefront.engine.state import FATES, FPV, KILLED, WOUNDED
+
+    s, t, c, p = state.soldiers, state.types, state.counters, state.platoons
+    scenario = state.scenario
+    weapons = state.weapon_names
+    fpv_types = np.flatnonzero(t.role == FPV)
+    sides: dict[str, Any] = {}
+    drones: dict[str, Any] = {}
+    value_lost = np.zeros(2)
+    spent = np.zeros(2)
+    drone_value_lost = np.zeros(2)
+    for i, name in enumerate(SIDES):
+        side_spec = getattr(scenario.sides, name)
+        mine = s.side == i
+        killed = int(np.count_nonzero(mine & (s.status == KILLED)))
+        wounded = int(np.count_nonzero(mine & (s.status == WOUNDED)))
+        by_cause: dict[str, dict[str, int]] = {}
+        hit = mine & (s.cause >= 0)
+        for code in np.unique(s.cause[hit]):
+            sel = hit & (s.cause == code)
+            by_cause[weapons[code]] = {
+                "killed": int(np.count_nonzero(sel & (s.status == KILLED))),
+                "wounded": int(np.count_nonzero(sel & (s.status == WOUNDED))),
+            }
+        fpv_casualties = int(np.count_nonzero(hit & np.isin(s.cause, fpv_types)))
+        enemy_fpv_strikes = int(c.strikes[1 - i, fpv_types].sum())
+        initial = int(np.count_nonzero(mine))
+        reached = int(np.count_nonzero(mine & s.holding & (s.status != KILLED)))
+        routed = (p.side == i) & (p.route_length > 0)
+        sides[name] = {
+            "initial": initial,
+            "healthy": initial - killed - wounded,
+            "killed": killed,
+            "wounded": wounded,
+            "casualties": killed + wounded,
+            "casualties_by_cause": by_cause,
+            "fpv_strikes_received": enemy_fpv_strikes,
+            "casualties_per_fpv_strike": _ratio(fpv_casualties, enemy_fpv_strikes),
+            "objective_progress": float(np.mean(np.minimum(
+                p.advanced[routed] / p.route_length[routed], 1.0))) if routed.any() else None,
+            "objective_reached_share": _ratio(reached, initial),
+            "drone_encounters": int(s.encounters[mine].sum()),
+            "munitions": {
+                "shells": int(c.shells[i]),
+                "counterdrone_shots": int(c.shots[i]),
+                "direct_fire_shots": int(c.direct_shots[i]),
+            },
+        }
+        value_lost[i] = side_spec.soldier_cost * (killed + 0.5 * wounded)
+        per_type: dict[str, Any] = {}
+        for k, type_name in enumerate(t.names):
+            fates = c.fates[i, k]
+            if fates.sum() == 0:
+                continue
+            lost = int(fates[1:5].sum())
+            per_type[type_name] = {f: int(v) for f, v in zip(FATES, fates, strict=True)}
+            per_type[type_name]["strikes"] = int(c.strikes[i, k])
+            per_type[type_name]["cost_lost"] = float(lost * t.cost[k])
+            drone_value_lost[i] += lost * t.cost[k]
+        drones[name] = per_type
+        battery = state.batteries
+        shells_cost = float(np.sum(battery.fired[battery.side == i]
+                                   * battery.cost_per_round[battery.side == i]))
+        spent[i] = drone_value_lost[i] + shells_cost
+        sides[name]["munitions"]["shells_cost"] = shells_cost
+    cost = {}
+    for i, name in enumerate(SIDES):
+        inflicted = value_lost[1 - i] + drone_value_lost[1 - i]
+        cost[name] = {
+            "spent": float(spent[i]),
+            "value_of_losses": float(value_lost[i] + drone_value_lost[i]),
+            "value_inflicted": float(inflicted),
+            "cost_exchange_ratio": _ratio(inflicted, spent[i]),
+        }
+    attacker, defender = sides["attacker"]["casualties"], sides["defender"]["casualties"]
+    summary = {
+        "scenario": scenario.name,
+        "seed": seed,
+        "steps": state.step,
+        "duration_s": state.step * state.dt,
+        "sides": sides,
+        "drones": drones,
+        "cost": cost,
+        "exchange_ratio": _ratio(attacker, defender),
+    }
+    return _finite(summary)
+
+
+def _finite(data: Any) -> Any:
+    if isinstance(data, dict):
+        return {k: _finite(v) for k, v in data.items()}
+    if isinstance(data, float) and not math.isfinite(data):
+        return None
+    return data

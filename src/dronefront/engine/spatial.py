@@ -1,0 +1,127 @@
+"""Uniform-grid neighbour index: every radius query in the engine goes through it.
+
+Soldiers are bucketed by a counting sort into square cells; a query visits the cells that
+overlap the query disc. Build is O(N); a query costs the cells it touches plus the soldiers
+in them. The grid covers the bounding box of the indexed soldiers, so it follows the fight.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numba as nb
+import numpy as np
+
+
+@nb.njit(cache=True)
+def _build(x, y, include, cell, x0, y0, nx, ny):
+    n = x.shape[0]
+    cell_of = np.full(n, -1, np.int64)
+    counts = np.zeros(nx * ny + 1, np.int64)
+    for i in range(n):
+        if include[i]:
+            cx = min(max(int((x[i] - x0) / cell), 0), nx - 1)
+            cy = min(max(int((y[i] - y0) / cell), 0), ny - 1)
+            c = cy * nx + cx
+            cell_of[i] = c
+            counts[c + 1] += 1
+    start = np.cumsum(counts)
+    fill = start[:-1].copy()
+    items = np.empty(start[-1], np.int64)
+    for i in range(n):
+        c = cell_of[i]
+        if c >= 0:
+            items[fill[c]] = i
+            fill[c] += 1
+    return start, items
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A built grid: soldiers of cell ``c`` are ``items[start[c]:start[c + 1]]``."""
+
+    x0: float
+    y0: float
+    cell: float
+    nx: int
+    ny: int
+    start: np.ndarray
+    items: np.ndarray
+
+
+@nb.njit(cache=True)
+def _bbox(x, y, include):
+    lo_x, lo_y, hi_x, hi_y = np.inf, np.inf, -np.inf, -np.inf
+    for i in range(x.shape[0]):
+        if include[i]:
+            lo_x = min(lo_x, x[i])
+            hi_x = max(hi_x, x[i])
+            lo_y = min(lo_y, y[i])
+            hi_y = max(hi_y, y[i])
+    return lo_x, lo_y, hi_x, hi_y
+
+
+def build_grid(x: np.ndarray, y: np.ndarray, include: np.ndarray, cell: float) -> Grid:
+    """Index the soldiers where ``include`` is true into cells of side ``cell`` metres."""
+    lo_x, lo_y, hi_x, hi_y = _bbox(x, y, include)
+    if np.isfinite(lo_x):
+        x0, y0 = lo_x - cell, lo_y - cell
+        nx = int((hi_x - x0) / cell) + 2
+        ny = int((hi_y - y0) / cell) + 2
+    else:
+        x0, y0, nx, ny = 0.0, 0.0, 1, 1
+    start, items = _build(x, y, include, cell, x0, y0, nx, ny)
+    return Grid(x0, y0, cell, nx, ny, start, items)
+
+
+@nb.njit(inline="always", cache=True)
+def cell_range(px, py, radius, x0, y0, cell, nx, ny):
+    """Inclusive cell index bounds of the disc ``(px, py, radius)``."""
+    cx0 = max(int((px - radius - x0) / cell), 0)
+    cx1 = min(int((px + radius - x0) / cell), nx - 1)
+    cy0 = max(int((py - radius - y0) / cell), 0)
+    cy1 = min(int((py + radius - y0) / cell), ny - 1)
+    return cx0, cx1, cy0, cy1
+
+
+@nb.njit(cache=True)
+def count_within(qx, qy, radius, x, y, mask, start, items, x0, y0, cell, nx, ny):
+    """For each query point, the number of indexed soldiers with ``mask`` within ``radius``."""
+    out = np.zeros(qx.shape[0], np.int64)
+    r2 = radius * radius
+    for q in range(qx.shape[0]):
+        cx0, cx1, cy0, cy1 = cell_range(qx[q], qy[q], radius, x0, y0, cell, nx, ny)
+        n = 0
+        for cy in range(cy0, cy1 + 1):
+            for cx in range(cx0, cx1 + 1):
+                c = cy * nx + cx
+                for k in range(start[c], start[c + 1]):
+                    j = items[k]
+                    if mask[j]:
+                        dx = x[j] - qx[q]
+                        dy = y[j] - qy[q]
+                        if dx * dx + dy * dy <= r2:
+                            n += 1
+        out[q] = n
+    return out
+
+
+@nb.njit(cache=True)
+def within(px, py, radius, x, y, mask, start, items, x0, y0, cell, nx, ny):
+    """Indices (ascending) of indexed soldiers with ``mask`` within ``radius`` of a point."""
+    cx0, cx1, cy0, cy1 = cell_range(px, py, radius, x0, y0, cell, nx, ny)
+    r2 = radius * radius
+    found = []
+    for cy in range(cy0, cy1 + 1):
+        for cx in range(cx0, cx1 + 1):
+            c = cy * nx + cx
+            for k in range(start[c], start[c + 1]):
+                j = items[k]
+                if mask[j]:
+                    dx = x[j] - px
+                    dy = y[j] - py
+                    if dx * dx + dy * dy <= r2:
+                        found.append(j)
+    out = np.array(found, dtype=np.int64) if len(found) else np.empty(0, np.int64)
+    out.sort()
+    return out

@@ -1,0 +1,161 @@
+"""Movement: platoon anchors follow their routes; soldiers keep formation around them.
+
+Each platoon's anchor advances along its waypoints at ``pace * movement[terrain]`` while
+the platoon is neither frozen nor holding still; it waits when its soldiers lag by more
+than ``MAX_LAG`` metres on average. A soldier heads for its slot, ``anchor + R(heading) @
+offset * scale`` (``scale`` is the disperse factor while dispersing), at ``pace *
+movement[terrain]`` times the catch-up (or sprint, while dispersing or drawing a drone)
+factor. Soldiers inside their objective stop and hold. Drills set postures.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+from dronefront.engine.events import EventLog
+from dronefront.engine.spatial import build_grid
+from dronefront.engine.state import CONCEALED, DECOY, HALTED, HEALTHY, KILLED, MOVING, State
+from dronefront.engine.terrain import points_in_area
+
+MAX_LAG = 15.0  # metres; assumption
+CATCH_UP = 1.5  # speed multiplier for a soldier behind its slot; assumption
+
+
+def advance_anchors(state: State) -> None:
+    """Move each active platoon anchor along its route by its distance budget."""
+    p = state.platoons
+    step = state.step
+    lag = state.cache.get("lag")
+    active = (
+        (p.next_wp < p.n_waypoints) & (p.frozen_until <= step) & (p.base_posture == MOVING)
+    )
+    if lag is not None:
+        active &= (lag <= MAX_LAG) & (state.cache["movers"] > 0)
+    if not active.any():
+        return
+    terrain = state.terrain.lookup(p.ax, p.ay)
+    budget = np.where(active, p.pace * state.terrain.movement[terrain] * state.dt, 0.0)
+    rows = np.arange(p.n)
+    for _ in range(p.route_x.shape[1] + 1):
+        moving = (budget > 0) & (p.next_wp < p.n_waypoints)
+        if not moving.any():
+            break
+        wp = np.minimum(p.next_wp, p.route_x.shape[1] - 1)
+        tx, ty = p.route_x[rows, wp], p.route_y[rows, wp]
+        dx, dy = tx - p.ax, ty - p.ay
+        dist = np.hypot(dx, dy)
+        reach = moving & (dist <= budget)
+        go = moving & ~reach
+        with np.errstate(invalid="ignore", divide="ignore"):
+            frac = np.where(go, budget / dist, 0.0)
+        p.ax = np.where(reach, tx, p.ax + dx * frac)
+        p.ay = np.where(reach, ty, p.ay + dy * frac)
+        p.advanced += np.where(reach, dist, np.where(go, budget, 0.0))
+        heading_ok = moving & (dist > 0)
+        p.hx = np.where(heading_ok, np.divide(dx, dist, where=heading_ok, out=p.hx.copy()), p.hx)
+        p.hy = np.where(heading_ok, np.divide(dy, dist, where=heading_ok, out=p.hy.copy()), p.hy)
+        budget = np.where(reach, budget - dist, 0.0)
+        p.next_wp = p.next_wp + reach
+
+
+@nb.njit(cache=True)
+def _move_soldiers(x, y, status, holding, platoon, role, ox, oy, terrain, posture, base_posture,
+                   frozen_until, dispersed_until, decoy_until, disperse_factor, pace, ax, ay,
+                   hx, hy, decoy_dx, decoy_dy, objective, rects, t_grid, t_x0, t_y0, t_cell,
+                   t_default, movement_factor, sprint, dt, step, lag_sum, lag_n):
+    """Move every healthy, mobile soldier towards its slot; hold inside rect objectives."""
+    ny, nx = t_grid.shape
+    for i in range(x.shape[0]):
+        g = platoon[i]
+        if base_posture[g] != MOVING or status[i] != HEALTHY:
+            continue
+        frozen = frozen_until[g] > step
+        if frozen:
+            posture[i] = CONCEALED
+            continue
+        if holding[i]:
+            posture[i] = HALTED
+            continue
+        posture[i] = MOVING
+        dispersing = dispersed_until[g] > step
+        scale = disperse_factor[g] if dispersing else 1.0
+        sx = ox[i] * scale
+        sy = oy[i] * scale
+        if decoy_until[g] > step and role[i] == DECOY:
+            tx = ax[g] + decoy_dx[g]
+            ty = ay[g] + decoy_dy[g]
+            boost = sprint
+        else:
+            tx = ax[g] + sx * hy[g] + sy * hx[g]
+            ty = ay[g] - sx * hx[g] + sy * hy[g]
+            boost = sprint if dispersing else CATCH_UP
+        dx = tx - x[i]
+        dy = ty - y[i]
+        dist = np.sqrt(dx * dx + dy * dy)
+        reach = pace[g] * movement_factor[terrain[i]] * boost * dt
+        if dist <= reach:
+            x[i] = tx
+            y[i] = ty
+        else:
+            frac = reach / dist
+            x[i] += dx * frac
+            y[i] += dy * frac
+            lag_sum[g] += dist - reach
+        lag_n[g] += 1
+        cx = int(np.floor((x[i] - t_x0) / t_cell))
+        cy = int(np.floor((y[i] - t_y0) / t_cell))
+        if 0 <= cx < nx and 0 <= cy < ny:
+            terrain[i] = t_grid[cy, cx]
+        else:
+            terrain[i] = t_default
+        k = objective[g]
+        if k >= 0 and rects[k, 4] > 0:
+            if rects[k, 0] <= x[i] <= rects[k, 2] and rects[k, 1] <= y[i] <= rects[k, 3]:
+                holding[i] = True
+
+
+def movement(state: State, log: EventLog) -> None:
+    """Advance anchors, move soldiers towards their slots, apply holding and postures."""
+    s, p = state.soldiers, state.platoons
+    advance_anchors(state)
+    rects = state.cache.get("objective_rects")
+    if rects is None:
+        rects = np.zeros((max(len(state.scenario.objectives), 1), 5))
+        for k, spec in enumerate(state.scenario.objectives):
+            if spec.rect is not None:
+                x0, y0, x1, y1 = spec.rect
+                rects[k] = (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1), 1.0)
+        state.cache["objective_rects"] = rects
+    lag_sum = np.zeros(p.n)
+    lag_n = np.zeros(p.n, np.int64)
+    tr = state.terrain
+    _move_soldiers(
+        s.x, s.y, s.status, s.holding, s.platoon, s.role, s.ox, s.oy, s.terrain, s.posture,
+        p.base_posture, p.frozen_until, p.dispersed_until, p.decoy_until, p.disperse_factor,
+        p.pace, p.ax, p.ay, p.hx, p.hy, p.decoy_dx, p.decoy_dy, p.objective, rects, tr.grid,
+        tr.x0, tr.y0, tr.cell, tr.default, tr.movement, state.scenario.sprint_factor,
+        state.dt, state.step, lag_sum, lag_n,
+    )
+    state.cache["lag"] = lag_sum / np.maximum(lag_n, 1)
+    state.cache["movers"] = lag_n
+    if any(o.polygon is not None for o in state.scenario.objectives):
+        _hold_polygons(state)
+    alive = s.status != KILLED
+    state.cache["grids"] = [
+        build_grid(s.x, s.y, alive & (s.side == side), state.cache["grid_cell"])
+        for side in (0, 1)
+    ]
+    state.cache.pop("densest", None)
+
+
+def _hold_polygons(state: State) -> None:
+    s, p = state.soldiers, state.platoons
+    objective = p.objective[s.platoon]
+    for k, spec in enumerate(state.scenario.objectives):
+        if spec.polygon is None:
+            continue
+        sel = np.flatnonzero((objective == k) & ~s.holding & (s.status == HEALTHY))
+        if sel.size:
+            inside = points_in_area(s.x[sel], s.y[sel], None, spec.polygon)
+            s.holding[sel[inside]] = True

@@ -1,0 +1,107 @@
+"""Terrain raster: class per cell, with concealment, cover and movement looked up per point."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+
+import numpy as np
+from matplotlib.path import Path as PolygonPath
+
+from dronefront.errors import UserError
+from dronefront.scenario.models import Terrain
+
+
+@dataclass(frozen=True)
+class TerrainRaster:
+    """Class index per cell (row 0 at ``y0``) and per-class effect tables."""
+
+    x0: float
+    y0: float
+    cell: float
+    classes: tuple[str, ...]
+    grid: np.ndarray  # (ny, nx) int8 class index
+    concealment: np.ndarray  # per class
+    cover: np.ndarray
+    movement: np.ndarray
+    default: int
+
+    def lookup(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Class index at each point; points off the raster get the default class."""
+        ny, nx = self.grid.shape
+        cx = np.floor((x - self.x0) / self.cell).astype(np.int64)
+        cy = np.floor((y - self.y0) / self.cell).astype(np.int64)
+        inside = (cx >= 0) & (cx < nx) & (cy >= 0) & (cy < ny)
+        out = np.full(x.shape, self.default, np.int8)
+        out[inside] = self.grid[cy[inside], cx[inside]]
+        return out
+
+
+def rasterize(terrain: Terrain) -> TerrainRaster:
+    """Paint the terrain's features (in order) over its default class."""
+    table = terrain.all_classes()
+    names = tuple(table)
+    index = {name: i for i, name in enumerate(names)}
+    x0, y0, x1, y1 = terrain.bounds
+    cell = terrain.cell_size
+    nx = max(1, int(np.ceil((x1 - x0) / cell)))
+    ny = max(1, int(np.ceil((y1 - y0) / cell)))
+    if nx * ny > 50_000_000:
+        raise UserError(
+            f"terrain raster of {nx}x{ny} cells is too large; raise cell_size",
+            field="terrain.cell_size",
+        )
+    grid = np.full((ny, nx), index[terrain.default], np.int8)
+    if terrain.raster_file:
+        grid = _read_raster(terrain.raster_file, index, grid.shape)
+    cx = x0 + (np.arange(nx) + 0.5) * cell
+    cy = y0 + (np.arange(ny) + 0.5) * cell
+    for feature in terrain.features:
+        if feature.rect is not None:
+            fx0, fy0, fx1, fy1 = feature.rect
+            cols = (cx >= min(fx0, fx1)) & (cx < max(fx0, fx1))
+            rows = (cy >= min(fy0, fy1)) & (cy < max(fy0, fy1))
+            grid[np.ix_(rows, cols)] = index[feature.terrain]
+        else:
+            px, py = np.meshgrid(cx, cy)
+            inside = PolygonPath(feature.polygon).contains_points(
+                np.column_stack([px.ravel(), py.ravel()])
+            )
+            grid[inside.reshape(grid.shape)] = index[feature.terrain]
+    return TerrainRaster(
+        x0=x0, y0=y0, cell=cell, classes=names, grid=grid,
+        concealment=np.array([table[n].concealment for n in names]),
+        cover=np.array([table[n].cover for n in names]),
+        movement=np.array([table[n].movement for n in names]),
+        default=index[terrain.default],
+    )
+
+
+def _read_raster(path: str, index: dict[str, int], shape: tuple[int, int]) -> np.ndarray:
+    with open(path, newline="", encoding="utf-8") as handle:
+        rows = [[c.strip() for c in row] for row in csv.reader(handle) if row]
+    if len(rows) != shape[0] or any(len(r) != shape[1] for r in rows):
+        raise UserError(
+            f"raster must be {shape[0]} rows x {shape[1]} columns to fit bounds/cell_size",
+            file=path, field="terrain.raster_file",
+        )
+    grid = np.empty(shape, np.int8)
+    for r, row in enumerate(rows):
+        for c, name in enumerate(row):
+            if name not in index:
+                raise UserError(
+                    f"unknown terrain class {name!r}", file=path, line=r + 1,
+                    field="terrain.raster_file",
+                )
+            grid[shape[0] - 1 - r, c] = index[name]
+    return grid
+
+
+def points_in_area(
+    x: np.ndarray, y: np.ndarray, rect: tuple | None, polygon: list | None
+) -> np.ndarray:
+    """Whether each point lies in a rectangle (x0, y0, x1, y1) or a polygon."""
+    if rect is not None:
+        x0, y0, x1, y1 = rect
+        return (x >= min(x0, x1)) & (x <= max(x0, x1)) & (y >= min(y0, y1)) & (y <= max(y0, y1))
+    return PolygonPath(polygon).contains_points(np.column_stack([x, y]))

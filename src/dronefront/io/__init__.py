@@ -1,0 +1,1 @@
+"""Files on disk: run folders written atomically, manifests, canonical hashing."""

@@ -1,0 +1,457 @@
+"""Load scenario files: YAML with line numbers, ``--set`` overrides, ``=expr`` fields.
+
+Every mistake a user can make here becomes a :class:`~dronefront.errors.UserError` naming
+the file, the line (where known) and the dotted field path.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import difflib
+import json
+import math
+import operator
+import types
+import typing
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from dronefront.errors import UserError
+from dronefront.scenario.models import DEFAULT_DRONE_TYPES, Scenario
+
+BUILTIN_DIR = Path(__file__).parent / "builtin"
+Lines = dict[tuple, int]
+
+
+# --------------------------------------------------------------------------- YAML
+def parse_yaml(text: str, file: str) -> tuple[Any, Lines]:
+    """Parse YAML text into plain data plus a map from field path to 1-based line.
+
+    >>> data, lines = parse_yaml("a:\\n  b: [1, 2]\\n", "x.yaml")
+    >>> data, lines[("a", "b")]
+    ({'a': {'b': [1, 2]}}, 2)
+    """
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise UserError(
+            f"invalid YAML: {problem}", file=file, line=mark.line + 1 if mark else None
+        ) from None
+    finally:
+        loader.dispose()
+    lines: Lines = {}
+    if node is None:
+        return None, lines
+
+    def walk(n: yaml.Node, path: tuple) -> Any:
+        lines.setdefault(path, n.start_mark.line + 1)
+        if isinstance(n, yaml.MappingNode):
+            out: dict = {}
+            for key_node, value_node in n.value:
+                key = loader.construct_object(key_node, deep=True)
+                if not isinstance(key, str | int | float | bool):
+                    raise UserError(
+                        "mapping keys must be plain scalars",
+                        file=file, line=key_node.start_mark.line + 1,
+                    )
+                if key in out:
+                    raise UserError(
+                        "duplicate key", file=file, line=key_node.start_mark.line + 1,
+                        field=_dotted((*path, key)),
+                    )
+                lines[(*path, key)] = key_node.start_mark.line + 1
+                out[key] = walk(value_node, (*path, key))
+            return out
+        if isinstance(n, yaml.SequenceNode):
+            return [walk(item, (*path, i)) for i, item in enumerate(n.value)]
+        try:
+            return loader.construct_object(n, deep=True)
+        except yaml.YAMLError as exc:
+            raise UserError(f"invalid YAML value: {exc}", file=file, line=lines[path]) from None
+
+    return walk(node, ()), lines
+
+
+def _dotted(path: Iterable) -> str:
+    return ".".join(str(p) for p in path)
+
+
+# --------------------------------------------------------------------------- overrides
+def apply_override(data: dict, assignment: str, file: str = "--set") -> None:
+    """Apply one ``PATH=VALUE`` override in place; VALUE is parsed as YAML.
+
+    >>> d = {"a": {"b": [1, {"c": 2}]}}
+    >>> apply_override(d, "a.b.1.c=5"); d
+    {'a': {'b': [1, {'c': 5}]}}
+    """
+    if "=" not in assignment:
+        raise UserError(f"expected PATH=VALUE, got {assignment!r}", file=file)
+    path_text, _, raw = assignment.partition("=")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError:
+        value = raw
+    set_path(data, path_text, value, file=file)
+
+
+def set_path(data: dict, dotted: str, value: Any, file: str) -> None:
+    """Set the field at a dotted path (list items by index), creating mappings as needed."""
+    path = [p for p in str(dotted).strip().split(".") if p]
+    if not path:
+        raise UserError(f"empty field path {dotted!r}", file=file)
+    node: Any = data
+    for depth, key in enumerate(path):
+        last = depth == len(path) - 1
+        where = _dotted(path[: depth + 1])
+        if isinstance(node, list):
+            if not key.lstrip("-").isdigit():
+                raise UserError(f"list index expected, got {key!r}", file=file, field=where)
+            index = int(key)
+            if not -len(node) <= index < len(node):
+                raise UserError(
+                    f"index {index} out of range (list has {len(node)} items)",
+                    file=file, field=where,
+                )
+            if last:
+                node[index] = value
+            else:
+                node = node[index]
+        elif isinstance(node, dict):
+            if last:
+                node[key] = value
+            else:
+                node = node.setdefault(key, {})
+        else:
+            raise UserError(
+                f"cannot set a field inside a {type(node).__name__}", file=file, field=where
+            )
+
+
+# --------------------------------------------------------------------------- expressions
+_BINOPS = {
+    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+    ast.Div: operator.truediv, ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod,
+    ast.Pow: operator.pow,
+}
+_FUNCS = {
+    "min": min, "max": max, "abs": abs, "round": round, "int": int, "float": float,
+    "ceil": math.ceil, "floor": math.floor, "sqrt": math.sqrt,
+}
+
+
+def evaluate(expression: str, names: Mapping[str, float]) -> float:
+    """Evaluate a safe arithmetic expression over named parameters.
+
+    >>> evaluate("max(1, N // 100)", {"N": 3000})
+    30
+    >>> evaluate("50 * ceil(sqrt(N / 30)) / 2", {"N": 3000})
+    250.0
+    """
+
+    def ev(node: ast.AST) -> Any:
+        if isinstance(node, ast.Expression):
+            return ev(node.body)
+        if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
+            return node.value
+        if isinstance(node, ast.Name):
+            if node.id not in names:
+                raise ValueError(f"unknown parameter {node.id!r}; known: {sorted(names)}")
+            return names[node.id]
+        if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
+            return _BINOPS[type(node.op)](ev(node.left), ev(node.right))
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+            value = ev(node.operand)
+            return -value if isinstance(node.op, ast.USub) else value
+        if (
+            isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+            and node.func.id in _FUNCS and not node.keywords
+        ):
+            return _FUNCS[node.func.id](*(ev(a) for a in node.args))
+        raise ValueError(f"unsupported expression element {ast.dump(node)[:40]}")
+
+    try:
+        return ev(ast.parse(expression.strip(), mode="eval"))
+    except (SyntaxError, ValueError, TypeError, ZeroDivisionError, OverflowError) as exc:
+        raise ValueError(f"bad expression {expression!r}: {exc}") from None
+
+
+def _resolve_expressions(data: Any, names: Mapping[str, float], path: tuple = ()) -> Any:
+    if isinstance(data, dict):
+        return {k: _resolve_expressions(v, names, (*path, k)) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_resolve_expressions(v, names, (*path, i)) for i, v in enumerate(data)]
+    if isinstance(data, str) and data.startswith("="):
+        try:
+            value = evaluate(data[1:], names)
+        except ValueError as exc:
+            raise _PathError(path, str(exc)) from None
+        return int(value) if isinstance(value, float) and value.is_integer() else value
+    return data
+
+
+class _PathError(Exception):
+    def __init__(self, path: tuple, message: str) -> None:
+        super().__init__(message)
+        self.path = path
+        self.message = message
+
+
+def _inherit_drone_types(data: dict) -> None:
+    """Expand ``base: NAME`` in declared drone types into full definitions."""
+    declared = data.get("drone_types")
+    if not isinstance(declared, dict):
+        return
+    for name, spec in list(declared.items()):
+        if not isinstance(spec, dict) or "base" not in spec:
+            continue
+        base = spec["base"]
+        parent = declared.get(base) if base != name else None
+        if isinstance(parent, dict) and "base" not in parent:
+            merged = dict(parent)
+        elif base in DEFAULT_DRONE_TYPES:
+            merged = DEFAULT_DRONE_TYPES[base].model_dump()
+        else:
+            known = sorted(set(DEFAULT_DRONE_TYPES) | set(declared))
+            raise _PathError(
+                ("drone_types", name, "base"), f"unknown base {base!r}; known: {known}"
+            )
+        merged.update({k: v for k, v in spec.items() if k != "base"})
+        declared[name] = merged
+
+
+# --------------------------------------------------------------------------- validation
+def _model_at(path: tuple) -> type[BaseModel] | None:
+    """The pydantic model class that validates the mapping at ``path``, if any."""
+    annotation: Any = Scenario
+    for key in path:
+        annotation = _unwrap(annotation)
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            field = annotation.model_fields.get(str(key))
+            if field is None:
+                return None
+            annotation = field.annotation
+        else:
+            args = typing.get_args(annotation)
+            origin = typing.get_origin(annotation)
+            if origin is list and args:
+                annotation = args[0]
+            elif origin is dict and len(args) == 2:
+                annotation = args[1]
+            else:
+                return None
+    annotation = _unwrap(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    return None
+
+
+def _unwrap(annotation: Any) -> Any:
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is typing.Annotated:
+            annotation = typing.get_args(annotation)[0]
+        elif origin in (typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(annotation) if a is not type(None)]
+            if len(args) != 1:
+                models = [a for a in args if isinstance(a, type) and issubclass(a, BaseModel)]
+                return models[0] if len(models) == 1 else annotation
+            annotation = args[0]
+        else:
+            return annotation
+
+
+def _line_for(path: tuple, lines: Lines) -> int | None:
+    for cut in range(len(path), -1, -1):
+        if path[:cut] in lines:
+            return lines[path[:cut]]
+    return None
+
+
+def _explain(error: Mapping[str, Any]) -> tuple[tuple, str]:
+    loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        model = _model_at(loc[:-1])
+        names = list(model.model_fields) if model else []
+        close = difflib.get_close_matches(str(loc[-1]), names, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        return loc, f"unknown field {loc[-1]!r}{hint} (valid: {', '.join(names)})"
+    message = error["msg"].removeprefix("Value error, ")
+    scalar_input = "input" in error and not isinstance(error["input"], dict | list)
+    if scalar_input and kind != "missing":
+        message += f" (got {error['input']!r})"
+    head, sep, rest = message.partition(": ")
+    if sep and head and all(part.isidentifier() or part.isdigit() for part in head.split(".")):
+        return tuple(int(p) if p.isdigit() else p for p in head.split(".")), rest
+    return loc, message
+
+
+def validate(data: Any, *, file: str, lines: Lines | None = None) -> Scenario:
+    """Validate plain data as a :class:`Scenario`, turning errors into one-line UserErrors."""
+    lines = lines or {}
+    if not isinstance(data, dict):
+        raise UserError("a scenario must be a YAML mapping", file=file, line=1)
+    data = copy.deepcopy(data)
+    try:
+        params = data.get("parameters") or {}
+        if not isinstance(params, dict):
+            raise _PathError(("parameters",), "must be a mapping of names to numbers")
+        names: dict[str, float] = {}
+        for key, value in params.items():
+            resolved = _resolve_expressions(value, names, ("parameters", key))
+            if not isinstance(resolved, int | float) or isinstance(resolved, bool):
+                raise _PathError(("parameters", key), f"must be a number (got {value!r})")
+            names[str(key)] = resolved
+        data = _resolve_expressions(data, names)
+        data["parameters"] = names
+        _inherit_drone_types(data)
+    except _PathError as exc:
+        raise UserError(
+            exc.message, file=file, line=_line_for(exc.path, lines), field=_dotted(exc.path)
+        ) from None
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        loc, message = _explain(exc.errors()[0])
+        raise UserError(
+            message, file=file, line=_line_for(loc, lines), field=_dotted(loc) or None
+        ) from None
+
+
+# --------------------------------------------------------------------------- entry points
+def builtin_names() -> list[str]:
+    """Names of the scenarios shipped with the package."""
+    return sorted(p.stem for p in BUILTIN_DIR.glob("*.yaml"))
+
+
+def resolve_path(path_or_name: str | Path) -> Path:
+    """A scenario file path from a path or a built-in name."""
+    candidate = Path(path_or_name)
+    if candidate.suffix in (".yaml", ".yml") or candidate.exists():
+        if not candidate.is_file():
+            raise UserError("no such scenario file", file=str(path_or_name))
+        return candidate
+    builtin = BUILTIN_DIR / f"{path_or_name}.yaml"
+    if builtin.is_file():
+        return builtin
+    names = builtin_names()
+    close = difflib.get_close_matches(str(path_or_name), names, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise UserError(
+        f"unknown scenario {str(path_or_name)!r}{hint} (built-in: {', '.join(names)})"
+    )
+
+
+def load_raw(path_or_name: str | Path, _depth: int = 0) -> tuple[dict, Lines, str]:
+    """Read a scenario file as plain data with its line map and display name.
+
+    A file may start from another with ``extends: NAME_OR_PATH`` and change it with
+    ``overrides: {dotted.path: value}``; its other top-level keys replace the base's.
+    """
+    path = resolve_path(path_or_name)
+    display = str(path_or_name) if path.parent != BUILTIN_DIR else f"{path.stem} (built-in)"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"cannot read file: {exc.__class__.__name__}", file=display) from None
+    data, lines = parse_yaml(text, display)
+    if not isinstance(data, dict):
+        raise UserError("a scenario must be a YAML mapping", file=display, line=1)
+    if "extends" in data:
+        data, lines = _extend(data, lines, path, display, _depth)
+    terrain = data.get("terrain")
+    if isinstance(terrain, dict) and isinstance(terrain.get("raster_file"), str):
+        raster = Path(terrain["raster_file"])
+        if not raster.is_absolute():
+            raster = path.parent / raster
+        if not raster.is_file():
+            raise UserError(
+                f"raster file not found: {raster}", file=display,
+                line=lines.get(("terrain", "raster_file")), field="terrain.raster_file",
+            )
+        terrain["raster_file"] = str(raster.resolve())
+    return data, lines, display
+
+
+def load_scenario(
+    path_or_name: str | Path | Scenario,
+    overrides: Iterable[str] | Mapping[str, Any] | None = None,
+) -> Scenario:
+    """Load a built-in scenario by name or a YAML file, with optional overrides.
+
+    Overrides are ``"dotted.path=value"`` strings (as on the command line) or a mapping
+    from dotted path to value; they are validated exactly like the file.
+
+    >>> s = load_scenario("reference-open-field", ["parameters.N=300"])
+    >>> s.sides.attacker.units[0].count
+    300
+    """
+    if isinstance(path_or_name, Scenario):
+        if not overrides:
+            return path_or_name
+        data, lines, display = path_or_name.model_dump(mode="json"), {}, path_or_name.name
+    else:
+        data, lines, display = load_raw(path_or_name)
+    for assignment in _assignments(overrides):
+        apply_override(data, assignment, file=f"--set {assignment}")
+    try:
+        return validate(data, file=display, lines=lines)
+    except UserError as exc:
+        if overrides and exc.field and _touches(exc.field, _assignments(overrides)):
+            raise UserError(exc.message, file="--set", field=exc.field) from None
+        raise
+
+
+def _extend(data: dict, lines: Lines, path: Path, display: str, depth: int) -> tuple[dict, Lines]:
+    base_ref = data.pop("extends")
+    overrides = data.pop("overrides", None) or {}
+    line = lines.get(("extends",))
+    if depth > 8:
+        raise UserError("extends chain too deep", file=display, line=line, field="extends")
+    if not isinstance(base_ref, str):
+        raise UserError("must be a scenario name or path", file=display, line=line,
+                        field="extends")
+    candidate = path.parent / base_ref
+    try:
+        base, _, _ = load_raw(candidate if candidate.is_file() else base_ref, depth + 1)
+    except UserError as exc:
+        raise UserError(exc.message, file=display, line=line, field="extends") from None
+    if not isinstance(overrides, dict):
+        raise UserError("must be a mapping of dotted paths to values", file=display,
+                        line=lines.get(("overrides",)), field="overrides")
+    for dotted, value in overrides.items():
+        try:
+            set_path(base, str(dotted), value, file=display)
+        except UserError as exc:
+            raise UserError(exc.message, file=display, line=lines.get(("overrides", dotted)),
+                            field=f"overrides.{dotted}") from None
+    base.update(data)
+    merged_lines = {k: v for k, v in lines.items() if k and k[0] not in ("overrides",)}
+    for dotted in overrides:
+        parts = tuple(int(p) if p.isdigit() else p for p in str(dotted).split("."))
+        merged_lines[parts] = lines.get(("overrides", dotted), 1)
+    return base, merged_lines
+
+
+def _assignments(overrides: Iterable[str] | Mapping[str, Any] | None) -> list[str]:
+    if not overrides:
+        return []
+    if isinstance(overrides, Mapping):
+        return [f"{k}={json.dumps(v)}" for k, v in overrides.items()]
+    return list(overrides)
+
+
+def _touches(field: str, assignments: list[str]) -> bool:
+    for assignment in assignments:
+        path = assignment.partition("=")[0].strip()
+        if field == path or field.startswith(path + ".") or path.startswith(field + "."):
+            return True
+    return False

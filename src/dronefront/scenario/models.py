@@ -1,0 +1,443 @@
+"""Typed, immutable scenario models.
+
+A scenario is data: every mechanic reads its parameters from here, and every default is
+documented (with its source or "assumption") in ``docs/model.md``. Units are metres, seconds
+and US dollars.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+Positive = Annotated[float, Field(gt=0.0)]
+NonNegative = Annotated[float, Field(ge=0.0)]
+Point = tuple[float, float]
+
+SIDES = ("attacker", "defender")
+DrillAction = Literal["freeze", "disperse", "engage", "decoy"]
+TargetPolicy = Literal["nearest", "densest", "random", "highest_value"]
+Role = Literal["rifleman", "spotter", "shooter", "decoy", "observer"]
+
+
+class Model(BaseModel):
+    """Base for every scenario model: unknown fields are errors, instances are frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --------------------------------------------------------------------------- terrain
+class TerrainClass(Model):
+    """Effects of one terrain class on the soldiers standing in it."""
+
+    concealment: Probability = Field(description="Share of detections it prevents (0-1).")
+    cover: Probability = Field(description="Share of blast lethality it absorbs (0-1).")
+    movement: Positive = Field(description="Speed multiplier for soldiers crossing it.")
+
+
+DEFAULT_TERRAIN_CLASSES: dict[str, TerrainClass] = {
+    "open": TerrainClass(concealment=0.0, cover=0.0, movement=1.0),
+    "treeline": TerrainClass(concealment=0.6, cover=0.3, movement=0.7),
+    "forest": TerrainClass(concealment=0.8, cover=0.4, movement=0.5),
+    "village": TerrainClass(concealment=0.6, cover=0.6, movement=0.7),
+    "trench": TerrainClass(concealment=0.5, cover=0.8, movement=0.4),
+    "road": TerrainClass(concealment=0.0, cover=0.0, movement=1.2),
+}
+
+
+class Feature(Model):
+    """A patch of terrain class painted over the default, as a rectangle or a polygon."""
+
+    terrain: str
+    rect: tuple[float, float, float, float] | None = Field(
+        default=None, description="x0, y0, x1, y1 in metres."
+    )
+    polygon: list[Point] | None = Field(default=None, min_length=3)
+
+    @model_validator(mode="after")
+    def _one_shape(self) -> Feature:
+        if (self.rect is None) == (self.polygon is None):
+            raise ValueError("give exactly one of rect or polygon")
+        return self
+
+
+class Terrain(Model):
+    """A raster of terrain classes built from features or loaded from a file."""
+
+    bounds: tuple[float, float, float, float] = Field(
+        default=(-1000.0, -1000.0, 1000.0, 1000.0), description="x0, y0, x1, y1 in metres."
+    )
+    cell_size: Positive = 10.0
+    default: str = "open"
+    classes: dict[str, TerrainClass] = Field(default_factory=dict)
+    features: list[Feature] = Field(default_factory=list)
+    raster_file: str | None = Field(
+        default=None,
+        description="CSV of class names, one row per raster row from the top (max y) down; "
+        "relative paths are resolved against the scenario file.",
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> Terrain:
+        x0, y0, x1, y1 = self.bounds
+        if x1 <= x0 or y1 <= y0:
+            raise ValueError("bounds must have x1 > x0 and y1 > y0")
+        known = set(DEFAULT_TERRAIN_CLASSES) | set(self.classes)
+        for name in [self.default, *(f.terrain for f in self.features)]:
+            if name not in known:
+                raise ValueError(f"unknown terrain class {name!r}; known: {sorted(known)}")
+        return self
+
+    def all_classes(self) -> dict[str, TerrainClass]:
+        return {**DEFAULT_TERRAIN_CLASSES, **self.classes}
+
+
+class Objective(Model):
+    """An area (rectangle or polygon) a unit must reach; soldiers inside it hold."""
+
+    name: str
+    rect: tuple[float, float, float, float] | None = None
+    polygon: list[Point] | None = Field(default=None, min_length=3)
+
+    @model_validator(mode="after")
+    def _one_shape(self) -> Objective:
+        if (self.rect is None) == (self.polygon is None):
+            raise ValueError("give exactly one of rect or polygon")
+        return self
+
+
+# --------------------------------------------------------------------------- weapons
+class Ring(Model):
+    """Kill and wound probabilities out to ``radius`` (beyond the previous ring)."""
+
+    radius: Positive
+    kill: Probability
+    wound: Probability = 0.0
+
+    @model_validator(mode="after")
+    def _sum(self) -> Ring:
+        if self.kill + self.wound > 1.0:
+            raise ValueError("kill + wound must not exceed 1")
+        return self
+
+
+Lethality = Annotated[list[Ring], Field(min_length=1)]
+
+
+def _ascending(rings: list[Ring]) -> list[Ring]:
+    radii = [r.radius for r in rings]
+    if radii != sorted(radii) or len(set(radii)) != len(radii):
+        raise ValueError("ring radii must be strictly increasing")
+    return rings
+
+
+class DroneType(Model):
+    """One kind of small drone. ``role`` picks its lifecycle in the engine."""
+
+    role: Literal["isr", "fpv", "bomber", "loitering"]
+    speed: Positive = Field(description="Cruise speed, m/s.")
+    endurance: Positive = Field(description="Flight time per sortie, s.")
+    altitude: NonNegative = Field(description="Cruise height above ground, m.")
+    link: Literal["radio", "fibre"] = "radio"
+    link_range: Positive = Field(description="Farthest distance from the team, m.")
+    link_resistance: Probability = Field(0.0, description="Share of jamming it shrugs off.")
+    sensor_range: NonNegative = Field(description="Ground range its camera sees soldiers, m.")
+    sensor_detect_prob: Probability = Field(
+        description="Per-step probability of seeing an unconcealed soldier in range."
+    )
+    night_capable: bool = False
+    acquire_range: NonNegative = Field(
+        300.0, description="Range at which an attack drone picks its own soldier target, m."
+    )
+    lethality: list[Ring] = Field(default_factory=list)
+    bombs: int = Field(0, ge=0, description="Bombs per sortie (bomber role).")
+    bomb_interval: Positive = Field(30.0, description="Seconds between bomb drops.")
+    aim_error: NonNegative = Field(0.0, description="Std. dev. of impact point per axis, m.")
+    cover_penetration: Probability = Field(
+        0.0, description="Share of cover and posture protection its precise delivery defeats."
+    )
+    signature_range: NonNegative = Field(
+        description="Distance at which an average soldier hears or sees it, m."
+    )
+    cost: NonNegative = Field(description="Unit cost, USD.")
+
+    @field_validator("lethality")
+    @classmethod
+    def _rings_ascending(cls, rings: list[Ring]) -> list[Ring]:
+        return _ascending(rings)
+
+    @model_validator(mode="after")
+    def _armed(self) -> DroneType:
+        if self.role != "isr" and not self.lethality:
+            raise ValueError(f"a {self.role} drone needs lethality rings")
+        if self.role == "bomber" and self.bombs < 1:
+            raise ValueError("a bomber needs bombs >= 1")
+        return self
+
+
+def _rings(*rows: tuple[float, float, float]) -> list[Ring]:
+    return [Ring(radius=r, kill=k, wound=w) for r, k, w in rows]
+
+
+FPV_RINGS = _rings((2.0, 0.6, 0.35), (5.0, 0.25, 0.5), (10.0, 0.05, 0.3))
+BOMB_RINGS = _rings((2.0, 0.5, 0.4), (5.0, 0.15, 0.5), (10.0, 0.02, 0.2))
+LOITERING_RINGS = _rings((3.0, 0.7, 0.25), (8.0, 0.3, 0.5), (15.0, 0.05, 0.3))
+SHELL_RINGS = _rings((5.0, 0.6, 0.3), (15.0, 0.2, 0.45), (30.0, 0.03, 0.25), (50.0, 0.0, 0.1))
+
+DEFAULT_DRONE_TYPES: dict[str, DroneType] = {
+    "isr_quad": DroneType(
+        role="isr", speed=15.0, endurance=1800.0, altitude=120.0, link_range=5000.0,
+        sensor_range=400.0, sensor_detect_prob=0.3, signature_range=120.0, cost=2000.0,
+    ),
+    "isr_fixed_wing": DroneType(
+        role="isr", speed=30.0, endurance=10800.0, altitude=1000.0, link_range=40000.0,
+        link_resistance=0.5, sensor_range=1500.0, sensor_detect_prob=0.2,
+        night_capable=True, signature_range=300.0, cost=80000.0,
+    ),
+    "fpv_radio": DroneType(
+        role="fpv", speed=20.0, endurance=600.0, altitude=30.0, link_range=8000.0,
+        sensor_range=0.0, sensor_detect_prob=0.0, acquire_range=250.0, lethality=FPV_RINGS,
+        aim_error=1.5, cover_penetration=0.5, signature_range=250.0, cost=500.0,
+    ),
+    "fpv_fibre": DroneType(
+        role="fpv", speed=17.0, endurance=600.0, altitude=30.0, link="fibre",
+        link_range=10000.0, sensor_range=0.0, sensor_detect_prob=0.0, acquire_range=250.0,
+        lethality=FPV_RINGS, aim_error=1.5, cover_penetration=0.5, signature_range=250.0,
+        cost=1500.0,
+    ),
+    "bomber": DroneType(
+        role="bomber", speed=12.0, endurance=1500.0, altitude=60.0, link_range=10000.0,
+        sensor_range=300.0, sensor_detect_prob=0.3, night_capable=True, acquire_range=300.0,
+        lethality=BOMB_RINGS, bombs=4, bomb_interval=30.0, aim_error=3.0, cover_penetration=0.3,
+        signature_range=400.0, cost=20000.0,
+    ),
+    "loitering": DroneType(
+        role="loitering", speed=30.0, endurance=2400.0, altitude=150.0, link_range=40000.0,
+        link_resistance=0.5, sensor_range=0.0, sensor_detect_prob=0.0, acquire_range=500.0,
+        lethality=LOITERING_RINGS, aim_error=2.0, cover_penetration=0.3, signature_range=300.0,
+        cost=35000.0,
+    ),
+}
+
+
+# --------------------------------------------------------------------------- sides
+class Skills(Model):
+    """Initial skills of a unit's soldiers (learning updates them per soldier later)."""
+
+    spotting: NonNegative = Field(
+        0.5, description="Multiplier on a drone's signature range for detecting it."
+    )
+    marksmanship: Probability = Field(
+        0.02, description="Per-step probability that one shooter downs a drone (ideal range)."
+    )
+
+
+class Doctrine(Model):
+    """A unit's choices: how it moves and what it does when it detects a drone."""
+
+    formation: Literal["line", "column", "wedge", "dispersed", "block"] = "line"
+    spacing: Positive = Field(5.0, description="Distance between neighbours, m.")
+    ranks: int = Field(1, ge=1, description="Ranks of a block formation.")
+    pace: Positive = Field(1.2, description="Walking speed, m/s.")
+    drill: list[DrillAction] = Field(default_factory=list)
+    shooters: int = Field(0, ge=0, description="Designated counter-drone shooters per platoon.")
+    everyone_shoots: bool = False
+    spotters: int = Field(0, ge=0, description="Posted drone spotters per platoon.")
+    decoys: int = Field(0, ge=0, description="Soldiers per platoon who draw drones off.")
+    observers: int = Field(0, ge=0, description="Soldiers per platoon who report enemies.")
+    concealment_discipline: Probability = Field(
+        0.0, description="Extra concealment from discipline (camouflage, no bunching)."
+    )
+    freeze_time: NonNegative = 60.0
+    disperse_time: NonNegative = 90.0
+    disperse_factor: Annotated[float, Field(ge=1.0)] = 3.0
+    night_movement: bool = False
+
+
+class Layout(Model):
+    """How a unit's platoons are placed relative to its start point."""
+
+    columns: int | None = Field(None, ge=1, description="Platoons per row; auto: ceil(sqrt(n)).")
+    dx: float = 40.0
+    dy: float = -60.0
+
+
+class Unit(Model):
+    """A company-like unit: soldiers grouped in squads and platoons, one route."""
+
+    name: str
+    count: int = Field(ge=1, description="Soldiers in the unit.")
+    platoon_size: int = Field(30, ge=1)
+    squad_size: int = Field(10, ge=1)
+    start: Point
+    layout: Layout = Layout()
+    waypoints: list[Point] = Field(default_factory=list)
+    objective: str | None = None
+    posture: Literal["moving", "halted", "concealed", "dug_in"] = "moving"
+    doctrine: Doctrine = Doctrine()
+    skills: Skills = Skills()
+    value: NonNegative = Field(1.0, description="Target value weight (highest_value policy).")
+    direct_fire: DirectFire | None = None
+
+
+class DirectFire(Model):
+    """Aimed small-arms fire: each healthy soldier fires at a random enemy in range."""
+
+    rate: NonNegative = Field(description="Shots per soldier per minute.")
+    kill_prob: Probability = Field(description="Probability one shot kills its target.")
+    wound_prob: Probability = 0.0
+    range: Positive = 400.0
+
+
+class OperatorTeams(Model):
+    """Drone operator teams of one drone type: each flies one airframe at a time."""
+
+    drone: str
+    count: int = Field(1, ge=0, description="Number of teams.")
+    position: Point
+    inventory: int = Field(10, ge=0, description="Airframes per team.")
+    turnaround: NonNegative = Field(300.0, description="Seconds between sorties.")
+    targeting: Literal["tracks", "omniscient"] = "tracks"
+    policy: TargetPolicy = "densest"
+    density_radius: Positive = 10.0
+    station: Point | None = Field(None, description="ISR orbit centre; default: nearest enemy.")
+    active_from: NonNegative = Field(0.0, description="Earliest launch, s from start.")
+    active_until: float | None = None
+
+
+class Battery(Model):
+    """An artillery battery that answers calls for fire from target tracks."""
+
+    name: str
+    position: Point
+    tubes: int = Field(4, ge=1)
+    rounds: int = Field(200, ge=0)
+    rate: Positive = Field(2.0, description="Rounds per tube per minute.")
+    rounds_per_mission: int = Field(8, ge=1)
+    latency: NonNegative = Field(180.0, description="Call for fire to first round, s.")
+    cep: NonNegative = Field(50.0, description="Circular error probable, m.")
+    max_range: Positive = 20000.0
+    min_group: int = Field(3, ge=1, description="Smallest tracked group worth a mission.")
+    lethality: Lethality = Field(default_factory=lambda: list(SHELL_RINGS))
+    cost_per_round: NonNegative = 1000.0
+
+    @field_validator("lethality")
+    @classmethod
+    def _rings_ascending(cls, rings: list[Ring]) -> list[Ring]:
+        return _ascending(rings)
+
+
+class Jammer(Model):
+    """A jammer that breaks the radio links of enemy drones within its radius."""
+
+    name: str
+    position: Point
+    radius: Positive = 1000.0
+    strength: Probability = Field(0.1, description="Per-step link-loss probability at centre.")
+    active: bool = True
+
+
+class DroneDoctrine(Model):
+    """How a drone force picks and commits to targets."""
+
+    decoy_commit: Probability = Field(
+        0.7, description="Probability an attack drone commits to a decoy that draws it."
+    )
+    track_ttl: Positive = Field(300.0, description="Seconds a track stays usable.")
+    observer_range: NonNegative = Field(600.0, description="Ground observers' sight range, m.")
+    observer_detect_prob: Probability = 0.05
+
+
+class Side(Model):
+    """One side's forces and drone doctrine."""
+
+    units: list[Unit] = Field(default_factory=list)
+    teams: list[OperatorTeams] = Field(default_factory=list)
+    batteries: list[Battery] = Field(default_factory=list)
+    jammers: list[Jammer] = Field(default_factory=list)
+    drone_doctrine: DroneDoctrine = DroneDoctrine()
+    soldier_cost: NonNegative = Field(
+        50000.0, description="Value of a soldier killed (a wounded one counts half), USD."
+    )
+
+
+class Sides(Model):
+    attacker: Side = Side()
+    defender: Side = Side()
+
+
+class CounterDrone(Model):
+    """Shared parameters of soldiers' detection of and fire at drones."""
+
+    detect_prob: Probability = Field(0.5, description="Per-step detection prob within range.")
+    spotter_bonus: Annotated[float, Field(ge=1.0)] = 1.5
+    night_factor: Probability = Field(0.7, description="Detection range multiplier at night.")
+    engage_range: Positive = 150.0
+    range_falloff: Probability = Field(
+        0.5, description="Share of hit probability lost at the edge of engage range."
+    )
+    reference_speed: Positive = Field(20.0, description="Speed at which hit prob is nominal.")
+    speed_exponent: NonNegative = 1.0
+    decoy_hit_bonus: Annotated[float, Field(ge=1.0)] = 1.5
+    decoy_distance: NonNegative = 25.0
+
+
+class Scenario(Model):
+    """A whole engagement: terrain, both sides, drones and the shared mechanics."""
+
+    name: str
+    description: str = ""
+    parameters: dict[str, float] = Field(
+        default_factory=dict, description="Named numbers usable in '=expr' fields."
+    )
+    dt: Positive = 5.0
+    duration: Positive = Field(3600.0, description="Engagement length, s.")
+    night: bool = False
+    terrain: Terrain = Terrain()
+    objectives: list[Objective] = Field(default_factory=list)
+    drone_types: dict[str, DroneType] = Field(default_factory=dict)
+    sides: Sides = Sides()
+    counter_drone: CounterDrone = CounterDrone()
+    posture_concealment: dict[str, Probability] = Field(
+        default_factory=lambda: {"moving": 0.0, "halted": 0.2, "concealed": 0.5, "dug_in": 0.7}
+    )
+    posture_protection: dict[str, Probability] = Field(
+        default_factory=lambda: {"moving": 0.0, "halted": 0.1, "concealed": 0.3, "dug_in": 0.6}
+    )
+    sprint_factor: Annotated[float, Field(ge=1.0)] = 2.0
+
+    @property
+    def steps(self) -> int:
+        return int(round(self.duration / self.dt))
+
+    def all_drone_types(self) -> dict[str, DroneType]:
+        return {**DEFAULT_DRONE_TYPES, **self.drone_types}
+
+    @model_validator(mode="after")
+    def _references(self) -> Scenario:
+        types = self.all_drone_types()
+        objectives = {o.name for o in self.objectives}
+        for side_name in SIDES:
+            side: Side = getattr(self.sides, side_name)
+            for i, team in enumerate(side.teams):
+                if team.drone not in types:
+                    raise ValueError(
+                        f"sides.{side_name}.teams.{i}.drone: unknown drone type {team.drone!r}; "
+                        f"known: {sorted(types)}"
+                    )
+            for i, unit in enumerate(side.units):
+                if unit.objective is not None and unit.objective not in objectives:
+                    raise ValueError(
+                        f"sides.{side_name}.units.{i}.objective: unknown objective "
+                        f"{unit.objective!r}; known: {sorted(objectives)}"
+                    )
+        for key in ("posture_concealment", "posture_protection"):
+            missing = {"moving", "halted", "concealed", "dug_in"} - set(getattr(self, key))
+            if missing:
+                raise ValueError(f"{key}: missing postures {sorted(missing)}")
+        return self
+
+
+Unit.model_rebuild()
