@@ -325,10 +325,16 @@ def build_state(scenario: Scenario, seed: int) -> State:
             hx, hy = _heading(unit.start, unit.waypoints)
             n_platoons = math.ceil(unit.count / unit.platoon_size)
             columns = unit.layout.columns or max(1, math.ceil(math.sqrt(n_platoons)))
+            dx = unit.layout.dx
+            if dx is None:
+                full = min(unit.platoon_size, unit.count)
+                fx, _ = _slot_offsets(doc.formation, full, doc.spacing, doc.ranks,
+                                      np.full((full, 2), 0.5))
+                dx = float(fx.max() - fx.min()) + 3 * doc.spacing
             for p in range(n_platoons):
                 size = min(unit.platoon_size, unit.count - p * unit.platoon_size)
                 platoon_index = len(pcols["side"])
-                lx = unit.layout.dx * (p % columns)
+                lx = dx * (p % columns)
                 ly = unit.layout.dy * (p // columns)
                 ax = unit.start[0] + lx * hy + ly * hx
                 ay = unit.start[1] - lx * hx + ly * hy

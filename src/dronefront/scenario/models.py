@@ -260,7 +260,9 @@ class Layout(Model):
     """How a unit's platoons are placed relative to its start point."""
 
     columns: int | None = Field(None, ge=1, description="Platoons per row; auto: ceil(sqrt(n)).")
-    dx: float = 40.0
+    dx: float | None = Field(
+        None, description="Platoon interval across, m; auto: frontage + 3 spacings."
+    )
     dy: float = -60.0
 
 
