@@ -145,12 +145,30 @@ def print_summary(summary: dict) -> None:
                   f"{fmt(summary['exchange_ratio'])}; cost-exchange ratio: {costs}")
 
 
+#: Modules that add commands: each defines ``register(app: typer.Typer) -> None``.
+COMMAND_MODULES = (
+    "dronefront.lanchester.cli",
+    "dronefront.campaign.cli",
+    "dronefront.experiments.cli",
+    "dronefront.viz.cli",
+)
+
+
 def _mount_subcommands() -> None:
-    try:
-        from dronefront.lanchester.cli import app as lanchester_app
-    except ImportError:  # pragma: no cover - the package always ships it
-        return
-    app.add_typer(lanchester_app, name="lanchester", help="Lanchester combat models.")
+    import importlib
+
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name and name.startswith(exc.name):
+                continue  # that part of the package is not there (yet)
+            raise
+        register = getattr(module, "register", None)
+        if register is not None:
+            register(app)
+        elif hasattr(module, "app"):
+            app.add_typer(module.app, name=name.split(".")[1])
 
 
 _mount_subcommands()
