@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from dronefront.campaign import Campaign, CampaignResult, load_campaign, run_campaign
 from dronefront.engine.result import Result
 from dronefront.engine.sim import Sim
 from dronefront.errors import UserError
@@ -20,7 +21,8 @@ from dronefront.scenario.models import Scenario
 
 __version__ = "0.1.0"
 __all__ = [
-    "Result", "Scenario", "Sim", "UserError", "builtin_names", "load_scenario", "run",
+    "Campaign", "CampaignResult", "Result", "Scenario", "Sim", "UserError", "builtin_names",
+    "load_campaign", "load_scenario", "run", "run_campaign",
 ]
 
 

@@ -48,9 +48,15 @@ def scenarios_cmd() -> None:
 @app.command("validate")
 def validate_cmd(file: Annotated[str, typer.Argument(help="Scenario YAML file or name.")],
                  set_: SetOption = None) -> None:
-    """Check a scenario file; exit 0 if valid, 2 with a one-line message if not."""
-    from dronefront.scenario.loader import load_scenario
+    """Check a scenario or campaign file; exit 0 if valid, 2 with a one-line message if not."""
+    from dronefront.campaign.runner import load_campaign
+    from dronefront.scenario.loader import load_raw, load_scenario
 
+    if load_raw(file)[0].get("kind") == "campaign":
+        campaign = load_campaign(file, set_ or [])
+        console.print(f"[green]ok[/green] {file}: campaign {campaign.name!r}, "
+                      f"{campaign.days} days on {campaign.engagement!r}")
+        return
     scenario = load_scenario(file, set_ or [])
     console.print(f"[green]ok[/green] {file}: scenario {scenario.name!r}, "
                   f"{scenario.steps} steps of {scenario.dt:g} s")

@@ -110,6 +110,11 @@ def summarize(state: State, seed: int) -> dict[str, Any]:
     fpv_types = np.flatnonzero(t.role == FPV)
     sides: dict[str, Any] = {}
     drones: dict[str, Any] = {}
+    groups = max(p.n, 1)
+    seen_sortie, seen_group = np.divmod(state.seen, groups)
+    detected = [int(np.unique(seen_sortie[p.side[seen_group] == i]).size) if p.n else 0
+                for i in (0, 1)]
+    units = _per_unit(state)
     value_lost = np.zeros(2)
     spent = np.zeros(2)
     drone_value_lost = np.zeros(2)
@@ -144,6 +149,9 @@ def summarize(state: State, seed: int) -> dict[str, Any]:
                 p.advanced[routed] / p.route_length[routed], 1.0))) if routed.any() else None,
             "objective_reached_share": _ratio(reached, initial),
             "drone_encounters": int(s.encounters[mine].sum()),
+            "drones_detected": detected[i],
+            "drones_shot_down": int(c.fates[1 - i, :, FATES.index("shot_down")].sum()),
+            "decoy_shoot_downs": int(c.decoy_downs[i]),
             "munitions": {
                 "shells": int(c.shells[i]),
                 "counterdrone_shots": int(c.shots[i]),
@@ -186,8 +194,33 @@ def summarize(state: State, seed: int) -> dict[str, Any]:
         "drones": drones,
         "cost": cost,
         "exchange_ratio": _ratio(attacker, defender),
+        "units": units,
     }
     return _finite(summary)
+
+
+def _per_unit(state: State) -> dict[str, Any]:
+    """Casualties, progress and encounters of each unit (what unit learners need)."""
+    from dronefront.engine.state import KILLED, WOUNDED
+
+    s, p = state.soldiers, state.platoons
+    n_units = len(state.unit_names)
+    initial = np.bincount(s.unit, minlength=n_units)
+    killed = np.bincount(s.unit[s.status == KILLED], minlength=n_units)
+    wounded = np.bincount(s.unit[s.status == WOUNDED], minlength=n_units)
+    advanced = np.bincount(p.unit, weights=np.minimum(p.advanced, p.route_length),
+                           minlength=n_units)
+    length = np.bincount(p.unit, weights=p.route_length, minlength=n_units)
+    out = {}
+    for u, name in enumerate(state.unit_names):
+        out[name] = {
+            "side": SIDES[int(p.side[p.unit == u][0])] if (p.unit == u).any() else None,
+            "initial": int(initial[u]),
+            "killed": int(killed[u]),
+            "wounded": int(wounded[u]),
+            "progress": float(advanced[u] / length[u]) if length[u] > 0 else None,
+        }
+    return out
 
 
 def _finite(data: Any) -> Any:

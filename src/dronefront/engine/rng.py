@@ -62,6 +62,14 @@ def uniforms(key, step, a, b):
 
 
 @nb.njit(cache=True)
+def normal(key, step, a, b):
+    """One standard normal draw for ``(key, step, a, b)`` (Box-Muller on two uniforms)."""
+    u1 = 1.0 - uniform(key, step, a, 2 * b + 1_000_003)
+    u2 = uniform(key, step, a, 2 * b + 1_000_004)
+    return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
+
+
+@nb.njit(cache=True)
 def normals(key, step, a, b):
     """Pairs of standard normal draws (Box-Muller) for entity ids ``a``: shape (n, 2)."""
     out = np.empty((a.shape[0], 2), np.float64)

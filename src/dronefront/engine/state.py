@@ -16,6 +16,10 @@ from dronefront.engine.rng import Streams, uniforms
 from dronefront.engine.terrain import TerrainRaster, rasterize
 from dronefront.scenario.models import SIDES, Scenario
 
+# Moving carefully (camouflage, using cover) and moving at night are slower; assumptions.
+DISCIPLINE_PACE_COST = 0.5
+NIGHT_PACE_FACTOR = 0.7
+
 # Codes stored in the int8 arrays.
 HEALTHY, WOUNDED, KILLED = 0, 1, 2
 POSTURES = ("moving", "halted", "concealed", "dug_in")
@@ -218,6 +222,7 @@ class Counters:
     direct_shots: np.ndarray  # (2,)
     shells: np.ndarray  # (2,)
     strikes: np.ndarray  # (2, K) detonations and bombs released
+    decoy_downs: np.ndarray  # (2,) drones shot down while committed to a decoy, by shooter side
 
 
 @dataclass
@@ -372,7 +377,9 @@ def build_state(scenario: Scenario, seed: int) -> State:
                     ("base_posture", POSTURES.index(unit.posture)),
                     ("objective", objective_names.index(unit.objective)
                      if unit.objective else -1),
-                    ("pace", doc.pace), ("freeze", "freeze" in doc.drill),
+                    ("pace", doc.pace * (1 - DISCIPLINE_PACE_COST * doc.concealment_discipline)
+                     * (NIGHT_PACE_FACTOR if scenario.night else 1.0)),
+                    ("freeze", "freeze" in doc.drill),
                     ("disperse", "disperse" in doc.drill), ("engage", "engage" in doc.drill),
                     ("decoy", "decoy" in doc.drill), ("freeze_time", doc.freeze_time),
                     ("disperse_time", doc.disperse_time),
@@ -449,7 +456,7 @@ def build_state(scenario: Scenario, seed: int) -> State:
     counters = Counters(
         fates=np.zeros((2, len(type_names), len(FATES)), np.int64), shots=np.zeros(2, np.int64),
         direct_shots=np.zeros(2, np.int64), shells=np.zeros(2, np.int64),
-        strikes=np.zeros((2, len(type_names)), np.int64),
+        strikes=np.zeros((2, len(type_names)), np.int64), decoy_downs=np.zeros(2, np.int64),
     )
     return State(
         scenario=scenario, dt=scenario.dt, step=0, streams=streams, terrain=terrain,

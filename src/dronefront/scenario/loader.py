@@ -228,9 +228,9 @@ def _inherit_drone_types(data: dict) -> None:
 
 
 # --------------------------------------------------------------------------- validation
-def _model_at(path: tuple) -> type[BaseModel] | None:
+def _model_at(path: tuple, root: type[BaseModel] = Scenario) -> type[BaseModel] | None:
     """The pydantic model class that validates the mapping at ``path``, if any."""
-    annotation: Any = Scenario
+    annotation: Any = root
     for key in path:
         annotation = _unwrap(annotation)
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
@@ -275,11 +275,11 @@ def _line_for(path: tuple, lines: Lines) -> int | None:
     return None
 
 
-def _explain(error: Mapping[str, Any]) -> tuple[tuple, str]:
+def _explain(error: Mapping[str, Any], root: type[BaseModel]) -> tuple[tuple, str]:
     loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-")))
     kind = error["type"]
     if kind == "extra_forbidden":
-        model = _model_at(loc[:-1])
+        model = _model_at(loc[:-1], root)
         names = list(model.model_fields) if model else []
         close = difflib.get_close_matches(str(loc[-1]), names, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
@@ -294,12 +294,8 @@ def _explain(error: Mapping[str, Any]) -> tuple[tuple, str]:
     return loc, message
 
 
-def validate(data: Any, *, file: str, lines: Lines | None = None) -> Scenario:
-    """Validate plain data as a :class:`Scenario`, turning errors into one-line UserErrors."""
-    lines = lines or {}
-    if not isinstance(data, dict):
-        raise UserError("a scenario must be a YAML mapping", file=file, line=1)
-    data = copy.deepcopy(data)
+def _with_parameters(data: dict, file: str, lines: Lines) -> dict:
+    """Resolve ``parameters`` and every ``=expr`` field; expand drone type bases."""
     try:
         params = data.get("parameters") or {}
         if not isinstance(params, dict):
@@ -317,10 +313,36 @@ def validate(data: Any, *, file: str, lines: Lines | None = None) -> Scenario:
         raise UserError(
             exc.message, file=file, line=_line_for(exc.path, lines), field=_dotted(exc.path)
         ) from None
+    return data
+
+
+def validate(
+    data: Any, *, file: str, lines: Lines | None = None, model: type[BaseModel] = Scenario
+) -> Any:
+    """Validate plain data as ``model`` (a :class:`Scenario` by default).
+
+    Errors become one-line :class:`UserError` s naming the file, line and field path.
+    """
+    lines = lines or {}
+    if not isinstance(data, dict):
+        raise UserError("a scenario must be a YAML mapping", file=file, line=1)
+    kind = data.get("kind", "engagement")
+    expected = model.model_fields["kind"].default if "kind" in model.model_fields else "engagement"
+    if kind != expected:
+        raise UserError(
+            f"this is a {kind} file, where {expected} was expected"
+            if kind in ("campaign", "engagement") else f"unknown kind {kind!r}",
+            file=file, line=lines.get(("kind",)), field="kind",
+        )
+    data = copy.deepcopy(data)
+    if "parameters" in model.model_fields:
+        data = _with_parameters(data, file, lines)
+    if "kind" not in model.model_fields:
+        data.pop("kind", None)
     try:
-        return Scenario.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
-        loc, message = _explain(exc.errors()[0])
+        loc, message = _explain(exc.errors()[0], model)
         raise UserError(
             message, file=file, line=_line_for(loc, lines), field=_dotted(loc) or None
         ) from None

@@ -274,6 +274,7 @@ def _shoot(state: State, log: EventLog, flying: np.ndarray) -> None:
     u = uniforms(state.streams["counterdrone.fire"], state.step, d.sortie[slots], 0)
     down = slots[u < -np.expm1(log_miss[engaged])]
     if down.size:
+        np.add.at(state.counters.decoy_downs, 1 - d.side[down], d.committed_decoy[down])
         gone = np.isin(state.contacts // max(p.n, 1), d.sortie[down])
         state.contacts = state.contacts[~gone]
     end_sorties(state, log, down, SHOT_DOWN, "shoot_down", len(state.weapon_names) - 1)

@@ -1,0 +1,62 @@
+"""``dronefront campaign``: run a campaign with a progress bar and print its curve."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+
+def register(app: typer.Typer) -> None:
+    app.command("campaign")(campaign_cmd)
+
+
+def campaign_cmd(
+    campaign: Annotated[str, typer.Argument(help="Built-in campaign name or YAML path.")],
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
+    out: Annotated[Path | None, typer.Option(help="Output folder (default runs/NAME-seedN).")]
+    = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="Override a field.")] = None,
+    no_learning: Annotated[list[str] | None, typer.Option(
+        "--no-learning", help="Switch off a side's learning: attacker or defender.")] = None,
+    days: Annotated[int | None, typer.Option(help="Stop after this many days.")] = None,
+) -> None:
+    """Run a campaign: daily engagements with learning on both sides."""
+    from dronefront.campaign.runner import daily_casualty_table, load_campaign, run_campaign
+    from dronefront.cli import console, err
+
+    spec = load_campaign(campaign, set_ or [])
+    off = no_learning or []
+    suffix = "".join(f"-no-{side}" for side in sorted(off))
+    out = out or Path("runs") / f"{spec.name}-seed{seed}{suffix}"
+    horizon = spec.days if days is None else min(days, spec.days)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.fields[engagements]} engagements"), TimeElapsedColumn(),
+                  console=err, transient=True) as bar:
+        task = bar.add_task(f"{spec.name} days", total=horizon, engagements=0)
+        result = run_campaign(
+            spec, seed, no_learning=off, days=days,
+            progress=lambda d, _t, e: bar.update(task, completed=d, engagements=e),
+        )
+    result.write(out)
+    table = Table(title=f"{spec.name}: daily attacker casualties (seed {seed})")
+    for col in ("date", "assaults", "casualties", "killed", "strength"):
+        table.add_column(col, justify="right")
+    for date, assaults, casualties, killed, strength in daily_casualty_table(result):
+        table.add_row(str(date), str(assaults), str(casualties), str(killed), str(strength))
+    console.print(table)
+    s = result.summary
+    console.print(
+        f"casualties {s['casualties']} (killed {s['killed']}), engagements {s['engagements']}, "
+        f"per assault: first week {_fmt(s['casualties_per_assault_first_week'])}, "
+        f"last two weeks {_fmt(s['casualties_per_assault_last_two_weeks'])}; "
+        f"defender spend ${s['defender_spend_usd']:,.0f}"
+    )
+    console.print(f"campaign folder: [bold]{out}[/bold]  ({result.seconds:.1f} s)")
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"

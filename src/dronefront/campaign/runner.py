@@ -1,0 +1,553 @@
+"""The campaign runner: each day's assaults run on the engine and feed the learners.
+
+Per day: the wounded due back return, replacements arrive, stocks are produced; then (unless
+the day is in a pause) the battalion whose turn it is sends its assault group forward in
+``companies_per_assault`` companies, each with a doctrine drawn from the battalion's
+distribution and soldiers whose skills follow their experience. The engagement's outcome
+updates soldiers (killed, evacuated, experience), the battalion's learner, the drone side's
+adaptation and the stocks. At the end of the day, notes pass between battalions.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from dronefront.campaign.models import Campaign
+from dronefront.engine.rng import stream_key, uniforms
+from dronefront.engine.sim import Sim
+from dronefront.engine.state import DRONE_ROLES, KILLED, WOUNDED
+from dronefront.errors import UserError
+from dronefront.io.rundir import atomic_dir, sha256_of, write_json, write_parquet
+from dronefront.learning.diffusion import NoteNetwork
+from dronefront.learning.doctrine import DoctrineLearner
+from dronefront.learning.opponent import DroneSide
+from dronefront.scenario.loader import apply_override, load_raw, set_path, validate
+
+ACTIVE, AWAY, DEAD, GONE = 0, 1, 2, 3  # campaign soldier status
+LEARNING_SIDES = ("attacker", "defender")
+
+
+def load_campaign(
+    path_or_name: str | Path | Campaign, overrides: Iterable[str] | None = None
+) -> Campaign:
+    """Load a campaign file (built-in name or path) with ``--set`` style overrides."""
+    if isinstance(path_or_name, Campaign):
+        if not overrides:
+            return path_or_name
+        data, lines, display = path_or_name.model_dump(mode="json"), {}, path_or_name.name
+    else:
+        data, lines, display = load_raw(path_or_name)
+    for assignment in overrides or []:
+        apply_override(data, assignment, file=f"--set {assignment}")
+    campaign = validate(data, file=display, lines=lines, model=Campaign)
+    _template(campaign)  # check the engagement template now, not on day one
+    return campaign
+
+
+def _template(campaign: Campaign) -> dict[str, Any]:
+    data, _, display = load_raw(campaign.engagement)
+    data = copy.deepcopy(data)
+    for dotted, value in campaign.engagement_overrides.items():
+        set_path(data, dotted, value, file=f"{campaign.name}: engagement_overrides")
+    scenario = validate(data, file=display)
+    if not scenario.sides.attacker.units:
+        raise UserError("the engagement template needs an attacker unit to copy",
+                        field="engagement")
+    return scenario.model_dump(mode="json")
+
+
+@dataclass
+class CampaignResult:
+    """Daily table, doctrine trajectories, engagement summaries and the final summary."""
+
+    campaign: Campaign
+    seed: int
+    learning: dict[str, bool]
+    daily: pa.Table
+    doctrine: pa.Table
+    engagements: pa.Table
+    summary: dict[str, Any]
+    seconds: float = 0.0
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def manifest(self) -> dict[str, Any]:
+        from dronefront import __version__
+
+        resolved = self.campaign.model_dump(mode="json")
+        return {
+            "campaign": resolved, "campaign_sha256": sha256_of(resolved), "seed": self.seed,
+            "learning": self.learning, "dronefront_version": __version__,
+            "files": ["summary.json", "daily.parquet", "doctrine.parquet",
+                      "engagements.parquet"],
+        }
+
+    def write(self, out: str | Path) -> Path:
+        out = Path(out)
+        with atomic_dir(out) as tmp:
+            write_json(tmp / "manifest.json", self.manifest())
+            write_json(tmp / "summary.json", self.summary)
+            write_parquet(tmp / "daily.parquet", self.daily)
+            write_parquet(tmp / "doctrine.parquet", self.doctrine)
+            write_parquet(tmp / "engagements.parquet", self.engagements)
+        return out
+
+
+class _Roster:
+    """The attacking force, one row per soldier who ever served."""
+
+    def __init__(self, strength: int, battalions: int) -> None:
+        self.battalion = np.arange(strength) % battalions
+        self.status = np.zeros(strength, np.int8)
+        self.experience = np.zeros(strength, np.int64)
+        self.return_day = np.full(strength, -1, np.int64)
+
+    def add(self, count: int, battalions: int) -> None:
+        active = np.bincount(self.battalion[self.status == ACTIVE], minlength=battalions)
+        order = np.argsort(active, kind="stable")
+        new_b = order[np.arange(count) % battalions]
+        self.battalion = np.concatenate([self.battalion, new_b])
+        self.status = np.concatenate([self.status, np.zeros(count, np.int8)])
+        self.experience = np.concatenate([self.experience, np.zeros(count, np.int64)])
+        self.return_day = np.concatenate([self.return_day, np.full(count, -1, np.int64)])
+
+    @property
+    def active(self) -> np.ndarray:
+        return self.status == ACTIVE
+
+
+def run_campaign(
+    campaign: Campaign | str | Path,
+    seed: int = 0,
+    *,
+    overrides: Iterable[str] | None = None,
+    no_learning: Iterable[str] = (),
+    days: int | None = None,
+    progress: Callable[[int, int, int], None] | None = None,
+    out: str | Path | None = None,
+) -> CampaignResult:
+    """Run a campaign; ``no_learning`` may hold "attacker" and/or "defender".
+
+    ``days`` cuts the horizon short (for demos and tests).
+    """
+    import time
+
+    started = time.perf_counter()
+    spec = load_campaign(campaign, overrides)
+    off = set(no_learning)
+    unknown = off - set(LEARNING_SIDES)
+    if unknown:
+        raise UserError(f"--no-learning takes attacker or defender, not {sorted(unknown)}",
+                        field="no_learning")
+    template = _template(spec)
+    horizon = spec.days if days is None else max(0, min(days, spec.days))
+    state = _CampaignState(spec, template, int(seed), off)
+    for day in range(horizon):
+        state.run_day(day)
+        if progress is not None:
+            progress(day + 1, horizon, state.engagement_count)
+    result = state.result()
+    result.seconds = time.perf_counter() - started
+    if out is not None:
+        result.write(out)
+    return result
+
+
+class _CampaignState:
+    def __init__(self, spec: Campaign, template: dict, seed: int, off: set[str]) -> None:
+        self.spec = spec
+        self.template = template
+        self.seed = seed
+        self.learning = {side: side not in off for side in LEARNING_SIDES}
+        att = spec.learning.attacker
+        b = spec.force.battalions
+        self.roster = _Roster(spec.force.strength, b)
+        self.learner = DoctrineLearner(att.doctrine, att.learner, b, seed,
+                                       enabled=self.learning["attacker"])
+        self.notes = NoteNetwork(att.diffusion, b, seed, enabled=self.learning["attacker"])
+        self.drone_side = DroneSide(spec.learning.defender, seed,
+                                    enabled=self.learning["defender"])
+        self.skills_on = att.skills.enabled and self.learning["attacker"]
+        types = template["drone_types"]
+        from dronefront.scenario.models import DEFAULT_DRONE_TYPES
+
+        self.types = {**{k: v.model_dump(mode="json") for k, v in DEFAULT_DRONE_TYPES.items()},
+                      **types}
+        teams = template["sides"]["defender"]["teams"]
+        self.stock = {name: float(spec.drone_stocks[name].initial) if name in spec.drone_stocks
+                      else math.inf for name in {t["drone"] for t in teams}}
+        for name in spec.drone_stocks:
+            if name not in self.stock:
+                raise UserError(f"no defender team flies {name!r}",
+                                field=f"drone_stocks.{name}")
+        self.shells = float(spec.shells.initial)
+        self.next_battalion = 0
+        self.engagement_count = 0
+        self.rows: list[dict[str, Any]] = []
+        self.doctrine_rows: list[dict[str, Any]] = []
+        self.engagement_rows: list[dict[str, Any]] = []
+        self.cum = {"killed": 0, "wounded": 0, "evacuated": 0, "returned": 0,
+                    "replacements": 0, "spend": 0.0}
+
+    # ---------------------------------------------------------------- one day
+    def run_day(self, day: int) -> None:
+        spec, roster = self.spec, self.roster
+        date = spec.start + dt.timedelta(days=day)
+        back = (roster.status == AWAY) & (roster.return_day == day)
+        roster.status[back] = ACTIVE
+        returned = int(back.sum())
+        arriving = sum(r.count for r in spec.reinforcements if r.date == date)
+        if arriving:
+            roster.add(arriving, spec.force.battalions)
+        for name, stock in spec.drone_stocks.items():
+            self.stock[name] += stock.production_per_day
+        self.shells += spec.shells.production_per_day
+        row = _empty_row(day, date)
+        row.update(returned=returned, replacements=arriving)
+        combat = not spec.paused(date)
+        row["combat"] = combat
+        if combat:
+            for a in range(spec.force.assaults_per_day):
+                battalion = self._next_battalion()
+                if battalion is None:
+                    break
+                self._assault(day, a, battalion, row)
+            self.learner.end_of_day()
+            row["notes_shared"] = self.notes.share(day, self.learner)
+        self._close_day(day, date, row)
+
+    def _next_battalion(self) -> int | None:
+        force = self.spec.force
+        b = force.battalions
+        need = max(1, math.ceil(force.min_assault_share * force.assault_size))
+        strength = np.bincount(self.roster.battalion[self.roster.active], minlength=b)
+        for k in range(b):
+            candidate = (self.next_battalion + k) % b
+            if strength[candidate] >= need:
+                self.next_battalion = (candidate + 1) % b
+                return candidate
+        return None
+
+    def _assault(self, day: int, a: int, battalion: int, row: dict[str, Any]) -> None:
+        spec, roster = self.spec, self.roster
+        force = spec.force
+        members = np.flatnonzero(roster.active & (roster.battalion == battalion))
+        group = members[: force.assault_size]
+        companies = [c for c in np.array_split(group, force.companies_per_assault) if c.size]
+        draw_day = day * 64 + a * 8
+        choices = [self.learner.choose(battalion, draw_day + k) for k in range(len(companies))]
+        doctrines = [self.learner.space.decode(c) for c in choices]
+        night = sum(bool(d.get("night", False)) for d in doctrines) * 2 > len(doctrines)
+        policy = self.drone_side.policy(draw_day)
+        data, thermal_types = self._engagement(companies, doctrines, night, policy)
+        scenario = validate(data, file=f"{spec.name} day {day}")
+        eng_seed = int(stream_key(self.seed, f"campaign.engagement.{day}.{a}") % (2**31 - 1))
+        sim = Sim(scenario, seed=eng_seed, events=False)
+        s = sim.state.soldiers
+        offset = 0
+        curves = spec.learning.attacker.skills
+        for company in companies:
+            block = slice(offset, offset + company.size)
+            exp = roster.experience[company] if self.skills_on else np.zeros(company.size)
+            s.spotting[block] = curves.spotting(exp)
+            s.marksmanship[block] = curves.marksmanship(exp)
+            offset += company.size
+        result = sim.run()
+        self.engagement_count += 1
+        summary = result.summary
+        # Soldiers: the dead, the evacuated (some return), experience for survivors.
+        status = s.status[:offset]
+        encounters = s.encounters[:offset]
+        soldiers = np.concatenate(companies)
+        dead = soldiers[status == KILLED]
+        hurt = soldiers[status == WOUNDED]
+        roster.status[dead] = DEAD
+        light = uniforms(stream_key(self.seed, "campaign.light_wounds"), day, hurt, a)
+        light = light < spec.evacuation.light_share
+        roster.status[hurt] = np.where(light, AWAY, GONE)
+        roster.return_day[hurt[light]] = day + spec.evacuation.return_days
+        alive = status != KILLED
+        roster.experience[soldiers[alive]] += encounters[alive]
+        # Learning from each company's outcome.
+        for k in range(len(companies)):
+            unit = summary["units"][f"company-{k + 1}"]
+            rate = (unit["killed"] + unit["wounded"]) / max(unit["initial"], 1)
+            reward = self.learner.reward(unit["progress"] or 0.0, rate)
+            self.learner.update(battalion, choices[k], reward)
+            drill = doctrines[k].get("drill", "none")
+            if self.notes.captured(draw_day + k, battalion, unit["killed"]):
+                row["notes_captured"] += 1
+                self.drone_side.read_note(str(drill))
+        self.drone_side.update(summary, policy, night)
+        self._account(summary, thermal_types, row)
+        att = summary["sides"]["attacker"]
+        row["assaults"] += 1
+        row["night_assaults"] += int(night)
+        row["assault_soldiers"] += int(group.size)
+        row["killed"] += att["killed"]
+        row["wounded"] += att["wounded"]
+        row["evacuated"] += att["wounded"]
+        row["fpv_strikes"] += att["fpv_strikes_received"]
+        row["drones_detected"] += att["drones_detected"]
+        row["shoot_downs"] += att["drones_shot_down"]
+        for weapon, counts in att["casualties_by_cause"].items():
+            key = f"casualties_{self._role(weapon)}"
+            row[key] = row.get(key, 0) + counts["killed"] + counts["wounded"]
+        self.engagement_rows.append({
+            "day": day, "date": self.spec.start + dt.timedelta(days=day), "assault": a,
+            "battalion": battalion, "seed": eng_seed, "night": night, "policy": policy,
+            "soldiers": int(group.size), "killed": att["killed"], "wounded": att["wounded"],
+            "casualties": att["casualties"], "fpv_strikes": att["fpv_strikes_received"],
+            "shoot_downs": att["drones_shot_down"], "drones_detected": att["drones_detected"],
+            "doctrines": str(doctrines), "summary": _json(summary),
+        })
+
+    def _role(self, weapon: str) -> str:
+        spec = self.types.get(weapon)
+        return spec["role"] if spec else weapon
+
+    def _engagement(self, companies: list[np.ndarray], doctrines: list[dict], night: bool,
+                    policy: str) -> tuple[dict, set[str]]:
+        spec = self.spec
+        data = copy.deepcopy(self.template)
+        data["name"] = f"{spec.name}-assault"
+        data["night"] = night
+        proto = data["sides"]["attacker"]["units"][0]
+        units = []
+        n = len(companies)
+        for k, (company, doctrine) in enumerate(zip(companies, doctrines, strict=True)):
+            unit = copy.deepcopy(proto)
+            shift = (k - (n - 1) / 2) * spec.force.company_gap
+            unit["name"] = f"company-{k + 1}"
+            unit["count"] = int(company.size)
+            unit["start"] = [proto["start"][0] + shift, proto["start"][1]]
+            unit["waypoints"] = [[x + shift, y] for x, y in proto["waypoints"]]
+            unit["layout"] = {**unit["layout"], "dx": None}
+            doc = unit["doctrine"]
+            drill = str(doctrine.get("drill", "none"))
+            doc["drill"] = [] if drill == "none" else drill.split("+")
+            doc["decoys"] = 1 if "decoy" in drill else 0
+            for key, field_name in (("spacing", "spacing"), ("shooters", "shooters"),
+                                    ("spotters", "spotters"),
+                                    ("concealment", "concealment_discipline"),
+                                    ("night", "night_movement")):
+                if key in doctrine:
+                    doc[field_name] = doctrine[key]
+            units.append(unit)
+        data["sides"]["attacker"]["units"] = units
+        defender = data["sides"]["defender"]
+        defender["drone_doctrine"]["decoy_commit"] = self.drone_side.decoy_commit
+        teams, thermal_types = self._teams(defender["teams"], night, policy)
+        defender["teams"] = teams
+        for name in thermal_types:
+            base = name.removesuffix("_thermal")
+            data["drone_types"][name] = {**self.types[base], "night_capable": True,
+                                         "cost": self.types[base]["cost"] * 1.5}
+        for battery in defender.get("batteries", []):
+            battery["rounds"] = int(min(battery["rounds"], self.shells))
+        return data, thermal_types
+
+    def _teams(self, teams: list[dict], night: bool, policy: str) -> tuple[list, set[str]]:
+        """Split FPV teams radio/fibre and thermal by the drone side's state; cap by stock."""
+        fpv = [t for t in teams if self.types[t["drone"]]["role"] == "fpv"]
+        others = [t for t in teams if self.types[t["drone"]]["role"] != "fpv"]
+        out = [copy.deepcopy(t) for t in others]
+        thermal: set[str] = set()
+        if fpv:
+            total = sum(t["count"] for t in fpv)
+            radio = next((t for t in fpv if self.types[t["drone"]]["link"] == "radio"), None)
+            fibre = next((t for t in fpv if self.types[t["drone"]]["link"] == "fibre"), None)
+            n_fibre = round(total * self.drone_side.fibre_share) if radio and fibre else 0
+            split = [(radio, total - n_fibre), (fibre, n_fibre)] if radio and fibre else [
+                (t, t["count"]) for t in fpv]
+            for team, count in split:
+                if team is None or count <= 0:
+                    continue
+                n_thermal = round(count * self.drone_side.thermal_share) if night else 0
+                for kind, n in ((team["drone"], count - n_thermal),
+                                (f"{team['drone']}_thermal", n_thermal)):
+                    if n > 0:
+                        out.append({**copy.deepcopy(team), "drone": kind, "count": n})
+                        if kind.endswith("_thermal"):
+                            thermal.add(kind)
+        for team in out:
+            role = self.types[team["drone"].removesuffix("_thermal")]["role"]
+            if role in ("fpv", "bomber", "loitering"):
+                team["policy"] = policy
+        # Cap each team's airframes by what the stock can give all teams of that type.
+        for base in self.stock:
+            mine = [t for t in out if t["drone"].removesuffix("_thermal") == base]
+            n_teams = sum(t["count"] for t in mine)
+            if n_teams and math.isfinite(self.stock[base]):
+                cap = int(self.stock[base] // n_teams)
+                for t in mine:
+                    t["inventory"] = int(min(t["inventory"], cap))
+        return out, thermal
+
+    def _account(self, summary: dict, thermal_types: set[str], row: dict[str, Any]) -> None:
+        spent = 0.0
+        for name, fates in summary["drones"]["defender"].items():
+            base = name.removesuffix("_thermal")
+            lost = fates["expended"] + fates["shot_down"] + fates["jammed"] + fates["crashed"]
+            if base in self.stock and math.isfinite(self.stock[base]):
+                self.stock[base] -= lost
+            spent += fates["cost_lost"]
+            row["drones_lost"] += lost
+        shells = summary["sides"]["defender"]["munitions"]["shells"]
+        self.shells -= shells
+        row["shells_fired"] += shells
+        spent += summary["sides"]["defender"]["munitions"]["shells_cost"]
+        row["spend_usd"] += spent
+
+    def _close_day(self, day: int, date: dt.date, row: dict[str, Any]) -> None:
+        roster = self.roster
+        for key in ("killed", "wounded", "evacuated", "returned", "replacements"):
+            self.cum[key] += row[key]
+        self.cum["spend"] += row["spend_usd"]
+        active = roster.active
+        curves = self.spec.learning.attacker.skills
+        exp = roster.experience[active] if self.skills_on else np.zeros(int(active.sum()))
+        row.update(
+            casualties=row["killed"] + row["wounded"],
+            strength=int(active.sum()),
+            cumulative_killed=self.cum["killed"],
+            cumulative_wounded=self.cum["wounded"],
+            cumulative_casualties=self.cum["killed"] + self.cum["wounded"],
+            cumulative_evacuated=self.cum["evacuated"],
+            cumulative_returned=self.cum["returned"],
+            cumulative_replacements=self.cum["replacements"],
+            cumulative_spend_usd=self.cum["spend"],
+            shoot_downs_per_encounter=(row["shoot_downs"] / row["drones_detected"]
+                                       if row["drones_detected"] else None),
+            mean_experience=float(exp.mean()) if exp.size else 0.0,
+            mean_spotting=float(curves.spotting(exp).mean()) if exp.size else 0.0,
+            mean_marksmanship=float(curves.marksmanship(exp).mean()) if exp.size else 0.0,
+            fibre_share=self.drone_side.fibre_share,
+            thermal_share=self.drone_side.thermal_share,
+            decoy_commit=self.drone_side.decoy_commit,
+            shells_stock=self.shells,
+        )
+        for name, stock in self.stock.items():
+            if math.isfinite(stock):
+                row[f"stock_{name}"] = stock
+        space = self.learner.space
+        dims = list(space.options)
+        for b in range(self.spec.force.battalions):
+            for d, name in enumerate(dims):
+                for k, option in enumerate(space.options[name]):
+                    self.doctrine_rows.append({
+                        "day": day, "date": date, "battalion": b, "dimension": name,
+                        "option": str(option), "probability": float(self.learner.probs[b][d][k]),
+                    })
+        if "spacing" in dims:
+            probs = np.array([self.learner.probs[b][dims.index("spacing")]
+                              for b in range(self.spec.force.battalions)])
+            row["expected_spacing"] = float((probs @ np.array(space.options["spacing"])).mean())
+        self.rows.append(row)
+
+    def result(self) -> CampaignResult:
+        rows = self.rows
+        keys = sorted({k for r in rows for k in r}, key=lambda k: _COLUMN_ORDER.get(k, 999))
+        columns = {k: [r.get(k, 0 if k.startswith("casualties_") else None) for r in rows]
+                   for k in keys}
+        daily = pa.table(columns) if rows else pa.table({"day": pa.array([], pa.int64())})
+        doctrine = pa.Table.from_pylist(self.doctrine_rows) if self.doctrine_rows else pa.table(
+            {"day": pa.array([], pa.int64())})
+        engagements = pa.Table.from_pylist(self.engagement_rows) if self.engagement_rows \
+            else pa.table({"day": pa.array([], pa.int64())})
+        summary = _campaign_summary(self, rows)
+        return CampaignResult(self.spec, self.seed, self.learning, daily, doctrine,
+                              engagements, summary)
+
+
+_COLUMN_ORDER = {k: i for i, k in enumerate((
+    "date", "day", "combat", "assaults", "night_assaults", "assault_soldiers", "strength",
+    "killed", "wounded", "casualties", "evacuated", "returned", "replacements",
+    "cumulative_killed", "cumulative_wounded", "cumulative_casualties",
+    "cumulative_evacuated", "cumulative_returned", "cumulative_replacements"))}
+
+
+def _empty_row(day: int, date: dt.date) -> dict[str, Any]:
+    row: dict[str, Any] = {k: 0 for k in (
+        "assaults", "night_assaults", "assault_soldiers", "killed", "wounded", "evacuated",
+        "fpv_strikes", "drones_detected", "shoot_downs", "drones_lost", "shells_fired",
+        "notes_shared", "notes_captured")}
+    row.update({f"casualties_{role}": 0 for role in DRONE_ROLES if role != "isr"})
+    row.update(casualties_artillery=0, casualties_small_arms=0, day=day, date=date,
+               spend_usd=0.0)
+    return row
+
+
+def _json(data: Any) -> str:
+    import json
+
+    return json.dumps(data, sort_keys=True, separators=(",", ":"))
+
+
+def _campaign_summary(state: _CampaignState, rows: list[dict]) -> dict[str, Any]:
+    combat = [r for r in rows if r["assaults"]]
+    per_assault = [r["casualties"] / r["assaults"] for r in combat]
+    first = per_assault[:7]
+    last = per_assault[-14:]
+    halved = None
+    if first:
+        rolling = np.convolve(per_assault, np.ones(7) / 7, mode="valid")
+        below = np.flatnonzero(rolling <= 0.5 * np.mean(first))
+        if below.size:
+            halved = int(combat[below[0] + 6]["day"])
+
+    def ratio(rows_: list[dict], num: str, den: str) -> float | None:
+        n, d = sum(r[num] for r in rows_), sum(r[den] for r in rows_)
+        return n / d if d else None
+
+    fpv = [{**r, "fpv": r.get("casualties_fpv", 0)} for r in combat]
+    return {
+        "campaign": state.spec.name,
+        "seed": state.seed,
+        "learning": state.learning,
+        "days": len(rows),
+        "engagements": state.engagement_count,
+        "killed": state.cum["killed"],
+        "wounded": state.cum["wounded"],
+        "casualties": state.cum["killed"] + state.cum["wounded"],
+        "replacements": state.cum["replacements"],
+        "returned": state.cum["returned"],
+        "final_strength": rows[-1]["strength"] if rows else state.spec.force.strength,
+        "defender_spend_usd": state.cum["spend"],
+        "casualties_per_assault_first_week": float(np.mean(first)) if first else None,
+        "casualties_per_assault_last_two_weeks": float(np.mean(last)) if last else None,
+        "days_to_halve_casualties_per_assault": halved,
+        "shoot_downs_per_encounter_first_week": ratio(combat[:7], "shoot_downs",
+                                                      "drones_detected"),
+        "shoot_downs_per_encounter_last_two_weeks": ratio(combat[-14:], "shoot_downs",
+                                                          "drones_detected"),
+        "fpv_casualty_share_first_week": ratio(fpv[:7], "fpv", "casualties"),
+        "fpv_casualty_share_last_two_weeks": ratio(fpv[-14:], "fpv", "casualties"),
+        "final_fibre_share": state.drone_side.fibre_share,
+        "final_decoy_commit": state.drone_side.decoy_commit,
+        "doctrine_modes": {
+            f"battalion-{b}": {k: _plain(v) for k, v in state.learner.space.decode(
+                state.learner.mode(b)).items()}
+            for b in range(state.spec.force.battalions)
+        },
+    }
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if hasattr(value, "item") else value
+
+
+def daily_casualty_table(result: CampaignResult) -> list[tuple]:
+    """(date, assaults, casualties, killed, strength) per day, for printing."""
+    d = result.daily.to_pydict()
+    return list(zip(d["date"], d["assaults"], d["casualties"], d["killed"], d["strength"],
+                    strict=True))
+

@@ -1,0 +1,1 @@
+"""How both sides learn: skill curves, doctrine learners, lesson diffusion, the drone side."""

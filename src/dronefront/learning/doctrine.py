@@ -1,0 +1,203 @@
+"""Doctrine as explicit per-unit choices, and the learners that update them between fights.
+
+A doctrine is one option per dimension (spacing, drill, shooters, spotters, concealment,
+night movement). Each unit holds a factorised distribution over the options: one
+probability vector per dimension. Every assault the unit samples a doctrine, fights, and
+gets a reward ``r = progress - casualty_weight * casualties / strength``. Learners:
+
+- ``cross_entropy``: keep the last ``memory`` (doctrine, reward) pairs; the elite fraction
+  ``elite`` by reward gives option frequencies ``f``; ``p <- (1 - rate) p + rate f``.
+- ``thompson``: per dimension and option a Gaussian belief (mean, count); each assault
+  draws ``mu + N(0, 1) * scale / sqrt(count + 1)`` per option and takes the best; the chosen
+  options' means move towards the reward with step ``max(rate, 1 / count)``.
+- ``imitation``: ``p <- (1 - rate) p + rate * onehot(best unit's last doctrine)``, the best
+  unit being the one with the highest mean reward over its memory.
+- ``none``: the distribution never changes (learning switched off).
+
+Every learner keeps a floor ``explore`` on each option's probability so that no option is
+ever ruled out for good. Draws come from counter-based streams keyed by (day, unit,
+dimension), so switching a learner off does not move any other random number.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from dronefront.engine.rng import normal, stream_key, uniform
+
+DEFAULT_OPTIONS: dict[str, list[Any]] = {
+    "spacing": [1.5, 3.0, 6.0, 10.0, 15.0],
+    "drill": ["none", "freeze", "disperse", "engage", "freeze+engage", "decoy+engage"],
+    "shooters": [0, 2, 4, 8],
+    "spotters": [0, 1, 2],
+    "concealment": [0.0, 0.3, 0.6],
+    "night": [False, True],
+}
+DEFAULT_HABIT: dict[str, Any] = {
+    "spacing": 1.5, "drill": "none", "shooters": 0, "spotters": 0, "concealment": 0.0,
+    "night": False,
+}
+
+
+class DoctrineSpace(BaseModel):
+    """The options a unit can choose from and the habits it starts with."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    options: dict[str, list[Any]] = Field(default_factory=lambda: dict(DEFAULT_OPTIONS))
+    habit: dict[str, Any] = Field(default_factory=lambda: dict(DEFAULT_HABIT))
+    habit_weight: float = Field(0.9, ge=0.0, le=1.0,
+                                description="Initial probability of each habitual option.")
+
+    def initial(self) -> list[np.ndarray]:
+        probs = []
+        for name, options in self.options.items():
+            p = np.full(len(options), (1.0 - self.habit_weight) / max(len(options) - 1, 1))
+            if name in self.habit and self.habit[name] in options:
+                p[options.index(self.habit[name])] = self.habit_weight
+            else:
+                p[:] = 1.0 / len(options)
+            probs.append(p / p.sum())
+        return probs
+
+    def decode(self, choice: np.ndarray) -> dict[str, Any]:
+        """Option values of a choice (one index per dimension)."""
+        return {name: opts[int(i)] for (name, opts), i in zip(self.options.items(), choice,
+                                                               strict=True)}
+
+
+class LearnerConfig(BaseModel):
+    """Which learner a side uses and how fast it learns."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: Literal["cross_entropy", "thompson", "imitation", "none"] = "cross_entropy"
+    rate: float = Field(0.3, ge=0.0, le=1.0)
+    memory: int = Field(8, ge=1)
+    elite: float = Field(0.25, gt=0.0, le=1.0)
+    explore: float = Field(0.02, ge=0.0, le=0.2)
+    scale: float = Field(0.3, gt=0.0, description="Thompson prior spread of rewards.")
+    casualty_weight: float = Field(2.0, ge=0.0)
+
+
+class DoctrineLearner:
+    """Per-unit doctrine distributions and their updates.
+
+    >>> learner = DoctrineLearner(DoctrineSpace(), LearnerConfig(), n_units=2, seed=1)
+    >>> choice = learner.choose(0, day=0)
+    >>> learner.space.decode(choice)["spacing"] in DEFAULT_OPTIONS["spacing"]
+    True
+    """
+
+    def __init__(self, space: DoctrineSpace, config: LearnerConfig, n_units: int,
+                 seed: int, enabled: bool = True) -> None:
+        self.space = space
+        self.config = config
+        self.enabled = enabled and config.kind != "none"
+        self.probs = [space.initial() for _ in range(n_units)]
+        sizes = [len(o) for o in space.options.values()]
+        habit = space.initial()
+        # Thompson beliefs: the habitual option starts slightly preferred.
+        self.means = [[(p - p.mean()) * 0.1 for p in habit] for _ in range(n_units)]
+        self.counts = [[np.ones(k) for k in sizes] for _ in range(n_units)]
+        self.history: list[deque] = [deque(maxlen=config.memory) for _ in range(n_units)]
+        self._key = stream_key(seed, "learning.doctrine")
+
+    # ------------------------------------------------------------------ choosing
+    def choose(self, unit: int, day: int) -> np.ndarray:
+        """Sample the unit's doctrine for today's assault (one option index per dimension)."""
+        if self.enabled and self.config.kind == "thompson":
+            return self._thompson_choice(unit, day)
+        choice = np.empty(len(self.probs[unit]), np.int64)
+        for d, p in enumerate(self.probs[unit]):
+            u = uniform(self._key, day, unit, d)
+            choice[d] = min(int(np.searchsorted(np.cumsum(p), u, side="right")), p.size - 1)
+        return choice
+
+    def _thompson_choice(self, unit: int, day: int) -> np.ndarray:
+        choice = np.empty(len(self.means[unit]), np.int64)
+        for d, (mu, n) in enumerate(zip(self.means[unit], self.counts[unit], strict=True)):
+            z = np.array([normal(self._key, day, unit, 1000 * d + k) for k in range(mu.size)])
+            choice[d] = int(np.argmax(mu + z * self.config.scale / np.sqrt(n + 1.0)))
+        return choice
+
+    # ------------------------------------------------------------------ learning
+    def reward(self, progress: float, casualty_rate: float) -> float:
+        return float(progress - self.config.casualty_weight * casualty_rate)
+
+    def update(self, unit: int, choice: np.ndarray, reward: float) -> None:
+        """Learn from the unit's own assault."""
+        self.history[unit].append((np.asarray(choice), float(reward)))
+        if not self.enabled:
+            return
+        kind = self.config.kind
+        if kind == "cross_entropy":
+            self._cross_entropy(unit)
+        elif kind == "thompson":
+            for d, k in enumerate(choice):
+                n = self.counts[unit][d]
+                n[k] += 1
+                step = max(self.config.rate, 1.0 / n[k])
+                self.means[unit][d][k] += step * (reward - self.means[unit][d][k])
+            self.probs[unit] = self._thompson_probs(unit)
+
+    def end_of_day(self) -> None:
+        """Imitation of the best unit happens once a day, after all assaults."""
+        if not self.enabled or self.config.kind != "imitation":
+            return
+        best = self.best_unit()
+        if best is None:
+            return
+        choice = self.history[best][-1][0]
+        for unit in range(len(self.probs)):
+            if unit != best:
+                self.imitate(unit, choice, self.config.rate)
+
+    def best_unit(self) -> int | None:
+        scores = [np.mean([r for _, r in h]) if h else -np.inf for h in self.history]
+        return None if not np.isfinite(max(scores)) else int(np.argmax(scores))
+
+    def imitate(self, unit: int, choice: np.ndarray, weight: float) -> None:
+        """Move a unit's distribution towards another doctrine (a note read, a best unit)."""
+        if not self.enabled:
+            return
+        for d, k in enumerate(choice):
+            onehot = np.zeros_like(self.probs[unit][d])
+            onehot[k] = 1.0
+            self.probs[unit][d] = (1 - weight) * self.probs[unit][d] + weight * onehot
+            if self.config.kind == "thompson":
+                mu = self.means[unit][d]
+                mu[k] += weight * (mu.max() + 0.05 - mu[k])
+        self._floor(unit)
+
+    def _cross_entropy(self, unit: int) -> None:
+        history = self.history[unit]
+        n_elite = max(1, int(round(self.config.elite * len(history))))
+        ranked = sorted(history, key=lambda item: -item[1])[:n_elite]
+        for d, p in enumerate(self.probs[unit]):
+            freq = np.bincount([int(c[d]) for c, _ in ranked], minlength=p.size) / n_elite
+            self.probs[unit][d] = (1 - self.config.rate) * p + self.config.rate * freq
+        self._floor(unit)
+
+    def _thompson_probs(self, unit: int, draws: int = 64) -> list[np.ndarray]:
+        out = []
+        rng = np.random.default_rng(0)  # only for reporting the choice probabilities
+        for mu, n in zip(self.means[unit], self.counts[unit], strict=True):
+            z = rng.standard_normal((draws, mu.size))
+            picks = np.argmax(mu + z * self.config.scale / np.sqrt(n + 1.0), axis=1)
+            out.append(np.bincount(picks, minlength=mu.size) / draws)
+        return out
+
+    def _floor(self, unit: int) -> None:
+        eps = self.config.explore
+        for d, p in enumerate(self.probs[unit]):
+            p = np.maximum(p, eps)
+            self.probs[unit][d] = p / p.sum()
+
+    def mode(self, unit: int) -> np.ndarray:
+        """The most probable option per dimension."""
+        return np.array([int(np.argmax(p)) for p in self.probs[unit]])
