@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from dronefront.campaign.assault import assault_scenario
 from dronefront.campaign.models import Campaign
 from dronefront.engine.rng import stream_key, uniforms
 from dronefront.engine.sim import Sim
@@ -316,33 +317,9 @@ class _CampaignState:
 
     def _engagement(self, companies: list[np.ndarray], doctrines: list[dict], night: bool,
                     policy: str) -> tuple[dict, set[str]]:
-        spec = self.spec
-        data = copy.deepcopy(self.template)
-        data["name"] = f"{spec.name}-assault"
-        data["night"] = night
-        proto = data["sides"]["attacker"]["units"][0]
-        units = []
-        n = len(companies)
-        for k, (company, doctrine) in enumerate(zip(companies, doctrines, strict=True)):
-            unit = copy.deepcopy(proto)
-            shift = (k - (n - 1) / 2) * spec.force.company_gap
-            unit["name"] = f"company-{k + 1}"
-            unit["count"] = int(company.size)
-            unit["start"] = [proto["start"][0] + shift, proto["start"][1]]
-            unit["waypoints"] = [[x + shift, y] for x, y in proto["waypoints"]]
-            unit["layout"] = {**unit["layout"], "dx": None}
-            doc = unit["doctrine"]
-            drill = str(doctrine.get("drill", "none"))
-            doc["drill"] = [] if drill == "none" else drill.split("+")
-            doc["decoys"] = 1 if "decoy" in drill else 0
-            for key, field_name in (("spacing", "spacing"), ("shooters", "shooters"),
-                                    ("spotters", "spotters"),
-                                    ("concealment", "concealment_discipline"),
-                                    ("night", "night_movement")):
-                if key in doctrine:
-                    doc[field_name] = doctrine[key]
-            units.append(unit)
-        data["sides"]["attacker"]["units"] = units
+        data = assault_scenario(self.template, [c.size for c in companies], doctrines,
+                                self.spec.force.company_gap, night)
+        data["name"] = f"{self.spec.name}-assault"
         defender = data["sides"]["defender"]
         defender["drone_doctrine"]["decoy_commit"] = self.drone_side.decoy_commit
         teams, thermal_types = self._teams(defender["teams"], night, policy)

@@ -10,8 +10,8 @@ gets a reward ``r = progress - casualty_weight * casualties / strength``. Learne
 - ``thompson``: per dimension and option a Gaussian belief (mean, count); each assault
   draws ``mu + N(0, 1) * scale / sqrt(count + 1)`` per option and takes the best; the chosen
   options' means move towards the reward with step ``max(rate, 1 / count)``.
-- ``imitation``: ``p <- (1 - rate) p + rate * onehot(best unit's last doctrine)``, the best
-  unit being the one with the highest mean reward over its memory.
+- ``imitation``: once a day, ``p <- (1 - rate) p + rate * onehot(d*)`` where ``d*`` is the
+  best-rewarded doctrine in the memory of the best unit (highest mean reward).
 - ``none``: the distribution never changes (learning switched off).
 
 Every learner keeps a floor ``explore`` on each option's probability so that no option is
@@ -152,7 +152,7 @@ class DoctrineLearner:
         best = self.best_unit()
         if best is None:
             return
-        choice = self.history[best][-1][0]
+        choice = max(self.history[best], key=lambda item: item[1])[0]
         for unit in range(len(self.probs)):
             if unit != best:
                 self.imitate(unit, choice, self.config.rate)
