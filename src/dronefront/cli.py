@@ -37,11 +37,12 @@ def scenarios_cmd() -> None:
     """List the built-in scenarios."""
     from dronefront.scenario.loader import BUILTIN_DIR, builtin_names, parse_yaml
 
-    table = Table("scenario", "description", box=None)
+    table = Table("name", "kind", "description", box=None)
     for name in builtin_names():
         data, _ = parse_yaml((BUILTIN_DIR / f"{name}.yaml").read_text(), name)
-        first = " ".join(str(data.get("description", "")).split())
-        table.add_row(name, first.split(". ")[0].rstrip(".") + ".")
+        first = " ".join(str(data.get("description", "")).split()).split(". ")[0]
+        kind = data.get("kind", "engagement")
+        table.add_row(name, kind, first if first[-1:] in ".?!" else first + ".")
     console.print(table)
 
 
@@ -185,10 +186,10 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app(args=argv, prog_name="dronefront")
     except UserError as exc:
-        err.print(f"error: {exc}", markup=False)
+        sys.stderr.write(f"error: {exc}\n")
         sys.exit(2)
     except KeyboardInterrupt:
-        err.print("interrupted", markup=False)
+        sys.stderr.write("interrupted\n")
         sys.exit(130)
 
 

@@ -5,7 +5,7 @@ They are all started together by the module fixture ``results`` (each takes a se
 mostly imports), and the tests then check their outcomes one by one. Checks of good input
 and of known bugs that need no separate process call ``dronefront.cli.main`` in-process.
 
-Tests marked ``xfail`` pin bugs found in ``src/`` (see each ``reason``).
+Tests under "formerly bugs" pin bugs that were found and fixed.
 """
 
 from __future__ import annotations
@@ -242,21 +242,11 @@ def test_validate_builtin(name, capsys):
     assert out.startswith("ok ") and err == "", (out, err)
 
 
-# --------------------------------------------------------------------------- known bugs
-@pytest.mark.xfail(
-    reason="Scenario.steps does int(round(duration / dt)) and raises OverflowError for "
-    "duration=inf, which the loader accepts (run/validate print a traceback, exit 1)",
-    raises=AssertionError,
-)
+# --------------------------------------------------------------------------- formerly bugs
 def test_infinite_duration(results):
     assert_user_error(results["run-infinite-duration"], ("duration",))
 
 
-@pytest.mark.xfail(
-    reason="cli.main prints with err.print(markup=False) but rich emoji substitution stays "
-    "on: ':smile:' in the message is printed as an emoji",
-    raises=AssertionError,
-)
 def test_error_line_is_verbatim(capsys):
     from dronefront.errors import UserError
     from dronefront.scenario.loader import load_scenario
@@ -269,11 +259,6 @@ def test_error_line_is_verbatim(capsys):
     assert err == f"error: {info.value}\n"
 
 
-@pytest.mark.xfail(
-    reason="loader.parse_yaml builds yaml.SafeLoader outside its try: a control character "
-    "raises yaml.reader.ReaderError instead of UserError",
-    strict=False,
-)
 def test_control_character_in_file(tmp_path, capsys):
     path = tmp_path / "s.yaml"
     path.write_text("name: probe\x1f\n", encoding="utf-8")
@@ -281,11 +266,6 @@ def test_control_character_in_file(tmp_path, capsys):
     assert code == 2 and err.startswith("error: ")
 
 
-@pytest.mark.xfail(
-    reason="loader.set_path: '--1'.lstrip('-').isdigit() is true but int('--1') raises "
-    "ValueError instead of UserError",
-    strict=False,
-)
 def test_odd_list_index(capsys):
     argv = ["validate", "kursk-assault", "--set", "sides.attacker.units.--1.count=3"]
     code, _, err = cli_in_process(argv, capsys)

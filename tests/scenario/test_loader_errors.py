@@ -4,8 +4,8 @@ Every case starts from ``BASE`` (a small valid scenario) or a built-in, breaks o
 checks the message: a ``UserError`` (nothing else), a single line, the file, the dotted field
 path and, where the YAML has one, the right 1-based line.
 
-Tests marked ``xfail`` pin bugs found in ``src/`` (see each ``reason``); they are not strict so
-that fixing the bug only turns them into XPASS.
+Tests under "formerly bugs" pin bugs that fuzzing found (control characters, recursive
+aliases, impossible dates, huge expressions...), so they stay fixed.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import yaml
 
 from dronefront.errors import UserError
 from dronefront.scenario.loader import builtin_names, load_scenario
@@ -244,8 +243,7 @@ FILE_CASES = [
     ),
     (
         "unknown-terrain-class", "terrain: forest", "terrain: jungle",
-        # The loader names the terrain mapping, not the feature (see the xfail test below).
-        "terrain", "terrain:", ("unknown terrain class 'jungle'", "forest"),
+        "terrain.features.0.terrain", "jungle", ("unknown terrain class 'jungle'", "forest"),
     ),
     (
         "missing-raster-file", "  bounds: [-500, -500, 500, 500]",
@@ -495,12 +493,7 @@ def test_good_set_override_still_loads():
     assert scenario.sides.attacker.units[0].doctrine.spacing == 7
 
 
-# --------------------------------------------------------------------------- known bugs
-@pytest.mark.xfail(
-    reason="loader.py Terrain check: unknown feature terrain class is reported at field "
-    "'terrain' (line of the terrain key), not at terrain.features.0.terrain",
-    raises=AssertionError,
-)
+# --------------------------------------------------------------------------- formerly bugs
 def test_unknown_terrain_class_names_feature(tmp_path):
     text = variant("terrain: forest", "terrain: jungle")
     path = write(tmp_path, text)
@@ -508,100 +501,55 @@ def test_unknown_terrain_class_names_feature(tmp_path):
           field="terrain.features.0.terrain")
 
 
-@pytest.mark.xfail(
-    reason="loader.parse_yaml prefers problem_mark over context_mark: an unclosed quote on "
-    "line 1 is reported at the end of the file",
-    raises=AssertionError,
-)
 def test_unclosed_quote_names_its_line(tmp_path):
     text = variant("name: probe", "name: 'probe")
     path = write(tmp_path, text)
     check(load_error(path), file=str(path), line=1, contains=("invalid YAML",))
 
 
-@pytest.mark.xfail(
-    reason="loader.parse_yaml creates yaml.SafeLoader(text) outside its try block, and the "
-    "reader rejects control characters there with yaml.reader.ReaderError",
-    raises=yaml.YAMLError,
-)
 @pytest.mark.parametrize("character", ["\x1f", "\x00", "\x07"])
 def test_control_character(tmp_path, character):
     path = write(tmp_path, variant("name: probe", f"name: probe{character}"))
     check(load_error(path), file=str(path), line=1, contains=("invalid YAML",))
 
 
-@pytest.mark.xfail(
-    reason="loader.parse_yaml walk() recurses forever on a self-referencing alias",
-    raises=RecursionError,
-)
 def test_recursive_yaml_alias(tmp_path):
     text = variant("description: a small", "loop: &a [*a]\ndescription: a small")
     path = write(tmp_path, text)
     check(load_error(path), file=str(path))
 
 
-@pytest.mark.xfail(
-    reason="loader._inherit_drone_types does declared.get(base) with an unhashable base",
-    raises=TypeError,
-)
 @pytest.mark.parametrize("base", ["[fpv_radio]", "{a: 1}"])
 def test_unhashable_drone_base(tmp_path, base):
     path = write(tmp_path, variant("base: fpv_radio", f"base: {base}"))
     check(load_error(path), file=str(path), field="drone_types.my_fpv.base")
 
 
-@pytest.mark.xfail(
-    reason="loader.evaluate: ast.parse/ev raise RecursionError on deeply nested expressions",
-    raises=RecursionError,
-)
 @pytest.mark.parametrize("expression", ["-" * 5000 + "1", "1+" * 5000 + "1"])
 def test_deep_expression(tmp_path, expression):
     path = write(tmp_path, variant("dt: 5", f'dt: "={expression}"'))
     check(load_error(path), file=str(path), field="dt")
 
 
-@pytest.mark.xfail(
-    reason="loader.parse_yaml only catches yaml.YAMLError; an impossible timestamp raises "
-    "ValueError from datetime.date",
-    raises=ValueError,
-)
 def test_impossible_timestamp_in_file(tmp_path):
     path = write(tmp_path, variant("dt: 5", "dt: 2020-13-45"))
     check(load_error(path), file=str(path), line=5)
 
 
-@pytest.mark.xfail(
-    reason="loader.apply_override only catches yaml.YAMLError from yaml.safe_load",
-    raises=ValueError,
-)
 def test_impossible_timestamp_in_set():
     check(load_error("kursk-assault", ["dt=2020-13-45"]), field="dt")
 
 
-@pytest.mark.xfail(
-    reason="loader.set_path: key.lstrip('-').isdigit() accepts '--1' and '²' but int() rejects "
-    "them",
-    raises=ValueError,
-)
 @pytest.mark.parametrize("index", ["--1", "²"])
 def test_odd_list_index_in_set(index):
     check(load_error("kursk-assault", [f"sides.attacker.units.{index}.count=3"]),
           field=f"sides.attacker.units.{index}")
 
 
-@pytest.mark.xfail(
-    reason="loader: a self-referencing --set value (YAML alias) makes _resolve_expressions "
-    "recurse forever",
-    raises=RecursionError,
-)
 def test_recursive_set_value():
     load_error("kursk-assault", ["description=&a [*a]"])
 
 
-@pytest.mark.xfail(
-    reason="loader.resolve_path: Path.exists() raises OSError ENAMETOOLONG for a long name",
-    raises=OSError,
-)
 @pytest.mark.parametrize("suffix", ["", ".yaml"])
 def test_overlong_name(suffix):
     check(load_error("a" * 5000 + suffix))

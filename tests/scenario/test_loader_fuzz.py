@@ -4,17 +4,12 @@ Three generators: random mutations of a valid scenario mapping (dropped keys, va
 by random types, strings, expressions and negative numbers, unknown keys), random edits of a
 valid scenario's YAML text plus random YAML-ish text, and random ``--set`` assignments.
 
-Bugs already reported (see ``test_loader_errors.py``, marked xfail there) are recognised by
-``KNOWN_BUGS`` and the example is rejected instead of failing, so the fuzz stays green while
-still catching any new kind of crash. Set ``DRONEFRONT_FUZZ_STRICT=1`` to fail on them too.
+Any other exception fails the test.
 """
 
 from __future__ import annotations
 
 import copy
-import errno
-import os
-import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +17,7 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, reject, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dronefront.errors import UserError
@@ -31,7 +26,6 @@ from dronefront.scenario.models import Scenario
 
 pytestmark = pytest.mark.filterwarnings("ignore::SyntaxWarning")  # ast.parse of junk =expr
 
-STRICT = os.environ.get("DRONEFRONT_FUZZ_STRICT") == "1"
 FUZZ = settings(
     max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow],
 )
@@ -73,25 +67,6 @@ BASE: dict[str, Any] = {
     "posture_protection": {"moving": 0, "halted": 0.1, "concealed": 0.3, "dug_in": 0.6},
 }
 
-# Bugs reported separately: (exception type, regex on str(exc)).
-KNOWN_BUGS: list[tuple[type[BaseException], str]] = [
-    (TypeError, r"unhashable type"),  # loader._inherit_drone_types, unhashable ``base``
-    (RecursionError, r""),  # recursive YAML alias; deeply nested =expressions
-    (ValueError, r"month must be|day is out of range|year .* is out of range"),  # timestamps
-    (ValueError, r"invalid literal for int\(\)"),  # loader.set_path odd list indexes
-    (yaml.YAMLError, r"unacceptable character"),  # loader.parse_yaml: reader outside try
-]
-
-
-def _known_bug(exc: BaseException) -> bool:
-    if STRICT:
-        return False
-    if isinstance(exc, OSError) and exc.errno == errno.ENAMETOOLONG:
-        return True
-    return any(isinstance(exc, kind) and re.search(pattern, str(exc))
-               for kind, pattern in KNOWN_BUGS)
-
-
 def assert_loads_or_user_error(source: Any, overrides: list[str] | None = None) -> None:
     try:
         result = load_scenario(source, overrides)
@@ -100,10 +75,6 @@ def assert_loads_or_user_error(source: Any, overrides: list[str] | None = None) 
         assert message.strip(), "empty UserError message"
         assert len(message.splitlines()) == 1, repr(message)
         assert "Traceback" not in message
-    except Exception as exc:  # noqa: BLE001 - the point of the test
-        if _known_bug(exc):
-            reject()
-        raise
     else:
         assert isinstance(result, Scenario)
 

@@ -37,7 +37,7 @@ def assault_scenario(
     gap: float,
     night: bool,
 ) -> dict[str, Any]:
-    """The template with its first attacker unit replaced by companies side by side.
+    """The template with its attacker units replaced by companies side by side.
 
     Company ``k`` is named ``company-{k+1}``, has ``sizes[k]`` soldiers and
     ``doctrines[k]``, and advances on the prototype's route shifted across by ``gap``.
@@ -57,5 +57,5 @@ def assault_scenario(
         unit["layout"] = {**unit.get("layout", {}), "dx": None}
         apply_doctrine(unit, doctrine)
         units.append(unit)
-    data["sides"]["attacker"]["units"] = units + data["sides"]["attacker"]["units"][1:]
+    data["sides"]["attacker"]["units"] = units
     return data

@@ -312,7 +312,7 @@ class _CampaignState:
         })
 
     def _role(self, weapon: str) -> str:
-        spec = self.types.get(weapon)
+        spec = self.types.get(weapon.removesuffix("_thermal"))
         return spec["role"] if spec else weapon
 
     def _engagement(self, companies: list[np.ndarray], doctrines: list[dict], night: bool,
@@ -328,8 +328,9 @@ class _CampaignState:
             base = name.removesuffix("_thermal")
             data["drone_types"][name] = {**self.types[base], "night_capable": True,
                                          "cost": self.types[base]["cost"] * 1.5}
-        for battery in defender.get("batteries", []):
-            battery["rounds"] = int(min(battery["rounds"], self.shells))
+        batteries = defender.get("batteries", [])
+        for battery in batteries:  # share the stock: no battery plans more than its part
+            battery["rounds"] = int(min(battery["rounds"], self.shells // len(batteries)))
         return data, thermal_types
 
     def _teams(self, teams: list[dict], night: bool, policy: str) -> tuple[list, set[str]]:

@@ -14,9 +14,10 @@ gets a reward ``r = progress - casualty_weight * casualties / strength``. Learne
   best-rewarded doctrine in the memory of the best unit (highest mean reward).
 - ``none``: the distribution never changes (learning switched off).
 
-Every learner keeps a floor ``explore`` on each option's probability so that no option is
-ever ruled out for good. Draws come from counter-based streams keyed by (day, unit,
-dimension), so switching a learner off does not move any other random number.
+The cross-entropy and imitation learners keep a floor ``explore`` on each option's
+probability so that no option is ruled out for good (Thompson sampling explores by itself).
+Draws come from counter-based streams keyed by (day, unit, dimension), so switching a
+learner off does not move any other random number.
 """
 
 from __future__ import annotations

@@ -9,8 +9,8 @@ After each engagement:
 - timing: the thermal (night-capable) share of teams moves towards the share of assaults
   made at night: ``h <- (1 - rate) h + rate * night``;
 - decoys: a captured note that shows a decoy drill cuts the probability that a drone
-  commits to a decoy: ``c <- c * (1 - note_effect)``; drones shot down while committed to a
-  decoy do the same, scaled by ``rate``.
+  commits to a decoy: ``c <- c * (1 - note_effect)``; an engagement in which drones were
+  shot down while committed to a decoy gives ``c <- c * (1 - rate * note_effect)``.
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ class DroneSide:
         if self.config.timing:
             self.thermal_share = (1 - rate) * self.thermal_share + rate * float(night)
         if self.config.notes and attacker["decoy_shoot_downs"]:
-            self.decoy_commit *= 1 - 0.5 * rate
+            self.decoy_commit *= 1 - rate * self.config.note_effect
 
     def read_note(self, drill: str) -> None:
         """A captured note: if it shows a decoy drill, commit less to decoys."""

@@ -12,6 +12,7 @@ import difflib
 import json
 import math
 import operator
+import re
 import types
 import typing
 from collections.abc import Iterable, Mapping
@@ -25,6 +26,8 @@ from dronefront.errors import UserError
 from dronefront.scenario.models import DEFAULT_DRONE_TYPES, Scenario
 
 BUILTIN_DIR = Path(__file__).parent / "builtin"
+_INDEX = re.compile(r"-?[0-9]+")
+MAX_EXPRESSION = 200
 Lines = dict[tuple, int]
 
 
@@ -36,27 +39,31 @@ def parse_yaml(text: str, file: str) -> tuple[Any, Lines]:
     >>> data, lines[("a", "b")]
     ({'a': {'b': [1, 2]}}, 2)
     """
-    loader = yaml.SafeLoader(text)
+    loader = None
     try:
+        loader = yaml.SafeLoader(text)
         node = loader.get_single_node()
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise UserError(
-            f"invalid YAML: {problem}", file=file, line=mark.line + 1 if mark else None
-        ) from None
+        raise UserError(f"invalid YAML: {_yaml_problem(exc)}", file=file,
+                        line=_yaml_line(exc, text)) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     lines: Lines = {}
     if node is None:
         return None, lines
+    active: set[int] = set()
 
     def walk(n: yaml.Node, path: tuple) -> Any:
         lines.setdefault(path, n.start_mark.line + 1)
+        if id(n) in active:
+            raise UserError("recursive YAML alias", file=file, line=n.start_mark.line + 1,
+                            field=_dotted(path) or None)
         if isinstance(n, yaml.MappingNode):
+            active.add(id(n))
             out: dict = {}
             for key_node, value_node in n.value:
-                key = loader.construct_object(key_node, deep=True)
+                key = _scalar(loader, key_node, file)
                 if not isinstance(key, str | int | float | bool):
                     raise UserError(
                         "mapping keys must be plain scalars",
@@ -69,15 +76,61 @@ def parse_yaml(text: str, file: str) -> tuple[Any, Lines]:
                     )
                 lines[(*path, key)] = key_node.start_mark.line + 1
                 out[key] = walk(value_node, (*path, key))
+            active.discard(id(n))
             return out
         if isinstance(n, yaml.SequenceNode):
-            return [walk(item, (*path, i)) for i, item in enumerate(n.value)]
-        try:
-            return loader.construct_object(n, deep=True)
-        except yaml.YAMLError as exc:
-            raise UserError(f"invalid YAML value: {exc}", file=file, line=lines[path]) from None
+            active.add(id(n))
+            items = [walk(item, (*path, i)) for i, item in enumerate(n.value)]
+            active.discard(id(n))
+            return items
+        return _scalar(loader, n, file, field=_dotted(path) or None)
 
     return walk(node, ()), lines
+
+
+def _scalar(loader: yaml.SafeLoader, node: yaml.Node, file: str, field: str | None = None
+            ) -> Any:
+    if not isinstance(node, yaml.ScalarNode):
+        raise UserError("mapping keys must be plain scalars", file=file,
+                        line=node.start_mark.line + 1)
+    try:
+        return loader.construct_object(node, deep=True)
+    except (yaml.YAMLError, ValueError, OverflowError) as exc:
+        problem = _yaml_problem(exc) if isinstance(exc, yaml.YAMLError) else str(exc)
+        raise UserError(f"invalid YAML value: {problem}", file=file,
+                        line=node.start_mark.line + 1, field=field) from None
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    context = getattr(exc, "context", None)
+    return f"{context}: {problem}" if context else str(problem)
+
+
+def _yaml_line(exc: yaml.YAMLError, text: str) -> int | None:
+    if isinstance(exc, yaml.reader.ReaderError):
+        return text[: exc.position].count("\n") + 1
+    problem = getattr(exc, "problem_mark", None)
+    context = getattr(exc, "context_mark", None)
+    # An unclosed quote or bracket is found at the end of the file; where it opened helps.
+    if context is not None and (problem is None or "end of stream" in str(
+            getattr(exc, "problem", ""))):
+        return context.line + 1
+    if problem is not None:
+        return problem.line + 1
+    return None
+
+
+def parse_value(raw: str, file: str) -> Any:
+    """A ``--set`` value: YAML if it parses, else the plain string."""
+    if not raw.strip():
+        return None
+    try:
+        return parse_yaml(raw, file)[0]
+    except UserError as exc:
+        if "recursive" in exc.message or "value" in exc.message:
+            raise UserError(exc.message, file=file) from None
+        return raw
 
 
 def _dotted(path: Iterable) -> str:
@@ -96,9 +149,9 @@ def apply_override(data: dict, assignment: str, file: str = "--set") -> None:
         raise UserError(f"expected PATH=VALUE, got {assignment!r}", file=file)
     path_text, _, raw = assignment.partition("=")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else None
-    except yaml.YAMLError:
-        value = raw
+        value = parse_value(raw, file)
+    except UserError as exc:
+        raise UserError(exc.message, file=file, field=path_text.strip()) from None
     set_path(data, path_text, value, file=file)
 
 
@@ -112,7 +165,7 @@ def set_path(data: dict, dotted: str, value: Any, file: str) -> None:
         last = depth == len(path) - 1
         where = _dotted(path[: depth + 1])
         if isinstance(node, list):
-            if not key.lstrip("-").isdigit():
+            if not _INDEX.fullmatch(key):
                 raise UserError(f"list index expected, got {key!r}", file=file, field=where)
             index = int(key)
             if not -len(node) <= index < len(node):
@@ -136,10 +189,16 @@ def set_path(data: dict, dotted: str, value: Any, file: str) -> None:
 
 
 # --------------------------------------------------------------------------- expressions
+def _power(base: float, exponent: float) -> float:
+    if abs(exponent) > 64:
+        raise ValueError("exponent too large")
+    return float(base) ** exponent
+
+
 _BINOPS = {
     ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
     ast.Div: operator.truediv, ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod,
-    ast.Pow: operator.pow,
+    ast.Pow: _power,
 }
 _FUNCS = {
     "min": min, "max": max, "abs": abs, "round": round, "int": int, "float": float,
@@ -177,10 +236,13 @@ def evaluate(expression: str, names: Mapping[str, float]) -> float:
             return _FUNCS[node.func.id](*(ev(a) for a in node.args))
         raise ValueError(f"unsupported expression element {ast.dump(node)[:40]}")
 
+    if len(expression) > MAX_EXPRESSION:
+        raise ValueError(f"expression longer than {MAX_EXPRESSION} characters")
     try:
         return ev(ast.parse(expression.strip(), mode="eval"))
-    except (SyntaxError, ValueError, TypeError, ZeroDivisionError, OverflowError) as exc:
-        raise ValueError(f"bad expression {expression!r}: {exc}") from None
+    except (SyntaxError, ValueError, TypeError, ZeroDivisionError, OverflowError,
+            RecursionError, MemoryError) as exc:
+        raise ValueError(f"bad expression {expression[:40]!r}: {exc}") from None
 
 
 def _resolve_expressions(data: Any, names: Mapping[str, float], path: tuple = ()) -> Any:
@@ -205,26 +267,37 @@ class _PathError(Exception):
 
 
 def _inherit_drone_types(data: dict) -> None:
-    """Expand ``base: NAME`` in declared drone types into full definitions."""
+    """Expand ``base: NAME`` in declared drone types into full definitions (any order)."""
     declared = data.get("drone_types")
     if not isinstance(declared, dict):
         return
-    for name, spec in list(declared.items()):
-        if not isinstance(spec, dict) or "base" not in spec:
-            continue
-        base = spec["base"]
-        parent = declared.get(base) if base != name else None
-        if isinstance(parent, dict) and "base" not in parent:
-            merged = dict(parent)
-        elif base in DEFAULT_DRONE_TYPES:
-            merged = DEFAULT_DRONE_TYPES[base].model_dump()
-        else:
-            known = sorted(set(DEFAULT_DRONE_TYPES) | set(declared))
-            raise _PathError(
-                ("drone_types", name, "base"), f"unknown base {base!r}; known: {known}"
-            )
-        merged.update({k: v for k, v in spec.items() if k != "base"})
-        declared[name] = merged
+    pending = {name for name, spec in declared.items() if isinstance(spec, dict) and "base" in spec}
+    while pending:
+        progressed = False
+        for name in sorted(pending, key=str):
+            spec = declared[name]
+            base = spec["base"]
+            if not isinstance(base, str):
+                raise _PathError(("drone_types", name, "base"), "must be a drone type name")
+            if base in pending and base != name:
+                continue  # expand the base first
+            parent = declared.get(base) if base != name else None
+            if isinstance(parent, dict):
+                merged = dict(parent)
+            elif base in DEFAULT_DRONE_TYPES:
+                merged = DEFAULT_DRONE_TYPES[base].model_dump()
+            else:
+                known = sorted({*DEFAULT_DRONE_TYPES, *map(str, declared)})
+                raise _PathError(
+                    ("drone_types", name, "base"), f"unknown base {base!r}; known: {known}"
+                )
+            merged.update({k: v for k, v in spec.items() if k != "base"})
+            declared[name] = merged
+            pending.discard(name)
+            progressed = True
+        if not progressed:
+            name = sorted(pending, key=str)[0]
+            raise _PathError(("drone_types", name, "base"), "circular drone type bases")
 
 
 # --------------------------------------------------------------------------- validation
@@ -290,7 +363,7 @@ def _explain(error: Mapping[str, Any], root: type[BaseModel]) -> tuple[tuple, st
         message += f" (got {error['input']!r})"
     head, sep, rest = message.partition(": ")
     if sep and head and all(part.isidentifier() or part.isdigit() for part in head.split(".")):
-        return tuple(int(p) if p.isdigit() else p for p in head.split(".")), rest
+        return loc + tuple(int(p) if p.isdigit() else p for p in head.split(".")), rest
     return loc, message
 
 
@@ -357,13 +430,16 @@ def builtin_names() -> list[str]:
 def resolve_path(path_or_name: str | Path) -> Path:
     """A scenario file path from a path or a built-in name."""
     candidate = Path(path_or_name)
-    if candidate.suffix in (".yaml", ".yml") or candidate.exists():
-        if not candidate.is_file():
-            raise UserError("no such scenario file", file=str(path_or_name))
-        return candidate
-    builtin = BUILTIN_DIR / f"{path_or_name}.yaml"
-    if builtin.is_file():
-        return builtin
+    try:
+        if candidate.suffix in (".yaml", ".yml") or candidate.exists():
+            if not candidate.is_file():
+                raise UserError("no such scenario file", file=str(path_or_name)[:200])
+            return candidate
+        builtin = BUILTIN_DIR / f"{path_or_name}.yaml"
+        if builtin.is_file():
+            return builtin
+    except OSError as exc:
+        raise UserError(f"cannot open: {exc.strerror}", file=str(path_or_name)[:200]) from None
     names = builtin_names()
     close = difflib.get_close_matches(str(path_or_name), names, n=1)
     hint = f"; did you mean {close[0]!r}?" if close else ""

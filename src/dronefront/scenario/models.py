@@ -25,7 +25,7 @@ Role = Literal["rifleman", "spotter", "shooter", "decoy", "observer"]
 class Model(BaseModel):
     """Base for every scenario model: unknown fields are errors, instances are frozen."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 # --------------------------------------------------------------------------- terrain
@@ -85,9 +85,12 @@ class Terrain(Model):
         if x1 <= x0 or y1 <= y0:
             raise ValueError("bounds must have x1 > x0 and y1 > y0")
         known = set(DEFAULT_TERRAIN_CLASSES) | set(self.classes)
-        for name in [self.default, *(f.terrain for f in self.features)]:
+        named = [("default", self.default)] + [
+            (f"features.{i}.terrain", f.terrain) for i, f in enumerate(self.features)]
+        for where, name in named:
             if name not in known:
-                raise ValueError(f"unknown terrain class {name!r}; known: {sorted(known)}")
+                raise ValueError(f"{where}: unknown terrain class {name!r}; "
+                                 f"known: {sorted(known)}")
         return self
 
     def all_classes(self) -> dict[str, TerrainClass]:
@@ -253,7 +256,9 @@ class Doctrine(Model):
     freeze_time: NonNegative = 60.0
     disperse_time: NonNegative = 90.0
     disperse_factor: Annotated[float, Field(ge=1.0)] = 3.0
-    night_movement: bool = False
+    night_movement: bool = Field(
+        False, description="Prefers to assault at night (campaigns set the engagement's night)."
+    )
 
 
 class Layout(Model):
@@ -285,7 +290,7 @@ class Unit(Model):
 
 
 class DirectFire(Model):
-    """Aimed small-arms fire: each healthy soldier fires at a random enemy in range."""
+    """Aimed small-arms fire at random healthy enemies within range of the platoon's centre."""
 
     rate: NonNegative = Field(description="Shots per soldier per minute.")
     kill_prob: Probability = Field(description="Probability one shot kills its target.")
@@ -337,7 +342,9 @@ class Jammer(Model):
     name: str
     position: Point
     radius: Positive = 1000.0
-    strength: Probability = Field(0.1, description="Per-step link-loss probability at centre.")
+    strength: Probability = Field(
+        0.1, description="Per-step link-loss probability anywhere within its radius."
+    )
     active: bool = True
 
 

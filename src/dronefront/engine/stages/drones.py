@@ -4,8 +4,9 @@ Lifecycle of a slot (one operator team): IDLE until ``ready_step`` → launch �
 track (or station, for ISR) → ATTACK a soldier it acquired → strike (FPV, loitering) or drop
 bombs every ``bomb_interval`` (bomber) → RETURN home, or shot down, or jammed, or out of
 battery → turnaround → IDLE. Attack drones with ``targeting: omniscient`` pick their
-soldier at launch from the whole enemy force; with ``tracks`` they fly to the freshest
-tracked group chosen by policy and acquire a visible soldier within ``acquire_range``.
+soldier at launch from the whole enemy force; with ``tracks`` they fly to a tracked group
+(seen within ``track_ttl``, within 0.95 of link range) chosen by policy, and acquire a
+visible soldier within ``acquire_range`` (ties: nearest, then lowest index).
 """
 
 from __future__ import annotations
@@ -298,7 +299,7 @@ def flight(state: State, log: EventLog) -> None:
         return
     attackers = flying[(role != ISR) & (d.phase[flying] != RETURN)]
     _retarget(state, attackers)
-    # ISR follows the freshest, largest tracked group unless it has a fixed station.
+    # ISR follows the largest fresh tracked group unless it has a fixed station.
     isr = flying[(role == ISR) & (d.phase[flying] != RETURN) & ~np.isfinite(d.station_x[flying])]
     for side in (0, 1):
         sel = isr[d.side[isr] == side]
