@@ -16,6 +16,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
+	$(BIN)/dronefront campaign kursk-campaign --seed 1 --days 42 --out runs/demo/kursk-campaign
 	$(BIN)/dronefront run kursk-assault --seed 1 --out runs/demo/kursk-assault
 
 test: $(STAMP)
