@@ -26,6 +26,9 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 
+validation: $(STAMP)
+	$(BIN)/python -m dronefront.lanchester.validation docs
+
 bench: $(STAMP)
 	$(BIN)/python benchmarks/engine_throughput.py
 
