@@ -18,6 +18,8 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/dronefront campaign kursk-campaign --seed 1 --days 42 --out runs/demo/kursk-campaign
 	$(BIN)/dronefront run kursk-assault --seed 1 --out runs/demo/kursk-assault
+	$(BIN)/dronefront replay runs/demo/kursk-assault -o runs/demo/kursk-assault-replay.html
+	$(BIN)/dronefront report runs/demo/kursk-assault -o runs/demo/kursk-assault-report.html
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
