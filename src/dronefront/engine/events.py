@@ -24,7 +24,7 @@ class EventLog:
                 "target", "value")
 
     def __init__(self) -> None:
-        self._parts: dict[str, list[np.ndarray]] = {c: [] for c in self._COLUMNS}
+        self._parts: dict[str, list] = {c: [] for c in self._COLUMNS}
 
     def add(
         self,
@@ -45,20 +45,19 @@ class EventLog:
         n = x.shape[0]
         if n == 0:
             return
-        values = {
-            "step": step, "kind": KIND[kind], "side": side, "x": x, "y": y, "weapon": weapon,
-            "cause": cause, "platoon": platoon, "actor": actor, "target": target,
-            "value": value,
-        }
-        for name, v in values.items():
-            self._parts[name].append(np.broadcast_to(np.asarray(v), (n,)).copy())
+        values = (step, KIND[kind], side, x, y, weapon, cause, platoon, actor, target, value)
+        for name, v in zip(self._COLUMNS, values, strict=True):
+            # Scalars are kept as (value, count) and expanded once, in table().
+            self._parts[name].append(v.copy() if isinstance(v, np.ndarray) and v.ndim
+                                     else (v, n))
 
     def table(self, dt: float, weapon_names: list[str]) -> pa.Table:
         """The log as an Arrow table with readable string columns."""
 
         def col(name: str, dtype) -> np.ndarray:
-            parts = self._parts[name]
-            return np.concatenate(parts).astype(dtype) if parts else np.empty(0, dtype)
+            parts = [np.full(p[1], p[0], dtype) if isinstance(p, tuple) else p.astype(dtype)
+                     for p in self._parts[name]]
+            return np.concatenate(parts) if parts else np.empty(0, dtype)
 
         step = col("step", np.int32)
         names = list(weapon_names)
