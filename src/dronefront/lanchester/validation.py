@@ -141,6 +141,9 @@ def write_page(docs: Path, replicates: int = 50) -> Path:
         "| scenario | best law | Akaike weight | ΔAIC to next | R² |",
         "|---|---|---|---|---|",
     ]
+    from dronefront.lanchester.plots import plot_fit, save_figure
+
+    images = []
     for scenario in DRONE_SCENARIOS:
         selection = drone_attrition_law(scenario)
         table = selection.table()
@@ -148,8 +151,21 @@ def write_page(docs: Path, replicates: int = 50) -> Path:
         best = selection.fits[selection.best]
         lines.append(f"| `{scenario}` | {selection.best} | {table[0]['weight']:.2f} | "
                      f"{gap:.1f} | {best.r2:.3f} |")
-    lines += ["", "Rerun `make validation` after changing a mechanic; the numbers above come "
-              "from the code, not from this text.", ""]
+        save_figure(plot_fit(best), out / f"{scenario}.png")
+        images.append(f"![{scenario}](validation/{scenario}.png)")
+    lines += [
+        "",
+        "Time is in minutes here (the fitter's 'day' column). A negative R² means that even "
+        "the best of these laws describes the mean trajectory worse than its average: "
+        "attrition there comes in waves (drone salvos, then the infantry fight), which no "
+        "single constant-coefficient law captures.",
+        "",
+        *images,
+        "",
+        "Rerun `make validation` after changing a mechanic; the numbers above come from the "
+        "code, not from this text.",
+        "",
+    ]
     page = docs / "validation.md"
     page.write_text("\n".join(lines), encoding="utf-8")
     return page
