@@ -36,6 +36,11 @@ def _build(x, y, include, cell, x0, y0, nx, ny):
     return start, items
 
 
+def nonzero(mask: np.ndarray) -> np.ndarray:
+    """Indices where a 1-D mask is true (``np.flatnonzero`` without its per-call overhead)."""
+    return mask.nonzero()[0]
+
+
 @dataclass(frozen=True)
 class Grid:
     """A built grid: soldiers of cell ``c`` are ``items[start[c]:start[c + 1]]``."""

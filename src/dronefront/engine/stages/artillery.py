@@ -14,6 +14,7 @@ import numpy as np
 
 from dronefront.engine.events import EventLog
 from dronefront.engine.rng import normals
+from dronefront.engine.spatial import nonzero as _nz
 from dronefront.engine.stages.damage import resolve_blasts
 from dronefront.engine.stages.drones import _fresh_tracks
 from dronefront.engine.state import State
@@ -26,12 +27,12 @@ def artillery(state: State, log: EventLog) -> None:
         return
     step, dt = state.step, state.dt
     tr = state.tracks
-    for i in np.flatnonzero((b.mission_left == 0) & (b.rounds > 0)):
+    for i in _nz((b.mission_left == 0) & (b.rounds > 0)):
         side = int(b.side[i])
         fresh = _fresh_tracks(state, side) & (tr.engaged_until[side] < step)
         fresh &= tr.n[side] >= b.min_group[i]
         fresh &= np.hypot(tr.x[side] - b.x[i], tr.y[side] - b.y[i]) <= b.max_range[i]
-        groups = np.flatnonzero(fresh)
+        groups = _nz(fresh)
         if groups.size == 0:
             continue
         g = groups[np.argmax(tr.n[side, groups])]
@@ -44,7 +45,7 @@ def artillery(state: State, log: EventLog) -> None:
                 weapon=state.artillery_code, platoon=g, actor=i, value=size)
     # Rounds whose time falls in [t, t + dt).
     end = (step + 1) * dt
-    firing = np.flatnonzero((b.mission_left > 0) & (b.next_round_time < end - 1e-9))
+    firing = _nz((b.mission_left > 0) & (b.next_round_time < end - 1e-9))
     if firing.size == 0:
         return
     n = np.minimum(

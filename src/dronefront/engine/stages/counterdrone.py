@@ -24,6 +24,7 @@ import numpy as np
 from dronefront.engine.events import EventLog
 from dronefront.engine.rng import uniform, uniforms
 from dronefront.engine.spatial import cell_range
+from dronefront.engine.spatial import nonzero as _nz
 from dronefront.engine.stages.drones import end_sorties
 from dronefront.engine.state import (
     BOMBER,
@@ -128,7 +129,7 @@ def counterdrone(state: State, log: EventLog) -> None:
     cfg = state.scenario.counter_drone
     step = state.step
     n_groups = max(p.n, 1)
-    flying = np.flatnonzero(d.state == FLYING)
+    flying = _nz(d.state == FLYING)
     if flying.size == 0:
         state.contacts = np.empty(0, np.int64)
         return
@@ -137,7 +138,7 @@ def counterdrone(state: State, log: EventLog) -> None:
     night = cfg.night_factor if state.scenario.night else 1.0
     drone_idx, groups, counts = [], [], []
     for side in (0, 1):
-        sel = np.flatnonzero(d.side[flying] != side)
+        sel = _nz(d.side[flying] != side)
         if sel.size == 0:
             continue
         grid = state.cache["grids"][side]
@@ -207,11 +208,11 @@ def _drills(state: State, log: EventLog, slots: np.ndarray, groups: np.ndarray) 
     target = d.target[slots]
     bound_here = np.where(target >= 0, s.platoon[np.maximum(target, 0)] == groups,
                           d.track[slots] == groups)
-    cand = np.flatnonzero(p.decoy[groups] & bound_here & ~d.committed_decoy[slots]
+    cand = _nz(p.decoy[groups] & bound_here & ~d.committed_decoy[slots]
                           & ((role == FPV) | (role == LOITERING) | (role == BOMBER)))
     if cand.size == 0:
         return
-    decoys = np.flatnonzero((s.role == DECOY) & (s.status == HEALTHY))
+    decoys = _nz((s.role == DECOY) & (s.status == HEALTHY))
     first_decoy = np.full(p.n, -1, np.int64)
     order = decoys[::-1]
     first_decoy[s.platoon[order]] = order  # lowest index wins (written last)
@@ -251,7 +252,7 @@ def _shoot(state: State, log: EventLog, flying: np.ndarray) -> None:
     log_miss = np.zeros(flying.size)
     shooters = np.zeros(flying.size, np.int64)
     for side in (0, 1):
-        sel = np.flatnonzero(d.side[flying] != side)
+        sel = _nz(d.side[flying] != side)
         if sel.size == 0:
             continue
         grid = state.cache["grids"][side]
@@ -263,7 +264,7 @@ def _shoot(state: State, log: EventLog, flying: np.ndarray) -> None:
         )
         log_miss[sel] += lm
         shooters[sel] += n
-    engaged = np.flatnonzero(shooters > 0)
+    engaged = _nz(shooters > 0)
     if engaged.size == 0:
         return
     slots = flying[engaged]

@@ -14,13 +14,14 @@ import numpy as np
 
 from dronefront.engine.events import EventLog
 from dronefront.engine.rng import uniforms
+from dronefront.engine.spatial import nonzero as _nz
 from dronefront.engine.state import HEALTHY, KILLED, WOUNDED, State
 
 
 def direct_fire(state: State, log: EventLog) -> None:
     """Resolve one step of aimed fire for every platoon that has it."""
     s, p = state.soldiers, state.platoons
-    armed = np.flatnonzero(p.fire_rate > 0)
+    armed = _nz(p.fire_rate > 0)
     if armed.size == 0:
         return
     step, dt = state.step, state.dt
@@ -31,14 +32,15 @@ def direct_fire(state: State, log: EventLog) -> None:
     with np.errstate(invalid="ignore", divide="ignore"):
         cx, cy = cx / count, cy / count
     shooter_all, target_all = [], []
+    foes = [_nz(healthy & (s.side != side)) for side in (0, 1)]
     for g in armed[count[armed] > 0]:
-        enemies = np.flatnonzero(healthy & (s.side != p.side[g]))
+        enemies = foes[p.side[g]]
         if enemies.size == 0:
             continue
         enemies = enemies[np.hypot(s.x[enemies] - cx[g], s.y[enemies] - cy[g]) <= p.fire_range[g]]
         if enemies.size == 0:
             continue
-        shooters = np.flatnonzero(healthy & (s.platoon == g))
+        shooters = _nz(healthy & (s.platoon == g))
         expected = p.fire_rate[g] * dt
         extra = uniforms(state.streams["direct_fire.shots"], step, shooters, 0) < expected % 1.0
         shots = np.repeat(shooters, int(expected) + extra.astype(np.int64))
@@ -64,7 +66,7 @@ def direct_fire(state: State, log: EventLog) -> None:
     newly = np.zeros(s.n, np.int8)
     np.maximum.at(newly, target[wound], WOUNDED)
     np.maximum.at(newly, target[kill], KILLED)
-    hit = np.flatnonzero(newly)
+    hit = _nz(newly)
     if hit.size == 0:
         return
     s.status[hit] = np.maximum(s.status[hit], newly[hit])

@@ -16,6 +16,7 @@ import numpy as np
 
 from dronefront.engine.events import EXTRA_CAUSES, EventLog
 from dronefront.engine.rng import normals, uniforms
+from dronefront.engine.spatial import nonzero as _nz
 from dronefront.engine.stages.damage import resolve_blasts
 from dronefront.engine.stages.targeting import DENSEST, RANDOM, acquire, densest_overall
 from dronefront.engine.state import (
@@ -69,7 +70,7 @@ def select_targets(state: State, slots: np.ndarray, px: np.ndarray, py: np.ndarr
     enemy = 1 - d.side[slots]
     global_densest = omniscient & (policy == DENSEST)
     cache = state.cache.setdefault("densest", {})
-    for i in np.flatnonzero(global_densest):
+    for i in _nz(global_densest):
         key = (int(enemy[i]), float(radius[i]))
         if key not in cache:
             grid = state.cache["grids"][key[0]]
@@ -78,7 +79,7 @@ def select_targets(state: State, slots: np.ndarray, px: np.ndarray, py: np.ndarr
                 grid.cell, grid.nx, grid.ny,
             )
         out[i] = cache[key]
-    rest = np.flatnonzero(~global_densest)
+    rest = _nz(~global_densest)
     if rest.size:
         vis = _visibility(state)
         ones = np.ones_like(vis)
@@ -148,10 +149,10 @@ def launch(state: State, log: EventLog) -> None:
     role = t.role[d.dtype]
     if state.scenario.night:
         ready &= ~((role == ISR) & ~t.night_capable[d.dtype])
-    slots = np.flatnonzero(ready)
+    slots = _nz(ready)
     if slots.size == 0:
         return
-    alive_by_side = [np.flatnonzero((s.status != KILLED) & (s.side == side)) for side in (0, 1)]
+    alive_by_side = [_nz((s.status != KILLED) & (s.side == side)) for side in (0, 1)]
     go = np.zeros(slots.size, bool)
     track = np.full(slots.size, -1, np.int64)
     target = np.full(slots.size, -1, np.int64)
@@ -161,7 +162,7 @@ def launch(state: State, log: EventLog) -> None:
     omni = d.targeting_omniscient[slots] & (srole != ISR)
     enemy = 1 - d.side[slots]
     # ISR: to the fixed station, else over the enemy's platoon anchors (prior intelligence).
-    isr = np.flatnonzero(srole == ISR)
+    isr = _nz(srole == ISR)
     for i in isr:
         anchors = state.platoons.side == enemy[i]
         if np.isfinite(d.station_x[slots[i]]):
@@ -171,19 +172,19 @@ def launch(state: State, log: EventLog) -> None:
             aim_y[i] = state.platoons.ay[anchors].mean()
             go[i] = True
     # Omniscient attack drones: a soldier now.
-    om = np.flatnonzero(omni)
+    om = _nz(omni)
     if om.size:
         picks = select_targets(state, slots[om], d.home_x[slots[om]], d.home_y[slots[om]],
                                np.full(om.size, FAR), np.ones(om.size, bool))
         target[om] = picks
         go[om] = picks >= 0
     # Track-cued attack drones: a tracked group by policy, within link range.
-    cued = np.flatnonzero((srole != ISR) & ~omni)
+    cued = _nz((srole != ISR) & ~omni)
     if cued.size:
         tr = state.tracks
         for side in (0, 1):
             sel = cued[d.side[slots[cued]] == side]
-            fresh = np.flatnonzero(_fresh_tracks(state, side))
+            fresh = _nz(_fresh_tracks(state, side))
             if sel.size == 0 or fresh.size == 0:
                 continue
             tx, ty, tn = tr.x[side, fresh], tr.y[side, fresh], tr.n[side, fresh]
@@ -232,7 +233,7 @@ def launch(state: State, log: EventLog) -> None:
 def jamming(state: State, log: EventLog) -> None:
     """Radio links break near enemy jammers; any link breaks beyond its range."""
     d, t, j = state.drones, state.types, state.jammers
-    flying = np.flatnonzero(d.state == FLYING)
+    flying = _nz(d.state == FLYING)
     if flying.size == 0:
         return
     kind = d.dtype[flying]
@@ -243,7 +244,7 @@ def jamming(state: State, log: EventLog) -> None:
     flying = flying[~out_of_range]
     kind = d.dtype[flying]
     radio = t.radio[kind]
-    jammers = np.flatnonzero(j.active)
+    jammers = _nz(j.active)
     if jammers.size == 0 or not radio.any():
         return
     slots = flying[radio]
@@ -277,7 +278,7 @@ def flight(state: State, log: EventLog) -> None:
     """Move every flying drone one step; collect and resolve strikes and bombs."""
     d, t, s = state.drones, state.types, state.soldiers
     step = state.step
-    flying = np.flatnonzero(d.state == FLYING)
+    flying = _nz(d.state == FLYING)
     if flying.size == 0:
         return
     kind = d.dtype[flying]
@@ -303,7 +304,7 @@ def flight(state: State, log: EventLog) -> None:
     isr = flying[(role == ISR) & (d.phase[flying] != RETURN) & ~np.isfinite(d.station_x[flying])]
     for side in (0, 1):
         sel = isr[d.side[isr] == side]
-        fresh = np.flatnonzero(_fresh_tracks(state, side))
+        fresh = _nz(_fresh_tracks(state, side))
         if sel.size and fresh.size:
             best = fresh[np.argmax(state.tracks.n[side, fresh])]
             d.aim_x[sel], d.aim_y[sel] = state.tracks.x[side, best], state.tracks.y[side, best]

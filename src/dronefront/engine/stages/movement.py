@@ -15,6 +15,7 @@ import numpy as np
 
 from dronefront.engine.events import EventLog
 from dronefront.engine.spatial import build_grid
+from dronefront.engine.spatial import nonzero as _nz
 from dronefront.engine.state import CONCEALED, DECOY, HALTED, HEALTHY, KILLED, MOVING, State
 from dronefront.engine.terrain import points_in_area
 
@@ -155,7 +156,7 @@ def _hold_polygons(state: State) -> None:
     for k, spec in enumerate(state.scenario.objectives):
         if spec.polygon is None:
             continue
-        sel = np.flatnonzero((objective == k) & ~s.holding & (s.status == HEALTHY))
+        sel = _nz((objective == k) & ~s.holding & (s.status == HEALTHY))
         if sel.size:
             inside = points_in_area(s.x[sel], s.y[sel], None, spec.polygon)
             s.holding[sel[inside]] = True

@@ -15,6 +15,7 @@ import numpy as np
 from dronefront.engine.events import EventLog
 from dronefront.engine.rng import uniform
 from dronefront.engine.spatial import cell_range
+from dronefront.engine.spatial import nonzero as _nz
 from dronefront.engine.state import BOMBER, FLYING, HEALTHY, ISR, KILLED, OBSERVER, State
 
 NIGHT_SENSOR_FACTOR = 0.2  # assumption: day cameras at night
@@ -56,20 +57,24 @@ def sensing(state: State, log: EventLog) -> None:
     """Update each side's tracks of enemy platoons from this step's sightings."""
     d, t, s = state.drones, state.types, state.soldiers
     night = state.scenario.night
+    posted = state.cache.get("observers")
+    if posted is None:  # roles and sides never change: find the observers once
+        posted = state.cache["observers"] = [
+            _nz((s.role == OBSERVER) & (s.side == side)) for side in (0, 1)]
+    role = t.role[d.dtype]
+    airborne = (d.state == FLYING) & ((role == ISR) | (role == BOMBER))
+    airborne &= t.sensor_range[d.dtype] > 0
     for side in (0, 1):
-        role = t.role[d.dtype]
-        eyes = (d.state == FLYING) & (d.side == side) & ((role == ISR) | (role == BOMBER))
-        eyes &= t.sensor_range[d.dtype] > 0
-        slots = np.flatnonzero(eyes)
+        slots = _nz(airborne & (d.side == side))
+        observers = posted[side][s.status[posted[side]] == HEALTHY]
+        if slots.size == 0 and observers.size == 0:
+            continue
         kind = d.dtype[slots]
         prob = t.sensor_detect_prob[kind] * np.where(
             night & ~t.night_capable[kind], NIGHT_SENSOR_FACTOR, 1.0
         )
         doctrine = getattr(state.scenario.sides, ("attacker", "defender")[side]).drone_doctrine
-        observers = np.flatnonzero((s.role == OBSERVER) & (s.side == side) & (s.status == HEALTHY))
         sx = np.concatenate([d.x[slots], s.x[observers]])
-        if sx.size == 0:
-            continue
         sy = np.concatenate([d.y[slots], s.y[observers]])
         srange = np.concatenate([
             t.sensor_range[kind], np.full(observers.size, doctrine.observer_range)
@@ -87,7 +92,7 @@ def sensing(state: State, log: EventLog) -> None:
             grid.start, grid.items, grid.x0, grid.y0, grid.cell, grid.nx, grid.ny,
             state.streams["sensing.detect"], state.step, mark, state.platoons.n,
         )
-        seen = np.flatnonzero(count)
+        seen = _nz(count)
         if seen.size == 0:
             continue
         tr = state.tracks
