@@ -81,14 +81,18 @@ def replay_cmd(
 
 
 def report_cmd(
-    path: Annotated[Path, typer.Argument(help="Run folder to report on.")],
+    path: Annotated[Path, typer.Argument(help="Run folder or campaign folder to report on.")],
     out: Annotated[Path, typer.Option("-o", "--out", help="HTML file to write.")] = Path(
         "report.html"),
+    compare: Annotated[list[Path] | None, typer.Option(
+        "--compare", help="Campaign folder to compare with, e.g. the same campaign with "
+        "--no-learning (repeatable; default: sibling folders of the same campaign and seed "
+        "with other learning flags).")] = None,
 ) -> None:
     """Write an HTML report (tables and plots) that opens offline."""
     from dronefront.viz.report import write_report
 
-    written = write_report(path, out)
+    written = write_report(path, out, compare=compare or None)
     console.print(f"report: [bold]{written}[/bold] ({_size(written)})")
 
 

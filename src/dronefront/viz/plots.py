@@ -1,8 +1,11 @@
-"""Plots of one engagement, each returning a matplotlib Figure (for reports and notebooks).
+"""Plots of one engagement or one campaign, each returning a matplotlib Figure.
 
-Every function takes a :class:`~dronefront.engine.result.Result`, a run folder path or a
-:class:`~dronefront.viz.data.RunData`. Figures are built without pyplot, so they work in
-scripts, servers and notebooks alike (in Jupyter, a returned Figure displays inline).
+Every engagement plot takes a :class:`~dronefront.engine.result.Result`, a run folder path
+or a :class:`~dronefront.viz.data.RunData`. Every ``campaign_*`` plot takes a
+:class:`~dronefront.campaign.runner.CampaignResult` (what ``dronefront.run_campaign``
+returns), a campaign folder path or a :class:`CampaignData`. Figures are built without
+pyplot, so they work in scripts, servers and notebooks alike (in Jupyter, a returned Figure
+displays inline).
 
 >>> from dronefront.viz import plots                               # doctest: +SKIP
 >>> fig = plots.casualties_over_time("runs/kursk-assault-seed1")  # doctest: +SKIP
@@ -11,21 +14,32 @@ scripts, servers and notebooks alike (in Jupyter, a returned Figure displays inl
 
 from __future__ import annotations
 
+import json
+import math
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeAlias
 
+import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
-from matplotlib.colors import ListedColormap
+import pyarrow as pa
+from matplotlib.colors import ListedColormap, to_hex
 from matplotlib.figure import Figure
 from matplotlib.patches import Circle, Polygon
 from matplotlib.ticker import FuncFormatter, MultipleLocator
 
 from dronefront.engine.result import Result
 from dronefront.engine.state import FATES
+from dronefront.errors import UserError
 from dronefront.scenario.models import SIDES
-from dronefront.viz.data import RunData, as_run_data
+from dronefront.viz.data import RunData, _read_parquet, as_run_data, read_json
+
+if TYPE_CHECKING:
+    from dronefront.campaign.runner import CampaignResult
 
 RunLike = Result | RunData | str | Path
+CampaignLike: TypeAlias = "CampaignResult | CampaignData | str | Path"
 
 SIDE_COLORS = {"attacker": "#1f5fd6", "defender": "#d62728"}
 CAUSE_COLORS = {
@@ -312,4 +326,537 @@ RUN_PLOTS = (
     ("drones", "Drone sorties by fate and type", drones_by_fate),
     ("cost", "Cost exchange", cost_exchange),
     ("map", "Where it happened", event_map),
+)
+
+
+# =========================================================================== campaigns
+# A campaign folder (``dronefront campaign ... --out DIR`` or ``CampaignResult.write``) holds
+# manifest.json, summary.json, daily.parquet (one row per day), doctrine.parquet (day,
+# battalion, dimension, option, probability) and engagements.parquet.
+
+CAMPAIGN_CAUSES = ("fpv", "bomber", "loitering", "artillery", "small_arms")
+CAMPAIGN_CAUSE_COLORS = {
+    "fpv": "#ff7f0e", "bomber": "#9467bd", "loitering": "#e377c2",
+    "artillery": "#7a3b10", "small_arms": "#2ca02c", "isr": "#17becf",
+}
+#: Line colours of the campaigns in a comparison, in order (the first is the report's own).
+COMPARE_COLORS = ("#1f5fd6", "#d62728", "#2ca02c", "#9467bd", "#8c564b", "#7f7f7f")
+ROLLING_DAYS = 7
+DOCTRINE_UNITS = {"spacing": "m", "concealment": "discipline, 0-1",
+                  "shooters": "per platoon", "spotters": "per platoon",
+                  "night": "prefers night assaults", "pace": "m/s"}
+
+
+@dataclass
+class CampaignData:
+    """What a campaign folder holds: manifest, summary, daily table and doctrine table."""
+
+    manifest: dict[str, Any]
+    summary: dict[str, Any]
+    daily: pd.DataFrame
+    doctrine: pd.DataFrame
+    path: Path | None = None
+
+    @property
+    def learning(self) -> dict[str, bool]:
+        flags = self.manifest.get("learning") or self.summary.get("learning") or {}
+        return {str(k): bool(v) for k, v in flags.items()}
+
+    @property
+    def name(self) -> str:
+        campaign = self.manifest.get("campaign")
+        if isinstance(campaign, dict) and campaign.get("name"):
+            return str(campaign["name"])
+        return str(self.summary.get("campaign", "campaign"))
+
+    @property
+    def seed(self) -> Any:
+        return self.manifest.get("seed", self.summary.get("seed"))
+
+    @property
+    def label(self) -> str:
+        """'learning on', 'attacker learning off', 'no learning', ..."""
+        return learning_label(self.learning)
+
+
+def learning_label(learning: dict[str, bool]) -> str:
+    """A short name for a campaign's learning flags."""
+    off = [side for side in SIDES if side in learning and not learning[side]]
+    if not learning or not off:
+        return "learning on"
+    if len(off) == len(learning):
+        return "no learning"
+    return " and ".join(off) + " learning off"
+
+
+def _read_manifest(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def is_campaign_dir(path: str | Path) -> bool:
+    """Whether ``path`` looks like a campaign folder (a campaign manifest or daily.parquet)."""
+    path = Path(path)
+    if not path.is_dir():
+        return False
+    if (path / "daily.parquet").is_file():
+        return True
+    manifest = _read_manifest(path) if (path / "manifest.json").is_file() else None
+    return manifest is not None and "campaign" in manifest
+
+
+def _campaign_frame(table: pa.Table) -> pd.DataFrame:
+    df = table.to_pandas()
+    if "date" in df.columns:
+        df["date"] = pd.to_datetime(df["date"])
+    sort = [c for c in ("day", "battalion") if c in df.columns]
+    return df.sort_values(sort, kind="stable").reset_index(drop=True) if sort else df
+
+
+def load_campaign_dir(path: str | Path) -> CampaignData:
+    """Load a campaign folder written by ``dronefront campaign`` or ``CampaignResult.write``."""
+    path = Path(path)
+    if not path.exists():
+        raise UserError("no such campaign folder", file=str(path))
+    if not is_campaign_dir(path):
+        raise UserError("not a campaign folder (needs manifest.json, summary.json and "
+                        "daily.parquet)", file=str(path))
+    manifest = read_json(path / "manifest.json")
+    if not isinstance(manifest, dict):
+        raise UserError("manifest must be a JSON object", file=str(path / "manifest.json"))
+    summary = read_json(path / "summary.json")
+    if not isinstance(summary, dict):
+        raise UserError("summary must be a JSON object", file=str(path / "summary.json"))
+    daily = _campaign_frame(_read_parquet(path / "daily.parquet"))
+    doctrine_file = path / "doctrine.parquet"
+    doctrine = (_campaign_frame(_read_parquet(doctrine_file)) if doctrine_file.is_file()
+                else pd.DataFrame(columns=["day", "date", "battalion", "dimension", "option",
+                                           "probability"]))
+    return CampaignData(manifest, summary, daily, doctrine, path)
+
+
+def as_campaign_data(campaign: CampaignLike) -> CampaignData:
+    """Accept a CampaignResult, a CampaignData or a campaign folder path."""
+    if isinstance(campaign, CampaignData):
+        return campaign
+    if isinstance(campaign, str | Path):
+        return load_campaign_dir(campaign)
+    from dronefront.campaign.runner import CampaignResult
+
+    if isinstance(campaign, CampaignResult):
+        return CampaignData(campaign.manifest(), campaign.summary,
+                            _campaign_frame(campaign.daily), _campaign_frame(campaign.doctrine))
+    raise TypeError("expected a CampaignResult, CampaignData or campaign folder path, got "
+                    f"{type(campaign).__name__}")
+
+
+# --------------------------------------------------------------------------- helpers
+def _rolling_ratio(num: pd.Series, den: pd.Series, window: int = ROLLING_DAYS) -> pd.Series:
+    """sum(num) / sum(den) over the last ``window`` calendar days, left blank (NaN) on the
+    days where ``den`` is 0 (no assaults, e.g. pauses)."""
+    n = num.astype(float).rolling(window, min_periods=1).sum()
+    d = den.astype(float).rolling(window, min_periods=1).sum()
+    return (n / d.where(d > 0)).where(den.astype(float) > 0)
+
+
+def _ratio(num: pd.Series, den: pd.Series) -> pd.Series:
+    den = den.astype(float)
+    return num.astype(float) / den.where(den > 0)
+
+
+def _col(daily: pd.DataFrame, name: str) -> pd.Series:
+    if name in daily.columns:
+        return pd.to_numeric(daily[name], errors="coerce").astype(float)
+    return pd.Series(np.nan, index=daily.index, dtype=float)
+
+
+def _date_axis(ax) -> None:
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=9)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+
+
+def _pauses(ax, daily: pd.DataFrame, label: bool = True) -> None:
+    """Shade the days without combat (campaign pauses)."""
+    if "combat" not in daily.columns or "date" not in daily.columns:
+        return
+    quiet = ~daily["combat"].fillna(True).astype(bool).to_numpy()
+    dates = daily["date"].to_numpy()
+    half = np.timedelta64(12, "h")
+    start = None
+    first = True
+    for i, q in enumerate([*quiet, False]):
+        if q and start is None:
+            start = i
+        elif not q and start is not None:
+            ax.axvspan(dates[start] - half, dates[i - 1] + half, color="#999", alpha=0.15,
+                       lw=0, label="pause (no assaults)" if (label and first) else None)
+            first = False
+            start = None
+
+
+def _reinforcements(ax, daily: pd.DataFrame) -> None:
+    if "replacements" not in daily.columns:
+        return
+    for date, count in zip(daily["date"], daily["replacements"], strict=True):
+        if count and count > 0:
+            ax.axvline(date, color="#2ca02c", ls=":", lw=1)
+            ax.annotate(f"+{int(count):,}", (date, 1.0), xycoords=("data", "axes fraction"),
+                        xytext=(3, -12), textcoords="offset points", fontsize=8,
+                        color="#2ca02c")
+
+
+def _no_daily(c: CampaignData) -> bool:
+    return len(c.daily) == 0 or "date" not in c.daily.columns
+
+
+def _final(series: pd.Series, style: str | None = None) -> str:
+    """The last value of a series, for a legend: 1,735 / 0.4 / 0.0300 / 12.3%."""
+    values = series.dropna()
+    if values.empty:
+        return "-"
+    value = float(values.iloc[-1])
+    if style is None:
+        style = ",.0f" if abs(value) >= 100 else (".3g" if abs(value) >= 0.1 else ".3f")
+    return format(value, style)
+
+
+def _cause_columns(daily: pd.DataFrame) -> list[str]:
+    found = [c.removeprefix("casualties_") for c in daily.columns
+             if c.startswith("casualties_")]
+    order = {c: i for i, c in enumerate(CAMPAIGN_CAUSES)}
+    return sorted(found, key=lambda c: (order.get(c, len(order)), c))
+
+
+# --------------------------------------------------------------------------- plots
+def campaign_casualties(campaign: CampaignLike) -> Figure:
+    """Attacker casualties per day and the 7-day rolling mean per assault, stacked by cause.
+
+    Top: casualties per day (bars, stacked by the weapon role). Bottom: casualties per
+    assault over the last 7 days (stacked by role; dots are single days).
+    """
+    c = as_campaign_data(campaign)
+    fig = _fig(9.6, 6.4)
+    if _no_daily(c):
+        return _empty(fig, "no campaign days")
+    d = c.daily
+    x = d["date"]
+    causes = _cause_columns(d)
+    causes = [k for k in causes if _col(d, f"casualties_{k}").fillna(0).sum() > 0] or causes
+    seen: dict[str, str] = {}
+    colors = {k: _color(k, CAMPAIGN_CAUSE_COLORS, seen) for k in causes}
+    top, bottom = fig.subplots(2, 1, sharex=True)
+    base = np.zeros(len(d))
+    for k in causes:
+        values = _col(d, f"casualties_{k}").fillna(0).to_numpy()
+        top.bar(x, values, bottom=base, width=0.85, color=colors[k],
+                label=k.replace("_", " "), linewidth=0)
+        base += values
+    total = _col(d, "casualties")
+    _pauses(top, d)
+    top.set_ylabel("casualties per day")
+    top.set_title(f"attacker casualties per day, by cause: {int(total.fillna(0).sum()):,} in "
+                  f"{int(_col(d, 'assaults').fillna(0).sum()):,} assaults", loc="left",
+                  fontsize=10)
+    top.grid(axis="y", alpha=0.3)
+    top.legend(fontsize=8, frameon=False, ncol=len(causes) + 1, loc="upper right")
+
+    assaults = _col(d, "assaults").fillna(0)
+    valid = (assaults > 0).to_numpy()
+    lower = np.zeros(len(d))
+    for k in causes:
+        part = _rolling_ratio(_col(d, f"casualties_{k}").fillna(0), assaults).fillna(0)
+        upper = lower + part.to_numpy()
+        bottom.fill_between(x, lower, upper, where=valid, color=colors[k], alpha=0.85,
+                            lw=0, interpolate=False)
+        lower = upper
+    rolling = _rolling_ratio(total.fillna(0), assaults)
+    bottom.plot(x, rolling, color="#111", lw=1.2, label=f"{ROLLING_DAYS}-day mean, all causes")
+    bottom.plot(x, _ratio(total.fillna(0), assaults), "o", ms=2.5, color="#555",
+                label="single day")
+    _pauses(bottom, d, label=False)
+    bottom.set_ylabel("casualties per assault")
+    bottom.set_title(f"casualties per assault, {ROLLING_DAYS}-day rolling mean, by cause",
+                     loc="left", fontsize=10)
+    bottom.grid(axis="y", alpha=0.3)
+    bottom.legend(fontsize=8, frameon=False, loc="upper right")
+    for ax in (top, bottom):
+        ax.set_ylim(0, max(ax.get_ylim()[1], 1.0) * 1.12)  # room for the legend
+    _date_axis(bottom)
+    return fig
+
+
+def campaign_doctrine(campaign: CampaignLike) -> Figure:
+    """Doctrine trajectories: per dimension, the mean probability (over battalions) of each
+    option over time, stacked to 1 (one small panel per dimension)."""
+    c = as_campaign_data(campaign)
+    doc = c.doctrine
+    dims = list(dict.fromkeys(doc["dimension"].astype(str))) if len(doc) else []
+    ncols = 2
+    nrows = max(1, math.ceil(len(dims) / ncols))
+    fig = _fig(9.6, 0.6 + 2.3 * nrows)
+    if not dims or "date" not in doc.columns:
+        return _empty(fig, "no doctrine trajectories")
+    axes = fig.subplots(nrows, ncols, sharex=True, squeeze=False).ravel()
+    battalions = doc["battalion"].nunique() if "battalion" in doc.columns else 1
+    for ax, dim in zip(axes, dims, strict=False):
+        rows = doc[doc["dimension"].astype(str) == dim]
+        options = list(dict.fromkeys(rows["option"].astype(str)))
+        mean = (rows.assign(option=rows["option"].astype(str))
+                .pivot_table(index="date", columns="option", values="probability",
+                             aggfunc="mean")
+                .reindex(columns=options).fillna(0.0))
+        colors = _option_colors(options)
+        ax.stackplot(mean.index, mean.to_numpy().T, labels=options, colors=colors,
+                     alpha=0.9, lw=0)
+        ax.set_ylim(0, 1)
+        ax.set_xlim(mean.index.min(), mean.index.max())
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:.0%}"))
+        unit = DOCTRINE_UNITS.get(dim)
+        ax.set_title(dim.replace("_", " ") + (f" ({unit})" if unit else ""), loc="left",
+                     fontsize=10)
+        handles, labels = ax.get_legend_handles_labels()
+        ax.legend(handles[::-1], labels[::-1], fontsize=7.5, frameon=False,
+                  loc="center left", bbox_to_anchor=(1.0, 0.5), handlelength=1.0)
+        _date_axis(ax)
+    for ax in axes[len(dims):]:
+        ax.set_visible(False)
+    fig.suptitle(f"doctrine: mean probability of each option over {battalions} battalion"
+                 f"{'s' if battalions != 1 else ''}", fontsize=10, x=0.01, ha="left")
+    return fig
+
+
+def _option_colors(options: list[str]) -> list[str]:
+    """A sequential palette for numeric (ordered) options, a qualitative one otherwise."""
+    from matplotlib import colormaps
+
+    try:
+        values = [float(o) for o in options]
+    except ValueError:
+        values = []
+    if values and len(set(values)) == len(values) and not set(options) <= {"True", "False"}:
+        cmap = colormaps["viridis"]
+        rank = np.argsort(np.argsort(values))
+        span = max(len(values) - 1, 1)
+        return [to_hex(cmap(0.1 + 0.8 * r / span)) for r in rank]
+    if set(options) <= {"True", "False"}:
+        return ["#1f3a93" if o == "True" else "#f0c05a" for o in options]
+    cmap = colormaps["tab10"]
+    return [to_hex(cmap(i % 10)) for i in range(len(options))]
+
+
+def campaign_skills(campaign: CampaignLike) -> Figure:
+    """Skill trajectories: mean experience, spotting and marksmanship of active soldiers."""
+    c = as_campaign_data(campaign)
+    fig = _fig(9.6, 3.0)
+    if _no_daily(c):
+        return _empty(fig, "no campaign days")
+    d = c.daily
+    panels = (("mean_experience", "mean experience (drone encounters survived)", "#555"),
+              ("mean_spotting", "mean spotting skill", "#1f5fd6"),
+              ("mean_marksmanship", "mean marksmanship skill", "#d62728"))
+    axes = fig.subplots(1, 3, sharex=True)
+    for ax, (col, title, color) in zip(axes, panels, strict=True):
+        values = _col(d, col)
+        ax.plot(d["date"], values, color=color, lw=1.5)
+        _pauses(ax, d, label=False)
+        ax.set_title(f"{title}\nfinal {_final(values)}", loc="left", fontsize=9)
+        ax.grid(alpha=0.3)
+        ax.set_ylim(bottom=0, top=max(float(values.max(skipna=True) or 0) * 1.15, 1e-9)
+                    if values.notna().any() else 1)
+        _date_axis(ax)
+    return fig
+
+
+def campaign_adaptation(campaign: CampaignLike) -> Figure:
+    """The drone side's adaptation: fibre-optic FPV share, thermal share and decoy commitment."""
+    c = as_campaign_data(campaign)
+    fig = _fig(9.6, 3.2)
+    if _no_daily(c):
+        return _empty(fig, "no campaign days")
+    d = c.daily
+    ax = fig.add_subplot()
+    lines = (("fibre_share", "fibre-optic FPV share", "#b8860b", "-"),
+             ("thermal_share", "thermal (night-capable) share", "#7b2cbf", "-"),
+             ("decoy_commit", "commit to decoys", "#111", "-"))
+    for col, label, color, style in lines:
+        values = _col(d, col)
+        ax.plot(d["date"], values, style, color=color, lw=1.8,
+                label=f"{label} (final {_final(values, '.1%')})")
+    night = _rolling_ratio(_col(d, "night_assaults").fillna(0), _col(d, "assaults").fillna(0))
+    if night.fillna(0).sum() > 0:
+        ax.plot(d["date"], night, ":", color="#555", lw=1.2,
+                label=f"attacker night assaults ({ROLLING_DAYS}-day share)")
+    _pauses(ax, d)
+    ax.set_ylim(0, 1.02)
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:.0%}"))
+    ax.set_title("drone-side adaptation", loc="left", fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, frameon=False, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    _date_axis(ax)
+    return fig
+
+
+def campaign_stocks(campaign: CampaignLike) -> Figure:
+    """Attacker strength, the defender's drone and shell stocks, and its cumulative spend."""
+    c = as_campaign_data(campaign)
+    fig = _fig(9.6, 6.0)
+    if _no_daily(c):
+        return _empty(fig, "no campaign days")
+    d = c.daily
+    x = d["date"]
+    (strength, drones), (shells, spend) = fig.subplots(2, 2, sharex=True)
+    strength.plot(x, _col(d, "strength"), color="#1f5fd6", lw=1.8, label="active strength")
+    for col, label, style in (("cumulative_killed", "killed (cumulative)", "--"),
+                              ("cumulative_returned", "returned wounded (cumulative)", ":"),
+                              ("cumulative_replacements", "replacements (cumulative)", "-.")):
+        values = _col(d, col)
+        if values.fillna(0).sum() > 0:
+            strength.plot(x, values, style, color="#444", lw=1, label=label)
+    _reinforcements(strength, d)
+    strength.set_title("attacker strength (soldiers)", loc="left", fontsize=10)
+    strength.legend(fontsize=7.5, frameon=False, loc="best")
+    strength.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:,.0f}"))
+
+    stock_cols = sorted(c for c in d.columns if c.startswith("stock_"))
+    seen: dict[str, str] = {}
+    for col in stock_cols:
+        kind = col.removeprefix("stock_")
+        values = _col(d, col)
+        drones.plot(x, values, lw=1.6, color=_color(kind, CAUSE_COLORS, seen),
+                    label=f"{kind} (final {_final(values)})")
+    drones.set_title("defender drone stocks (airframes)", loc="left", fontsize=10)
+    if stock_cols:
+        drones.legend(fontsize=7.5, frameon=False, loc="upper left")
+    else:
+        drones.text(0.5, 0.5, "no limited drone stocks", transform=drones.transAxes,
+                    ha="center", color="#555")
+
+    stock = _col(d, "shells_stock")
+    shells.plot(x, stock, color="#7a3b10", lw=1.6, label=f"shells in stock (final "
+                                                          f"{_final(stock)})")
+    fired = _col(d, "shells_fired").fillna(0).cumsum()
+    if fired.iloc[-1] > 0:
+        shells.plot(x, fired, "--", color="#c07a3e", lw=1.4,
+                    label=f"shells fired, cumulative ({_final(fired)})")
+    shells.set_title("defender artillery shells", loc="left", fontsize=10)
+    shells.legend(fontsize=7.5, frameon=False, loc="best")
+    shells.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:,.0f}"))
+
+    spent = _col(d, "cumulative_spend_usd")
+    spend.plot(x, spent, color="#3a3a3a", lw=1.8)
+    spend.fill_between(x, 0, spent.fillna(0), color="#7f7f7f", alpha=0.2, lw=0)
+    spend.yaxis.set_major_formatter(FuncFormatter(_money))
+    total = float(spent.dropna().iloc[-1]) if spent.notna().any() else 0.0
+    spend.set_title(f"defender spend, cumulative: ${total / 1e6:,.2f}M" if total >= 1e6 else
+                    f"defender spend, cumulative: ${total:,.0f}", loc="left", fontsize=10)
+    spend.text(0.02, 0.94, "drones lost + shells fired", transform=spend.transAxes,
+               fontsize=8, va="top", color="#555")
+    for ax in (strength, drones, shells, spend):
+        _pauses(ax, d, label=False)
+        ax.set_ylim(bottom=0)
+        ax.grid(alpha=0.3)
+        _date_axis(ax)
+    return fig
+
+
+def campaign_shootdowns(campaign: CampaignLike) -> Figure:
+    """Drones shot down per drone encounter (detected drone) over time, with daily counts."""
+    c = as_campaign_data(campaign)
+    fig = _fig(9.6, 4.6)
+    if _no_daily(c):
+        return _empty(fig, "no campaign days")
+    d = c.daily
+    x = d["date"]
+    downs, detected = _col(d, "shoot_downs").fillna(0), _col(d, "drones_detected").fillna(0)
+    top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=(3, 2))
+    top.plot(x, _ratio(downs, detected), "o", ms=3, color="#888", label="single day")
+    top.plot(x, _rolling_ratio(downs, detected), color="#111", lw=1.6,
+             label=f"{ROLLING_DAYS}-day rolling (shot down / detected)")
+    _pauses(top, d)
+    total = f"{int(downs.sum()):,} shot down of {int(detected.sum()):,} drones detected"
+    top.set_title(f"shoot-downs per drone encounter: {total}", loc="left", fontsize=10)
+    top.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:.1%}"))
+    top.set_ylim(bottom=0)
+    top.legend(fontsize=8, frameon=False, loc="upper left")
+    bottom.bar(x, detected, width=0.85, color="#bbb", label="drones detected", linewidth=0)
+    bottom.bar(x, downs, width=0.85, color="#111", label="shot down", linewidth=0)
+    _pauses(bottom, d, label=False)
+    bottom.set_ylabel("per day")
+    bottom.legend(fontsize=8, frameon=False, loc="upper left", ncol=2)
+    for ax in (top, bottom):
+        ax.grid(axis="y", alpha=0.3)
+    _date_axis(bottom)
+    return fig
+
+
+def campaign_compare(first: CampaignLike, second: CampaignLike,
+                     *more: CampaignLike) -> Figure:
+    """Two or more campaigns side by side (e.g. learning on and off): casualties per assault
+    (7-day rolling), cumulative casualties, strength and shoot-downs per encounter."""
+    runs = [as_campaign_data(c) for c in (first, second, *more)]
+    labels = compare_labels(runs)
+    fig = _fig(9.6, 6.4)
+    if all(_no_daily(r) for r in runs):
+        return _empty(fig, "no campaign days")
+    starts = {r.daily["date"].iloc[0] for r in runs if not _no_daily(r)}
+    by_date = len(starts) == 1
+    axes = fig.subplots(2, 2, sharex=True)
+    panels = (
+        (axes[0, 0], "casualties per assault, 7-day rolling mean",
+         lambda d: _rolling_ratio(_col(d, "casualties").fillna(0),
+                                  _col(d, "assaults").fillna(0))),
+        (axes[0, 1], "cumulative casualties", lambda d: _col(d, "cumulative_casualties")),
+        (axes[1, 0], "attacker strength (active soldiers)", lambda d: _col(d, "strength")),
+        (axes[1, 1], "shoot-downs per encounter, 7-day rolling",
+         lambda d: _rolling_ratio(_col(d, "shoot_downs").fillna(0),
+                                  _col(d, "drones_detected").fillna(0))),
+    )
+    for k, (run, label) in enumerate(zip(runs, labels, strict=True)):
+        if _no_daily(run):
+            continue
+        d = run.daily
+        x = d["date"] if by_date else _col(d, "day")
+        color = COMPARE_COLORS[k % len(COMPARE_COLORS)]
+        for ax, _title, series in panels:
+            ax.plot(x, series(d), color=color, lw=1.8 if k == 0 else 1.5,
+                    ls="-" if k == 0 else "--", label=label if ax is axes[0, 0] else None)
+    for ax, title, _series in panels:
+        ax.set_title(title, loc="left", fontsize=10)
+        ax.set_ylim(bottom=0)
+        ax.grid(alpha=0.3)
+        if by_date:
+            _date_axis(ax)
+            _pauses(ax, runs[0].daily, label=False)
+        else:
+            ax.set_xlabel("campaign day")
+    axes[1, 1].yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:.1%}"))
+    for ax in (axes[0, 1], axes[1, 0]):
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:,.0f}"))
+    fig.legend(loc="outside upper center", ncol=min(len(runs), 4), frameon=False, fontsize=9)
+    return fig
+
+
+def compare_labels(runs: list[CampaignData]) -> list[str]:
+    """Legend labels of compared campaigns: their learning flags, plus the folder when
+    two would read the same."""
+    labels = [r.label for r in runs]
+    for k, run in enumerate(runs):
+        if labels.count(run.label) > 1 or len({r.name for r in runs}) > 1:
+            where = run.path.name if run.path is not None else f"#{k + 1}"
+            labels[k] = f"{run.label} ({where})"
+    return labels
+
+
+#: The plots of a campaign report, in order: (section id, title, function).
+CAMPAIGN_PLOTS = (
+    ("casualties", "Daily casualties, by cause", campaign_casualties),
+    ("doctrine", "Doctrine trajectories", campaign_doctrine),
+    ("skills", "Skill trajectories", campaign_skills),
+    ("adaptation", "Drone-side adaptation", campaign_adaptation),
+    ("stocks", "Strength, stocks and spend", campaign_stocks),
+    ("shootdowns", "Shoot-downs per encounter", campaign_shootdowns),
 )
