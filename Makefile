@@ -20,6 +20,7 @@ demo: $(STAMP)
 	$(BIN)/dronefront run kursk-assault --seed 1 --out runs/demo/kursk-assault
 	$(BIN)/dronefront replay runs/demo/kursk-assault -o runs/demo/kursk-assault-replay.html
 	$(BIN)/dronefront report runs/demo/kursk-assault -o runs/demo/kursk-assault-report.html
+	$(BIN)/dronefront report runs/demo/kursk-campaign -o runs/demo/kursk-campaign-report.html
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
