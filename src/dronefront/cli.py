@@ -117,26 +117,29 @@ def _progress(label: str, total: int):
 
 
 def print_summary(summary: dict) -> None:
-    """Print an engagement summary as tables."""
+    """Print an engagement summary as three compact tables."""
     table = Table(title=f"{summary['scenario']} (seed {summary['seed']}, "
                         f"{summary['duration_s']:g} s)")
-    for col in ("side", "initial", "killed", "wounded", "casualties", "by cause",
-                "objective", "per FPV strike"):
-        table.add_column(col)
+    for col in ("side", "initial", "killed", "wounded", "objective", "per FPV strike"):
+        table.add_column(col, justify="right")
+    causes = Table(title="casualties by cause")
+    for col in ("side", "cause", "killed", "wounded"):
+        causes.add_column(col, justify="right")
     for name, side in summary["sides"].items():
-        causes = ", ".join(f"{k} {v['killed']}+{v['wounded']}"
-                           for k, v in side["casualties_by_cause"].items())
         prog = side["objective_progress"]
         per = side["casualties_per_fpv_strike"]
         table.add_row(name, str(side["initial"]), str(side["killed"]), str(side["wounded"]),
-                      str(side["casualties"]), causes or "-",
                       "-" if prog is None else f"{prog:.0%}",
                       "-" if per is None else f"{per:.2f}")
+        for cause, c in side["casualties_by_cause"].items():
+            causes.add_row(name, cause, str(c["killed"]), str(c["wounded"]))
     console.print(table)
+    if causes.row_count:
+        console.print(causes)
     drones = Table(title="drones by fate")
-    for col in ("side", "type", "launched", "expended", "shot down", "jammed", "crashed",
-                "returned", "strikes"):
-        drones.add_column(col)
+    for col in ("side", "type", "launched", "spent", "shot down", "jammed", "crashed",
+                "home", "strikes"):
+        drones.add_column(col, justify="right")
     for side, types in summary["drones"].items():
         for kind, f in types.items():
             drones.add_row(side, kind, *(str(f[k]) for k in (
@@ -144,6 +147,7 @@ def print_summary(summary: dict) -> None:
                 "strikes")))
     if drones.row_count:
         console.print(drones)
+
     def fmt(value: float | None) -> str:
         return "-" if value is None else f"{value:.2f}"
 
