@@ -1,0 +1,85 @@
+"""Experiment throughput: runs per second of N replicates of a scenario on each executor.
+
+Each executor runs the same one-point experiment (``--replicates`` runs, seeds 1..N) into a
+fresh store, timed from the call to the last commit (worker start-up included), and the
+stored metrics are checked to be identical across executors. Parallel efficiency is
+``rate(executor) / (workers * rate(local))``. Usage::
+
+    python benchmarks/experiment_throughput.py                      # 1000 x kursk-assault
+    python benchmarks/experiment_throughput.py --replicates 100 --executors local processes
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+EXPERIMENT = """\
+name: throughput
+scenario: {scenario}
+replicates: {replicates}
+seed: 1
+metrics: [sides.attacker.casualties, sides.defender.casualties, exchange_ratio]
+"""
+
+
+def measure(executor: str, path: Path, store: Path, workers: int | None) -> dict:
+    """Run the experiment on one executor; return rate and timing."""
+    from dronefront.experiments.runner import run_experiment
+
+    started = time.perf_counter()
+    report = run_experiment(path, executor=executor, store=store, workers=workers)
+    wall = time.perf_counter() - started
+    from dronefront.experiments.store import Store
+
+    with Store(store, read_only=True) as db:
+        model_s = float(db.runs(report.key).seconds.mean())
+    return {"executor": executor, "runs": report.ran, "wall_s": wall,
+            "rate": report.ran / wall, "model_s": model_s}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--replicates", type=int, default=1000)
+    parser.add_argument("--scenario", default="kursk-assault")
+    parser.add_argument("--executors", nargs="+", default=["local", "processes", "ray"])
+    parser.add_argument("--workers", type=int, default=None,
+                        help="workers for processes/ray (default: all cores)")
+    args = parser.parse_args()
+
+    import pandas as pd
+
+    from dronefront.experiments.runner import results
+
+    workers = args.workers or os.cpu_count() or 1
+    tmp = Path(tempfile.mkdtemp(prefix="dronefront-throughput-"))
+    path = tmp / "throughput.yaml"
+    path.write_text(EXPERIMENT.format(scenario=args.scenario, replicates=args.replicates))
+    print(f"{args.replicates} replicates of {args.scenario}; {os.cpu_count()} cores, "
+          f"{workers} workers for processes/ray; stores in {tmp}")
+    print(f"{'executor':>10} {'runs':>6} {'wall s':>9} {'runs/s':>8} {'model s/run':>12} "
+          f"{'efficiency':>11}")
+    rows = []
+    frames = {}
+    for name in args.executors:
+        store = tmp / f"{name}.duckdb"
+        row = measure(name, path, store, None if name == "local" else workers)
+        rows.append(row)
+        frames[name] = results(path, store)
+        local = next((r for r in rows if r["executor"] == "local"), None)
+        eff = "" if name == "local" or local is None else \
+            f"{row['rate'] / (workers * local['rate']):.0%}"
+        print(f"{name:>10} {row['runs']:>6} {row['wall_s']:>9.1f} {row['rate']:>8.2f} "
+              f"{row['model_s']:>12.3f} {eff:>11}", flush=True)
+    first = next(iter(frames.values()))
+    same = all(f.equals(first) for f in frames.values())
+    print(f"identical stored metrics on every executor: {same}")
+    if not same:
+        pd.testing.assert_frame_equal(*list(frames.values())[:2])
+
+
+if __name__ == "__main__":
+    main()

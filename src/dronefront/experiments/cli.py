@@ -1,0 +1,305 @@
+"""Commands: ``dronefront experiment run|status|results``, ``sensitivity`` and ``calibrate``.
+
+Mounted by :func:`register`. User mistakes raise :class:`UserError` (one line, exit 2);
+Ctrl-C stops a run cleanly: finished runs stay in the store and the same command resumes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+from rich.text import Text
+
+from dronefront.errors import UserError
+
+console = Console(width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+FileArg = Annotated[Path, typer.Argument(help="Experiment YAML file.", dir_okay=False)]
+StoreOpt = Annotated[Path, typer.Option("--store", help="DuckDB store (created if needed).")]
+ExecutorOpt = Annotated[str, typer.Option(
+    "--executor", help="Where runs execute: local (in-process), processes or ray.")]
+WorkersOpt = Annotated[int | None, typer.Option(
+    "--workers", help="Worker processes / Ray CPUs (default: all cores).")]
+RayOpt = Annotated[str | None, typer.Option(
+    "--ray-address", help="Join this Ray cluster (e.g. ray://head:10001 or auto).")]
+
+DEFAULT_STORE = Path("experiments.duckdb")
+
+
+def _interrupts() -> tuple[type[BaseException], ...]:
+    import duckdb
+
+    return (KeyboardInterrupt, duckdb.InterruptException)
+
+
+#: Ctrl-C arrives as KeyboardInterrupt, or as DuckDB's own exception inside a query.
+INTERRUPTS = _interrupts()
+
+
+class _RateColumn(ProgressColumn):
+    """Runs per second."""
+
+    def render(self, task: Any) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text("-- runs/s" if speed is None else f"{speed:.2f} runs/s")
+
+
+@contextlib.contextmanager
+def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
+    """A rich progress bar on stderr with rate and ETA; yields ``update(done, total)``."""
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                        _RateColumn(), TimeElapsedColumn(), TextColumn("eta"),
+                        TimeRemainingColumn(), console=err, transient=False,
+                        disable=not err.is_terminal)
+    task = progress.add_task(label, total=None)
+    started = [False]
+
+    def update(done: int, total: int) -> None:
+        if not started[0]:
+            # runs already stored do not count towards the rate
+            progress.reset(task, total=total, completed=done)
+            started[0] = True
+        else:
+            progress.update(task, total=total, completed=done)
+
+    with progress:
+        yield update
+
+
+def _interrupted(store: Path, what: str) -> None:
+    err.print(f"interrupted: finished {what} are kept in {store}; run the same command "
+              f"again to resume", markup=False)
+    raise typer.Exit(130)
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "-"
+        return f"{value:.4g}"
+    return str(value)
+
+
+def _table(frame: Any, title: str | None = None) -> Table:
+    table = Table(title=title, box=None)
+    for col in frame.columns:
+        table.add_column(str(col), justify="right")
+    for row in frame.itertuples(index=False):
+        table.add_row(*(_fmt(v) for v in row))
+    return table
+
+
+# --------------------------------------------------------------------------- experiment
+experiment_app = typer.Typer(help="Run designed experiments into a DuckDB store.",
+                             no_args_is_help=True)
+
+
+@experiment_app.command("run")
+def run_cmd(
+    file: FileArg,
+    executor: ExecutorOpt = "local",
+    store: StoreOpt = DEFAULT_STORE,
+    ray_address: RayOpt = None,
+    workers: WorkersOpt = None,
+) -> None:
+    """Run (or resume) an experiment: every design point x replicate, stored run by run."""
+    from dronefront.experiments.runner import load_experiment, run_experiment
+
+    plan = load_experiment(file)
+    err.print(f"{plan.spec.name}: {len(plan.points)} points x {plan.spec.replicates} "
+              f"replicates = {plan.total} runs of {plan.model.name} "
+              f"(experiment {plan.key[:12]}, store {store})", markup=False)
+    try:
+        with progress_bar(plan.spec.name) as update:
+            report = run_experiment(plan, executor=executor, store=store, workers=workers,
+                                    ray_address=ray_address, progress=update)
+    except INTERRUPTS:
+        _interrupted(store, "runs")
+    rate = f", {report.rate:.2f} runs/s" if report.ran else ""
+    console.print(f"{report.ran} runs in {report.seconds:.1f} s on {report.executor}{rate}; "
+                  f"{report.skipped} already stored; {report.skipped + report.ran}/"
+                  f"{report.total} finished", markup=False)
+
+
+@experiment_app.command("status")
+def status_cmd(file: FileArg, store: StoreOpt = DEFAULT_STORE) -> None:
+    """How far an experiment has got in the store."""
+    from dronefront.experiments.runner import status
+
+    info = status(file, store)
+    table = Table(box=None, show_header=False)
+    table.add_column(style="bold")
+    table.add_column()
+    from dronefront.experiments.spec import DESIGN_FIELDS
+
+    shown = DESIGN_FIELDS.get(info["design"]["type"], set()) | {
+        "construction", "runs", "max_abs_corr"}
+    design = info["design"]["type"] + "".join(
+        f", {k}={v}" for k, v in info["design"].items() if k in shown and v is not None)
+    for key, value in (
+        ("experiment", f"{info['name']} ({info['experiment'][:16]})"),
+        ("model", f"{info['kind']} {info['scenario']}".strip()),
+        ("design", design),
+        ("runs", f"{info['finished']}/{info['total']} finished "
+                 f"({info['points']} points x {info['replicates']} replicates)"),
+        ("per replicate", " ".join(str(n) for n in info["per_replicate"][:20])
+         + (" ..." if len(info["per_replicate"]) > 20 else "")),
+        ("model time", f"{info['run_seconds']:.1f} s"),
+        ("last run", info["last"] or "-"),
+        ("store", str(store)),
+    ):
+        if key == "runs" and info.get("running"):
+            run = info["running"]
+            value = (f"{value}; a driver (pid {run['pid']}) is running it, last update "
+                     f"{run['updated']}" if "pid" in run else f"{value}; {run['note']}")
+        table.add_row(key, str(value))
+    console.print(table)
+
+
+@experiment_app.command("results")
+def results_cmd(
+    file: FileArg,
+    format: Annotated[str, typer.Option("--format", help="csv, parquet or table.")] = "csv",
+    output: Annotated[Path | None, typer.Option("--output", help="Write here (csv: default "
+                                                "stdout; parquet: required).")] = None,
+    store: StoreOpt = DEFAULT_STORE,
+    stats: Annotated[str | None, typer.Option(
+        "--stats", help="Instead of runs: per-point mean, CI and quantiles of this metric.")]
+    = None,
+) -> None:
+    """Export the stored runs (one row per run, sorted by point and replicate)."""
+    from dronefront.experiments.analysis import point_stats
+    from dronefront.experiments.runner import results
+
+    if format not in ("csv", "parquet", "table"):
+        raise UserError(f"--format must be csv, parquet or table (got {format!r})",
+                        field="format")
+    frame = results(file, store)
+    if stats is not None:
+        frame = point_stats(frame, stats)
+    if format == "table":
+        console.print(_table(frame))
+    elif format == "parquet":
+        if output is None:
+            raise UserError("--format parquet needs --output FILE", field="output")
+        frame.to_parquet(output, index=False)
+        err.print(f"{len(frame)} rows -> {output}", markup=False)
+    elif output is None:
+        frame.to_csv(sys.stdout, index=False)
+    else:
+        frame.to_csv(output, index=False)
+        err.print(f"{len(frame)} rows -> {output}", markup=False)
+
+
+# --------------------------------------------------------------------------- sensitivity
+def sensitivity_cmd(
+    file: FileArg,
+    metric: Annotated[str, typer.Option("--metric", help="Metric to analyse.")],
+    plot: Annotated[Path | None, typer.Option("--plot", help="Save a tornado plot (PNG).")]
+    = None,
+    executor: ExecutorOpt = "local",
+    store: StoreOpt = DEFAULT_STORE,
+    ray_address: RayOpt = None,
+    workers: WorkersOpt = None,
+) -> None:
+    """Sobol (first/total order) or Morris indices of a metric; runs what is missing first."""
+    from dronefront.experiments.analysis import sensitivity, tornado
+    from dronefront.experiments.runner import load_experiment, results, run_experiment
+
+    plan = load_experiment(file)
+    if plan.spec.design.type not in ("sobol", "morris"):
+        raise UserError(f"sensitivity needs design type sobol or morris (this is "
+                        f"{plan.spec.design.type})", file=plan.file,
+                        line=plan.lines.get(("design",)), field="design")
+    try:
+        with progress_bar(plan.spec.name) as update:
+            run_experiment(plan, executor=executor, store=store, workers=workers,
+                           ray_address=ray_address, progress=update)
+    except INTERRUPTS:
+        _interrupted(store, "runs")
+    indices = sensitivity(plan, results(plan, store), metric)
+    kind = "Sobol" if plan.spec.design.type == "sobol" else "Morris"
+    console.print(_table(indices, f"{kind} indices of {metric} ({len(plan.points)} points x "
+                                  f"{plan.spec.replicates} replicates)"))
+    if plot is not None:
+        tornado(indices, title=f"{plan.spec.name}: {metric}", path=plot)
+        err.print(f"tornado plot -> {plot}", markup=False)
+
+
+# --------------------------------------------------------------------------- calibrate
+def calibrate_cmd(
+    file: Annotated[Path, typer.Argument(help="Calibration YAML file.", dir_okay=False)],
+    executor: ExecutorOpt = "local",
+    store: StoreOpt = DEFAULT_STORE,
+    ray_address: RayOpt = None,
+    workers: WorkersOpt = None,
+    trials: Annotated[int | None, typer.Option("--trials", help="Override the file's trials.")]
+    = None,
+    plot: Annotated[Path | None, typer.Option("--plot", help="Save the fit plot (PNG).")]
+    = None,
+    output: Annotated[Path | None, typer.Option("--output", help="Write all trials (CSV).")]
+    = None,
+) -> None:
+    """Fit parameters to interval observations with Optuna TPE; trials run on the executor."""
+    from dronefront.experiments.calibrate import calibrate, load_calibration
+
+    plan = load_calibration(file)
+    if trials is not None and trials < 1:
+        raise UserError(f"--trials must be at least 1 (got {trials})", field="trials")
+    n = trials or plan.spec.trials
+    err.print(f"{plan.spec.name}: {n} trials x {plan.spec.replicates} replicates of "
+              f"{plan.model.name}, {len(plan.observations)} observations from "
+              f"{plan.observed_file}", markup=False)
+    try:
+        with progress_bar(plan.spec.name) as update:
+            result = calibrate(plan, executor=executor, store=store, workers=workers,
+                               ray_address=ray_address, trials=trials, progress=update)
+    except INTERRUPTS:
+        _interrupted(store, "trial runs")
+    best = Table("parameter", "best", box=None, title=f"best trial {result.best_trial}: loss "
+                 f"{result.best_loss:.4g}")
+    for key, value in result.best_params.items():
+        best.add_row(key, _fmt(value) if not isinstance(value, list) else json.dumps(value))
+    console.print(best)
+    k = max(1, math.ceil(plan.spec.top * len(result.trials)))
+    spread = result.spread.drop(columns=["mean", "std", "range_share"], errors="ignore")
+    console.print(_table(spread, f"spread over the best {k} trials ({plan.spec.top:.0%})"))
+    fit = result.fit.drop(columns=["line"])
+    if plan.spec.replicates == 1:
+        fit = fit.drop(columns=["model_min", "model_max"])
+    fit["date"] = fit["date"].astype(str)
+    fit["window"] = fit["window"].str.replace("cumulative", "cum.")
+    console.print(_table(fit, "fit of the best trial"))
+    console.print(f"{result.ran} runs in {result.seconds:.1f} s", markup=False)
+    if output is not None:
+        result.trials.to_csv(output, index=False)
+        err.print(f"trials -> {output}", markup=False)
+    if plot is not None:
+        result.plot(plot)
+        err.print(f"fit plot -> {plot}", markup=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Mount ``experiment``, ``sensitivity`` and ``calibrate`` on the main app."""
+    app.add_typer(experiment_app, name="experiment")
+    app.command("sensitivity")(sensitivity_cmd)
+    app.command("calibrate")(calibrate_cmd)

@@ -1,0 +1,302 @@
+"""The experiment store: an embedded DuckDB database plus Parquet time series beside it.
+
+Tables (one database holds any number of experiments, keyed by their hash)::
+
+    experiments   (experiment PK, name, kind, scenario, file, spec JSON, factors JSON,
+                   design JSON, points, replicates, created, version)
+    design_points (experiment, point, values JSON, unit DOUBLE[])        PK (experiment, point)
+    runs          (experiment, point, replicate, seed, seconds, finished, worker,
+                   summary JSON, timeseries)                PK (experiment, point, replicate)
+    metrics       (experiment, point, replicate, metric, value)
+
+Each finished run is written by the driver process only, in one transaction of its own
+(run row + its metrics), after its time series file (if any) has been renamed into place.
+A run is finished exactly when its ``runs`` row exists, so a process killed at any moment
+loses no finished run and leaves no partial one; resuming skips exactly those rows. The
+primary key on ``runs`` refuses a second copy of a run, and with it (same transaction) a
+second copy of its metrics.
+Time series live in ``<store>.series/<experiment[:16]>/p<point>-r<replicate>.parquet``.
+
+>>> import tempfile, pathlib
+>>> with Store(pathlib.Path(tempfile.mkdtemp()) / "x.duckdb") as s:
+...     s.finished("abc")
+set()
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import socket
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from dronefront.errors import UserError
+
+DEFAULT_STORE = "experiments.duckdb"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS experiments (
+    experiment VARCHAR PRIMARY KEY, name VARCHAR, kind VARCHAR, scenario VARCHAR,
+    file VARCHAR, spec JSON, factors JSON, design JSON, points INTEGER, replicates INTEGER,
+    created TIMESTAMP, version VARCHAR);
+CREATE TABLE IF NOT EXISTS design_points (
+    experiment VARCHAR, point INTEGER, "values" JSON, unit DOUBLE[],
+    PRIMARY KEY (experiment, point));
+CREATE TABLE IF NOT EXISTS runs (
+    experiment VARCHAR, point INTEGER, replicate INTEGER, seed BIGINT, seconds DOUBLE,
+    finished TIMESTAMP, worker VARCHAR, summary JSON, timeseries VARCHAR,
+    PRIMARY KEY (experiment, point, replicate));
+CREATE TABLE IF NOT EXISTS metrics (
+    experiment VARCHAR, point INTEGER, replicate INTEGER, metric VARCHAR, value DOUBLE);
+"""
+
+
+def progress_path(store: str | os.PathLike) -> Path:
+    """A small JSON file beside the store that a running driver keeps up to date."""
+    path = Path(store)
+    return path.with_name(path.name + ".progress.json")
+
+
+def write_progress(store: str | os.PathLike, key: str, done: int, total: int) -> None:
+    """Record a driver's progress (readable while DuckDB's lock keeps the store closed)."""
+    target = progress_path(store)
+    try:
+        data = json.loads(target.read_text()) if target.exists() else {}
+    except (OSError, ValueError):
+        data = {}
+    data[key] = {"done": done, "total": total, "pid": os.getpid(),
+                 "updated": dt.datetime.now().isoformat(timespec="seconds")}
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(json.dumps(data, indent=1))
+        os.replace(tmp, target)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+
+
+def read_progress(store: str | os.PathLike, key: str) -> dict | None:
+    """The last progress a driver recorded for an experiment, if any."""
+    try:
+        return json.loads(progress_path(store).read_text()).get(key)
+    except (OSError, ValueError):
+        return None
+
+
+class Store:
+    """An open experiment store (one connection, used by the driver process only)."""
+
+    def __init__(self, path: str | os.PathLike = DEFAULT_STORE, *, read_only: bool = False):
+        self.path = Path(path)
+        if read_only and not self.path.exists():
+            raise UserError("no such store (nothing has been run yet)", file=str(self.path))
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.con = duckdb.connect(str(self.path), read_only=read_only)
+        except duckdb.IOException as exc:
+            text = str(exc).splitlines()[0]
+            if "lock" in text.lower():
+                raise UserError("the store is in use by another process (one experiment "
+                                "driver at a time per store)", file=str(self.path)) from None
+            raise UserError(f"cannot open store: {text}", file=str(self.path)) from None
+        except duckdb.Error as exc:
+            raise UserError(f"not a DuckDB store: {str(exc).splitlines()[0]}",
+                            file=str(self.path)) from None
+        if not read_only:
+            self.con.execute(SCHEMA)
+
+    # ------------------------------------------------------------------ lifecycle
+    def close(self) -> None:
+        """Close the connection (committed runs are already durable)."""
+        self.con.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    @property
+    def series_dir(self) -> Path:
+        """Folder of the Parquet time series beside the database."""
+        return self.path.with_name(self.path.name + ".series")
+
+    # ------------------------------------------------------------------ experiments
+    def has_experiment(self, key: str) -> bool:
+        return self.con.execute("SELECT count(*) FROM experiments WHERE experiment = ?",
+                                [key]).fetchone()[0] > 0  # type: ignore[index]
+
+    def register(self, key: str, meta: Mapping[str, Any],
+                 points: Iterable[tuple[int, dict, list[float]]]) -> None:
+        """Record an experiment and its design points (once; later calls update replicates)."""
+        if self.has_experiment(key):
+            self.con.execute("UPDATE experiments SET replicates = ? WHERE experiment = ?",
+                             [meta.get("replicates"), key])
+            return
+        rows = list(points)
+        frame = pd.DataFrame({
+            "experiment": [key] * len(rows),
+            "point": [p for p, _, _ in rows],
+            "values": [json.dumps(v, sort_keys=True, default=str) for _, v, _ in rows],
+            "unit": [list(map(float, u)) for _, _, u in rows],
+        })
+        self.con.execute("BEGIN")
+        try:
+            self.con.execute(
+                "INSERT INTO experiments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [key, meta.get("name"), meta.get("kind"), meta.get("scenario"),
+                 meta.get("file"), json.dumps(meta.get("spec"), default=str),
+                 json.dumps(meta.get("factors"), default=str),
+                 json.dumps(meta.get("design"), default=str), len(rows),
+                 meta.get("replicates"), dt.datetime.now(), meta.get("version")])
+            if rows:
+                self.con.register("_points", frame)
+                self.con.execute('INSERT INTO design_points SELECT experiment, point, "values", '
+                                 "unit FROM _points")
+                self.con.unregister("_points")
+            self.con.execute("COMMIT")
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+
+    def add_point(self, key: str, point: int, values: dict, unit: list[float]) -> bool:
+        """Record one design point (calibration trials); False if it exists with other values."""
+        text = json.dumps(values, sort_keys=True, default=str)
+        row = self.con.execute('SELECT "values" FROM design_points WHERE experiment = ? AND '
+                               "point = ?", [key, point]).fetchone()
+        if row is not None:
+            return json.loads(row[0]) == json.loads(text)
+        self.con.execute("INSERT INTO design_points VALUES (?, ?, ?, ?)",
+                         [key, point, text, list(map(float, unit))])
+        return True
+
+    def replace_point(self, key: str, point: int, values: dict, unit: list[float]) -> None:
+        """Replace a design point and drop its runs, in one transaction."""
+        self.con.execute("BEGIN")
+        try:
+            for table in ("metrics", "runs", "design_points"):
+                self.con.execute(f"DELETE FROM {table} WHERE experiment = ? AND point = ?",
+                                 [key, point])
+            self.con.execute("INSERT INTO design_points VALUES (?, ?, ?, ?)",
+                             [key, point, json.dumps(values, sort_keys=True, default=str),
+                              list(map(float, unit))])
+            self.con.execute("COMMIT")
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+
+    def experiments(self) -> pd.DataFrame:
+        """All experiments in the store with their finished run counts."""
+        return self.con.execute(
+            "SELECT e.experiment, e.name, e.kind, e.points, e.replicates, e.created, "
+            "(SELECT count(*) FROM runs r WHERE r.experiment = e.experiment) AS runs "
+            "FROM experiments e ORDER BY e.created").df()
+
+    # ------------------------------------------------------------------ runs
+    def finished(self, key: str) -> set[tuple[int, int]]:
+        """(point, replicate) of every finished run of an experiment."""
+        rows = self.con.execute("SELECT point, replicate FROM runs WHERE experiment = ?",
+                                [key]).fetchall()
+        return {(int(p), int(r)) for p, r in rows}
+
+    def commit_run(self, key: str, point: int, replicate: int, seed: int, seconds: float,
+                   summary: Any, metrics: Mapping[str, float | None],
+                   series: pa.Table | None = None, worker: str = "") -> bool:
+        """Store one finished run in its own transaction; False if it was already there."""
+        rel = None
+        if series is not None:
+            rel = f"{key[:16]}/p{point:06d}-r{replicate:04d}.parquet"
+            target = self.series_dir / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+            try:
+                pq.write_table(series, tmp, compression="zstd")
+                os.replace(tmp, target)
+            except BaseException:
+                tmp.unlink(missing_ok=True)
+                raise
+        con = self.con
+        con.execute("BEGIN")
+        try:
+            con.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        [key, point, replicate, seed, seconds, dt.datetime.now(),
+                         worker or socket.gethostname(),
+                         json.dumps(summary, sort_keys=True, default=str), rel])
+            if metrics:
+                items = list(metrics.items())
+                con.execute("INSERT INTO metrics VALUES "
+                            + ", ".join(["(?, ?, ?, ?, ?)"] * len(items)),
+                            [x for name, value in items
+                             for x in (key, point, replicate, name,
+                                       None if value is None else float(value))])
+            con.execute("COMMIT")
+        except duckdb.ConstraintException:  # already stored: keep the first, add nothing
+            self._rollback()
+            return False
+        except duckdb.InterruptException:  # Ctrl-C inside DuckDB: the same as outside it
+            self._rollback()
+            raise KeyboardInterrupt from None
+        except BaseException:
+            self._rollback()
+            raise
+        return True
+
+    def _rollback(self) -> None:
+        """Roll back the open transaction, if any (it may have committed or never begun)."""
+        try:
+            self.con.execute("ROLLBACK")
+        except duckdb.Error:
+            pass
+
+    # ------------------------------------------------------------------ reading
+    def points(self, key: str) -> pd.DataFrame:
+        """Design points: point, values (dict) and unit coordinates, sorted by point."""
+        frame = self.con.execute('SELECT point, "values", unit FROM design_points '
+                                 "WHERE experiment = ? ORDER BY point", [key]).df()
+        frame["values"] = [json.loads(v) for v in frame["values"]]
+        return frame
+
+    def runs(self, key: str) -> pd.DataFrame:
+        """Finished runs (without summaries) sorted by (point, replicate)."""
+        return self.con.execute(
+            "SELECT point, replicate, seed, seconds, finished, worker, timeseries FROM runs "
+            "WHERE experiment = ? ORDER BY point, replicate", [key]).df()
+
+    def summaries(self, key: str) -> pd.DataFrame:
+        """point, replicate and the full summary dict of each run, sorted."""
+        frame = self.con.execute("SELECT point, replicate, summary FROM runs WHERE "
+                                 "experiment = ? ORDER BY point, replicate", [key]).df()
+        frame["summary"] = [json.loads(s) for s in frame["summary"]]
+        return frame
+
+    def metrics(self, key: str) -> pd.DataFrame:
+        """Long table (point, replicate, metric, value), sorted."""
+        return self.con.execute(
+            "SELECT point, replicate, metric, value FROM metrics WHERE experiment = ? "
+            "ORDER BY point, replicate, metric", [key]).df()
+
+    def timeseries(self, key: str, point: int | None = None) -> pa.Table | None:
+        """Stored time series, concatenated, with ``point`` and ``replicate`` columns."""
+        sql = ("SELECT point, replicate, timeseries FROM runs WHERE experiment = ? AND "
+               "timeseries IS NOT NULL")
+        args: list[Any] = [key]
+        if point is not None:
+            sql += " AND point = ?"
+            args.append(point)
+        rows = self.con.execute(sql + " ORDER BY point, replicate", args).fetchall()
+        if not rows:
+            return None
+        tables = []
+        for p, r, rel in rows:
+            table = pq.read_table(self.series_dir / rel)
+            table = table.add_column(0, "replicate", pa.array([r] * table.num_rows, pa.int32()))
+            tables.append(table.add_column(0, "point", pa.array([p] * table.num_rows,
+                                                                 pa.int32())))
+        return pa.concat_tables(tables, promote_options="permissive")
