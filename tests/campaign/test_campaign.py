@@ -116,3 +116,11 @@ def test_bad_campaign_input_is_a_user_error():
         dronefront.load_campaign("kursk-campaign", ["force.battalions=0"])
     with pytest.raises(UserError, match="campaign"):
         dronefront.load_scenario("kursk-campaign")
+
+
+def test_engagement_template_fields_can_be_set_by_their_own_dotted_path():
+    path = "engagement_overrides.sides.defender.teams.2.count"
+    campaign = dronefront.load_campaign("kursk-campaign", [f"{path}=2"])
+    assert campaign.engagement_overrides["sides.defender.teams.2.count"] == 2
+    with pytest.raises(UserError, match="sides.defender.teams.2.count"):
+        dronefront.load_campaign("kursk-campaign", [f"{path}=-2"])

@@ -31,7 +31,13 @@ from dronefront.io.rundir import atomic_dir, sha256_of, write_json, write_parque
 from dronefront.learning.diffusion import NoteNetwork
 from dronefront.learning.doctrine import DoctrineLearner
 from dronefront.learning.opponent import DroneSide
-from dronefront.scenario.loader import apply_override, load_raw, set_path, validate
+from dronefront.scenario.loader import (
+    apply_override,
+    load_raw,
+    parse_value,
+    set_path,
+    validate,
+)
 
 ACTIVE, AWAY, DEAD, GONE = 0, 1, 2, 3  # campaign soldier status
 LEARNING_SIDES = ("attacker", "defender")
@@ -40,7 +46,11 @@ LEARNING_SIDES = ("attacker", "defender")
 def load_campaign(
     path_or_name: str | Path | Campaign, overrides: Iterable[str] | None = None
 ) -> Campaign:
-    """Load a campaign file (built-in name or path) with ``--set`` style overrides."""
+    """Load a campaign file (built-in name or path) with ``--set`` style overrides.
+
+    ``engagement_overrides.PATH=VALUE`` changes the engagement template at its own dotted
+    ``PATH`` (e.g. ``engagement_overrides.sides.defender.teams.2.count=2``).
+    """
     if isinstance(path_or_name, Campaign):
         if not overrides:
             return path_or_name
@@ -48,6 +58,16 @@ def load_campaign(
     else:
         data, lines, display = load_raw(path_or_name)
     for assignment in overrides or []:
+        path, _, raw = assignment.partition("=")
+        head, dot, rest = path.strip().partition(".")
+        if head == "engagement_overrides" and dot and rest:
+            # The template's own dotted path is one key of engagement_overrides.
+            file = f"--set {assignment}"
+            value = parse_value(raw, file)
+            if not isinstance(data.setdefault("engagement_overrides", {}), dict):
+                raise UserError("must be a mapping", file=file, field="engagement_overrides")
+            data["engagement_overrides"][rest] = value
+            continue
         apply_override(data, assignment, file=f"--set {assignment}")
     campaign = validate(data, file=display, lines=lines, model=Campaign)
     _template(campaign)  # check the engagement template now, not on day one
