@@ -29,14 +29,13 @@ from __future__ import annotations
 
 import difflib
 import math
-import typing
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from dronefront.errors import UserError
-from dronefront.scenario.loader import parse_yaml
+from dronefront.scenario.loader import line_for, model_at, parse_yaml
 
 Lines = dict[tuple, int]
 DesignType = Literal["full_factorial", "latin_hypercube", "nolh", "sobol", "morris"]
@@ -248,37 +247,6 @@ def display_field(loc: tuple) -> str:
     return out
 
 
-def line_for(loc: tuple, lines: Lines) -> int | None:
-    """The line of the deepest known prefix of ``loc``."""
-    for cut in range(len(loc), -1, -1):
-        if loc[:cut] in lines:
-            return lines[loc[:cut]]
-    return None
-
-
-def _model_at(loc: tuple, root: type[BaseModel]) -> type[BaseModel] | None:
-    """The pydantic model that validates the mapping at ``loc`` (for "did you mean")."""
-    annotation: Any = root
-    for key in (None, *loc):
-        if key is not None:
-            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-                field = annotation.model_fields.get(str(key))
-                if field is None:
-                    return None
-                annotation = field.annotation
-            elif typing.get_origin(annotation) in (dict, list):
-                annotation = typing.get_args(annotation)[-1]
-            else:
-                return None
-        models = [a for a in typing.get_args(annotation)
-                  if isinstance(a, type) and issubclass(a, BaseModel)]
-        if typing.get_origin(annotation) not in (dict, list) and len(models) == 1:
-            annotation = models[0]
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    return None
-
-
 def validate_model(data: Any, model: type[BaseModel], *, file: str, lines: Lines,
                    what: str = "file") -> Any:
     """Validate plain data as ``model``; the first error becomes a one-line UserError."""
@@ -292,7 +260,7 @@ def validate_model(data: Any, model: type[BaseModel], *, file: str, lines: Lines
                     if not (isinstance(p, str) and p.startswith("function-")))
         kind = error["type"]
         if kind == "extra_forbidden":
-            parent = _model_at(loc[:-1], model)
+            parent = model_at(loc[:-1], model)
             names = list(parent.model_fields) if parent else []
             close = difflib.get_close_matches(str(loc[-1]), names, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
@@ -303,7 +271,7 @@ def validate_model(data: Any, model: type[BaseModel], *, file: str, lines: Lines
                     and kind != "missing":
                 message += f" (got {error['input']!r})"
             head, sep, rest = message.partition(": ")
-            here = _model_at(loc, model)
+            here = model_at(loc, model)
             if sep and " " not in head and here is not None and here is not model \
                     and head.split(".")[0] in here.model_fields:
                 loc = (*loc, *head.split("."))

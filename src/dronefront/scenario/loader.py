@@ -301,7 +301,7 @@ def _inherit_drone_types(data: dict) -> None:
 
 
 # --------------------------------------------------------------------------- validation
-def _model_at(path: tuple, root: type[BaseModel] = Scenario) -> type[BaseModel] | None:
+def model_at(path: tuple, root: type[BaseModel] = Scenario) -> type[BaseModel] | None:
     """The pydantic model class that validates the mapping at ``path``, if any."""
     annotation: Any = root
     for key in path:
@@ -341,7 +341,7 @@ def _unwrap(annotation: Any) -> Any:
             return annotation
 
 
-def _line_for(path: tuple, lines: Lines) -> int | None:
+def line_for(path: tuple, lines: Lines) -> int | None:
     for cut in range(len(path), -1, -1):
         if path[:cut] in lines:
             return lines[path[:cut]]
@@ -352,7 +352,7 @@ def _explain(error: Mapping[str, Any], root: type[BaseModel]) -> tuple[tuple, st
     loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-")))
     kind = error["type"]
     if kind == "extra_forbidden":
-        model = _model_at(loc[:-1], root)
+        model = model_at(loc[:-1], root)
         names = list(model.model_fields) if model else []
         close = difflib.get_close_matches(str(loc[-1]), names, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
@@ -384,7 +384,7 @@ def _with_parameters(data: dict, file: str, lines: Lines) -> dict:
         _inherit_drone_types(data)
     except _PathError as exc:
         raise UserError(
-            exc.message, file=file, line=_line_for(exc.path, lines), field=_dotted(exc.path)
+            exc.message, file=file, line=line_for(exc.path, lines), field=_dotted(exc.path)
         ) from None
     return data
 
@@ -417,7 +417,7 @@ def validate(
     except ValidationError as exc:
         loc, message = _explain(exc.errors()[0], model)
         raise UserError(
-            message, file=file, line=_line_for(loc, lines), field=_dotted(loc) or None
+            message, file=file, line=line_for(loc, lines), field=_dotted(loc) or None
         ) from None
 
 
