@@ -14,16 +14,12 @@ displays inline).
 
 from __future__ import annotations
 
-import json
 import math
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeAlias
 
 import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 from matplotlib.colors import ListedColormap, to_hex
 from matplotlib.figure import Figure
 from matplotlib.patches import Circle, Polygon
@@ -31,15 +27,21 @@ from matplotlib.ticker import FuncFormatter, MultipleLocator
 
 from dronefront.engine.result import Result
 from dronefront.engine.state import FATES
-from dronefront.errors import UserError
 from dronefront.scenario.models import SIDES
-from dronefront.viz.data import RunData, _read_parquet, as_run_data, read_json
-
-if TYPE_CHECKING:
-    from dronefront.campaign.runner import CampaignResult
+from dronefront.viz.data import (
+    CampaignData,
+    CampaignLike,
+    RunData,
+    as_campaign_data,
+    as_run_data,
+    is_campaign_dir,
+    learning_label,
+    load_campaign_dir,
+)
 
 RunLike = Result | RunData | str | Path
-CampaignLike: TypeAlias = "CampaignResult | CampaignData | str | Path"
+__all__ = ["CampaignData", "as_campaign_data", "is_campaign_dir", "learning_label",
+           "load_campaign_dir"]
 
 SIDE_COLORS = {"attacker": "#1f5fd6", "defender": "#d62728"}
 CAUSE_COLORS = {
@@ -345,112 +347,6 @@ ROLLING_DAYS = 7
 DOCTRINE_UNITS = {"spacing": "m", "concealment": "discipline, 0-1",
                   "shooters": "per platoon", "spotters": "per platoon",
                   "night": "prefers night assaults", "pace": "m/s"}
-
-
-@dataclass
-class CampaignData:
-    """What a campaign folder holds: manifest, summary, daily table and doctrine table."""
-
-    manifest: dict[str, Any]
-    summary: dict[str, Any]
-    daily: pd.DataFrame
-    doctrine: pd.DataFrame
-    path: Path | None = None
-
-    @property
-    def learning(self) -> dict[str, bool]:
-        flags = self.manifest.get("learning") or self.summary.get("learning") or {}
-        return {str(k): bool(v) for k, v in flags.items()}
-
-    @property
-    def name(self) -> str:
-        campaign = self.manifest.get("campaign")
-        if isinstance(campaign, dict) and campaign.get("name"):
-            return str(campaign["name"])
-        return str(self.summary.get("campaign", "campaign"))
-
-    @property
-    def seed(self) -> Any:
-        return self.manifest.get("seed", self.summary.get("seed"))
-
-    @property
-    def label(self) -> str:
-        """'learning on', 'attacker learning off', 'no learning', ..."""
-        return learning_label(self.learning)
-
-
-def learning_label(learning: dict[str, bool]) -> str:
-    """A short name for a campaign's learning flags."""
-    off = [side for side in SIDES if side in learning and not learning[side]]
-    if not learning or not off:
-        return "learning on"
-    if len(off) == len(learning):
-        return "no learning"
-    return " and ".join(off) + " learning off"
-
-
-def _read_manifest(path: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def is_campaign_dir(path: str | Path) -> bool:
-    """Whether ``path`` looks like a campaign folder (a campaign manifest or daily.parquet)."""
-    path = Path(path)
-    if not path.is_dir():
-        return False
-    if (path / "daily.parquet").is_file():
-        return True
-    manifest = _read_manifest(path) if (path / "manifest.json").is_file() else None
-    return manifest is not None and "campaign" in manifest
-
-
-def _campaign_frame(table: pa.Table) -> pd.DataFrame:
-    df = table.to_pandas()
-    if "date" in df.columns:
-        df["date"] = pd.to_datetime(df["date"])
-    sort = [c for c in ("day", "battalion") if c in df.columns]
-    return df.sort_values(sort, kind="stable").reset_index(drop=True) if sort else df
-
-
-def load_campaign_dir(path: str | Path) -> CampaignData:
-    """Load a campaign folder written by ``dronefront campaign`` or ``CampaignResult.write``."""
-    path = Path(path)
-    if not path.exists():
-        raise UserError("no such campaign folder", file=str(path))
-    if not is_campaign_dir(path):
-        raise UserError("not a campaign folder (needs manifest.json, summary.json and "
-                        "daily.parquet)", file=str(path))
-    manifest = read_json(path / "manifest.json")
-    if not isinstance(manifest, dict):
-        raise UserError("manifest must be a JSON object", file=str(path / "manifest.json"))
-    summary = read_json(path / "summary.json")
-    if not isinstance(summary, dict):
-        raise UserError("summary must be a JSON object", file=str(path / "summary.json"))
-    daily = _campaign_frame(_read_parquet(path / "daily.parquet"))
-    doctrine_file = path / "doctrine.parquet"
-    doctrine = (_campaign_frame(_read_parquet(doctrine_file)) if doctrine_file.is_file()
-                else pd.DataFrame(columns=["day", "date", "battalion", "dimension", "option",
-                                           "probability"]))
-    return CampaignData(manifest, summary, daily, doctrine, path)
-
-
-def as_campaign_data(campaign: CampaignLike) -> CampaignData:
-    """Accept a CampaignResult, a CampaignData or a campaign folder path."""
-    if isinstance(campaign, CampaignData):
-        return campaign
-    if isinstance(campaign, str | Path):
-        return load_campaign_dir(campaign)
-    from dronefront.campaign.runner import CampaignResult
-
-    if isinstance(campaign, CampaignResult):
-        return CampaignData(campaign.manifest(), campaign.summary,
-                            _campaign_frame(campaign.daily), _campaign_frame(campaign.doctrine))
-    raise TypeError("expected a CampaignResult, CampaignData or campaign folder path, got "
-                    f"{type(campaign).__name__}")
 
 
 # --------------------------------------------------------------------------- helpers

@@ -27,7 +27,7 @@ from dronefront.errors import UserError
 from dronefront.viz.data import RunData, as_run_data, is_run_dir, load_run
 
 if TYPE_CHECKING:
-    from dronefront.viz.plots import CampaignData
+    from dronefront.viz.data import CampaignData
 
 CSS = """
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
@@ -152,7 +152,7 @@ def build_report(path: Any, compare: Any = None) -> str:
             raise UserError("--compare applies to campaign folders only", field="--compare")
         return run_report(as_run_data(path))
     if not isinstance(path, str | Path):
-        from dronefront.viz.plots import as_campaign_data
+        from dronefront.viz.data import as_campaign_data
 
         return campaign_report(as_campaign_data(path), others)
     path = Path(path)
@@ -282,7 +282,7 @@ def _render_run_dir(path: Path) -> str:
 
 
 def _is_run_folder(path: Path) -> bool:
-    from dronefront.viz.plots import is_campaign_dir
+    from dronefront.viz.data import is_campaign_dir
 
     return is_run_dir(path) and not is_campaign_dir(path)
 
@@ -330,7 +330,7 @@ def campaign_counterparts(path: str | Path, limit: int = 3) -> list[Path]:
     """Sibling folders of the same campaign (same ``campaign_sha256``) and seed whose
     learning flags differ, e.g. ``runs/NAME-seed1-no-attacker`` next to ``runs/NAME-seed1``.
     """
-    from dronefront.viz.plots import _read_manifest, is_campaign_dir
+    from dronefront.viz.data import _read_manifest, is_campaign_dir
 
     path = Path(path).resolve()
     mine = _read_manifest(path) if path.is_dir() else None
@@ -355,7 +355,7 @@ def campaign_counterparts(path: str | Path, limit: int = 3) -> list[Path]:
 
 
 def _render_campaign_dir(path: Path, compare: Sequence[Any] = ()) -> str:
-    from dronefront.viz.plots import is_campaign_dir, load_campaign_dir
+    from dronefront.viz.data import is_campaign_dir, load_campaign_dir
 
     campaign = load_campaign_dir(path)
     others = []
@@ -475,7 +475,7 @@ def _compare_section(c: CampaignData, others: list[CampaignData], found_by: str)
 
 
 def _is_campaign_folder(path: Path) -> bool:
-    from dronefront.viz.plots import is_campaign_dir
+    from dronefront.viz.data import is_campaign_dir
 
     return is_campaign_dir(path)
 
