@@ -33,13 +33,15 @@ def run(
     overrides: Iterable[str] | Mapping[str, Any] | None = None,
     out: str | Path | None = None,
     progress: Callable[[int, int], None] | None = None,
+    events: bool = True,
 ) -> Result:
     """Run one engagement and return its :class:`Result` (and write a run folder if ``out``).
 
-    ``scenario`` is a :class:`Scenario`, a built-in name or a YAML path.
+    ``scenario`` is a :class:`Scenario`, a built-in name or a YAML path. ``events=False``
+    skips the event log (faster; the summary and time series are unchanged).
     """
     spec = load_scenario(scenario, overrides)
-    result = Sim(spec, seed=seed).run(progress=progress)
+    result = Sim(spec, seed=seed, events=events).run(progress=progress)
     if out is not None:
         result.write(out)
     return result

@@ -108,3 +108,11 @@ def test_summary_matches_events(engine_run):
     assert launches == sum(v["launched"] for t in result.summary["drones"].values()
                            for v in t.values())
     assert np.isclose(result.timeseries.to_pandas().launched.max(), launches)
+
+
+def test_event_log_off_changes_nothing_else():
+    with_log = dronefront.run("kursk-assault-dispersed", seed=8)
+    without = dronefront.run("kursk-assault-dispersed", seed=8, events=False)
+    assert with_log.events.num_rows > 0 and without.events.num_rows == 0
+    assert with_log.summary == without.summary
+    assert with_log.timeseries.equals(without.timeseries)

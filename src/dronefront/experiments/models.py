@@ -172,7 +172,7 @@ def engagement(scenario: str, seed: int, overrides: list[str]) -> tuple[dict, pa
     """One engagement: :func:`dronefront.run`'s summary and per-step time series."""
     import dronefront
 
-    result = dronefront.run(scenario, seed=seed, overrides=overrides)
+    result = dronefront.run(scenario, seed=seed, overrides=overrides, events=False)
     return result.summary, result.timeseries
 
 
