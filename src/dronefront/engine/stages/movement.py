@@ -35,29 +35,43 @@ def advance_anchors(state: State) -> None:
         active &= (lag <= MAX_LAG) & (state.cache["movers"] > 0)
     if not active.any():
         return
-    terrain = state.terrain.lookup(p.ax, p.ay)
-    budget = np.where(active, p.pace * state.terrain.movement[terrain] * state.dt, 0.0)
-    rows = np.arange(p.n)
-    for _ in range(p.route_x.shape[1] + 1):
-        moving = (budget > 0) & (p.next_wp < p.n_waypoints)
-        if not moving.any():
-            break
-        wp = np.minimum(p.next_wp, p.route_x.shape[1] - 1)
-        tx, ty = p.route_x[rows, wp], p.route_y[rows, wp]
-        dx, dy = tx - p.ax, ty - p.ay
-        dist = np.hypot(dx, dy)
-        reach = moving & (dist <= budget)
-        go = moving & ~reach
-        with np.errstate(invalid="ignore", divide="ignore"):
-            frac = np.where(go, budget / dist, 0.0)
-        p.ax = np.where(reach, tx, p.ax + dx * frac)
-        p.ay = np.where(reach, ty, p.ay + dy * frac)
-        p.advanced += np.where(reach, dist, np.where(go, budget, 0.0))
-        heading_ok = moving & (dist > 0)
-        p.hx = np.where(heading_ok, np.divide(dx, dist, where=heading_ok, out=p.hx.copy()), p.hx)
-        p.hy = np.where(heading_ok, np.divide(dy, dist, where=heading_ok, out=p.hy.copy()), p.hy)
-        budget = np.where(reach, budget - dist, 0.0)
-        p.next_wp = p.next_wp + reach
+    tr = state.terrain
+    _advance(active, p.ax, p.ay, p.hx, p.hy, p.next_wp, p.n_waypoints, p.route_x, p.route_y,
+             p.advanced, p.pace, tr.grid, tr.x0, tr.y0, tr.cell, tr.default, tr.movement,
+             state.dt)
+
+
+@nb.njit(cache=True)
+def _advance(active, ax, ay, hx, hy, next_wp, n_wp, route_x, route_y, advanced, pace, t_grid,
+             t_x0, t_y0, t_cell, t_default, movement_factor, dt):
+    ny, nx = t_grid.shape
+    for g in range(ax.shape[0]):
+        if not active[g]:
+            continue
+        cx = int(np.floor((ax[g] - t_x0) / t_cell))
+        cy = int(np.floor((ay[g] - t_y0) / t_cell))
+        cls = t_grid[cy, cx] if 0 <= cx < nx and 0 <= cy < ny else t_default
+        budget = pace[g] * movement_factor[cls] * dt
+        while budget > 0 and next_wp[g] < n_wp[g]:
+            w = next_wp[g]
+            dx = route_x[g, w] - ax[g]
+            dy = route_y[g, w] - ay[g]
+            dist = np.hypot(dx, dy)
+            if dist > 0:
+                hx[g] = dx / dist
+                hy[g] = dy / dist
+            if dist <= budget:
+                ax[g] = route_x[g, w]
+                ay[g] = route_y[g, w]
+                advanced[g] += dist
+                budget -= dist
+                next_wp[g] += 1
+            else:
+                frac = budget / dist
+                ax[g] += dx * frac
+                ay[g] += dy * frac
+                advanced[g] += budget
+                budget = 0.0
 
 
 @nb.njit(cache=True)
