@@ -81,18 +81,22 @@ def replay_cmd(
 
 
 def report_cmd(
-    path: Annotated[Path, typer.Argument(help="Run folder or campaign folder to report on.")],
+    path: Annotated[Path, typer.Argument(
+        help="Run folder, campaign folder or experiment store (.duckdb) to report on.")],
     out: Annotated[Path, typer.Option("-o", "--out", help="HTML file to write.")] = Path(
         "report.html"),
     compare: Annotated[list[Path] | None, typer.Option(
         "--compare", help="Campaign folder to compare with, e.g. the same campaign with "
         "--no-learning (repeatable; default: sibling folders of the same campaign and seed "
         "with other learning flags).")] = None,
+    experiment: Annotated[str | None, typer.Option(
+        "--experiment", help="With an experiment store: report only this experiment (its "
+        "name or the start of its hash; default: every experiment in the store).")] = None,
 ) -> None:
     """Write an HTML report (tables and plots) that opens offline."""
     from dronefront.viz.report import write_report
 
-    written = write_report(path, out, compare=compare or None)
+    written = write_report(path, out, compare=compare or None, experiment=experiment)
     console.print(f"report: [bold]{written}[/bold] ({_size(written)})")
 
 

@@ -756,3 +756,205 @@ CAMPAIGN_PLOTS = (
     ("stocks", "Strength, stocks and spend", campaign_stocks),
     ("shootdowns", "Shoot-downs per encounter", campaign_shootdowns),
 )
+
+
+# =========================================================================== experiments
+# Plots of an experiment store (``dronefront experiment run ... --store PATH``): per-point
+# statistics from ``experiments.analysis.point_stats``, paired differences from
+# ``paired_difference`` and calibration trials. (The tornado plot is
+# ``experiments.analysis.tornado``; the calibration fit is ``CalibrationResult.plot``.)
+
+#: Most points drawn with their own labels; larger designs show point numbers only.
+LABELLED_POINTS = 30
+
+
+def _short(text: str, width: int = 38) -> str:
+    return text if len(text) <= width else text[: width - 1] + "\u2026"
+
+
+def _metric_grid(count: int, n_points: int) -> tuple[Figure, list, int]:
+    cols = min(count, 2 if n_points <= LABELLED_POINTS else 3)
+    rows = math.ceil(count / cols)
+    per_row = (max(2.4, 0.26 * n_points + 1.2) if n_points <= LABELLED_POINTS else 4.0)
+    fig = _fig(9.5 if cols > 1 else 8.0, per_row * rows)
+    axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    for ax in axes[count:]:
+        ax.axis("off")
+    return fig, list(axes[:count]), cols
+
+
+def _point_axis(ax, points: list[int], labels: list[str] | None, show: bool) -> None:
+    ax.invert_yaxis()
+    if labels is not None and len(points) <= LABELLED_POINTS:
+        ax.set_yticks(range(len(points)),
+                      [_short(lab) if show else "" for lab in labels], fontsize=8)
+    else:
+        ax.set_ylabel("design point" if show else "")
+    ax.grid(axis="x", color="#e5e5e5", lw=0.6)
+    ax.set_axisbelow(True)
+
+
+def experiment_point_stats(stats: dict[str, pd.DataFrame],
+                           labels: dict[int, str] | None = None,
+                           confidence: float = 0.95) -> Figure:
+    """Mean, confidence interval and 5-95% quantile range of each metric at each point.
+
+    ``stats``: metric -> the frame :func:`dronefront.experiments.analysis.point_stats`
+    returns (columns point, mean, ci_low, ci_high and q0.05 / q0.95 when present);
+    ``labels``: point -> a short description (its factor values), drawn on the y axis when
+    there are at most :data:`LABELLED_POINTS` points. One panel per metric.
+    """
+    if not stats:
+        return _empty(_fig(6, 2), "no metrics stored")
+    first = next(iter(stats.values()))
+    points = [int(p) for p in first["point"]]
+    fig, axes, cols = _metric_grid(len(stats), len(points))
+    for k, (ax, (metric, frame)) in enumerate(zip(axes, stats.items(), strict=False)):
+        frame = frame.set_index("point").reindex(points)
+        y = np.arange(len(points))
+        many = len(points) > LABELLED_POINTS
+        if "q0.05" in frame and "q0.95" in frame and bool(
+                (frame["q0.95"] - frame["q0.05"]).fillna(0).gt(0).any()):
+            ax.hlines(y, frame["q0.05"], frame["q0.95"], color="#aac4e6", lw=1 if many else 5,
+                      label="5-95% of replicates", zorder=1)
+        err = np.vstack([frame["mean"] - frame["ci_low"], frame["ci_high"] - frame["mean"]])
+        has_ci = bool(np.isfinite(err).any())
+        ax.errorbar(frame["mean"], y, xerr=np.where(np.isfinite(err), err, 0.0),
+                    fmt="o", ms=2.5 if many else 4, color="#1b4f72", ecolor="#1b4f72",
+                    elinewidth=1.2, capsize=0 if many else 2.5, zorder=2,
+                    label=f"mean, {confidence:.0%} CI" if has_ci else "mean")
+        _point_axis(ax, points, [(labels or {}).get(p, f"point {p}") for p in points],
+                    show=k % cols == 0 or many)
+        ax.set_title(_short(metric, 60), fontsize=10)
+        ax.set_xlabel(_short(metric, 50), fontsize=9)
+        if k == 0:
+            ax.legend(fontsize=7, loc="best", framealpha=0.9)
+    return fig
+
+
+def experiment_paired_differences(diffs: dict[str, list], labels: dict[int, str] | None = None
+                                  ) -> Figure:
+    """Paired differences (point minus the baseline point) with their confidence intervals.
+
+    ``diffs``: metric -> list of
+    :class:`~dronefront.experiments.analysis.PairedDifference` (same baseline ``a``). Each
+    bar's right-hand note is the variance reduction that common random numbers bought
+    (``1 - var(b - a) / (var a + var b)``). One panel per metric.
+    """
+    diffs = {m: d for m, d in diffs.items() if d}
+    if not diffs:
+        return _empty(_fig(6, 2), "no paired differences (fewer than 2 replicates)")
+    first = next(iter(diffs.values()))
+    points = [d.b for d in first]
+    fig, axes, cols = _metric_grid(len(diffs), len(points))
+    many = len(points) > LABELLED_POINTS
+    base = first[0].a
+    for k, (ax, (metric, rows)) in enumerate(zip(axes, diffs.items(), strict=False)):
+        by_b = {d.b: d for d in rows}
+        y = np.arange(len(points))
+        mean = np.array([by_b[p].mean_difference if p in by_b else np.nan for p in points])
+        low = np.array([by_b[p].ci_low if p in by_b else np.nan for p in points])
+        high = np.array([by_b[p].ci_high if p in by_b else np.nan for p in points])
+        err = np.vstack([mean - low, high - mean])
+        significant = (low > 0) | (high < 0)
+        colors = np.where(significant, "#c0392b", "#1b4f72")
+        ax.axvline(0, color="black", lw=0.8)
+        for i in range(len(points)):
+            e = err[:, i:i + 1]
+            ax.errorbar(mean[i], y[i], xerr=np.where(np.isfinite(e), e, 0.0), fmt="o",
+                        ms=2.5 if many else 4, color=colors[i], elinewidth=1.2,
+                        capsize=0 if many else 2.5)
+        if not many:
+            for i, p in enumerate(points):
+                vr = by_b[p].variance_reduction if p in by_b else float("nan")
+                if math.isfinite(vr):
+                    ax.annotate(f"CRN {vr:+.0%}", (1.0, y[i]), xycoords=("axes fraction",
+                                                                      "data"),
+                                xytext=(3, 0), textcoords="offset points", fontsize=7,
+                                va="center", color="#555")
+        _point_axis(ax, points, [(labels or {}).get(p, f"point {p}") for p in points],
+                    show=k % cols == 0 or many)
+        ax.set_title(_short(metric, 60), fontsize=10)
+        ax.set_xlabel(f"difference from point {base}", fontsize=9)
+    return fig
+
+
+def _symlog_loss(ax, loss: np.ndarray) -> None:
+    positive = loss[np.isfinite(loss) & (loss > 0)]
+    if positive.size and positive.max() / max(positive.min(), 1e-300) > 100:
+        ax.set_yscale("symlog", linthresh=max(float(positive.min()), 1e-12))
+
+
+def calibration_trials(trials: pd.DataFrame, best_trial: int | None = None) -> Figure:
+    """The loss of each calibration trial and the best loss so far.
+
+    ``trials``: one row per trial with columns ``trial`` and ``loss`` (what
+    ``CalibrationResult.trials`` holds). A logarithmic (symlog) axis is used when the losses
+    span more than two orders of magnitude.
+    """
+    fig = _fig(8, 3.2)
+    if trials.empty:
+        return _empty(fig, "no finished trials")
+    data = trials.sort_values("trial")
+    loss = data["loss"].to_numpy(dtype=float)
+    ax = fig.add_subplot()
+    ax.plot(data["trial"], loss, "o", ms=3.5, color="#7f8c8d", label="trial")
+    ax.step(data["trial"], np.fmin.accumulate(np.where(np.isfinite(loss), loss, np.inf)),
+            where="post", color="#1b4f72", lw=1.6, label="best so far")
+    if best_trial is not None and best_trial in set(data["trial"]):
+        row = data[data["trial"] == best_trial].iloc[0]
+        ax.plot([row["trial"]], [row["loss"]], "*", ms=12, color="#c0392b",
+                label=f"best: trial {best_trial}")
+    _symlog_loss(ax, loss)
+    ax.set_xlabel("trial")
+    ax.set_ylabel("loss")
+    ax.grid(color="#e5e5e5", lw=0.6)
+    ax.legend(fontsize=8, loc="upper right")
+    return fig
+
+
+def calibration_parameters(trials: pd.DataFrame, parameters: list[str],
+                           best_trial: int | None = None, top: float | None = None) -> Figure:
+    """Loss against each fitted parameter, one panel per parameter (how well the data pin
+    it down: a narrow valley is well identified, a flat floor is not).
+
+    ``trials``: columns ``trial``, ``loss`` and one per parameter; ``top``: the share of best
+    trials to highlight (the calibration's ``top``).
+    """
+    params = [p for p in parameters if p in trials.columns]
+    if trials.empty or not params:
+        return _empty(_fig(6, 2), "no finished trials")
+    cols = min(len(params), 3)
+    rows = math.ceil(len(params) / cols)
+    fig = _fig(3.2 * cols + 1.2, 2.8 * rows)
+    axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    for ax in axes[len(params):]:
+        ax.axis("off")
+    loss = trials["loss"].to_numpy(dtype=float)
+    order = np.argsort(np.where(np.isfinite(loss), loss, np.inf), kind="stable")
+    k = max(1, math.ceil((top or 0.0) * len(trials))) if top else 0
+    best_rows = set(order[:k].tolist())
+    for ax, name in zip(axes, params, strict=False):
+        raw = trials[name]
+        numeric = pd.api.types.is_numeric_dtype(raw)
+        if numeric:
+            x = raw.to_numpy(dtype=float)
+        else:
+            cats = list(dict.fromkeys(map(repr, raw)))
+            x = np.array([cats.index(repr(v)) for v in raw], dtype=float)
+            ax.set_xticks(range(len(cats)), [_short(c, 14) for c in cats], fontsize=7)
+        mask = np.array([i in best_rows for i in range(len(trials))])
+        ax.plot(x[~mask], loss[~mask], "o", ms=3, color="#95a5a6", label="trial")
+        if mask.any():
+            ax.plot(x[mask], loss[mask], "o", ms=4, color="#2e86c1",
+                    label=f"best {top:.0%}")
+        if best_trial is not None and best_trial in set(trials["trial"]):
+            i = int(np.flatnonzero(trials["trial"].to_numpy() == best_trial)[0])
+            ax.plot([x[i]], [loss[i]], "*", ms=12, color="#c0392b", label="best trial")
+        _symlog_loss(ax, loss)
+        ax.set_title(_short(name, 40), fontsize=9)
+        ax.set_ylabel("loss", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.grid(color="#e5e5e5", lw=0.6)
+    axes[0].legend(fontsize=7, loc="best")
+    return fig
