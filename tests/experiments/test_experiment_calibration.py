@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from dronefront.errors import UserError
-from dronefront.experiments.calibrate import (
+from dronefront.experiments.calibration import (
     Observation,
     calibrate,
     interval_loss,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from dronefront.errors import UserError
-from dronefront.experiments.calibrate import load_calibration
+from dronefront.experiments.calibration import load_calibration
 from dronefront.experiments.runner import extract_metrics, load_experiment, run_experiment
 from tests.experiments.experiment_helpers import FAST, write
 

@@ -18,7 +18,7 @@ from typing import Any
 _EXPORTS = {
     "analysis": ["PairedDifference", "morris_indices", "paired_difference", "point_stats",
                  "sensitivity", "sobol_indices", "tornado"],
-    "calibrate": ["CalibrationResult", "calibrate", "interval_loss", "load_calibration"],
+    "calibration": ["CalibrationResult", "calibrate", "interval_loss", "load_calibration"],
     "designs": ["full_factorial", "latin_hypercube", "nolh", "ye_olh"],
     "executors": ["Task", "make_executor"],
     "models": ["ModelKind", "get_model", "model_kinds", "register_model"],

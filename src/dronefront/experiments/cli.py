@@ -260,7 +260,7 @@ def calibrate_cmd(
     = None,
 ) -> None:
     """Fit parameters to interval observations with Optuna TPE; trials run on the executor."""
-    from dronefront.experiments.calibrate import calibrate, load_calibration
+    from dronefront.experiments.calibration import calibrate, load_calibration
 
     plan = load_calibration(file)
     if trials is not None and trials < 1:

@@ -961,7 +961,7 @@ def _calibration_plan(e: StoredExperiment, store: Path) -> tuple[Any, str]:
     the observations cannot be found."""
     from pydantic import ValidationError
 
-    from dronefront.experiments.calibrate import (
+    from dronefront.experiments.calibration import (
         Calibration,
         CalibrationPlan,
         load_calibration,
@@ -1005,7 +1005,7 @@ def _calibration_plan(e: StoredExperiment, store: Path) -> tuple[Any, str]:
 
 
 def calibration_result(db: Any, e: StoredExperiment, store: Path) -> tuple[Any, str]:
-    """A :class:`~dronefront.experiments.calibrate.CalibrationResult` read back from the
+    """A :class:`~dronefront.experiments.calibration.CalibrationResult` read back from the
     store (no model runs): each stored trial scored against the observations.
     ``(None, why)`` when that is not possible."""
     import importlib
@@ -1014,7 +1014,7 @@ def calibration_result(db: Any, e: StoredExperiment, store: Path) -> tuple[Any, 
     import pyarrow as pa
 
     # the module, not the function of the same name that dronefront.experiments exports
-    cal = importlib.import_module("dronefront.experiments.calibrate")
+    cal = importlib.import_module("dronefront.experiments.calibration")
 
     plan, why = _calibration_plan(e, store)
     if plan is None:
