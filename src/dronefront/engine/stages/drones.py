@@ -302,12 +302,16 @@ def flight(state: State, log: EventLog) -> None:
     _retarget(state, attackers)
     # ISR follows the largest fresh tracked group unless it has a fixed station.
     isr = flying[(role == ISR) & (d.phase[flying] != RETURN) & ~np.isfinite(d.station_x[flying])]
-    for side in (0, 1):
-        sel = isr[d.side[isr] == side]
-        fresh = _nz(_fresh_tracks(state, side))
-        if sel.size and fresh.size:
-            best = fresh[np.argmax(state.tracks.n[side, fresh])]
-            d.aim_x[sel], d.aim_y[sel] = state.tracks.x[side, best], state.tracks.y[side, best]
+    if isr.size:
+        for side in (0, 1):
+            sel = isr[d.side[isr] == side]
+            if sel.size == 0:
+                continue
+            fresh = _nz(_fresh_tracks(state, side))
+            if fresh.size:
+                best = fresh[np.argmax(state.tracks.n[side, fresh])]
+                d.aim_x[sel] = state.tracks.x[side, best]
+                d.aim_y[sel] = state.tracks.y[side, best]
     has_target = d.target[flying] >= 0
     gx = np.where(has_target, s.x[np.maximum(d.target[flying], 0)], d.aim_x[flying])
     gy = np.where(has_target, s.y[np.maximum(d.target[flying], 0)], d.aim_y[flying])
