@@ -48,11 +48,18 @@ DEFAULT_STORE = Path("experiments.duckdb")
 def _interrupts() -> tuple[type[BaseException], ...]:
     import duckdb
 
-    return (KeyboardInterrupt, duckdb.InterruptException)
+    return (KeyboardInterrupt, duckdb.InterruptException, RuntimeError)
 
 
-#: Ctrl-C arrives as KeyboardInterrupt, or as DuckDB's own exception inside a query.
+#: Ctrl-C arrives as KeyboardInterrupt, as DuckDB's own exception inside a query, or as a
+#: plain RuntimeError("Query interrupted") when it lands in a COMMIT.
 INTERRUPTS = _interrupts()
+
+
+def _is_interrupt(exc: BaseException) -> bool:
+    if isinstance(exc, RuntimeError):
+        return "query interrupted" in str(exc).lower()
+    return True
 
 
 class _RateColumn(ProgressColumn):
@@ -132,7 +139,9 @@ def run_cmd(
         with progress_bar(plan.spec.name) as update:
             report = run_experiment(plan, executor=executor, store=store, workers=workers,
                                     ray_address=ray_address, progress=update)
-    except INTERRUPTS:
+    except INTERRUPTS as exc:
+        if not _is_interrupt(exc):
+            raise
         _interrupted(store, "runs")
     rate = f", {report.rate:.2f} runs/s" if report.ran else ""
     console.print(f"{report.ran} runs in {report.seconds:.1f} s on {report.executor}{rate}; "
@@ -234,7 +243,9 @@ def sensitivity_cmd(
         with progress_bar(plan.spec.name) as update:
             run_experiment(plan, executor=executor, store=store, workers=workers,
                            ray_address=ray_address, progress=update)
-    except INTERRUPTS:
+    except INTERRUPTS as exc:
+        if not _is_interrupt(exc):
+            raise
         _interrupted(store, "runs")
     indices = sensitivity(plan, results(plan, store), metric)
     kind = "Sobol" if plan.spec.design.type == "sobol" else "Morris"
@@ -273,7 +284,9 @@ def calibrate_cmd(
         with progress_bar(plan.spec.name) as update:
             result = calibrate(plan, executor=executor, store=store, workers=workers,
                                ray_address=ray_address, trials=trials, progress=update)
-    except INTERRUPTS:
+    except INTERRUPTS as exc:
+        if not _is_interrupt(exc):
+            raise
         _interrupted(store, "trial runs")
     best = Table("parameter", "best", box=None, title=f"best trial {result.best_trial}: loss "
                  f"{result.best_loss:.4g}")

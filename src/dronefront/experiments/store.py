@@ -243,6 +243,11 @@ class Store:
         except duckdb.InterruptException:  # Ctrl-C inside DuckDB: the same as outside it
             self._rollback()
             raise KeyboardInterrupt from None
+        except RuntimeError as exc:  # a COMMIT interrupted by Ctrl-C says so in plain words
+            self._rollback()
+            if "interrupted" in str(exc).lower():
+                raise KeyboardInterrupt from None
+            raise
         except BaseException:
             self._rollback()
             raise
