@@ -62,6 +62,15 @@ def uniforms(key, step, a, b):
 
 
 @nb.njit(cache=True)
+def pair_uniforms(key, step, a, b):
+    """Uniform draws for matching arrays of entity ids ``a`` and ``b``."""
+    out = np.empty(a.shape[0], np.float64)
+    for i in range(a.shape[0]):
+        out[i] = uniform(key, step, a[i], b[i])
+    return out
+
+
+@nb.njit(cache=True)
 def normal(key, step, a, b):
     """One standard normal draw for ``(key, step, a, b)`` (Box-Muller on two uniforms)."""
     u1 = 1.0 - uniform(key, step, a, 2 * b + 1_000_003)

@@ -27,7 +27,7 @@ MOVING, HALTED, CONCEALED, DUG_IN = range(4)
 ROLES = ("rifleman", "spotter", "shooter", "decoy", "observer")
 RIFLEMAN, SPOTTER, SHOOTER, DECOY, OBSERVER = range(5)
 # Drone slot states.
-IDLE, FLYING, DONE = 0, 1, 2
+IDLE, FLYING = 0, 1
 # Flight phases.
 TRANSIT, ATTACK, ON_STATION, RETURN = range(4)
 DRONE_ROLES = ("isr", "fpv", "bomber", "loitering")

@@ -22,7 +22,7 @@ import numba as nb
 import numpy as np
 
 from dronefront.engine.events import EventLog
-from dronefront.engine.rng import uniform, uniforms
+from dronefront.engine.rng import pair_uniforms, uniforms
 from dronefront.engine.spatial import cell_range
 from dronefront.engine.spatial import nonzero as _nz
 from dronefront.engine.stages.drones import end_sorties
@@ -159,7 +159,7 @@ def counterdrone(state: State, log: EventLog) -> None:
     kept = np.isin(keys, state.contacts)
     new_keys = keys[~kept]
     p_detect = 1.0 - (1.0 - cfg.detect_prob) ** ci[~kept]
-    u = _pair_uniforms(state.streams["counterdrone.detect"], step, d.sortie[flying[fi[~kept]]],
+    u = pair_uniforms(state.streams["counterdrone.detect"], step, d.sortie[flying[fi[~kept]]],
                        gi[~kept])
     gained = u < p_detect
     state.contacts = np.sort(np.concatenate([keys[kept], new_keys[gained]]))
@@ -171,14 +171,6 @@ def counterdrone(state: State, log: EventLog) -> None:
         _encounters(state, new_keys[gained], new_g)
         _drills(state, log, new_f, new_g)
     _shoot(state, log, flying)
-
-
-@nb.njit(cache=True)
-def _pair_uniforms(key, step, a, b):
-    out = np.empty(a.shape[0])
-    for i in range(a.shape[0]):
-        out[i] = uniform(key, step, a[i], b[i])
-    return out
 
 
 def _encounters(state: State, keys: np.ndarray, groups: np.ndarray) -> None:

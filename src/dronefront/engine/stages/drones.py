@@ -15,7 +15,7 @@ import numba as nb
 import numpy as np
 
 from dronefront.engine.events import EXTRA_CAUSES, EventLog
-from dronefront.engine.rng import normals, uniforms
+from dronefront.engine.rng import normals, pair_uniforms, uniforms
 from dronefront.engine.spatial import nonzero as _nz
 from dronefront.engine.stages.damage import resolve_blasts
 from dronefront.engine.stages.targeting import DENSEST, RANDOM, acquire, densest_overall
@@ -163,14 +163,18 @@ def launch(state: State, log: EventLog) -> None:
     enemy = 1 - d.side[slots]
     # ISR: to the fixed station, else over the enemy's platoon anchors (prior intelligence).
     isr = _nz(srole == ISR)
-    for i in isr:
-        anchors = state.platoons.side == enemy[i]
-        if np.isfinite(d.station_x[slots[i]]):
-            aim_x[i], aim_y[i], go[i] = d.station_x[slots[i]], d.station_y[slots[i]], True
-        elif anchors.any() and alive_by_side[enemy[i]].size:
-            aim_x[i] = state.platoons.ax[anchors].mean()
-            aim_y[i] = state.platoons.ay[anchors].mean()
-            go[i] = True
+    if isr.size:
+        p = state.platoons
+        # Over each side's platoon anchors: nan where a side has no platoon or nobody alive.
+        count = np.bincount(p.side, minlength=2)
+        alive = np.array([a.size > 0 for a in alive_by_side])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            over_x = np.where(alive, np.bincount(p.side, p.ax, minlength=2) / count, np.nan)
+            over_y = np.where(alive, np.bincount(p.side, p.ay, minlength=2) / count, np.nan)
+        fixed = np.isfinite(d.station_x[slots[isr]])
+        aim_x[isr] = np.where(fixed, d.station_x[slots[isr]], over_x[enemy[isr]])
+        aim_y[isr] = np.where(fixed, d.station_y[slots[isr]], over_y[enemy[isr]])
+        go[isr] = np.isfinite(aim_x[isr])
     # Omniscient attack drones: a soldier now.
     om = _nz(omni)
     if om.size:
@@ -192,10 +196,11 @@ def launch(state: State, log: EventLog) -> None:
             dist = np.hypot(tx[None, :] - hx[:, None], ty[None, :] - hy[:, None])
             policy = d.policy[slots[sel]][:, None]
             value = state.platoons.value[fresh][None, :] * tn[None, :]
-            u = np.stack([
-                uniforms(state.streams["drones.task"], step, fresh.astype(np.int64), int(k))
-                for k in slots[sel]
-            ])
+            u = pair_uniforms(
+                state.streams["drones.task"], step,
+                np.broadcast_to(fresh.astype(np.int64), dist.shape).ravel(),
+                np.repeat(slots[sel].astype(np.int64), fresh.size),
+            ).reshape(dist.shape)
             score = np.select(
                 [policy == 0, policy == DENSEST, policy == RANDOM],
                 [-dist, np.broadcast_to(tn, dist.shape).astype(float), u], value,
