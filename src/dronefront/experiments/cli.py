@@ -115,6 +115,21 @@ def _table(frame: Any, title: str | None = None) -> Table:
     return table
 
 
+def _run_stored(plan: Any, executor: str, store: Path, workers: int | None,
+                ray_address: str | None) -> Any:
+    """Run or resume ``plan`` with a progress bar; Ctrl-C keeps finished runs, exits 130."""
+    from dronefront.experiments.runner import run_experiment
+
+    try:
+        with progress_bar(plan.spec.name) as update:
+            return run_experiment(plan, executor=executor, store=store, workers=workers,
+                                  ray_address=ray_address, progress=update)
+    except INTERRUPTS as exc:
+        if not _is_interrupt(exc):
+            raise
+        _interrupted(store, "runs")
+
+
 # --------------------------------------------------------------------------- experiment
 experiment_app = typer.Typer(help="Run designed experiments into a DuckDB store.",
                              no_args_is_help=True)
@@ -129,20 +144,13 @@ def run_cmd(
     workers: WorkersOpt = None,
 ) -> None:
     """Run (or resume) an experiment: every design point x replicate, stored run by run."""
-    from dronefront.experiments.runner import load_experiment, run_experiment
+    from dronefront.experiments.runner import load_experiment
 
     plan = load_experiment(file)
     err.print(f"{plan.spec.name}: {len(plan.points)} points x {plan.spec.replicates} "
               f"replicates = {plan.total} runs of {plan.model.name} "
               f"(experiment {plan.key[:12]}, store {store})", markup=False)
-    try:
-        with progress_bar(plan.spec.name) as update:
-            report = run_experiment(plan, executor=executor, store=store, workers=workers,
-                                    ray_address=ray_address, progress=update)
-    except INTERRUPTS as exc:
-        if not _is_interrupt(exc):
-            raise
-        _interrupted(store, "runs")
+    report = _run_stored(plan, executor, store, workers, ray_address)
     rate = f", {report.rate:.2f} runs/s" if report.ran else ""
     console.print(f"{report.ran} runs in {report.seconds:.1f} s on {report.executor}{rate}; "
                   f"{report.skipped} already stored; {report.skipped + report.ran}/"
@@ -232,21 +240,14 @@ def sensitivity_cmd(
 ) -> None:
     """Sobol (first/total order) or Morris indices of a metric; runs what is missing first."""
     from dronefront.experiments.analysis import sensitivity, tornado
-    from dronefront.experiments.runner import load_experiment, results, run_experiment
+    from dronefront.experiments.runner import load_experiment, results
 
     plan = load_experiment(file)
     if plan.spec.design.type not in ("sobol", "morris"):
         raise UserError(f"sensitivity needs design type sobol or morris (this is "
                         f"{plan.spec.design.type})", file=plan.file,
                         line=plan.lines.get(("design",)), field="design")
-    try:
-        with progress_bar(plan.spec.name) as update:
-            run_experiment(plan, executor=executor, store=store, workers=workers,
-                           ray_address=ray_address, progress=update)
-    except INTERRUPTS as exc:
-        if not _is_interrupt(exc):
-            raise
-        _interrupted(store, "runs")
+    _run_stored(plan, executor, store, workers, ray_address)
     indices = sensitivity(plan, results(plan, store), metric)
     kind = "Sobol" if plan.spec.design.type == "sobol" else "Morris"
     console.print(_table(indices, f"{kind} indices of {metric} ({len(plan.points)} points x "
