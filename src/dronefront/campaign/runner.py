@@ -453,7 +453,8 @@ class _CampaignState:
 
     def result(self) -> CampaignResult:
         rows = self.rows
-        keys = sorted({k for r in rows for k in r}, key=lambda k: _COLUMN_ORDER.get(k, 999))
+        # Known columns first, the rest by name: the same order in every process.
+        keys = sorted({k for r in rows for k in r}, key=lambda k: (_COLUMN_ORDER.get(k, 999), k))
         columns = {k: [r.get(k, 0 if k.startswith("casualties_") else None) for r in rows]
                    for k in keys}
         daily = pa.table(columns) if rows else pa.table({"day": pa.array([], pa.int64())})
@@ -496,7 +497,7 @@ def _campaign_summary(state: _CampaignState, rows: list[dict]) -> dict[str, Any]
     first = per_assault[:7]
     last = per_assault[-14:]
     halved = None
-    if first:
+    if len(per_assault) >= 7:  # a 7-day rolling mean needs a week of fighting
         rolling = np.convolve(per_assault, np.ones(7) / 7, mode="valid")
         below = np.flatnonzero(rolling <= 0.5 * np.mean(first))
         if below.size:
