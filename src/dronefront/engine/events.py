@@ -22,6 +22,8 @@ class EventLog:
 
     _COLUMNS = ("step", "kind", "side", "x", "y", "weapon", "cause", "platoon", "actor",
                 "target", "value")
+    #: False for a log that discards everything: stages may skip building event columns.
+    keeps = True
 
     def __init__(self) -> None:
         self._parts: dict[str, list] = {c: [] for c in self._COLUMNS}

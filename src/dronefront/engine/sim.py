@@ -111,5 +111,7 @@ class Sim:
 class _Discard(EventLog):
     """An event log that keeps nothing (for benchmarks that don't need events)."""
 
+    keeps = False
+
     def add(self, *args, **kwargs) -> None:
         return None
