@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+import numba as nb
 import numpy as np
 
 from dronefront.engine.events import EventLog
@@ -86,15 +87,8 @@ class Sim:
 
     def _record(self) -> None:
         s, d, c = self.state.soldiers, self.state.drones, self.state.counters
-        row = self.series[self.state.step]
-        status = np.bincount(s.side.astype(np.int64) * 3 + s.status, minlength=6).reshape(2, 3)
-        row[:, 0] = status[:, HEALTHY]
-        row[:, 1] = status[:, WOUNDED]
-        row[:, 2] = status[:, KILLED]
-        row[:, 3] = np.bincount(d.side[d.state == IDLE], minlength=2)
-        row[:, 4] = np.bincount(d.side[d.state == FLYING], minlength=2)
-        row[:, 5:5 + len(FATES)] = c.fates.sum(axis=1)
-        row[:, -1] = c.shells + c.shots + c.direct_shots
+        _record_row(self.series[self.state.step], s.side, s.status, d.side, d.state, c.fates,
+                    c.shells + c.shots + c.direct_shots)
 
     def run(self, progress: Callable[[int, int], None] | None = None) -> Result:
         """Run every remaining step and return the result."""
@@ -106,6 +100,27 @@ class Sim:
                 progress(self.state.step, total)
         self.run_seconds += time.perf_counter() - started
         return build_result(self)
+
+
+@nb.njit(cache=True)
+def _record_row(row, soldier_side, status, drone_side, drone_state, fates, rounds):
+    """Fill one step's (2, len(SERIES)) row of counts; columns as in ``SERIES``."""
+    row[:] = 0
+    for i in range(soldier_side.shape[0]):
+        k = status[i]
+        column = 0 if k == HEALTHY else (1 if k == WOUNDED else (2 if k == KILLED else -1))
+        if column >= 0:
+            row[soldier_side[i], column] += 1
+    for i in range(drone_side.shape[0]):
+        if drone_state[i] == IDLE:
+            row[drone_side[i], 3] += 1
+        elif drone_state[i] == FLYING:
+            row[drone_side[i], 4] += 1
+    for side in range(2):
+        for t in range(fates.shape[1]):
+            for f in range(fates.shape[2]):
+                row[side, 5 + f] += fates[side, t, f]
+        row[side, row.shape[1] - 1] = rounds[side]
 
 
 class _Discard(EventLog):

@@ -79,6 +79,36 @@ def build_grid(x: np.ndarray, y: np.ndarray, include: np.ndarray, cell: float) -
     return Grid(x0, y0, cell, nx, ny, start, items)
 
 
+@nb.njit(cache=True)
+def _side_grid(x, y, status, side, which, dead, cell):
+    include = (side == which) & (status != dead)
+    lo_x, lo_y, hi_x, hi_y = _bbox(x, y, include)
+    if np.isfinite(lo_x):
+        x0, y0 = lo_x - cell, lo_y - cell
+        nx = int((hi_x - x0) / cell) + 2
+        ny = int((hi_y - y0) / cell) + 2
+    else:
+        x0, y0, nx, ny = 0.0, 0.0, 1, 1
+    start, items = _build(x, y, include, cell, x0, y0, nx, ny)
+    return x0, y0, nx, ny, start, items
+
+
+def build_side_grids(x: np.ndarray, y: np.ndarray, status: np.ndarray, side: np.ndarray,
+                     dead: int, cell: float) -> list[Grid]:
+    """One grid per side of the soldiers whose status is not ``dead`` (as ``build_grid``).
+
+    >>> xs = np.array([0.0, 5.0, 50.0]); side = np.array([0, 1, 0], np.int8)
+    >>> grids = build_side_grids(xs, xs, np.zeros(3, np.int8), side, 2, 10.0)
+    >>> [g.items.tolist() for g in grids]
+    [[0, 2], [1]]
+    """
+    out = []
+    for which in (0, 1):
+        x0, y0, nx, ny, start, items = _side_grid(x, y, status, side, which, dead, cell)
+        out.append(Grid(x0, y0, cell, nx, ny, start, items))
+    return out
+
+
 @nb.njit(inline="always", cache=True)
 def cell_range(px, py, radius, x0, y0, cell, nx, ny):
     """Inclusive cell index bounds of the disc ``(px, py, radius)``."""

@@ -14,7 +14,7 @@ import numba as nb
 import numpy as np
 
 from dronefront.engine.events import EventLog
-from dronefront.engine.spatial import build_grid
+from dronefront.engine.spatial import build_side_grids
 from dronefront.engine.spatial import nonzero as _nz
 from dronefront.engine.state import CONCEALED, DECOY, HALTED, HEALTHY, KILLED, MOVING, State
 from dronefront.engine.terrain import points_in_area
@@ -26,27 +26,25 @@ CATCH_UP = 1.5  # speed multiplier for a soldier behind its slot; assumption
 def advance_anchors(state: State) -> None:
     """Move each active platoon anchor along its route by its distance budget."""
     p = state.platoons
-    step = state.step
     lag = state.cache.get("lag")
-    active = (
-        (p.next_wp < p.n_waypoints) & (p.frozen_until <= step) & (p.base_posture == MOVING)
-    )
-    if lag is not None:
-        active &= (lag <= MAX_LAG) & (state.cache["movers"] > 0)
-    if not active.any():
-        return
+    movers = state.cache.get("movers")
+    if lag is None:  # first step: nobody lags yet
+        lag, movers = np.zeros(p.n), np.ones(p.n, np.int64)
     tr = state.terrain
-    _advance(active, p.ax, p.ay, p.hx, p.hy, p.next_wp, p.n_waypoints, p.route_x, p.route_y,
+    _advance(state.step, lag, movers, p.frozen_until, p.base_posture, p.ax, p.ay, p.hx, p.hy,
+             p.next_wp, p.n_waypoints, p.route_x, p.route_y,
              p.advanced, p.pace, tr.grid, tr.x0, tr.y0, tr.cell, tr.default, tr.movement,
              state.dt)
 
 
 @nb.njit(cache=True)
-def _advance(active, ax, ay, hx, hy, next_wp, n_wp, route_x, route_y, advanced, pace, t_grid,
-             t_x0, t_y0, t_cell, t_default, movement_factor, dt):
+def _advance(step, lag, movers, frozen_until, base_posture, ax, ay, hx, hy, next_wp, n_wp,
+             route_x, route_y, advanced, pace, t_grid, t_x0, t_y0, t_cell, t_default,
+             movement_factor, dt):
     ny, nx = t_grid.shape
     for g in range(ax.shape[0]):
-        if not active[g]:
+        if (next_wp[g] >= n_wp[g] or frozen_until[g] > step or base_posture[g] != MOVING
+                or lag[g] > MAX_LAG or movers[g] <= 0):
             continue
         cx = int(np.floor((ax[g] - t_x0) / t_cell))
         cy = int(np.floor((ay[g] - t_y0) / t_cell))
@@ -156,11 +154,8 @@ def movement(state: State, log: EventLog) -> None:
     state.cache["movers"] = lag_n
     if any(o.polygon is not None for o in state.scenario.objectives):
         _hold_polygons(state)
-    alive = s.status != KILLED
-    state.cache["grids"] = [
-        build_grid(s.x, s.y, alive & (s.side == side), state.cache["grid_cell"])
-        for side in (0, 1)
-    ]
+    state.cache["grids"] = build_side_grids(s.x, s.y, s.status, s.side, KILLED,
+                                            state.cache["grid_cell"])
     state.cache.pop("densest", None)
 
 
