@@ -143,3 +143,19 @@ def test_kursk_example_loads_with_the_reported_data():
     windows = {o.window for o in plan.observations}
     assert windows == {None, 7}
     assert any(o.high is None for o in plan.observations)  # open bounds are kept
+
+
+def test_store_records_trials_as_points_with_the_version(fitted):
+    import duckdb
+
+    from dronefront import __version__
+
+    _, tmp, result = fitted
+    con = duckdb.connect(str(tmp / "s.duckdb"), read_only=True)
+    try:
+        points, version = con.execute("SELECT points, version FROM experiments WHERE "
+                                      "experiment = ?", [result.plan.key]).fetchone()
+    finally:
+        con.close()
+    assert points == len(result.trials) == 100
+    assert version == __version__

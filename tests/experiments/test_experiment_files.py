@@ -181,3 +181,40 @@ def test_shipped_examples_load(name):
         assert plan.spec.design.type == "sobol" and len(plan.points) == 64 * 6
         assert set(plan.factor_columns().values()) == {
             "jammer_west", "jammer_east", "radio_teams", "fibre_teams"}
+
+
+def test_stored_spec_validates_again(tmp_path):
+    import json
+
+    import duckdb
+
+    from dronefront.experiments.spec import Experiment
+
+    path = write(tmp_path / "e.yaml", f"""\
+name: roundtrip
+scenario: reference-open-field
+overrides: {FAST}
+factors:
+  sides.attacker.units.0.doctrine.spacing: {{levels: [1.5, 6]}}
+replicates: 1
+metrics: [sides.attacker.killed]
+""")
+    run_experiment(path, store=tmp_path / "s.duckdb", executor="local")
+    con = duckdb.connect(str(tmp_path / "s.duckdb"), read_only=True)
+    try:
+        stored = json.loads(con.execute("SELECT spec FROM experiments").fetchone()[0])
+    finally:
+        con.close()
+    again = Experiment.model_validate(stored)
+    assert again == load_experiment(path).spec
+
+
+def test_factor_names_never_take_a_metric_name():
+    from dronefront.experiments.spec import Experiment
+
+    spec = Experiment(name="x", factors={"sides.attacker.killed": {"levels": [1]}},
+                      metrics=["killed"])
+    assert spec.factor_names() == {"sides.attacker.killed": "attacker.killed"}
+    with pytest.raises(ValueError, match="already the name of a metric"):
+        Experiment(name="x", factors={"a.b": {"levels": [1], "name": "killed"}},
+                   metrics=["killed"])

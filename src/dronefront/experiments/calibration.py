@@ -422,6 +422,8 @@ def calibrate(
     """
     import optuna
 
+    from dronefront import __version__
+
     plan = calibration if isinstance(calibration, CalibrationPlan) \
         else load_calibration(calibration)
     spec = plan.spec
@@ -443,10 +445,10 @@ def calibrate(
     try:
         db.register(plan.key, {
             "name": spec.name, "kind": plan.model.name, "scenario": plan.scenario,
-            "file": plan.file, "spec": spec.model_dump(mode="json"),
+            "file": plan.file, "spec": spec.model_dump(mode="json", exclude_unset=True),
             "factors": {p: f.model_dump(mode="json") for p, f in spec.parameters.items()},
             "design": {"type": "calibration", "sampler": "tpe", "seed": spec.seed},
-            "replicates": spec.replicates}, [])
+            "replicates": spec.replicates, "version": __version__}, [])
         finished = db.finished(plan.key)
         done = sum(1 for p, r in finished if p < n_trials and r < spec.replicates)
         if progress is not None:

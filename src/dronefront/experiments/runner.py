@@ -113,7 +113,7 @@ class Plan:
         from dronefront import __version__
 
         return {"name": self.spec.name, "kind": self.model.name, "scenario": self.scenario,
-                "file": self.file, "spec": self.spec.model_dump(mode="json"),
+                "file": self.file, "spec": self.spec.model_dump(mode="json", exclude_unset=True),
                 "factors": {p: {"name": self.factor_columns()[p], **f.model_dump(mode="json")}
                             for p, f in self.spec.factors.items()},
                 "design": {**self.spec.design.model_dump(mode="json"), **self.points.info},

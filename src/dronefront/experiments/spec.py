@@ -197,6 +197,12 @@ class Experiment(_Model):
                 if factor.levels is None:
                     raise ValueError(f"factors.{path}: a full_factorial design needs 'levels' "
                                      f"for every factor")
+        taken = {"point", "replicate", "seed", *self.metrics}
+        names = [f.name for f in self.factors.values() if f.name]
+        for path, factor in self.factors.items():
+            if factor.name in taken or names.count(factor.name or "") > 1:
+                raise ValueError(f"factors.{path}.name: {factor.name!r} is already the name of "
+                                 f"a metric, a key column or another factor")
         return self
 
     def factor_names(self) -> dict[str, str]:
@@ -208,11 +214,20 @@ class Experiment(_Model):
         >>> list(e.factor_names().values())
         ['b.0.strength', 'b.1.strength', 'spacing']
         """
-        return short_names({p: f.name for p, f in self.factors.items()})
+        return short_names({p: f.name for p, f in self.factors.items()},
+                           reserved={"point", "replicate", "seed", *self.metrics})
 
 
-def short_names(paths: dict[str, str | None]) -> dict[str, str]:
-    """Shortest unique suffixes of dotted paths (explicit names win)."""
+def short_names(paths: dict[str, str | None],
+                reserved: set[str] = frozenset()) -> dict[str, str]:  # type: ignore[assignment]
+    """Shortest unique suffixes of dotted paths (explicit names win).
+
+    A suffix in ``reserved`` (a metric's or a key column's name) is lengthened, so factor
+    and metric columns never collide.
+
+    >>> short_names({"sides.attacker.killed": None}, reserved={"killed"})
+    {'sides.attacker.killed': 'attacker.killed'}
+    """
     out: dict[str, str] = {}
     for path, explicit in paths.items():
         if explicit:
@@ -222,7 +237,7 @@ def short_names(paths: dict[str, str | None]) -> dict[str, str]:
         for cut in range(1, len(parts) + 1):
             name = ".".join(parts[-cut:])
             clash = [p for p in paths if p != path and p.split(".")[-cut:] == parts[-cut:]]
-            if not clash and not parts[-cut].isdigit():
+            if not clash and not parts[-cut].isdigit() and name not in reserved:
                 out[path] = name
                 break
         else:

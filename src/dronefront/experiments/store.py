@@ -175,6 +175,8 @@ class Store:
             return json.loads(row[0]) == json.loads(text)
         self.con.execute("INSERT INTO design_points VALUES (?, ?, ?, ?)",
                          [key, point, text, list(map(float, unit))])
+        self.con.execute("UPDATE experiments SET points = (SELECT count(*) FROM design_points "
+                         "WHERE experiment = ?) WHERE experiment = ?", [key, key])
         return True
 
     def replace_point(self, key: str, point: int, values: dict, unit: list[float]) -> None:
