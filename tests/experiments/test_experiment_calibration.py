@@ -159,3 +159,40 @@ def test_store_records_trials_as_points_with_the_version(fitted):
         con.close()
     assert points == len(result.trials) == 100
     assert version == __version__
+
+
+def test_about_widens_point_estimates_only():
+    from pathlib import Path
+
+    from dronefront.experiments.calibration import Observed, read_observations
+
+    example = Path(__file__).parents[2] / "examples" / "data"
+    series = [{"model": "cumulative_casualties", "low": "casualties_low",
+               "high": "casualties_high"}]
+    exact, _ = read_observations(Observed(file="kursk-reported-casualties.csv",
+                                          series=series), example)
+    wide, _ = read_observations(Observed(file="kursk-reported-casualties.csv",
+                                         series=series, about=0.2), example)
+    for a, b in zip(exact, wide, strict=True):
+        if a.low is not None and a.low == a.high:
+            assert (b.low, b.high, b.estimate) == pytest.approx((0.8 * a.low, 1.2 * a.low,
+                                                                  a.low))
+        else:
+            assert (b.low, b.high, b.estimate) == (a.low, a.high, None)
+
+
+def test_conflicts_and_implied_rates():
+    from dronefront.experiments.calibration import conflicts, implied_rates
+
+    d = dt.date
+    ok = [Observation(0, 2, d(2025, 1, 1), None, "c", 100, 200),
+          Observation(1, 3, d(2025, 1, 11), None, "c", 300, 500),
+          Observation(2, 4, d(2025, 1, 11), 5, "c", 250, None)]
+    assert conflicts(ok) == []
+    rates = implied_rates(ok)
+    assert rates[["min_per_day", "max_per_day"]].iloc[0].tolist() == pytest.approx([10, 40])
+    falling = ok[:1] + [Observation(1, 3, d(2025, 1, 11), None, "c", 50, 90)]
+    assert len(conflicts(falling)) == 1 and "need the count to fall" in conflicts(falling)[0]
+    # +450 in the 5 days to the 11th cannot fit under 500 when 100 were there on the 1st.
+    surge = ok[:2] + [Observation(2, 4, d(2025, 1, 11), 5, "c", 450, None)]
+    assert len(conflicts(surge)) == 1 and "line 4" in conflicts(surge)[0]

@@ -84,6 +84,9 @@ class Observed(_Model):
     date: str = "date"
     window: str | None = Field("window", description="Column: cumulative or past-N-days.")
     series: list[ObservedSeries] = Field(min_length=1)
+    about: float = Field(0.0, ge=0, lt=1, description=(
+        "Relative half-width given to point estimates (rows with low == high): 'about N' "
+        "is read as [N (1 - about), N (1 + about)]."))
 
 
 class Calibration(_Model):
@@ -124,6 +127,7 @@ class Observation:
     high: float | None
     weight: float = 1.0
     label: str = ""
+    estimate: float | None = None  # the reported point estimate, when widened by ``about``
 
     @property
     def metric(self) -> str:
@@ -203,11 +207,82 @@ def read_observations(spec: Observed, base_dir: Path) -> tuple[list[Observation]
                 if low is not None and high is not None and low > high:
                     raise UserError(f"low {low:g} is above high {high:g}", file=display,
                                     line=line, field=s.low)
+                estimate = None
+                if spec.about and low is not None and low == high:
+                    estimate = low
+                    low, high = low * (1 - spec.about), high * (1 + spec.about)
                 out.append(Observation(len(out), line, date, window, s.model, low, high,
-                                       s.weight, s.label or s.model))
+                                       s.weight, s.label or s.model, estimate))
     if not out:
         raise UserError("no observations with a bound", file=display)
     return out, display
+
+
+def conflicts(observations: list[Observation]) -> list[str]:
+    """Pairs of observations that no non-decreasing cumulative curve can satisfy together.
+
+    A cumulative count cannot fall, so a lower bound on one date must not exceed an upper
+    bound on a later date; and an increase over ``past-N-days`` cannot exceed an upper bound
+    on (or after) its date minus a lower bound on (or before) the start of its window.
+
+    >>> d = dt.date
+    >>> obs = [Observation(0, 2, d(2025, 1, 1), None, "c", 3000, None),
+    ...        Observation(1, 3, d(2025, 1, 20), None, "c", 2500, 2600)]
+    >>> conflicts(obs)
+    ['c: line 2 (>= 3000 on 2025-01-01) and line 3 (<= 2600 on 2025-01-20) need the count to fall']
+    """
+    out: list[str] = []
+    for column in dict.fromkeys(o.model for o in observations):
+        cum = [o for o in observations if o.model == column and o.window is None]
+        for a in cum:
+            for b in cum:
+                if (a.low is not None and b.high is not None and a.date <= b.date
+                        and a.low > b.high):
+                    out.append(f"{column}: line {a.line} (>= {a.low:g} on {a.date}) and line "
+                               f"{b.line} (<= {b.high:g} on {b.date}) need the count to fall")
+        for w in observations:
+            if w.model != column or w.window is None or w.low is None:
+                continue
+            start = w.date - dt.timedelta(days=w.window)
+            floors = [(o.low, o) for o in cum if o.low is not None and o.date <= start]
+            floor, below = max(floors, key=lambda t: t[0], default=(0.0, None))
+            for b in cum:
+                if b.high is not None and b.date >= w.date and b.high - floor < w.low:
+                    since = "" if below is None else f" and line {below.line} (>= {floor:g} " \
+                        f"on {below.date})"
+                    out.append(f"{column}: line {w.line} (+{w.low:g} in the {w.window} days "
+                               f"to {w.date}){since} exceed line {b.line} (<= {b.high:g} on "
+                               f"{b.date})")
+    return out
+
+
+def implied_rates(observations: list[Observation]) -> pd.DataFrame:
+    """Daily increase each column must average between consecutive cumulative dates.
+
+    For dates ``a < b`` with the tightest bounds on each, the mean daily increase lies in
+    ``[max(0, low_b - high_a), high_b - low_a] / (b - a)`` (open bounds give NaN): a quick
+    read of what the data ask of any model before fitting one.
+    """
+    rows = []
+    for column in dict.fromkeys(o.model for o in observations):
+        by_date: dict[dt.date, list[float | None]] = {}
+        for o in observations:
+            if o.model == column and o.window is None:
+                low, high = by_date.setdefault(o.date, [None, None])
+                by_date[o.date] = [
+                    o.low if low is None or (o.low is not None and o.low > low) else low,
+                    o.high if high is None or (o.high is not None and o.high < high) else high]
+        dates = sorted(by_date)
+        for a, b in zip(dates, dates[1:], strict=False):
+            (low_a, high_a), (low_b, high_b) = by_date[a], by_date[b]
+            days = (b - a).days
+            least = max(0.0, low_b - high_a) if low_b is not None and high_a is not None \
+                else 0.0
+            most = (high_b - (low_a or 0.0)) if high_b is not None else float("nan")
+            rows.append({"series": column, "from": a, "to": b, "days": days,
+                         "min_per_day": least / days, "max_per_day": most / days})
+    return pd.DataFrame(rows, columns=["series", "from", "to", "days", "min_per_day",
+                                       "max_per_day"])
 
 
 def model_values(daily: Any, observations: list[Observation]) -> dict[str, float]:
@@ -563,7 +638,8 @@ def _result(plan: CalibrationPlan, db: Store, study: Any, n_trials: int) -> Cali
         vals = long[long.metric == obs.metric]["value"].to_numpy(dtype=float)
         mean = float(vals.mean()) if vals.size else float("nan")
         fit_rows.append({"line": obs.line, "date": obs.date, "window": obs.window_text,
-                         "series": obs.label, "low": obs.low, "high": obs.high,
+                         "series": obs.label, "reported": obs.estimate,
+                         "low": obs.low, "high": obs.high,
                          "model": mean, "model_min": float(vals.min()) if vals.size else None,
                          "model_max": float(vals.max()) if vals.size else None,
                          "loss": interval_loss(mean, obs.low, obs.high)})
@@ -582,4 +658,5 @@ def _result(plan: CalibrationPlan, db: Store, study: Any, n_trials: int) -> Cali
 
 
 __all__ = ["Calibration", "CalibrationPlan", "CalibrationResult", "Observation", "calibrate",
-           "interval_loss", "load_calibration", "model_values", "read_observations"]
+           "conflicts", "implied_rates", "interval_loss", "load_calibration", "model_values",
+           "read_observations"]

@@ -272,7 +272,12 @@ def calibrate_cmd(
     = None,
 ) -> None:
     """Fit parameters to interval observations with Optuna TPE; trials run on the executor."""
-    from dronefront.experiments.calibration import calibrate, load_calibration
+    from dronefront.experiments.calibration import (
+        calibrate,
+        conflicts,
+        implied_rates,
+        load_calibration,
+    )
 
     plan = load_calibration(file)
     if trials is not None and trials < 1:
@@ -281,6 +286,12 @@ def calibrate_cmd(
     err.print(f"{plan.spec.name}: {n} trials x {plan.spec.replicates} replicates of "
               f"{plan.model.name}, {len(plan.observations)} observations from "
               f"{plan.observed_file}", markup=False)
+    for text in conflicts(plan.observations):
+        err.print(f"warning: the observations contradict each other: {text}", markup=False)
+    rates = implied_rates(plan.observations)
+    if not rates.empty:
+        rates["from"], rates["to"] = rates["from"].astype(str), rates["to"].astype(str)
+        err.print(_table(rates, "mean daily increase the observations allow"))
     try:
         with progress_bar(plan.spec.name) as update:
             result = calibrate(plan, executor=executor, store=store, workers=workers,
@@ -298,11 +309,15 @@ def calibrate_cmd(
     spread = result.spread.drop(columns=["mean", "std", "range_share"], errors="ignore")
     console.print(_table(spread, f"spread over the best {k} trials ({plan.spec.top:.0%})"))
     fit = result.fit.drop(columns=["line"])
+    if fit["reported"].isna().all():
+        fit = fit.drop(columns=["reported"])
     if plan.spec.replicates == 1:
         fit = fit.drop(columns=["model_min", "model_max"])
     fit["date"] = fit["date"].astype(str)
     fit["window"] = fit["window"].str.replace("cumulative", "cum.")
-    console.print(_table(fit, "fit of the best trial"))
+    inside = int((result.fit["loss"] == 0).sum())
+    console.print(_table(fit, f"fit of the best trial: inside {inside} of {len(fit)} "
+                              f"intervals"))
     console.print(f"{result.ran} runs in {result.seconds:.1f} s", markup=False)
     if output is not None:
         result.trials.to_csv(output, index=False)
