@@ -25,6 +25,7 @@ Add a kind with :func:`register_model`, or name any importable callable as
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import importlib
 import json
 import math
@@ -170,10 +171,19 @@ def _raw_fingerprint(scenario: str) -> str:
 # --------------------------------------------------------------------------- engagement
 def engagement(scenario: str, seed: int, overrides: list[str]) -> tuple[dict, pa.Table]:
     """One engagement: :func:`dronefront.run`'s summary and per-step time series."""
-    import dronefront
+    from dronefront.engine.sim import Sim
 
-    result = dronefront.run(scenario, seed=seed, overrides=overrides, events=False)
+    result = Sim(_loaded(scenario, tuple(overrides)), seed=seed, events=False).run()
     return result.summary, result.timeseries
+
+
+@functools.lru_cache(maxsize=256)
+def _loaded(scenario: str, overrides: tuple[str, ...]) -> Any:
+    """Parsed and validated once per worker for every replicate of a design point (the
+    engine only reads its scenario)."""
+    from dronefront.scenario.loader import load_scenario
+
+    return load_scenario(scenario, list(overrides))
 
 
 def _check_engagement(scenario: str, overrides: list[str]) -> None:
