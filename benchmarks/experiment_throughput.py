@@ -3,7 +3,9 @@
 Each executor runs the same one-point experiment (``--replicates`` runs, seeds 1..N) into a
 fresh store, timed from the call to the last commit (worker start-up included), and the
 stored metrics are checked to be identical across executors. Parallel efficiency is
-``rate(executor) / (workers * rate(local))``. Usage::
+``rate(executor) / (workers * rate(local))``; per-run overhead is the share of worker time
+not spent inside the model, ``1 - runs * model_s / (workers * wall_s)`` (process start,
+scheduling, transfers and store commits). Usage::
 
     python benchmarks/experiment_throughput.py                      # 1000 x kursk-assault
     python benchmarks/experiment_throughput.py --replicates 100 --executors local processes
@@ -61,19 +63,21 @@ def main() -> None:
     print(f"{args.replicates} replicates of {args.scenario}; {os.cpu_count()} cores, "
           f"{workers} workers for processes/ray; stores in {tmp}")
     print(f"{'executor':>10} {'runs':>6} {'wall s':>9} {'runs/s':>8} {'model s/run':>12} "
-          f"{'efficiency':>11}")
+          f"{'overhead':>9} {'efficiency':>11}")
     rows = []
     frames = {}
     for name in args.executors:
         store = tmp / f"{name}.duckdb"
+        used = 1 if name == "local" else workers
         row = measure(name, path, store, None if name == "local" else workers)
+        row["overhead"] = 1 - row["runs"] * row["model_s"] / (used * row["wall_s"])
         rows.append(row)
         frames[name] = results(path, store)
         local = next((r for r in rows if r["executor"] == "local"), None)
         eff = "" if name == "local" or local is None else \
             f"{row['rate'] / (workers * local['rate']):.0%}"
         print(f"{name:>10} {row['runs']:>6} {row['wall_s']:>9.1f} {row['rate']:>8.2f} "
-              f"{row['model_s']:>12.3f} {eff:>11}", flush=True)
+              f"{row['model_s']:>12.3f} {row['overhead']:>9.1%} {eff:>11}", flush=True)
     first = next(iter(frames.values()))
     same = all(f.equals(first) for f in frames.values())
     print(f"identical stored metrics on every executor: {same}")
