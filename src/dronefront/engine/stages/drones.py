@@ -23,12 +23,9 @@ from dronefront.engine.state import (
     ATTACK,
     CRASHED,
     EXPENDED,
-    FLYING,
     IDLE,
     JAMMED,
-    LAUNCHED,
     RETURNED,
-    TRANSIT,
     State,
 )
 
@@ -187,33 +184,26 @@ def launch(state: State, log: EventLog) -> None:
     )
     target = np.full(n, -1, np.int64)
     # Omniscient attack drones: a soldier now.
-    om = _nz(omni)
-    if om.size:
+    if omni.any():
+        om = _nz(omni)
         picks = select_targets(state, slots[om], d.home_x[slots[om]], d.home_y[slots[om]],
                                np.full(om.size, FAR), np.ones(om.size, bool))
         target[om] = picks
         go[om] = picks >= 0
-    slots, track, target = slots[go], track[go], target[go]
-    if slots.size == 0:
-        return
-    kind = d.dtype[slots]
     first = int(state.cache.get("next_sortie", 0))
-    d.sortie[slots] = first + np.arange(slots.size)
-    state.cache["next_sortie"] = first + slots.size
-    d.state[slots] = FLYING
-    d.phase[slots] = np.where(target >= 0, ATTACK, TRANSIT)
-    d.x[slots], d.y[slots] = d.home_x[slots], d.home_y[slots]
-    d.target[slots], d.track[slots] = target, track
-    d.aim_x[slots], d.aim_y[slots] = aim_x[go], aim_y[go]
-    d.battery_end[slots] = step + np.ceil(t.endurance[kind] / state.dt).astype(np.int64)
-    d.bombs_left[slots] = t.bombs[kind]
-    d.next_bomb[slots] = step
-    d.inventory[slots] -= 1
-    d.committed_decoy[slots] = False
-    np.add.at(state.counters.fates[:, :, LAUNCHED], (d.side[slots], kind), 1)
+    launched = fk.launch_slots(
+        step, state.dt, first, slots, go, target, track, aim_x, aim_y, d.dtype, d.side,
+        d.state, d.phase, d.x, d.y, d.home_x, d.home_y, d.target, d.track, d.aim_x, d.aim_y,
+        d.battery_end, d.bombs_left, d.next_bomb, d.inventory, d.committed_decoy, d.sortie,
+        t.endurance, t.bombs, state.counters.fates,
+    )
+    if launched == 0:
+        return
+    state.cache["next_sortie"] = first + launched
     if log.keeps:
-        log.add(step, "launch", d.side[slots], d.x[slots], d.y[slots], weapon=kind,
-                actor=d.sortie[slots], target=target, platoon=track)
+        slots = slots[go]
+        log.add(step, "launch", d.side[slots], d.x[slots], d.y[slots], weapon=d.dtype[slots],
+                actor=d.sortie[slots], target=target[go], platoon=track[go])
 
 
 def jamming(state: State, log: EventLog) -> None:

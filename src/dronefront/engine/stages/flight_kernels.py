@@ -16,15 +16,18 @@ import numpy as np
 from dronefront.engine.rng import normals, uniform
 from dronefront.engine.stages.targeting import DENSEST, NEAREST, RANDOM
 from dronefront.engine.state import (
+    ATTACK,
     BOMBER,
     FLYING,
     FPV,
     IDLE,
     ISR,
     KILLED,
+    LAUNCHED,
     LOITERING,
     ON_STATION,
     RETURN,
+    TRANSIT,
 )
 
 NIGHT_ACQUIRE_FACTOR = 0.3  # assumption: day-only cameras at night
@@ -126,6 +129,37 @@ def plan_launch(step, key, ttl, slots, dtype, side, omniscient, policy, station_
             go[i] = True
     return go, track, aim_x, aim_y, omni
 
+
+@_jit
+def launch_slots(step, dt, first, slots, go, target, track, aim_x, aim_y, dtype, side, state,
+                 phase, x, y, home_x, home_y, d_target, d_track, d_aim_x, d_aim_y, battery_end,
+                 bombs_left, next_bomb, inventory, committed_decoy, sortie, endurance, bombs,
+                 fates):
+    """Launch ``slots[go]`` in order with sorties numbered from ``first``; return how many.
+
+    Each airframe leaves home with a full battery and bomb load, to ATTACK its soldier if
+    it has one, else in TRANSIT to its aim point.
+    """
+    m = 0
+    for i in range(slots.shape[0]):
+        if not go[i]:
+            continue
+        slot = slots[i]
+        k = dtype[slot]
+        sortie[slot] = first + m
+        m += 1
+        state[slot] = FLYING
+        phase[slot] = ATTACK if target[i] >= 0 else TRANSIT
+        x[slot], y[slot] = home_x[slot], home_y[slot]
+        d_target[slot], d_track[slot] = target[i], track[i]
+        d_aim_x[slot], d_aim_y[slot] = aim_x[i], aim_y[i]
+        battery_end[slot] = step + np.int64(np.ceil(endurance[k] / dt))
+        bombs_left[slot] = bombs[k]
+        next_bomb[slot] = step
+        inventory[slot] -= 1
+        committed_decoy[slot] = False
+        fates[side[slot], k, LAUNCHED] += 1
+    return m
 
 @_jit
 def link_losses(step, key, state, dtype, side, x, y, home_x, home_y, link_range, radio,
