@@ -142,9 +142,9 @@ def end_sorties(state: State, log: EventLog, slots: np.ndarray, fate: int, kind:
 
 def _fresh_tracks(state: State, side: int) -> np.ndarray:
     """(G,) mask of enemy platoons this side has seen within its track lifetime."""
-    ttl = _side_doctrine(state, side).track_ttl / state.dt
     tr = state.tracks
-    return (state.platoons.side != side) & (tr.n[side] > 0) & (state.step - tr.step[side] <= ttl)
+    return ((state.platoons.side != side) & (tr.n[side] > 0)
+            & (state.step - tr.step[side] <= _track_ttl(state)[side]))
 
 
 def _scratch(state: State) -> tuple[np.ndarray, np.ndarray]:

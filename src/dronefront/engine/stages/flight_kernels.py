@@ -79,6 +79,7 @@ def plan_launch(step, key, ttl, slots, dtype, side, omniscient, policy, station_
     aim_y = np.zeros(m)
     omni = np.zeros(m, np.bool_)
     # Over each side's platoon anchors: nan where a side has no platoon or nobody alive.
+    # Summed in platoon order, as np.bincount does, so the means match to the bit.
     alive = np.zeros(2, np.bool_)
     for j in range(s_side.shape[0]):
         if s_status[j] != KILLED:
@@ -182,7 +183,7 @@ def link_losses(step, key, state, dtype, side, x, y, home_x, home_y, link_range,
             continue
         if not radio[k]:
             continue
-        p_keep = 1.0
+        p_keep = 1.0  # multiplied in jammer order, as np.prod does
         for j in range(j_active.shape[0]):
             if (j_active[j] and j_side[j] != side[i]
                     and np.hypot(x[i] - j_x[j], y[i] - j_y[j]) <= j_radius[j]):
