@@ -10,68 +10,161 @@ All shots of a step are aimed before any lands, so fire is simultaneous.
 
 from __future__ import annotations
 
+import math
+
+import numba as nb
 import numpy as np
 
 from dronefront.engine.events import EventLog
-from dronefront.engine.rng import uniforms
+from dronefront.engine.rng import uniform
 from dronefront.engine.spatial import nonzero as _nz
 from dronefront.engine.state import HEALTHY, KILLED, WOUNDED, State
+
+# Squared distances this far (relative) from range squared decide "in range" exactly as
+# hypot would; only the few in between need the (slower) hypot itself.
+_MARGIN = 1e-9
+
+
+@nb.njit(cache=True)
+def _in_range(dx, dy, r, r2_in, r2_out):
+    """``hypot(dx, dy) <= r``, deciding by the squared distance where it is unambiguous."""
+    d2 = dx * dx + dy * dy
+    if d2 < r2_in:
+        return True
+    if d2 > r2_out:
+        return False
+    return math.hypot(dx, dy) <= r
+
+
+@nb.njit(cache=True)
+def _rosters(status, platoon, side, count, n_side0):
+    """Healthy soldiers, ascending: by platoon, ``members[first[g]:first[g + 1]]``, and by
+    side, side 0's in ``by_side[:n_side0]`` and side 1's after them."""
+    first = np.zeros(count.shape[0] + 1, np.int64)
+    first[1:] = np.cumsum(count)
+    fill = first[:-1].copy()
+    members = np.empty(first[-1], np.int64)
+    by_side = np.empty(first[-1], np.int64)
+    fill_side = np.array([0, n_side0])
+    for i in range(status.shape[0]):
+        if status[i] == HEALTHY:
+            members[fill[platoon[i]]] = i
+            fill[platoon[i]] += 1
+            by_side[fill_side[side[i]]] = i
+            fill_side[side[i]] += 1
+    return first, members, by_side
+
+
+@nb.njit(cache=True)
+def _fire(armed, fire, status, platoon, side, x, y, terrain, posture, p_side, cover, protection,
+          keys, step, direct_shots):
+    """Aim every shot of the step, then land them; returns the soldiers hit, ascending.
+
+    ``fire`` rows, per platoon: shots per soldier per step, kill and wound probabilities,
+    range.
+    """
+    n, n_groups = status.shape[0], p_side.shape[0]
+    count = np.zeros(n_groups, np.int64)
+    centre = np.zeros((2, n_groups))
+    lo = np.full((2, 2), np.inf)  # per side, per axis: bounds of the healthy soldiers
+    hi = np.full((2, 2), -np.inf)
+    n_side0 = 0
+    for i in range(n):  # in soldier order, as np.bincount sums
+        if status[i] == HEALTHY:
+            g, f = platoon[i], side[i]
+            n_side0 += f == 0
+            count[g] += 1
+            centre[0, g] += x[i]
+            centre[1, g] += y[i]
+            lo[f, 0], hi[f, 0] = min(lo[f, 0], x[i]), max(hi[f, 0], x[i])
+            lo[f, 1], hi[f, 1] = min(lo[f, 1], y[i]), max(hi[f, 1], y[i])
+    rosters = False
+    first = members = by_side = enemies = np.empty(0, np.int64)
+    newly = np.zeros(0, np.int8)  # what this step's shots do; status changes after all land
+    n_hit = 0
+    for g in armed:
+        if count[g] == 0:
+            continue
+        ex = centre[0, g] / count[g]
+        ey = centre[1, g] / count[g]
+        r = fire[3, g]
+        if 1e-100 < r < 1e100:  # no under- or overflow in the squares
+            r2_in, r2_out = r * r * (1.0 - _MARGIN), r * r * (1.0 + _MARGIN)
+            # No enemy is nearer than the enemy's bounding box (rounding is monotonic).
+            f = 1 - p_side[g]
+            gx = max(lo[f, 0] - ex, ex - hi[f, 0], 0.0)
+            gy = max(lo[f, 1] - ey, ey - hi[f, 1], 0.0)
+            if gx * gx + gy * gy > r2_out:
+                continue
+        else:
+            r2_in, r2_out = -1.0, -1.0
+        if not rosters:  # only on steps where someone may fire
+            rosters = True
+            first, members, by_side = _rosters(status, platoon, side, count, n_side0)
+            enemies = np.empty(by_side.shape[0], np.int64)
+            newly = np.zeros(n, np.int8)
+        foes = by_side[n_side0:] if p_side[g] == 0 else by_side[:n_side0]
+        m = 0
+        for e in foes:
+            if _in_range(x[e] - ex, y[e] - ey, r, r2_in, r2_out):
+                enemies[m] = e
+                m += 1
+        if m == 0:
+            continue
+        expected = fire[0, g]
+        whole = int(expected)
+        frac = expected % 1.0
+        for i in members[first[g]:first[g + 1]]:
+            shots = whole + (1 if uniform(keys[0], step, i, 0) < frac else 0)
+            for k in range(shots):
+                shot = i * 64 + k
+                target = enemies[int(uniform(keys[1], step, shot, 0) * m)]
+                direct_shots[side[i]] += 1
+                u = uniform(keys[2], step, shot, 0)
+                shield = (1.0 - cover[terrain[target]]) * (1.0 - protection[posture[target]])
+                if u < fire[1, g] * shield:
+                    effect = KILLED
+                elif u < (fire[1, g] + fire[2, g]) * shield:
+                    effect = WOUNDED
+                else:
+                    continue
+                if newly[target] == 0:
+                    n_hit += 1
+                newly[target] = max(newly[target], effect)
+    hit = np.empty(n_hit, np.int64)
+    if n_hit:
+        m = 0
+        for i in range(n):
+            if newly[i]:
+                hit[m] = i
+                m += 1
+                status[i] = max(status[i], newly[i])
+    return hit
 
 
 def direct_fire(state: State, log: EventLog) -> None:
     """Resolve one step of aimed fire for every platoon that has it."""
-    s, p = state.soldiers, state.platoons
-    armed = _nz(p.fire_rate > 0)
+    setup = state.cache.get("direct_fire")
+    if setup is None:  # fire parameters never change: find the armed platoons once
+        p = state.platoons
+        fire = np.stack([p.fire_rate * state.dt, p.fire_kill, p.fire_wound, p.fire_range])
+        keys = np.array([state.streams[f"direct_fire.{name}"]
+                         for name in ("shots", "aim", "effect")], np.uint64)
+        setup = state.cache["direct_fire"] = (_nz(p.fire_rate > 0), fire, keys)
+    armed, fire, keys = setup
     if armed.size == 0:
         return
-    step, dt = state.step, state.dt
-    healthy = s.status == HEALTHY
-    count = np.bincount(s.platoon[healthy], minlength=p.n)
-    cx = np.bincount(s.platoon[healthy], weights=s.x[healthy], minlength=p.n)
-    cy = np.bincount(s.platoon[healthy], weights=s.y[healthy], minlength=p.n)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cx, cy = cx / count, cy / count
-    shooter_all, target_all = [], []
-    foes = [_nz(healthy & (s.side != side)) for side in (0, 1)]
-    for g in armed[count[armed] > 0]:
-        enemies = foes[p.side[g]]
-        if enemies.size == 0:
-            continue
-        enemies = enemies[np.hypot(s.x[enemies] - cx[g], s.y[enemies] - cy[g]) <= p.fire_range[g]]
-        if enemies.size == 0:
-            continue
-        shooters = _nz(healthy & (s.platoon == g))
-        expected = p.fire_rate[g] * dt
-        extra = uniforms(state.streams["direct_fire.shots"], step, shooters, 0) < expected % 1.0
-        shots = np.repeat(shooters, int(expected) + extra.astype(np.int64))
-        if shots.size == 0:
-            continue
-        k = np.arange(shots.size) - np.repeat(np.cumsum(int(expected) + extra) - (
-            int(expected) + extra), int(expected) + extra)
-        pick = uniforms(state.streams["direct_fire.aim"], step, shots * 64 + k, 0)
-        shooter_all.append(shots * 64 + k)
-        target_all.append(enemies[(pick * enemies.size).astype(np.int64)])
-    if not shooter_all:
-        return
-    shot_id = np.concatenate(shooter_all)
-    target = np.concatenate(target_all)
-    shooter = shot_id // 64
-    np.add.at(state.counters.direct_shots, s.side[shooter], 1)
-    u = uniforms(state.streams["direct_fire.effect"], step, shot_id, 0)
-    g = s.platoon[shooter]
-    shield = ((1.0 - state.terrain.cover[s.terrain[target]])
-              * (1.0 - state.posture_protection[s.posture[target]]))
-    kill = u < p.fire_kill[g] * shield
-    wound = ~kill & (u < (p.fire_kill[g] + p.fire_wound[g]) * shield)
-    newly = np.zeros(s.n, np.int8)
-    np.maximum.at(newly, target[wound], WOUNDED)
-    np.maximum.at(newly, target[kill], KILLED)
-    hit = _nz(newly)
+    s = state.soldiers
+    hit = _fire(
+        armed, fire, s.status, s.platoon, s.side, s.x, s.y, s.terrain, s.posture,
+        state.platoons.side, state.terrain.cover, state.posture_protection, keys, state.step,
+        state.counters.direct_shots,
+    )
     if hit.size == 0:
         return
-    s.status[hit] = np.maximum(s.status[hit], newly[hit])
-    s.cause[hit] = state.small_arms_code
+    code = state.small_arms_code
+    s.cause[hit] = code
     state.cache.pop("densest", None)
-    log.add(step, "casualty", s.side[hit], s.x[hit], s.y[hit], weapon=state.small_arms_code,
-            cause=state.small_arms_code, platoon=s.platoon[hit], target=hit,
-            value=s.status[hit])
+    if log.keeps:
+        log.add(state.step, "casualty", s.side[hit], s.x[hit], s.y[hit], weapon=code,
+                cause=code, platoon=s.platoon[hit], target=hit, value=s.status[hit])

@@ -23,82 +23,127 @@ NIGHT_OBSERVER_FACTOR = 0.3  # assumption: naked-eye observation at night
 
 
 @nb.njit(cache=True)
-def _sense(sx, sy, srange, sprob, sid, x, y, status, platoon, terrain, posture, discipline,
-           t_conc, p_conc, start, items, x0, y0, cell, nx, ny, key, step, mark, n_groups):
-    sum_x = np.zeros(n_groups)
-    sum_y = np.zeros(n_groups)
-    count = np.zeros(n_groups, np.int64)
-    for q in range(sx.shape[0]):
-        r2 = srange[q] * srange[q]
-        cx0, cx1, cy0, cy1 = cell_range(sx[q], sy[q], srange[q], x0, y0, cell, nx, ny)
-        for cy in range(cy0, cy1 + 1):
-            for cx in range(cx0, cx1 + 1):
-                c = cy * nx + cx
-                for k in range(start[c], start[c + 1]):
-                    j = items[k]
-                    if status[j] == KILLED or mark[j] == step:
-                        continue
-                    dx = x[j] - sx[q]
-                    dy = y[j] - sy[q]
-                    if dx * dx + dy * dy > r2:
-                        continue
-                    g = platoon[j]
-                    visible = ((1.0 - t_conc[terrain[j]]) * (1.0 - p_conc[posture[j]])
-                               * (1.0 - discipline[g]))
-                    if uniform(key, step, sid[q], j) < sprob[q] * visible:
-                        mark[j] = step
-                        sum_x[g] += x[j]
-                        sum_y[g] += y[j]
-                        count[g] += 1
-    return sum_x, sum_y, count
+def _look(px, py, radius, prob, sensor, x, y, status, platoon, terrain, posture, discipline,
+          t_conc, p_conc, start, items, x0, y0, cell, nx, ny, key, step, mark, sums, count):
+    """One sensor's sightings among the soldiers of a grid, pooled per platoon in grid order."""
+    cx0, cx1, cy0, cy1 = cell_range(px, py, radius, x0, y0, cell, nx, ny)
+    if cx0 > cx1:
+        return
+    r2 = radius * radius
+    for cy in range(cy0, cy1 + 1):
+        # The cells cx0..cx1 of a row are contiguous in items: one span, in cell order.
+        for k in range(start[cy * nx + cx0], start[cy * nx + cx1 + 1]):
+            j = items[k]
+            if status[j] == KILLED or mark[j] == step:
+                continue
+            dx = x[j] - px
+            dy = y[j] - py
+            if dx * dx + dy * dy > r2:
+                continue
+            g = platoon[j]
+            visible = ((1.0 - t_conc[terrain[j]]) * (1.0 - p_conc[posture[j]])
+                       * (1.0 - discipline[g]))
+            if uniform(key, step, sensor, j) < prob * visible:
+                mark[j] = step
+                sums[0, g] += x[j]
+                sums[1, g] += y[j]
+                count[g] += 1
+
+
+@nb.njit(cache=True)
+def _sense(sensor, reach, split, d_state, d_x, d_y, x, y, status, platoon, terrain, posture,
+           discipline, t_conc, p_conc, start0, items0, x00, y00, cell0, nx0, ny0, start1, items1,
+           x01, y01, cell1, nx1, ny1, key, step, mark, tr_x, tr_y, tr_n, tr_step):
+    """Both sides' sightings of one step; updates the tracks, returns the counts seen.
+
+    ``sensor`` holds draw ids (a slot, or ``n_drones`` + a soldier), side 0's from 0 to
+    ``split`` then side 1's; ``reach`` their ranges and detection probabilities.
+    """
+    n_drones, n_groups = d_state.shape[0], discipline.shape[0]
+    count = np.zeros((2, n_groups), np.int64)
+    for side in range(2):
+        # A side's sensors look at the enemy's grid.
+        if side == 0:
+            lo, hi = 0, split
+            start, items, x0, y0, cell, nx, ny = start1, items1, x01, y01, cell1, nx1, ny1
+        else:
+            lo, hi = split, sensor.shape[0]
+            start, items, x0, y0, cell, nx, ny = start0, items0, x00, y00, cell0, nx0, ny0
+        if lo == hi:
+            continue
+        sums = np.zeros((2, n_groups))
+        for r in range(lo, hi):
+            q = sensor[r]
+            if q < n_drones:
+                if d_state[q] != FLYING:
+                    continue
+                px, py = d_x[q], d_y[q]
+            else:
+                if status[q - n_drones] != HEALTHY:
+                    continue
+                px, py = x[q - n_drones], y[q - n_drones]
+            _look(px, py, reach[0, r], reach[1, r], q, x, y, status, platoon, terrain, posture,
+                  discipline, t_conc, p_conc, start, items, x0, y0, cell, nx, ny, key, step,
+                  mark, sums, count[side])
+        for g in range(n_groups):
+            c = count[side, g]
+            if c:
+                tr_x[side, g] = sums[0, g] / c
+                tr_y[side, g] = sums[1, g] / c
+                tr_n[side, g] = c
+                tr_step[side, g] = step
+    return count
+
+
+def _sensors(state: State) -> tuple[np.ndarray, np.ndarray, int]:
+    """Every sensor that may ever look, in sensing order (per side: slots with sensing drones,
+    then observers): draw ids, (range, probability) rows, and where side 1's begin."""
+    d, t, s = state.drones, state.types, state.soldiers
+    night = state.scenario.night
+    sensing_type = ((t.role == ISR) | (t.role == BOMBER)) & (t.sensor_range > 0)
+    type_prob = t.sensor_detect_prob * np.where(
+        night & ~t.night_capable, NIGHT_SENSOR_FACTOR, 1.0)
+    ids, ranges, probs = [], [], []
+    for side, name in enumerate(("attacker", "defender")):
+        doctrine = getattr(state.scenario.sides, name).drone_doctrine
+        slots = _nz(sensing_type[d.dtype] & (d.side == side))
+        observers = _nz((s.role == OBSERVER) & (s.side == side))
+        ids += [slots, d.n + observers]
+        ranges += [t.sensor_range[d.dtype[slots]],
+                   np.full(observers.size, doctrine.observer_range, np.float64)]
+        probs += [type_prob[d.dtype[slots]],
+                  np.full(observers.size, doctrine.observer_detect_prob
+                          * (NIGHT_OBSERVER_FACTOR if night else 1.0), np.float64)]
+    split = ids[0].size + ids[1].size
+    sensor = np.concatenate(ids).astype(np.int64)
+    return sensor, np.stack([np.concatenate(ranges), np.concatenate(probs)]), split
 
 
 def sensing(state: State, log: EventLog) -> None:
     """Update each side's tracks of enemy platoons from this step's sightings."""
-    d, t, s = state.drones, state.types, state.soldiers
-    night = state.scenario.night
-    posted = state.cache.get("observers")
-    if posted is None:  # roles and sides never change: find the observers once
-        posted = state.cache["observers"] = [
-            _nz((s.role == OBSERVER) & (s.side == side)) for side in (0, 1)]
-    role = t.role[d.dtype]
-    airborne = (d.state == FLYING) & ((role == ISR) | (role == BOMBER))
-    airborne &= t.sensor_range[d.dtype] > 0
+    setup = state.cache.get("sensing")
+    if setup is None:  # roles, sides and sensor types never change: list the sensors once
+        sensor, reach, split = _sensors(state)
+        # The step a soldier was last seen: once seen, later sensors of the step skip it.
+        mark = np.full(state.soldiers.n, -1, np.int64)
+        setup = state.cache["sensing"] = (
+            sensor, reach, split, mark, state.streams["sensing.detect"])
+    sensor, reach, split, mark, key = setup
+    if sensor.size == 0:
+        return
+    d, s, tr, step = state.drones, state.soldiers, state.tracks, state.step
+    g0, g1 = state.cache["grids"]
+    count = _sense(
+        sensor, reach, split, d.state, d.x, d.y, s.x, s.y, s.status, s.platoon, s.terrain,
+        s.posture, state.platoons.discipline, state.terrain.concealment,
+        state.posture_concealment, g0.start, g0.items, g0.x0, g0.y0, g0.cell, g0.nx, g0.ny,
+        g1.start, g1.items, g1.x0, g1.y0, g1.cell, g1.nx, g1.ny, key, step, mark, tr.x, tr.y,
+        tr.n, tr.step,
+    )
+    if not log.keeps:
+        return
     for side in (0, 1):
-        slots = _nz(airborne & (d.side == side))
-        observers = posted[side][s.status[posted[side]] == HEALTHY]
-        if slots.size == 0 and observers.size == 0:
-            continue
-        kind = d.dtype[slots]
-        prob = t.sensor_detect_prob[kind] * np.where(
-            night & ~t.night_capable[kind], NIGHT_SENSOR_FACTOR, 1.0
-        )
-        doctrine = getattr(state.scenario.sides, ("attacker", "defender")[side]).drone_doctrine
-        sx = np.concatenate([d.x[slots], s.x[observers]])
-        sy = np.concatenate([d.y[slots], s.y[observers]])
-        srange = np.concatenate([
-            t.sensor_range[kind], np.full(observers.size, doctrine.observer_range)
-        ])
-        sprob = np.concatenate([
-            prob, np.full(observers.size, doctrine.observer_detect_prob
-                          * (NIGHT_OBSERVER_FACTOR if night else 1.0)),
-        ])
-        sid = np.concatenate([slots, d.n + observers]).astype(np.int64)
-        grid = state.cache["grids"][1 - side]
-        mark = state.cache.setdefault(("sense_mark", side), np.full(s.n, -1, np.int64))
-        sum_x, sum_y, count = _sense(
-            sx, sy, srange, sprob, sid, s.x, s.y, s.status, s.platoon, s.terrain, s.posture,
-            state.platoons.discipline, state.terrain.concealment, state.posture_concealment,
-            grid.start, grid.items, grid.x0, grid.y0, grid.cell, grid.nx, grid.ny,
-            state.streams["sensing.detect"], state.step, mark, state.platoons.n,
-        )
-        seen = _nz(count)
-        if seen.size == 0:
-            continue
-        tr = state.tracks
-        tr.x[side, seen] = sum_x[seen] / count[seen]
-        tr.y[side, seen] = sum_y[seen] / count[seen]
-        tr.n[side, seen] = count[seen]
-        tr.step[side, seen] = state.step
-        log.add(state.step, "detection", side, tr.x[side, seen], tr.y[side, seen],
-                platoon=seen, value=count[seen])
+        seen = _nz(count[side])
+        if seen.size:
+            log.add(step, "detection", side, tr.x[side, seen], tr.y[side, seen],
+                    platoon=seen, value=count[side, seen])
