@@ -76,9 +76,14 @@ def _advance(step, lag, movers, frozen_until, base_posture, ax, ay, hx, hy, next
 def _move_soldiers(x, y, status, holding, platoon, role, ox, oy, terrain, posture, base_posture,
                    frozen_until, dispersed_until, decoy_until, disperse_factor, pace, ax, ay,
                    hx, hy, decoy_dx, decoy_dy, objective, rects, t_grid, t_x0, t_y0, t_cell,
-                   t_default, movement_factor, sprint, dt, step, lag_sum, lag_n):
-    """Move every healthy, mobile soldier towards its slot; hold inside rect objectives."""
+                   t_default, movement_factor, sprint, dt, step, lag, lag_n):
+    """Move every healthy, mobile soldier towards its slot; hold inside rect objectives.
+
+    Fills ``lag`` (mean distance still to go after moving, per platoon) and ``lag_n``
+    (soldiers that moved, per platoon)."""
     ny, nx = t_grid.shape
+    lag[:] = 0.0
+    lag_n[:] = 0
     for i in range(x.shape[0]):
         g = platoon[i]
         if base_posture[g] != MOVING or status[i] != HEALTHY:
@@ -114,7 +119,7 @@ def _move_soldiers(x, y, status, holding, platoon, role, ox, oy, terrain, postur
             frac = reach / dist
             x[i] += dx * frac
             y[i] += dy * frac
-            lag_sum[g] += dist - reach
+            lag[g] += dist - reach
         lag_n[g] += 1
         cx = int(np.floor((x[i] - t_x0) / t_cell))
         cy = int(np.floor((y[i] - t_y0) / t_cell))
@@ -126,6 +131,8 @@ def _move_soldiers(x, y, status, holding, platoon, role, ox, oy, terrain, postur
         if k >= 0 and rects[k, 4] > 0:
             if rects[k, 0] <= x[i] <= rects[k, 2] and rects[k, 1] <= y[i] <= rects[k, 3]:
                 holding[i] = True
+    for g in range(lag.shape[0]):
+        lag[g] /= max(lag_n[g], 1)
 
 
 def movement(state: State, log: EventLog) -> None:
@@ -140,19 +147,21 @@ def movement(state: State, log: EventLog) -> None:
                 x0, y0, x1, y1 = spec.rect
                 rects[k] = (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1), 1.0)
         state.cache["objective_rects"] = rects
-    lag_sum = np.zeros(p.n)
-    lag_n = np.zeros(p.n, np.int64)
+    lag = state.cache.get("lag")
+    if lag is None:
+        lag = state.cache["lag"] = np.zeros(p.n)
+        state.cache["movers"] = np.zeros(p.n, np.int64)
+        state.cache["polygons"] = any(o.polygon is not None for o in state.scenario.objectives)
+    movers = state.cache["movers"]
     tr = state.terrain
     _move_soldiers(
         s.x, s.y, s.status, s.holding, s.platoon, s.role, s.ox, s.oy, s.terrain, s.posture,
         p.base_posture, p.frozen_until, p.dispersed_until, p.decoy_until, p.disperse_factor,
         p.pace, p.ax, p.ay, p.hx, p.hy, p.decoy_dx, p.decoy_dy, p.objective, rects, tr.grid,
         tr.x0, tr.y0, tr.cell, tr.default, tr.movement, state.scenario.sprint_factor,
-        state.dt, state.step, lag_sum, lag_n,
+        state.dt, state.step, lag, movers,
     )
-    state.cache["lag"] = lag_sum / np.maximum(lag_n, 1)
-    state.cache["movers"] = lag_n
-    if any(o.polygon is not None for o in state.scenario.objectives):
+    if state.cache["polygons"]:
         _hold_polygons(state)
     state.cache["grids"] = build_side_grids(s.x, s.y, s.status, s.side, KILLED,
                                             state.cache["grid_cell"])
