@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
 import math
 import os
 import re
@@ -626,9 +627,10 @@ def _result(plan: CalibrationPlan, db: Store, study: Any, n_trials: int) -> Cali
                                 "q75": v.quantile(0.75), "max": v.max(),
                                 "range_share": (v.max() - v.min()) / (f.range[1] - f.range[0])})  # type: ignore[index]
         else:
-            counts = col.map(repr).value_counts()
+            counts = col.map(lambda v: json.dumps(plain(v))).value_counts()
             spread_rows.append({"parameter": path, "best": best[path],
-                                "mode": counts.index[0], "share": counts.iloc[0] / len(col)})
+                                "mode": json.loads(counts.index[0]),
+                                "share": counts.iloc[0] / len(col)})
     spread = pd.DataFrame(spread_rows)
     long = db.con.execute("SELECT point, replicate, metric, value FROM metrics WHERE "
                           "experiment = ? AND point = ? AND replicate < ?",
