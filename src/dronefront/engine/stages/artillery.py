@@ -19,23 +19,29 @@ from dronefront.engine.stages.damage import resolve_blasts
 from dronefront.engine.stages.drones import _fresh_tracks
 from dronefront.engine.state import State
 
-# A step costs one small kernel call unless a battery is idle or a round is due: per-call
-# overhead, not arithmetic, dominates on arrays this small.
+# Per-call overhead, not arithmetic, dominates on arrays this small. Battery state changes
+# only here, so after a quiet step the stage sleeps (``state.cache["artillery.wake"]``)
+# until a round can next fall; an idle battery keeps it looking every step.
 IDLE_BATTERY, ROUNDS_DUE = 1, 2
+NEVER = 1 << 62
 
 
 @nb.njit(cache=True)
 def _todo(step, dt, mission_left, rounds, next_round_time):
-    """Flags: ``IDLE_BATTERY`` if a battery is idle with rounds left, ``ROUNDS_DUE`` if a
-    round falls in ``[t, t + dt)``."""
+    """Flags (``IDLE_BATTERY`` if a battery is idle with rounds left, ``ROUNDS_DUE`` if a
+    round falls in ``[t, t + dt)``) and the next step the stage must look again."""
     end = (step + 1) * dt
     todo = 0
+    wake = NEVER
     for i in range(rounds.shape[0]):
         if mission_left[i] == 0 and rounds[i] > 0:
             todo |= IDLE_BATTERY
-        if mission_left[i] > 0 and next_round_time[i] < end - 1e-9:
-            todo |= ROUNDS_DUE
-    return todo
+        elif mission_left[i] > 0:
+            if next_round_time[i] < end - 1e-9:
+                todo |= ROUNDS_DUE
+            # A step earlier than due, well clear of the 1e-9 tolerance.
+            wake = min(wake, max(step + 1, np.int64(next_round_time[i] // dt) - 1))
+    return todo, (step + 1 if todo else wake)
 
 
 @nb.njit(cache=True)
@@ -147,10 +153,11 @@ def _rounds(step, dt, side, mission_left, next_round_time, interval, fired, roun
 def artillery(state: State, log: EventLog) -> None:
     """Start missions for idle batteries, then land this step's rounds."""
     b = state.batteries
-    if b.n == 0:
-        return
     step, dt = state.step, state.dt
-    todo = _todo(step, dt, b.mission_left, b.rounds, b.next_round_time)
+    if b.n == 0 or step < state.cache.get("artillery.wake", 0):
+        return
+    todo, state.cache["artillery.wake"] = _todo(step, dt, b.mission_left, b.rounds,
+                                                b.next_round_time)
     if todo & IDLE_BATTERY and _call_for_fire(state, log):
         todo |= ROUNDS_DUE  # a new mission may fire at once
     if not todo & ROUNDS_DUE:
