@@ -10,62 +10,198 @@ movement and dispersal beat drone-cued artillery.
 
 from __future__ import annotations
 
+import numba as nb
 import numpy as np
 
 from dronefront.engine.events import EventLog
 from dronefront.engine.rng import normals
-from dronefront.engine.spatial import nonzero as _nz
 from dronefront.engine.stages.damage import resolve_blasts
 from dronefront.engine.stages.drones import _fresh_tracks
 from dronefront.engine.state import State
+
+# Per-call overhead, not arithmetic, dominates on arrays this small. Battery state changes
+# only here, so after a quiet step the stage sleeps (``state.cache["artillery.wake"]``)
+# until a round can next fall; an idle battery keeps it looking every step.
+IDLE_BATTERY, ROUNDS_DUE = 1, 2
+NEVER = 1 << 62
+
+
+@nb.njit(cache=True)
+def _todo(step, dt, mission_left, rounds, next_round_time):
+    """Flags (``IDLE_BATTERY`` if a battery is idle with rounds left, ``ROUNDS_DUE`` if a
+    round falls in ``[t, t + dt)``) and the next step the stage must look again."""
+    end = (step + 1) * dt
+    todo = 0
+    wake = NEVER
+    for i in range(rounds.shape[0]):
+        if mission_left[i] == 0 and rounds[i] > 0:
+            todo |= IDLE_BATTERY
+        elif mission_left[i] > 0:
+            if next_round_time[i] < end - 1e-9:
+                todo |= ROUNDS_DUE
+            # A step earlier than due, well clear of the 1e-9 tolerance.
+            wake = min(wake, max(step + 1, np.int64(next_round_time[i] // dt) - 1))
+    return todo, (step + 1 if todo else wake)
+
+
+@nb.njit(cache=True)
+def _target_sides(step, ttl, side, bx, by, mission_left, rounds, min_group, max_range,
+                  platoon_side, tr_x, tr_y, tr_n, tr_step, engaged_until):
+    """Bit ``s`` set when an idle battery of side ``s`` has a target to call fire on.
+
+    The same test as a mission's, with ``_fresh_tracks`` written out (``ttl`` in steps per
+    side): a cheap gate, so that an idle battery with nothing to shoot at costs one call.
+    """
+    sides = 0
+    for i in range(side.shape[0]):
+        if mission_left[i] != 0 or rounds[i] <= 0:
+            continue
+        s = side[i]
+        for g in range(platoon_side.shape[0]):
+            if (platoon_side[g] != s and tr_n[s, g] > 0 and step - tr_step[s, g] <= ttl[s]
+                    and engaged_until[s, g] < step and tr_n[s, g] >= min_group[i]
+                    and np.hypot(tr_x[s, g] - bx[i], tr_y[s, g] - by[i]) <= max_range[i]):
+                sides |= 1 << s
+                break
+    return sides
+
+
+@nb.njit(cache=True)
+def _missions(fresh, step, dt, side, bx, by, rounds, rounds_per_mission, latency, interval,
+              max_range, min_group, mission_left, mission_x, mission_y, next_round_time,
+              tr_x, tr_y, tr_n, engaged_until):
+    """Start a mission for each idle battery with a target, in battery order.
+
+    Returns (battery, group, rounds) of the missions started.
+    """
+    idle = np.empty(side.shape[0], np.bool_)
+    for i in range(side.shape[0]):
+        idle[i] = mission_left[i] == 0 and rounds[i] > 0
+    out_i = []
+    out_g = []
+    out_size = []
+    for i in range(side.shape[0]):
+        if not idle[i]:
+            continue
+        s = side[i]
+        best = -1
+        for g in range(fresh.shape[1]):
+            if (fresh[s, g] and engaged_until[s, g] < step and tr_n[s, g] >= min_group[i]
+                    and np.hypot(tr_x[s, g] - bx[i], tr_y[s, g] - by[i]) <= max_range[i]
+                    and (best < 0 or tr_n[s, g] > tr_n[s, best])):
+                best = g
+        if best < 0:
+            continue
+        size = min(rounds_per_mission[i], rounds[i])
+        mission_left[i] = size
+        mission_x[i], mission_y[i] = tr_x[s, best], tr_y[s, best]
+        next_round_time[i] = (step + latency[i]) * dt
+        engaged_until[s, best] = step + latency[i] + np.int64(np.ceil(size * interval[i] / dt))
+        out_i.append(i)
+        out_g.append(best)
+        out_size.append(size)
+    return (np.array(out_i, np.int64), np.array(out_g, np.int64),
+            np.array(out_size, np.int64))
+
+
+@nb.njit(cache=True)
+def _rounds(step, dt, side, mission_left, next_round_time, interval, fired, rounds, mission_x,
+            mission_y, sigma, battery_rings, shells, key, weapon):
+    """Fire the rounds whose time falls in ``[t, t + dt)``, battery by battery.
+
+    Returns per round: battery, x, y, shell id, and the rings, weapon code and (zero) cover
+    penetration of its blast; ``None`` when no round falls.
+    """
+    end = (step + 1) * dt
+    total = 0
+    for i in range(side.shape[0]):
+        if mission_left[i] > 0 and next_round_time[i] < end - 1e-9:
+            total += min(mission_left[i],
+                         np.int64(np.floor((end - 1e-9 - next_round_time[i]) / interval[i]))
+                         + 1)
+    if total == 0:
+        return None
+    battery = np.empty(total, np.int64)
+    shell_id = np.empty(total, np.int64)
+    k = 0
+    for i in range(side.shape[0]):
+        if mission_left[i] > 0 and next_round_time[i] < end - 1e-9:
+            n = min(mission_left[i],
+                    np.int64(np.floor((end - 1e-9 - next_round_time[i]) / interval[i])) + 1)
+            for r in range(n):
+                battery[k] = i
+                shell_id[k] = i * (1 << 32) + fired[i] + r
+                k += 1
+            fired[i] += n
+            rounds[i] -= n
+            mission_left[i] -= n
+            next_round_time[i] += n * interval[i]
+    err = normals(key, step, shell_id, 0)
+    x = np.empty(total)
+    y = np.empty(total)
+    rings = np.empty((total, battery_rings.shape[1], battery_rings.shape[2]))
+    for k in range(total):
+        i = battery[k]
+        x[k] = mission_x[i] + err[k, 0] * sigma[i]
+        y[k] = mission_y[i] + err[k, 1] * sigma[i]
+        rings[k] = battery_rings[i]
+        shells[side[i]] += 1
+    return (battery, x, y, shell_id, rings, np.full(total, weapon, np.int64),
+            np.zeros(total))
 
 
 def artillery(state: State, log: EventLog) -> None:
     """Start missions for idle batteries, then land this step's rounds."""
     b = state.batteries
-    if b.n == 0:
-        return
     step, dt = state.step, state.dt
-    tr = state.tracks
-    for i in _nz((b.mission_left == 0) & (b.rounds > 0)):
-        side = int(b.side[i])
-        fresh = _fresh_tracks(state, side) & (tr.engaged_until[side] < step)
-        fresh &= tr.n[side] >= b.min_group[i]
-        fresh &= np.hypot(tr.x[side] - b.x[i], tr.y[side] - b.y[i]) <= b.max_range[i]
-        groups = _nz(fresh)
-        if groups.size == 0:
-            continue
-        g = groups[np.argmax(tr.n[side, groups])]
-        size = int(min(b.rounds_per_mission[i], b.rounds[i]))
-        b.mission_left[i] = size
-        b.mission_x[i], b.mission_y[i] = tr.x[side, g], tr.y[side, g]
-        b.next_round_time[i] = (step + b.latency[i]) * dt
-        tr.engaged_until[side, g] = step + b.latency[i] + int(np.ceil(size * b.interval[i] / dt))
-        log.add(step, "call_for_fire", side, tr.x[side, g], tr.y[side, g],
-                weapon=state.artillery_code, platoon=g, actor=i, value=size)
-    # Rounds whose time falls in [t, t + dt).
-    end = (step + 1) * dt
-    firing = _nz((b.mission_left > 0) & (b.next_round_time < end - 1e-9))
-    if firing.size == 0:
+    if b.n == 0 or step < state.cache.get("artillery.wake", 0):
         return
-    n = np.minimum(
-        b.mission_left[firing],
-        np.floor((end - 1e-9 - b.next_round_time[firing]) / b.interval[firing]).astype(np.int64)
-        + 1,
+    todo, state.cache["artillery.wake"] = _todo(step, dt, b.mission_left, b.rounds,
+                                                b.next_round_time)
+    if todo & IDLE_BATTERY and _call_for_fire(state, log):
+        todo |= ROUNDS_DUE  # a new mission may fire at once
+    if not todo & ROUNDS_DUE:
+        return
+    fell = _rounds(step, dt, b.side, b.mission_left, b.next_round_time, b.interval, b.fired,
+                   b.rounds, b.mission_x, b.mission_y, b.sigma, b.rings, state.counters.shells,
+                   state.streams["artillery.dispersion"], state.artillery_code)
+    if fell is None:
+        return
+    battery, bx, by, shell_id, rings, weapon, penetration = fell
+    if log.keeps:
+        log.add(step, "shell", b.side[battery], bx, by, weapon=state.artillery_code,
+                actor=battery)
+    resolve_blasts(state, log, bx, by, rings, shell_id, weapon, penetration,
+                   "damage.artillery")
+
+
+def _call_for_fire(state: State, log: EventLog) -> bool:
+    """Idle batteries with a target in reach start a mission on it; True if any did."""
+    b, tr = state.batteries, state.tracks
+    ttl = state.cache.get("artillery.ttl")
+    if ttl is None:
+        sides = state.scenario.sides
+        ttl = state.cache["artillery.ttl"] = np.array([
+            sides.attacker.drone_doctrine.track_ttl / state.dt,
+            sides.defender.drone_doctrine.track_ttl / state.dt,
+        ])
+    sides = _target_sides(state.step, ttl, b.side, b.x, b.y, b.mission_left, b.rounds,
+                          b.min_group, b.max_range, state.platoons.side, tr.x, tr.y, tr.n,
+                          tr.step, tr.engaged_until)
+    if not sides:
+        return False
+    fresh = np.zeros(tr.n.shape, bool)
+    for side in (0, 1):
+        if sides >> side & 1:
+            fresh[side] = _fresh_tracks(state, side)
+    battery, group, size = _missions(
+        fresh, state.step, state.dt, b.side, b.x, b.y, b.rounds, b.rounds_per_mission,
+        b.latency, b.interval, b.max_range, b.min_group, b.mission_left, b.mission_x,
+        b.mission_y, b.next_round_time, tr.x, tr.y, tr.n, tr.engaged_until,
     )
-    battery = np.repeat(firing, n)
-    serial = b.fired[battery] + (np.arange(battery.size) - np.repeat(np.cumsum(n) - n, n))
-    shell_id = battery.astype(np.int64) * (1 << 32) + serial
-    err = normals(state.streams["artillery.dispersion"], step, shell_id, 0)
-    bx = b.mission_x[battery] + err[:, 0] * b.sigma[battery]
-    by = b.mission_y[battery] + err[:, 1] * b.sigma[battery]
-    b.fired[firing] += n
-    b.rounds[firing] -= n
-    b.mission_left[firing] -= n
-    b.next_round_time[firing] += n * b.interval[firing]
-    np.add.at(state.counters.shells, b.side[battery], 1)
-    log.add(step, "shell", b.side[battery], bx, by, weapon=state.artillery_code,
-            actor=battery)
-    resolve_blasts(state, log, bx, by, b.rings[battery], shell_id,
-                   np.full(battery.size, state.artillery_code, np.int64),
-                   np.zeros(battery.size), "damage.artillery")
+    if log.keeps:
+        for i, g, n in zip(battery.tolist(), group.tolist(), size.tolist(), strict=True):
+            side = int(b.side[i])
+            log.add(state.step, "call_for_fire", side, tr.x[side, g], tr.y[side, g],
+                    weapon=state.artillery_code, platoon=g, actor=i, value=n)
+    return battery.size > 0

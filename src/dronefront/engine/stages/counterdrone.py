@@ -18,13 +18,14 @@ the drone falls with probability ``1 - prod_j (1 - p_j)`` (one draw per drone an
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numba as nb
 import numpy as np
 
 from dronefront.engine.events import EventLog
-from dronefront.engine.rng import pair_uniforms, uniforms
+from dronefront.engine.rng import uniform
 from dronefront.engine.spatial import cell_range
-from dronefront.engine.spatial import nonzero as _nz
 from dronefront.engine.stages.drones import end_sorties
 from dronefront.engine.state import (
     BOMBER,
@@ -38,64 +39,245 @@ from dronefront.engine.state import (
     State,
 )
 
+# Each stage step is one or two kernel calls: per-call NumPy overhead, not arithmetic,
+# dominates on arrays this small. Powers and expm1 stay in NumPy (tables built once, or
+# calls on the rare steps that need them) so results match NumPy's SIMD loops bit for bit.
+
 
 @nb.njit(cache=True)
-def _in_range(dx_, dy_, alt, signature, max_spotting, spotter_bonus, x, y, status, role,
-              spotting, platoon, start, items, x0, y0, cell, nx, ny, n_groups):
-    """Per drone, the platoons with soldiers able to notice it, and how many soldiers."""
-    out_drone = []
-    out_group = []
-    out_count = []
+def _member(value, sorted_values):
+    pos = np.searchsorted(sorted_values, value)
+    return pos < sorted_values.shape[0] and sorted_values[pos] == value
+
+
+@nb.njit(cache=True)
+def _merge(sorted_keys, keep, extra, n_extra):
+    """``sorted_keys[keep]`` and the first ``n_extra`` of ``extra`` (disjoint), sorted.
+
+    Written out rather than ``np.sort``/``np.unique``: loaded from the on-disk cache after
+    another module's cached ``np.argsort`` (targeting), numba links them to the wrong
+    sort and they return unsorted arrays.
+    """
+    add = extra[:n_extra].copy()
+    for i in range(1, n_extra):  # insertion sort: a handful of new keys per step
+        v = add[i]
+        k = i - 1
+        while k >= 0 and add[k] > v:
+            add[k + 1] = add[k]
+            k -= 1
+        add[k + 1] = v
+    n_keep = 0
+    for i in range(sorted_keys.shape[0]):
+        n_keep += keep[i]
+    out = np.empty(n_keep + n_extra, np.int64)
+    i = j = k = 0
+    while k < out.shape[0]:
+        while i < sorted_keys.shape[0] and not keep[i]:
+            i += 1
+        if j >= n_extra or (i < sorted_keys.shape[0] and sorted_keys[i] < add[j]):
+            out[k] = sorted_keys[i]
+            i += 1
+        else:
+            out[k] = add[j]
+            j += 1
+        k += 1
+    return out
+
+
+@nb.njit(cache=True)
+def _detect(state, side, dx, dy, dtype, sortie, altitude, signature, night, spotter_bonus,
+            x, y, status, role, spotting, platoon, n_groups, contacts, p_detect, key, step,
+            start0, items0, x00, y00, cell0, nx0, ny0, start1, items1, x01, y01, cell1, nx1,
+            ny1):
+    """This step's contacts and the new ones, packed as ``(out, n)``: ``out[:n]`` are the
+    sorted contact keys, ``out[n:]`` the new contacts' slots, platoons and keys, one block
+    each (``out`` is ``contacts`` itself when nothing changed: the common case, no copy).
+
+    Pairs are visited drones of side 1 first (against side 0's soldiers), then side 0,
+    each in slot order, its platoons in the order their soldiers are met in the grid.
+    """
+    max_spotting = 0.0
+    for j in range(spotting.shape[0]):
+        max_spotting = max(max_spotting, spotting[j] * night)
     counts = np.zeros(n_groups, np.int64)
     touched = np.empty(n_groups, np.int64)
-    for f in range(dx_.shape[0]):
-        reach = signature[f] * max_spotting * spotter_bonus
-        horizontal = reach * reach - alt[f] * alt[f]
-        if horizontal <= 0:
-            continue
-        n_touched = 0
-        cx0, cx1, cy0, cy1 = cell_range(dx_[f], dy_[f], np.sqrt(horizontal), x0, y0, cell, nx, ny)
-        for cy in range(cy0, cy1 + 1):
-            for cx in range(cx0, cx1 + 1):
-                c = cy * nx + cx
-                for k in range(start[c], start[c + 1]):
-                    j = items[k]
-                    if status[j] != HEALTHY:
-                        continue
-                    r = signature[f] * spotting[j]
-                    if role[j] == SPOTTER:
-                        r *= spotter_bonus
-                    ddx = x[j] - dx_[f]
-                    ddy = y[j] - dy_[f]
-                    if ddx * ddx + ddy * ddy + alt[f] * alt[f] <= r * r:
-                        g = platoon[j]
-                        if counts[g] == 0:
-                            touched[n_touched] = g
-                            n_touched += 1
-                        counts[g] += 1
-        for i in range(n_touched):
-            g = touched[i]
-            out_drone.append(f)
-            out_group.append(g)
-            out_count.append(counts[g])
-            counts[g] = 0
-    return (np.array(out_drone, np.int64), np.array(out_group, np.int64),
-            np.array(out_count, np.int64))
+    still = np.zeros(contacts.shape[0], np.bool_)  # old contacts kept
+    n_still = 0
+    new_f = []
+    new_g = []
+    new_k = []
+    for soldiers_side in range(2):
+        if soldiers_side == 0:
+            start, items, x0, y0, cell, nx, ny = start0, items0, x00, y00, cell0, nx0, ny0
+        else:
+            start, items, x0, y0, cell, nx, ny = start1, items1, x01, y01, cell1, nx1, ny1
+        for f in range(state.shape[0]):
+            if state[f] != FLYING or side[f] == soldiers_side:
+                continue
+            alt = altitude[dtype[f]]
+            sig = signature[dtype[f]]
+            reach = sig * max_spotting * spotter_bonus
+            horizontal = reach * reach - alt * alt
+            if horizontal <= 0:
+                continue
+            n_touched = 0
+            cx0, cx1, cy0, cy1 = cell_range(dx[f], dy[f], np.sqrt(horizontal), x0, y0, cell,
+                                            nx, ny)
+            for cy in range(cy0, cy1 + 1):
+                for cx in range(cx0, cx1 + 1):
+                    c = cy * nx + cx
+                    for k in range(start[c], start[c + 1]):
+                        j = items[k]
+                        if status[j] != HEALTHY:
+                            continue
+                        r = sig * (spotting[j] * night)
+                        if role[j] == SPOTTER:
+                            r *= spotter_bonus
+                        ddx = x[j] - dx[f]
+                        ddy = y[j] - dy[f]
+                        if ddx * ddx + ddy * ddy + alt * alt <= r * r:
+                            g = platoon[j]
+                            if counts[g] == 0:
+                                touched[n_touched] = g
+                                n_touched += 1
+                            counts[g] += 1
+            for i in range(n_touched):
+                g = touched[i]
+                pair = sortie[f] * n_groups + g
+                pos = np.searchsorted(contacts, pair)
+                if pos < contacts.shape[0] and contacts[pos] == pair:
+                    still[pos] = True
+                    n_still += 1
+                elif uniform(key, step, sortie[f], g) < p_detect[counts[g]]:
+                    new_f.append(f)
+                    new_g.append(g)
+                    new_k.append(pair)
+                counts[g] = 0
+    m = len(new_f)
+    if m == 0 and n_still == contacts.shape[0]:
+        return contacts, n_still
+    merged = _merge(contacts, still, np.array(new_k, np.int64), m)
+    n = merged.shape[0]
+    out = np.empty(n + 3 * m, np.int64)
+    out[:n] = merged
+    for i in range(m):
+        out[n + i] = new_f[i]
+        out[n + m + i] = new_g[i]
+        out[n + 2 * m + i] = new_k[i]
+    return out, n
 
 
 @nb.njit(cache=True)
-def _fire(dx_, dy_, alt, sortie, speed_factor, bonus, contacts, n_groups, engage_range,
-          falloff, x, y, status, shoots, marksmanship, platoon, engages, start, items, x0, y0,
-          cell, nx, ny):
-    """Per drone: log of the probability that no shooter hits, and the number of shooters."""
-    log_miss = np.zeros(dx_.shape[0])
-    shooters = np.zeros(dx_.shape[0], np.int64)
+def _encounters(keys, groups, seen, status, platoon, encounters, n_groups):
+    """Count an encounter for each healthy member of a platoon seeing a new sortie.
+
+    Returns the updated sorted ``seen`` keys.
+    """
+    per_group = np.zeros(n_groups, np.int64)
+    fresh = np.empty(keys.shape[0], np.int64)
+    n_fresh = 0
+    for i in range(keys.shape[0]):
+        if not _member(keys[i], seen):
+            fresh[n_fresh] = keys[i]
+            n_fresh += 1
+            per_group[groups[i]] += 1
+    if n_fresh == 0:
+        return seen
+    for j in range(status.shape[0]):
+        if status[j] == HEALTHY:
+            encounters[j] += per_group[platoon[j]]
+    return _merge(seen, np.ones(seen.shape[0], np.bool_), fresh, n_fresh)
+
+
+@nb.njit(cache=True)
+def _drills(slots, groups, step, dt, freeze, freeze_time, frozen_until, disperse,
+            disperse_time, dispersed_until, decoy_drill, drone_role, dtype, target, track,
+            committed, sortie, drone_side, commit, platoon, role, status, decoy_distance, hx, hy,
+            decoy_dx, decoy_dy, decoy_until, decoy_steps, key_decoy, key_side):
+    """Run the drills of platoons with new contacts; returns the decoy commitments
+    as (slot, decoy soldier, platoon)."""
+    n = slots.shape[0]
+    for i in range(n):
+        g = groups[i]
+        if freeze[g]:
+            frozen_until[g] = max(frozen_until[g],
+                                  step + np.int64(np.ceil(freeze_time[g] / dt)))
+    for i in range(n):
+        g = groups[i]
+        if disperse[g]:
+            dispersed_until[g] = max(dispersed_until[g],
+                                     step + np.int64(np.ceil(disperse_time[g] / dt)))
+    # Decoy: an attack drone bound for this platoon may commit to the decoy soldier.
+    # Candidates are judged on the state before any commitment of this step.
+    cand = np.zeros(n, np.bool_)
+    any_cand = False
+    for i in range(n):
+        f, g = slots[i], groups[i]
+        r = drone_role[dtype[f]]
+        if target[f] >= 0:
+            bound_here = platoon[target[f]] == g
+        else:
+            bound_here = track[f] == g
+        cand[i] = (decoy_drill[g] and bound_here and not committed[f]
+                   and (r == FPV or r == LOITERING or r == BOMBER))
+        any_cand |= cand[i]
+    out_f = []
+    out_decoy = []
+    out_g = []
+    if not any_cand:
+        return (np.array(out_f, np.int64), np.array(out_decoy, np.int64),
+                np.array(out_g, np.int64))
+    first_decoy = np.full(freeze.shape[0], -1, np.int64)
+    for j in range(role.shape[0]):
+        if role[j] == DECOY and status[j] == HEALTHY and first_decoy[platoon[j]] < 0:
+            first_decoy[platoon[j]] = j
+    for i in range(n):
+        f, g = slots[i], groups[i]
+        if not cand[i] or first_decoy[g] < 0:
+            continue
+        if uniform(key_decoy, step, sortie[f], 0) < commit[drone_side[f]]:
+            out_f.append(f)
+            out_decoy.append(first_decoy[g])
+            out_g.append(g)
+    for i in range(len(out_f)):
+        f, g = out_f[i], out_g[i]
+        target[f] = out_decoy[i]
+        committed[f] = True
+        flank = -1.0 if uniform(key_side, step, g, 0) < 0.5 else 1.0
+        decoy_dx[g] = flank * decoy_distance * hy[g]
+        decoy_dy[g] = -flank * decoy_distance * hx[g]
+        decoy_until[g] = step + decoy_steps
+    return (np.array(out_f, np.int64), np.array(out_decoy, np.int64),
+            np.array(out_g, np.int64))
+
+
+@nb.njit(cache=True)
+def _fire(state, side, dx, dy, dtype, sortie, committed, altitude, speed_factor, decoy_bonus,
+          contacts, n_groups, engage_range, falloff, x, y, status, shoots, marksmanship,
+          platoon, engages, shots, key, step, start0, items0, x00, y00, cell0, nx0, ny0,
+          start1, items1, x01, y01, cell1, nx1, ny1):
+    """Flying drones under fire (slot order): slots, shooter counts, log-probability that
+    every shooter misses, and the fire draw. Adds the shots to ``shots``."""
     r2 = engage_range * engage_range
-    for f in range(dx_.shape[0]):
-        horizontal = r2 - alt[f] * alt[f]
+    out_f = []
+    out_n = []
+    out_log_miss = []
+    out_u = []
+    for f in range(state.shape[0]):
+        if state[f] != FLYING:
+            continue
+        if side[f] != 0:
+            start, items, x0, y0, cell, nx, ny = start0, items0, x00, y00, cell0, nx0, ny0
+        else:
+            start, items, x0, y0, cell, nx, ny = start1, items1, x01, y01, cell1, nx1, ny1
+        alt = altitude[dtype[f]]
+        horizontal = r2 - alt * alt
         if horizontal <= 0:
             continue
-        cx0, cx1, cy0, cy1 = cell_range(dx_[f], dy_[f], np.sqrt(horizontal), x0, y0, cell, nx, ny)
+        bonus = decoy_bonus if committed[f] else 1.0
+        log_miss = 0.0
+        shooters = 0
+        cx0, cx1, cy0, cy1 = cell_range(dx[f], dy[f], np.sqrt(horizontal), x0, y0, cell, nx, ny)
         for cy in range(cy0, cy1 + 1):
             for cx in range(cx0, cx1 + 1):
                 c = cy * nx + cx
@@ -103,171 +285,125 @@ def _fire(dx_, dy_, alt, sortie, speed_factor, bonus, contacts, n_groups, engage
                     j = items[k]
                     if status[j] != HEALTHY or not shoots[j] or not engages[platoon[j]]:
                         continue
-                    ddx = x[j] - dx_[f]
-                    ddy = y[j] - dy_[f]
-                    d2 = ddx * ddx + ddy * ddy + alt[f] * alt[f]
-                    if d2 > r2:
-                        continue
-                    key = sortie[f] * n_groups + platoon[j]
-                    pos = np.searchsorted(contacts, key)
-                    if pos >= contacts.shape[0] or contacts[pos] != key:
+                    ddx = x[j] - dx[f]
+                    ddy = y[j] - dy[f]
+                    d2 = ddx * ddx + ddy * ddy + alt * alt
+                    if d2 > r2 or not _member(sortie[f] * n_groups + platoon[j], contacts):
                         continue
                     p = (marksmanship[j] * (1.0 - falloff * np.sqrt(d2) / engage_range)
-                         * speed_factor[f] * bonus[f])
+                         * speed_factor[dtype[f]] * bonus)
                     p = min(max(p, 0.0), 1.0)
                     if p >= 1.0:
-                        log_miss[f] = -np.inf
+                        log_miss = -np.inf
                     else:
-                        log_miss[f] += np.log1p(-p)
-                    shooters[f] += 1
-    return log_miss, shooters
+                        log_miss += np.log1p(-p)
+                    shooters += 1
+        if shooters > 0:
+            shots[1 - side[f]] += shooters
+            out_f.append(f)
+            out_n.append(shooters)
+            out_log_miss.append(log_miss)
+            out_u.append(uniform(key, step, sortie[f], 0))
+    return (np.array(out_f, np.int64), np.array(out_n, np.int64),
+            np.array(out_log_miss, np.float64), np.array(out_u, np.float64))
+
+
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """Per-run constants: the scenario, the drone types and the platoons do not change."""
+
+    p_detect: np.ndarray  # platoon detection probability by soldiers in range
+    speed_factor: np.ndarray  # by drone type
+    decoy_commit: np.ndarray  # by drone side
+    decoy_steps: int
+    night: float  # factor on spotting ranges
+    n_groups: int
+    detect_key: np.uint64
+
+
+def _run(state: State) -> _Run:
+    run = state.cache.get("counterdrone")
+    if run is None:
+        cfg = state.scenario.counter_drone
+        sides = state.scenario.sides
+        run = state.cache["counterdrone"] = _Run(
+            p_detect=1.0 - (1.0 - cfg.detect_prob) ** np.arange(state.soldiers.n + 1),
+            speed_factor=np.minimum(
+                1.0, (cfg.reference_speed / state.types.speed) ** cfg.speed_exponent),
+            decoy_commit=np.array([sides.attacker.drone_doctrine.decoy_commit,
+                                   sides.defender.drone_doctrine.decoy_commit]),
+            decoy_steps=int(np.ceil(60.0 / state.dt)),
+            night=cfg.night_factor if state.scenario.night else 1.0,
+            n_groups=max(state.platoons.n, 1),
+            detect_key=state.streams["counterdrone.detect"],
+        )
+    return run
 
 
 def counterdrone(state: State, log: EventLog) -> None:
     """Detect drones, trigger drills on new contacts, and fire at drones in contact."""
+    d, t, s = state.drones, state.types, state.soldiers
+    run = state.cache.get("counterdrone") or _run(state)
+    g0, g1 = state.cache["grids"]
+    out, n = _detect(
+        d.state, d.side, d.x, d.y, d.dtype, d.sortie, t.altitude, t.signature_range,
+        run.night, state.scenario.counter_drone.spotter_bonus, s.x, s.y, s.status, s.role,
+        s.spotting, s.platoon, run.n_groups, state.contacts, run.p_detect, run.detect_key,
+        state.step, g0.start, g0.items, g0.x0, g0.y0, g0.cell, g0.nx, g0.ny,
+        g1.start, g1.items, g1.x0, g1.y0, g1.cell, g1.nx, g1.ny,
+    )
+    if out.shape[0] == n:
+        state.contacts = out
+    else:
+        state.contacts = out[:n]
+        new_f, new_g, new_keys = out[n:].reshape(3, -1)
+        if log.keeps:
+            log.add(state.step, "spotted", state.platoons.side[new_g], d.x[new_f], d.y[new_f],
+                    weapon=d.dtype[new_f], platoon=new_g, actor=d.sortie[new_f])
+        state.seen = _encounters(new_keys, new_g, state.seen, s.status, s.platoon,
+                                 s.encounters, run.n_groups)
+        _run_drills(state, log, new_f, new_g)
+    if n:
+        _shoot(state, log)
+
+
+def _run_drills(state: State, log: EventLog, slots: np.ndarray, groups: np.ndarray) -> None:
+    d, t, s, p = state.drones, state.types, state.soldiers, state.platoons
+    run = _run(state)
+    slot, decoy, g = _drills(
+        slots, groups, state.step, state.dt, p.freeze, p.freeze_time, p.frozen_until,
+        p.disperse, p.disperse_time, p.dispersed_until, p.decoy, t.role, d.dtype, d.target,
+        d.track, d.committed_decoy, d.sortie, d.side, run.decoy_commit, s.platoon, s.role,
+        s.status, state.scenario.counter_drone.decoy_distance, p.hx, p.hy, p.decoy_dx,
+        p.decoy_dy, p.decoy_until, run.decoy_steps, state.streams["counterdrone.decoy"],
+        state.streams["counterdrone.decoy_side"],
+    )
+    if slot.size and log.keeps:
+        log.add(state.step, "decoy", p.side[g], s.x[decoy], s.y[decoy], weapon=d.dtype[slot],
+                platoon=g, actor=d.sortie[slot], target=decoy)
+
+
+def _shoot(state: State, log: EventLog) -> None:
     d, t, s, p = state.drones, state.types, state.soldiers, state.platoons
     cfg = state.scenario.counter_drone
-    step = state.step
-    n_groups = max(p.n, 1)
-    flying = _nz(d.state == FLYING)
-    if flying.size == 0:
-        state.contacts = np.empty(0, np.int64)
+    run = _run(state)
+    g0, g1 = state.cache["grids"]
+    slots, shooters, log_miss, u = _fire(
+        d.state, d.side, d.x, d.y, d.dtype, d.sortie, d.committed_decoy, t.altitude,
+        run.speed_factor, cfg.decoy_hit_bonus, state.contacts, run.n_groups, cfg.engage_range,
+        cfg.range_falloff, s.x, s.y, s.status, s.shoots, s.marksmanship, s.platoon, p.engage,
+        state.counters.shots, state.streams["counterdrone.fire"], state.step,
+        g0.start, g0.items, g0.x0, g0.y0, g0.cell, g0.nx, g0.ny,
+        g1.start, g1.items, g1.x0, g1.y0, g1.cell, g1.nx, g1.ny,
+    )
+    if slots.size == 0:
         return
-    kind = d.dtype[flying]
-    alt = t.altitude[kind]
-    night = cfg.night_factor if state.scenario.night else 1.0
-    drone_idx, groups, counts = [], [], []
-    for side in (0, 1):
-        sel = _nz(d.side[flying] != side)
-        if sel.size == 0:
-            continue
-        grid = state.cache["grids"][side]
-        spotting = s.spotting * night
-        f, g, c = _in_range(
-            d.x[flying[sel]], d.y[flying[sel]], alt[sel], t.signature_range[kind[sel]],
-            float(spotting.max(initial=0.0)),
-            cfg.spotter_bonus, s.x, s.y, s.status, s.role, spotting, s.platoon, grid.start,
-            grid.items, grid.x0, grid.y0, grid.cell, grid.nx, grid.ny, n_groups,
-        )
-        drone_idx.append(sel[f])
-        groups.append(g)
-        counts.append(c)
-    fi = np.concatenate(drone_idx) if drone_idx else np.empty(0, np.int64)
-    gi = np.concatenate(groups) if groups else np.empty(0, np.int64)
-    ci = np.concatenate(counts) if counts else np.empty(0, np.int64)
-    keys = d.sortie[flying[fi]] * n_groups + gi
-    kept = np.isin(keys, state.contacts)
-    new_keys = keys[~kept]
-    p_detect = 1.0 - (1.0 - cfg.detect_prob) ** ci[~kept]
-    u = pair_uniforms(state.streams["counterdrone.detect"], step, d.sortie[flying[fi[~kept]]],
-                       gi[~kept])
-    gained = u < p_detect
-    state.contacts = np.sort(np.concatenate([keys[kept], new_keys[gained]]))
-    new_f = flying[fi[~kept][gained]]
-    new_g = gi[~kept][gained]
-    if new_f.size:
-        log.add(step, "spotted", p.side[new_g], d.x[new_f], d.y[new_f], weapon=d.dtype[new_f],
-                platoon=new_g, actor=d.sortie[new_f])
-        _encounters(state, new_keys[gained], new_g)
-        _drills(state, log, new_f, new_g)
-    _shoot(state, log, flying)
-
-
-def _encounters(state: State, keys: np.ndarray, groups: np.ndarray) -> None:
-    """Count a drone encounter for each healthy member of a platoon seeing a new sortie."""
-    fresh = ~np.isin(keys, state.seen)
-    if not fresh.any():
-        return
-    state.seen = np.union1d(state.seen, keys[fresh])
-    s = state.soldiers
-    per_group = np.bincount(groups[fresh], minlength=state.platoons.n)
-    s.encounters += np.where(s.status == HEALTHY, per_group[s.platoon], 0).astype(np.int32)
-
-
-def _drills(state: State, log: EventLog, slots: np.ndarray, groups: np.ndarray) -> None:
-    d, t, s, p = state.drones, state.types, state.soldiers, state.platoons
-    step = state.step
-    cfg = state.scenario.counter_drone
-    freeze = groups[p.freeze[groups]]
-    p.frozen_until[freeze] = np.maximum(
-        p.frozen_until[freeze], step + np.ceil(p.freeze_time[freeze] / state.dt).astype(np.int64))
-    disperse = groups[p.disperse[groups]]
-    p.dispersed_until[disperse] = np.maximum(
-        p.dispersed_until[disperse],
-        step + np.ceil(p.disperse_time[disperse] / state.dt).astype(np.int64))
-    # Decoy: an attack drone bound for this platoon may commit to the decoy soldier.
-    role = t.role[d.dtype[slots]]
-    target = d.target[slots]
-    bound_here = np.where(target >= 0, s.platoon[np.maximum(target, 0)] == groups,
-                          d.track[slots] == groups)
-    cand = _nz(p.decoy[groups] & bound_here & ~d.committed_decoy[slots]
-                          & ((role == FPV) | (role == LOITERING) | (role == BOMBER)))
-    if cand.size == 0:
-        return
-    decoys = _nz((s.role == DECOY) & (s.status == HEALTHY))
-    first_decoy = np.full(p.n, -1, np.int64)
-    order = decoys[::-1]
-    first_decoy[s.platoon[order]] = order  # lowest index wins (written last)
-    decoy = first_decoy[groups[cand]]
-    cand, decoy = cand[decoy >= 0], decoy[decoy >= 0]
-    if cand.size == 0:
-        return
-    commit = np.array([
-        getattr(state.scenario.sides, ("attacker", "defender")[int(sd)]).drone_doctrine
-        .decoy_commit for sd in (0, 1)
-    ])[d.side[slots[cand]]]
-    u = uniforms(state.streams["counterdrone.decoy"], step, d.sortie[slots[cand]], 0)
-    yes = u < commit
-    slot, decoy, g = slots[cand[yes]], decoy[yes], groups[cand[yes]]
-    if slot.size == 0:
-        return
-    d.target[slot] = decoy
-    d.committed_decoy[slot] = True
-    flank = np.where(uniforms(state.streams["counterdrone.decoy_side"], step,
-                              g.astype(np.int64), 0) < 0.5, -1.0, 1.0)
-    p.decoy_dx[g] = flank * cfg.decoy_distance * p.hy[g]
-    p.decoy_dy[g] = -flank * cfg.decoy_distance * p.hx[g]
-    p.decoy_until[g] = step + int(np.ceil(60.0 / state.dt))
-    log.add(step, "decoy", p.side[g], s.x[decoy], s.y[decoy], weapon=d.dtype[slot],
-            platoon=g, actor=d.sortie[slot], target=decoy)
-
-
-def _shoot(state: State, log: EventLog, flying: np.ndarray) -> None:
-    d, t, s, p = state.drones, state.types, state.soldiers, state.platoons
-    cfg = state.scenario.counter_drone
-    flying = flying[d.state[flying] == FLYING]
-    if flying.size == 0 or state.contacts.size == 0:
-        return
-    kind = d.dtype[flying]
-    speed_factor = np.minimum(1.0, (cfg.reference_speed / t.speed[kind]) ** cfg.speed_exponent)
-    bonus = np.where(d.committed_decoy[flying], cfg.decoy_hit_bonus, 1.0)
-    log_miss = np.zeros(flying.size)
-    shooters = np.zeros(flying.size, np.int64)
-    for side in (0, 1):
-        sel = _nz(d.side[flying] != side)
-        if sel.size == 0:
-            continue
-        grid = state.cache["grids"][side]
-        lm, n = _fire(
-            d.x[flying[sel]], d.y[flying[sel]], t.altitude[kind[sel]], d.sortie[flying[sel]],
-            speed_factor[sel], bonus[sel], state.contacts, max(p.n, 1), cfg.engage_range,
-            cfg.range_falloff, s.x, s.y, s.status, s.shoots, s.marksmanship, s.platoon,
-            p.engage, grid.start, grid.items, grid.x0, grid.y0, grid.cell, grid.nx, grid.ny,
-        )
-        log_miss[sel] += lm
-        shooters[sel] += n
-    engaged = _nz(shooters > 0)
-    if engaged.size == 0:
-        return
-    slots = flying[engaged]
-    np.add.at(state.counters.shots, 1 - d.side[slots], shooters[engaged])
-    log.add(state.step, "shot", 1 - d.side[slots], d.x[slots], d.y[slots],
-            weapon=len(state.weapon_names) - 1, actor=d.sortie[slots],
-            value=shooters[engaged])
-    u = uniforms(state.streams["counterdrone.fire"], state.step, d.sortie[slots], 0)
-    down = slots[u < -np.expm1(log_miss[engaged])]
+    if log.keeps:
+        log.add(state.step, "shot", 1 - d.side[slots], d.x[slots], d.y[slots],
+                weapon=len(state.weapon_names) - 1, actor=d.sortie[slots], value=shooters)
+    down = slots[u < -np.expm1(log_miss)]
     if down.size:
         np.add.at(state.counters.decoy_downs, 1 - d.side[down], d.committed_decoy[down])
-        gone = np.isin(state.contacts // max(p.n, 1), d.sortie[down])
+        gone = np.isin(state.contacts // run.n_groups, d.sortie[down])
         state.contacts = state.contacts[~gone]
-    end_sorties(state, log, down, SHOT_DOWN, "shoot_down", len(state.weapon_names) - 1)
+        end_sorties(state, log, down, SHOT_DOWN, "shoot_down", len(state.weapon_names) - 1)
