@@ -19,51 +19,42 @@ from dronefront.engine.stages.damage import resolve_blasts
 from dronefront.engine.stages.drones import _fresh_tracks
 from dronefront.engine.state import State
 
-# Per-call overhead, not arithmetic, dominates on arrays this small. Battery state changes
-# only here, so after a quiet step the stage sleeps (``state.cache["artillery.wake"]``)
-# until a round can next fall; an idle battery keeps it looking every step.
-IDLE_BATTERY, ROUNDS_DUE = 1, 2
+# Per-call overhead, not arithmetic, dominates on arrays this small: a step is one kernel
+# call unless a mission starts or rounds fall. Battery state changes only here, so after a
+# quiet step the stage sleeps (``state.cache["artillery.wake"]``) until a round can next
+# fall; an idle battery keeps it looking every step.
 NEVER = 1 << 62
 
 
 @nb.njit(cache=True)
-def _todo(step, dt, mission_left, rounds, next_round_time):
-    """Flags (``IDLE_BATTERY`` if a battery is idle with rounds left, ``ROUNDS_DUE`` if a
-    round falls in ``[t, t + dt)``) and the next step the stage must look again."""
+def _todo(step, dt, ttl, side, bx, by, mission_left, rounds, min_group, max_range,
+          next_round_time, platoon_side, tr_x, tr_y, tr_n, tr_step, engaged_until):
+    """What this step holds: (sides with an idle battery that has a target, whether a round
+    falls in ``[t, t + dt)``, the next step the stage must look again).
+
+    The target test is a mission's, with ``_fresh_tracks`` written out (``ttl`` in steps
+    per side), so that an idle battery with nothing to shoot at costs no more.
+    """
     end = (step + 1) * dt
-    todo = 0
+    targets = 0
+    idle = due = False
     wake = NEVER
-    for i in range(rounds.shape[0]):
+    for i in range(side.shape[0]):
         if mission_left[i] == 0 and rounds[i] > 0:
-            todo |= IDLE_BATTERY
+            idle = True
+            s = side[i]
+            for g in range(platoon_side.shape[0]):
+                if (platoon_side[g] != s and tr_n[s, g] > 0 and step - tr_step[s, g] <= ttl[s]
+                        and engaged_until[s, g] < step and tr_n[s, g] >= min_group[i]
+                        and np.hypot(tr_x[s, g] - bx[i], tr_y[s, g] - by[i]) <= max_range[i]):
+                    targets |= 1 << s
+                    break
         elif mission_left[i] > 0:
             if next_round_time[i] < end - 1e-9:
-                todo |= ROUNDS_DUE
+                due = True
             # A step earlier than due, well clear of the 1e-9 tolerance.
             wake = min(wake, max(step + 1, np.int64(next_round_time[i] // dt) - 1))
-    return todo, (step + 1 if todo else wake)
-
-
-@nb.njit(cache=True)
-def _target_sides(step, ttl, side, bx, by, mission_left, rounds, min_group, max_range,
-                  platoon_side, tr_x, tr_y, tr_n, tr_step, engaged_until):
-    """Bit ``s`` set when an idle battery of side ``s`` has a target to call fire on.
-
-    The same test as a mission's, with ``_fresh_tracks`` written out (``ttl`` in steps per
-    side): a cheap gate, so that an idle battery with nothing to shoot at costs one call.
-    """
-    sides = 0
-    for i in range(side.shape[0]):
-        if mission_left[i] != 0 or rounds[i] <= 0:
-            continue
-        s = side[i]
-        for g in range(platoon_side.shape[0]):
-            if (platoon_side[g] != s and tr_n[s, g] > 0 and step - tr_step[s, g] <= ttl[s]
-                    and engaged_until[s, g] < step and tr_n[s, g] >= min_group[i]
-                    and np.hypot(tr_x[s, g] - bx[i], tr_y[s, g] - by[i]) <= max_range[i]):
-                sides |= 1 << s
-                break
-    return sides
+    return targets, due, (step + 1 if idle or due else wake)
 
 
 @nb.njit(cache=True)
@@ -152,15 +143,25 @@ def _rounds(step, dt, side, mission_left, next_round_time, interval, fired, roun
 
 def artillery(state: State, log: EventLog) -> None:
     """Start missions for idle batteries, then land this step's rounds."""
-    b = state.batteries
+    b, tr = state.batteries, state.tracks
     step, dt = state.step, state.dt
     if b.n == 0 or step < state.cache.get("artillery.wake", 0):
         return
-    todo, state.cache["artillery.wake"] = _todo(step, dt, b.mission_left, b.rounds,
-                                                b.next_round_time)
-    if todo & IDLE_BATTERY and _call_for_fire(state, log):
-        todo |= ROUNDS_DUE  # a new mission may fire at once
-    if not todo & ROUNDS_DUE:
+    ttl = state.cache.get("artillery.ttl")
+    if ttl is None:
+        sides = state.scenario.sides
+        ttl = state.cache["artillery.ttl"] = np.array([
+            sides.attacker.drone_doctrine.track_ttl / dt,
+            sides.defender.drone_doctrine.track_ttl / dt,
+        ])
+    targets, due, state.cache["artillery.wake"] = _todo(
+        step, dt, ttl, b.side, b.x, b.y, b.mission_left, b.rounds, b.min_group, b.max_range,
+        b.next_round_time, state.platoons.side, tr.x, tr.y, tr.n, tr.step, tr.engaged_until,
+    )
+    if targets:
+        _call_for_fire(state, log, targets)
+        due = True  # a new mission may fire at once
+    if not due:
         return
     fell = _rounds(step, dt, b.side, b.mission_left, b.next_round_time, b.interval, b.fired,
                    b.rounds, b.mission_x, b.mission_y, b.sigma, b.rings, state.counters.shells,
@@ -175,21 +176,9 @@ def artillery(state: State, log: EventLog) -> None:
                    "damage.artillery")
 
 
-def _call_for_fire(state: State, log: EventLog) -> bool:
-    """Idle batteries with a target in reach start a mission on it; True if any did."""
+def _call_for_fire(state: State, log: EventLog, sides: int) -> None:
+    """Idle batteries of the ``sides`` (bitmask) start a mission on their target."""
     b, tr = state.batteries, state.tracks
-    ttl = state.cache.get("artillery.ttl")
-    if ttl is None:
-        sides = state.scenario.sides
-        ttl = state.cache["artillery.ttl"] = np.array([
-            sides.attacker.drone_doctrine.track_ttl / state.dt,
-            sides.defender.drone_doctrine.track_ttl / state.dt,
-        ])
-    sides = _target_sides(state.step, ttl, b.side, b.x, b.y, b.mission_left, b.rounds,
-                          b.min_group, b.max_range, state.platoons.side, tr.x, tr.y, tr.n,
-                          tr.step, tr.engaged_until)
-    if not sides:
-        return False
     fresh = np.zeros(tr.n.shape, bool)
     for side in (0, 1):
         if sides >> side & 1:
@@ -204,4 +193,3 @@ def _call_for_fire(state: State, log: EventLog) -> bool:
             side = int(b.side[i])
             log.add(state.step, "call_for_fire", side, tr.x[side, g], tr.y[side, g],
                     weapon=state.artillery_code, platoon=g, actor=i, value=n)
-    return battery.size > 0

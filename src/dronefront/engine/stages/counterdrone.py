@@ -39,9 +39,10 @@ from dronefront.engine.state import (
     State,
 )
 
-# Each stage step is one or two kernel calls: per-call NumPy overhead, not arithmetic,
-# dominates on arrays this small. Powers and expm1 stay in NumPy (tables built once, or
-# calls on the rare steps that need them) so results match NumPy's SIMD loops bit for bit.
+# Per-call overhead, not arithmetic, dominates on arrays this small: a step is one kernel
+# call, more only on the rare steps with new contacts or contacts to fire at. Powers and
+# expm1 stay in NumPy (tables built once per run, or calls on the rare steps that need
+# them) so that results match NumPy's SIMD loops bit for bit.
 
 
 @nb.njit(cache=True)
@@ -54,9 +55,9 @@ def _member(value, sorted_values):
 def _merge(sorted_keys, keep, extra, n_extra):
     """``sorted_keys[keep]`` and the first ``n_extra`` of ``extra`` (disjoint), sorted.
 
-    Written out rather than ``np.sort``/``np.unique``: loaded from the on-disk cache after
-    another module's cached ``np.argsort`` (targeting), numba links them to the wrong
-    sort and they return unsorted arrays.
+    Written out rather than with ``np.sort``/``np.unique``: a cached kernel using them,
+    loaded from numba's on-disk cache after targeting's cached ``np.argsort``, got linked
+    to the wrong sort helpers and returned unsorted arrays.
     """
     add = extra[:n_extra].copy()
     for i in range(1, n_extra):  # insertion sort: a handful of new keys per step
