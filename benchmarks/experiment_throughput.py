@@ -3,7 +3,9 @@
 Each executor runs the same one-point experiment (``--replicates`` runs, seeds 1..N) into a
 fresh store, timed from the call to the last commit (worker start-up included), and the
 stored metrics are checked to be identical across executors. Parallel efficiency is
-``rate(executor) / (workers * rate(local))``; per-run overhead is the share of worker time
+``rate(executor) / (workers * rate(local))``, with and without the executor's start-up
+(starting a local Ray instance takes seconds; joining a running cluster does not); per-run
+overhead is the share of worker time
 not spent inside the model, ``1 - runs * model_s / (workers * wall_s)`` (process start,
 scheduling, transfers and store commits). Usage::
 
@@ -29,18 +31,22 @@ metrics: [sides.attacker.casualties, sides.defender.casualties, exchange_ratio]
 
 
 def measure(executor: str, path: Path, store: Path, workers: int | None) -> dict:
-    """Run the experiment on one executor; return rate and timing."""
+    """Run the experiment on one executor; return rate and timing (start-up apart too)."""
+    from dronefront.experiments.executors import make_executor
     from dronefront.experiments.runner import run_experiment
 
     started = time.perf_counter()
-    report = run_experiment(path, executor=executor, store=store, workers=workers)
-    wall = time.perf_counter() - started
+    with make_executor(executor, workers=workers) as ex:
+        start_s = time.perf_counter() - started
+        report = run_experiment(path, executor=ex, store=store)
+        wall = time.perf_counter() - started
     from dronefront.experiments.store import Store
 
     with Store(store, read_only=True) as db:
         model_s = float(db.runs(report.key).seconds.mean())
-    return {"executor": executor, "runs": report.ran, "wall_s": wall,
-            "rate": report.ran / wall, "model_s": model_s}
+    return {"executor": executor, "runs": report.ran, "wall_s": wall, "start_s": start_s,
+            "rate": report.ran / wall, "warm_rate": report.ran / (wall - start_s),
+            "model_s": model_s}
 
 
 def main() -> None:
@@ -62,8 +68,8 @@ def main() -> None:
     path.write_text(EXPERIMENT.format(scenario=args.scenario, replicates=args.replicates))
     print(f"{args.replicates} replicates of {args.scenario}; {os.cpu_count()} cores, "
           f"{workers} workers for processes/ray; stores in {tmp}")
-    print(f"{'executor':>10} {'runs':>6} {'wall s':>9} {'runs/s':>8} {'model s/run':>12} "
-          f"{'overhead':>9} {'efficiency':>11}")
+    print(f"{'executor':>10} {'runs':>6} {'wall s':>7} {'start s':>8} {'runs/s':>7} "
+          f"{'model s/run':>12} {'overhead':>9} {'efficiency':>11} {'once started':>13}")
     rows = []
     frames = {}
     for name in args.executors:
@@ -74,10 +80,13 @@ def main() -> None:
         rows.append(row)
         frames[name] = results(path, store)
         local = next((r for r in rows if r["executor"] == "local"), None)
-        eff = "" if name == "local" or local is None else \
-            f"{row['rate'] / (workers * local['rate']):.0%}"
-        print(f"{name:>10} {row['runs']:>6} {row['wall_s']:>9.1f} {row['rate']:>8.2f} "
-              f"{row['model_s']:>12.3f} {row['overhead']:>9.1%} {eff:>11}", flush=True)
+        eff = warm = ""
+        if name != "local" and local is not None:
+            eff = f"{row['rate'] / (workers * local['rate']):.0%}"
+            warm = f"{row['warm_rate'] / (workers * local['warm_rate']):.0%}"
+        print(f"{name:>10} {row['runs']:>6} {row['wall_s']:>7.1f} {row['start_s']:>8.1f} "
+              f"{row['rate']:>7.2f} {row['model_s']:>12.3f} {row['overhead']:>9.1%} "
+              f"{eff:>11} {warm:>13}", flush=True)
     first = next(iter(frames.values()))
     same = all(f.equals(first) for f in frames.values())
     print(f"identical stored metrics on every executor: {same}")
