@@ -160,6 +160,7 @@ def set_path(data: dict, dotted: str, value: Any, file: str) -> None:
     path = [p for p in str(dotted).strip().split(".") if p]
     if not path:
         raise UserError(f"empty field path {dotted!r}", file=file)
+    _builtin_type(data, path)
     node: Any = data
     for depth, key in enumerate(path):
         last = depth == len(path) - 1
@@ -186,6 +187,20 @@ def set_path(data: dict, dotted: str, value: Any, file: str) -> None:
             raise UserError(
                 f"cannot set a field inside a {type(node).__name__}", file=file, field=where
             )
+
+
+def _builtin_type(data: dict, path: list[str]) -> None:
+    """A field of a built-in drone type the file does not declare (``drone_types.bomber.
+    lethality.0.kill``) changes a copy of the built-in definition, so nested fields exist."""
+    from dronefront.scenario.models import DEFAULT_DRONE_TYPES
+
+    if len(path) < 3 or path[0] != "drone_types" or path[1] not in DEFAULT_DRONE_TYPES:
+        return
+    types = data.get("drone_types")
+    if types is None:
+        types = data["drone_types"] = {}
+    if isinstance(types, dict) and path[1] not in types:
+        types[path[1]] = DEFAULT_DRONE_TYPES[path[1]].model_dump(mode="json")
 
 
 # --------------------------------------------------------------------------- expressions
