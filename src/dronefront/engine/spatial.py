@@ -66,22 +66,9 @@ def _bbox(x, y, include):
     return lo_x, lo_y, hi_x, hi_y
 
 
-def build_grid(x: np.ndarray, y: np.ndarray, include: np.ndarray, cell: float) -> Grid:
-    """Index the soldiers where ``include`` is true into cells of side ``cell`` metres."""
-    lo_x, lo_y, hi_x, hi_y = _bbox(x, y, include)
-    if np.isfinite(lo_x):
-        x0, y0 = lo_x - cell, lo_y - cell
-        nx = int((hi_x - x0) / cell) + 2
-        ny = int((hi_y - y0) / cell) + 2
-    else:
-        x0, y0, nx, ny = 0.0, 0.0, 1, 1
-    start, items = _build(x, y, include, cell, x0, y0, nx, ny)
-    return Grid(x0, y0, cell, nx, ny, start, items)
-
-
 @nb.njit(cache=True)
-def _side_grid(x, y, status, side, which, dead, cell):
-    include = (side == which) & (status != dead)
+def _grid(x, y, include, cell):
+    """Origin, size and buckets of the grid over the included soldiers' bounding box."""
     lo_x, lo_y, hi_x, hi_y = _bbox(x, y, include)
     if np.isfinite(lo_x):
         x0, y0 = lo_x - cell, lo_y - cell
@@ -91,6 +78,17 @@ def _side_grid(x, y, status, side, which, dead, cell):
         x0, y0, nx, ny = 0.0, 0.0, 1, 1
     start, items = _build(x, y, include, cell, x0, y0, nx, ny)
     return x0, y0, nx, ny, start, items
+
+
+def build_grid(x: np.ndarray, y: np.ndarray, include: np.ndarray, cell: float) -> Grid:
+    """Index the soldiers where ``include`` is true into cells of side ``cell`` metres."""
+    x0, y0, nx, ny, start, items = _grid(x, y, include, float(cell))
+    return Grid(x0, y0, cell, nx, ny, start, items)
+
+
+@nb.njit(cache=True)
+def _side_grid(x, y, status, side, which, dead, cell):
+    return _grid(x, y, (side == which) & (status != dead), cell)
 
 
 def build_side_grids(x: np.ndarray, y: np.ndarray, status: np.ndarray, side: np.ndarray,
