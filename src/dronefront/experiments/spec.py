@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import difflib
 import math
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import Any, Literal
 
@@ -219,7 +220,7 @@ class Experiment(_Model):
 
 
 def short_names(paths: dict[str, str | None],
-                reserved: set[str] = frozenset()) -> dict[str, str]:  # type: ignore[assignment]
+                reserved: AbstractSet[str] = frozenset()) -> dict[str, str]:
     """Shortest unique suffixes of dotted paths (explicit names win).
 
     A suffix in ``reserved`` (a metric's or a key column's name) is lengthened, so factor
