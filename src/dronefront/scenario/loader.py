@@ -23,6 +23,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from dronefront.errors import UserError
+from dronefront.limits import check_file_size, check_yaml_events
 from dronefront.scenario.models import DEFAULT_DRONE_TYPES, Scenario
 
 BUILTIN_DIR = Path(__file__).parent / "builtin"
@@ -41,11 +42,14 @@ def parse_yaml(text: str, file: str) -> tuple[Any, Lines]:
     """
     loader = None
     try:
+        check_yaml_events(text, file)  # size, depth, aliases: before the recursive composer
         loader = yaml.SafeLoader(text)
         node = loader.get_single_node()
     except yaml.YAMLError as exc:
         raise UserError(f"invalid YAML: {_yaml_problem(exc)}", file=file,
                         line=_yaml_line(exc, text)) from None
+    except RecursionError:
+        raise UserError("YAML nested too deeply", file=file) from None
     finally:
         if loader is not None:
             loader.dispose()
@@ -471,6 +475,7 @@ def load_raw(path_or_name: str | Path, _depth: int = 0) -> tuple[dict, Lines, st
     """
     path = resolve_path(path_or_name)
     display = str(path_or_name) if path.parent != BUILTIN_DIR else f"{path.stem} (built-in)"
+    check_file_size(path, display)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
