@@ -292,15 +292,6 @@ def _slot_offsets(
     return ox.astype(float), oy.astype(float)
 
 
-def _heading(start: tuple, waypoints: list) -> tuple[float, float]:
-    if waypoints:
-        dx, dy = waypoints[0][0] - start[0], waypoints[0][1] - start[1]
-        norm = math.hypot(dx, dy)
-        if norm > 0:
-            return dx / norm, dy / norm
-    return 0.0, 1.0
-
-
 def build_state(scenario: Scenario, seed: int) -> State:
     """Lay out every soldier, platoon, drone slot, battery and jammer of a scenario."""
     streams = Streams(seed)
@@ -327,7 +318,7 @@ def build_state(scenario: Scenario, seed: int) -> State:
             unit_index = len(unit_names)
             unit_names.append(unit.name)
             doc = unit.doctrine
-            hx, hy = _heading(unit.start, unit.waypoints)
+            hx, hy = unit.heading
             n_platoons = math.ceil(unit.count / unit.platoon_size)
             columns = unit.layout.columns or max(1, math.ceil(math.sqrt(n_platoons)))
             dx = unit.layout.dx

@@ -7,14 +7,27 @@ and US dollars.
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+
+from dronefront import limits
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 Positive = Annotated[float, Field(gt=0.0)]
 NonNegative = Annotated[float, Field(ge=0.0)]
 Point = tuple[float, float]
+#: An integer count; a whole float such as ``1.0e+21`` is taken as an int, so it meets the
+#: size caps of :mod:`dronefront.limits` rather than pydantic's integer-size error.
+Count = Annotated[int, BeforeValidator(limits.whole)]
 
 SIDES = ("attacker", "defender")
 DrillAction = Literal["freeze", "disperse", "engage", "decoy"]
@@ -275,7 +288,7 @@ class Unit(Model):
     """A company-like unit: soldiers grouped in squads and platoons, one route."""
 
     name: str
-    count: int = Field(ge=1, description="Soldiers in the unit.")
+    count: Count = Field(ge=1, description="Soldiers in the unit.")
     platoon_size: int = Field(30, ge=1)
     squad_size: int = Field(10, ge=1)
     start: Point
@@ -287,6 +300,21 @@ class Unit(Model):
     skills: Skills = Skills()
     value: NonNegative = Field(1.0, description="Target value weight (highest_value policy).")
     direct_fire: DirectFire | None = None
+
+    @property
+    def heading(self) -> tuple[float, float]:
+        """Unit vector from the start towards the first waypoint (north without one).
+
+        >>> Unit(name="u", count=1, start=(0, 0), waypoints=[(3, 4)]).heading
+        (0.6, 0.8)
+        """
+        if self.waypoints:
+            dx = self.waypoints[0][0] - self.start[0]
+            dy = self.waypoints[0][1] - self.start[1]
+            norm = math.hypot(dx, dy)
+            if norm > 0:
+                return dx / norm, dy / norm
+        return 0.0, 1.0
 
 
 class DirectFire(Model):
@@ -302,7 +330,7 @@ class OperatorTeams(Model):
     """Drone operator teams of one drone type: each flies one airframe at a time."""
 
     drone: str
-    count: int = Field(1, ge=0, description="Number of teams.")
+    count: Count = Field(1, ge=0, description="Number of teams.")
     position: Point
     inventory: int = Field(10, ge=0, description="Airframes per team.")
     turnaround: NonNegative = Field(300.0, description="Seconds between sorties.")
@@ -446,6 +474,11 @@ class Scenario(Model):
             missing = {"moving", "halted", "concealed", "dug_in"} - set(getattr(self, key))
             if missing:
                 raise ValueError(f"{key}: missing postures {sorted(missing)}")
+        return self
+
+    @model_validator(mode="after")
+    def _sizes(self) -> Scenario:
+        limits.check_scenario(self)
         return self
 
 
