@@ -52,13 +52,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
+from dronefront import limits
 from dronefront.errors import UserError
 from dronefront.experiments.executors import Executor, Output, Task, make_executor
 from dronefront.experiments.models import ModelKind, plain
 from dronefront.experiments.runner import assignment, check_overrides, execute, resolve_model
-from dronefront.experiments.spec import Factor, Lines, _Model, read_yaml, validate_model
+from dronefront.experiments.spec import Count, Factor, Lines, _Model, read_yaml, validate_model
 from dronefront.experiments.store import DEFAULT_STORE, Store
 from dronefront.io.rundir import sha256_of
 
@@ -100,10 +101,10 @@ class Calibration(_Model):
     overrides: dict[str, Any] = Field(default_factory=dict)
     parameters: dict[str, Factor]
     observed: Observed
-    trials: int = Field(50, ge=1)
+    trials: Count = Field(50, ge=1)
     batch: int = Field(8, ge=1)
     startup_trials: int = Field(10, ge=1, description="Random trials before TPE starts.")
-    replicates: int = Field(1, ge=1)
+    replicates: Count = Field(1, ge=1)
     seed: int = Field(0, ge=0)
     top: float = Field(0.1, gt=0, le=1)
 
@@ -113,6 +114,13 @@ class Calibration(_Model):
         if not value:
             raise ValueError("at least one parameter to fit is needed")
         return value
+
+    @model_validator(mode="after")
+    def _sizes(self) -> Calibration:
+        limits.require("replicates", self.replicates, "replicates")
+        limits.require("runs", self.trials * self.replicates, "trials", unit=f"runs "
+                       f"({limits.fmt(self.trials)} trials x {self.replicates} replicates)")
+        return self
 
 
 @dataclass(frozen=True)
@@ -504,6 +512,8 @@ def calibrate(
         else load_calibration(calibration)
     spec = plan.spec
     n_trials = trials or spec.trials
+    limits.check("runs", n_trials * spec.replicates, field="trials", unit=f"runs "
+                 f"({limits.fmt(n_trials)} trials x {spec.replicates} replicates)")
     started = time.perf_counter()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     with warnings.catch_warnings():

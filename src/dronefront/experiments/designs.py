@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from dronefront.experiments.spec import Design, Experiment, Factor
+from dronefront.experiments.spec import Design, Experiment, Factor, nolh_order
 
 
 @dataclass(frozen=True)
@@ -83,15 +83,12 @@ def ye_olh(m: int) -> np.ndarray:
     if m < 2:
         raise ValueError("m must be at least 2")
     q = 2 ** (m - 1)
-    eye = np.eye(2, dtype=int)
-    rev = np.array([[0, 1], [1, 0]])
-
-    def a_mat(k: int) -> np.ndarray:
-        return reduce(np.kron, [eye] * (m - 1 - k) + [rev] * k)
-
-    e = np.arange(1, q + 1)
-    cols = [e] + [a_mat(k) @ e for k in range(1, m)]
-    cols += [a_mat(m - 1) @ a_mat(k) @ e for k in range(1, m - 1)]
+    index = np.arange(q)
+    e = index + 1
+    # M_k = I x ... x I x R x ... x R (k reversals last) is a permutation matrix: applied to
+    # a vector it flips the k lowest bits of the index, so no q x q matrix is built.
+    cols = [e] + [e[index ^ ((1 << k) - 1)] for k in range(1, m)]
+    cols += [e[index ^ (q - 1) ^ ((1 << k) - 1)] for k in range(1, m - 1)]
     ones = np.ones(2, dtype=int)
     alpha = np.array([-1, 1])
 
@@ -150,11 +147,7 @@ def nolh(k: int, points: int | None = None, seed: int = 0) -> tuple[np.ndarray, 
     """
     if k < 1:
         raise ValueError("need at least one factor")
-    m = max(2, -(-k // 2) + 1)  # smallest m with 2m - 2 >= k
-    if points is not None:
-        m = 2
-        while 2 ** m + 1 < points:
-            m += 1
+    m = nolh_order(k, points)
     base = ye_olh(m).astype(float)
     q = 2 ** (m - 1)
     if k <= base.shape[1]:

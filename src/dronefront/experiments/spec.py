@@ -31,14 +31,25 @@ import difflib
 import math
 from collections.abc import Set as AbstractSet
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from dronefront.errors import UserError
+from dronefront.limits import check_file_size, fmt, require, whole
 from dronefront.scenario.loader import line_for, model_at, parse_yaml
 
 Lines = dict[tuple, int]
+#: A whole float (``1.0e+9``) is taken as an int, so the size caps report it.
+Count = Annotated[int, BeforeValidator(whole)]
 DesignType = Literal["full_factorial", "latin_hypercube", "nolh", "sobol", "morris"]
 
 #: Which optional design fields each design type accepts.
@@ -119,11 +130,11 @@ class Design(_Model):
     """
 
     type: DesignType
-    points: int | None = Field(None, ge=2)
+    points: Count | None = Field(None, ge=2)
     seed: int = 0
-    samples: int = Field(256, ge=2)
+    samples: Count = Field(256, ge=2)
     second_order: bool = False
-    trajectories: int = Field(10, ge=2)
+    trajectories: Count = Field(10, ge=2)
     levels: int = Field(4, ge=2)
 
     @model_validator(mode="before")
@@ -149,6 +160,39 @@ class Design(_Model):
             raise ValueError(f"design.samples: must be a power of two (got {self.samples})")
         return self
 
+    def count(self, k: int, levels: list[int] | None = None) -> tuple[int, str]:
+        """How many points this design has for ``k`` factors (``levels``: each factor's
+        number of levels, for a full factorial), and the field that sets it; computed from
+        the parameters alone, before any point is generated.
+
+        >>> Design(type="sobol", samples=1024).count(3)
+        (5120, 'design.samples')
+        >>> Design(type="nolh").count(8)
+        (33, 'factors')
+        """
+        if self.type == "full_factorial":
+            return math.prod(levels or []), "factors"
+        if self.type == "latin_hypercube":
+            return int(self.points or 0), "design.points"
+        if self.type == "nolh":
+            return 2 ** nolh_order(k, self.points) + 1, (
+                "factors" if self.points is None else "design.points")
+        if self.type == "sobol":
+            return self.samples * (2 * k + 2 if self.second_order else k + 2), "design.samples"
+        return self.trajectories * (k + 1), "design.trajectories"
+
+
+def nolh_order(k: int, points: int | None = None) -> int:
+    """The ``m`` of a nearly orthogonal Latin hypercube's ``2^m + 1`` runs: the smallest
+    with ``2m - 2 >= k`` columns or, given ``points``, with ``2^m + 1 >= points`` runs.
+
+    >>> nolh_order(4), nolh_order(1, points=17), nolh_order(1, points=18)
+    (3, 4, 5)
+    """
+    if points is not None:
+        return max(2, (int(points) - 2).bit_length())
+    return max(2, -(-k // 2) + 1)
+
 
 class Experiment(_Model):
     """An experiment file: base scenario, model kind, factors, design, replicates, metrics.
@@ -165,7 +209,7 @@ class Experiment(_Model):
                                       description="Fixed dotted-path changes at every point.")
     factors: dict[str, Factor] = Field(default_factory=dict)
     design: Design = Design(type="full_factorial")
-    replicates: int = Field(1, ge=1)
+    replicates: Count = Field(1, ge=1)
     seed: int = Field(0, ge=0, description="Base seed: replicate r uses seed + r.")
     metrics: list[str] = Field(min_length=1)
     timeseries: bool = False
@@ -198,6 +242,12 @@ class Experiment(_Model):
                 if factor.levels is None:
                     raise ValueError(f"factors.{path}: a full_factorial design needs 'levels' "
                                      f"for every factor")
+        levels = [len(f.levels or []) for f in self.factors.values()]
+        points, where = self.design.count(len(self.factors), levels)
+        require("design_points", points, where, unit="design points")
+        require("replicates", self.replicates, "replicates")
+        require("runs", points * self.replicates, "replicates",
+                unit=f"runs ({fmt(points)} points x {fmt(self.replicates)} replicates)")
         taken = {"point", "replicate", "seed", *self.metrics}
         names = [f.name for f in self.factors.values() if f.name]
         for path, factor in self.factors.items():
@@ -311,6 +361,7 @@ def read_yaml(path: str | Path, what: str = "experiment") -> tuple[dict, Lines, 
     p = Path(path)
     if not p.is_file():
         raise UserError(f"no such {what} file", file=display)
+    check_file_size(p, display)
     try:
         text = p.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
