@@ -25,10 +25,16 @@ def campaign_cmd(
     days: Annotated[int | None, typer.Option(help="Stop after this many days.")] = None,
 ) -> None:
     """Run a campaign: daily engagements with learning on both sides."""
-    from dronefront.campaign.runner import daily_casualty_table, load_campaign, run_campaign
+    from dronefront.campaign.runner import (
+        check_days,
+        daily_casualty_table,
+        load_campaign,
+        run_campaign,
+    )
     from dronefront.cli import console, err
 
     spec = load_campaign(campaign, set_ or [])
+    check_days(days)  # before the progress bar takes the terminal
     off = no_learning or []
     suffix = "".join(f"-no-{side}" for side in sorted(off))
     out = out or Path("runs") / f"{spec.name}-seed{seed}{suffix}"

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from dronefront import limits
 from dronefront.learning.diffusion import DiffusionConfig
 from dronefront.learning.doctrine import DoctrineSpace, LearnerConfig
 from dronefront.learning.opponent import DroneSideConfig
 from dronefront.learning.skills import SkillCurve
+
+#: A whole float (``1.0e+9``) is taken as an int, so the size caps report it.
+Count = Annotated[int, BeforeValidator(limits.whole)]
 
 
 class Model(BaseModel):
@@ -34,18 +38,18 @@ class Reinforcement(Model):
     """Untrained replacements arriving on a date, spread over the battalions."""
 
     date: dt.date
-    count: int = Field(ge=0)
+    count: Count = Field(ge=0)
 
 
 class Force(Model):
     """The attacking force: battalions that take turns to send an assault group forward."""
 
-    strength: int = Field(ge=1, description="Soldiers committed at the start.")
-    battalions: int = Field(ge=1)
-    assault_size: int = Field(ge=1, description="Soldiers in one day's assault group.")
+    strength: Count = Field(ge=1, description="Soldiers committed at the start.")
+    battalions: Count = Field(ge=1)
+    assault_size: Count = Field(ge=1, description="Soldiers in one day's assault group.")
     companies_per_assault: int = Field(3, ge=1)
     company_gap: float = Field(250.0, gt=0, description="Distance between companies, m.")
-    assaults_per_day: int = Field(1, ge=0)
+    assaults_per_day: Count = Field(1, ge=0)
     min_assault_share: float = Field(
         0.75, ge=0.0, le=1.0,
         description="A battalion is sent forward only if it can field this share of an "
@@ -110,6 +114,21 @@ class Campaign(Model):
     def _dates(self) -> Campaign:
         if self.end < self.start:
             raise ValueError("end must not be before start")
+        return self
+
+    @model_validator(mode="after")
+    def _sizes(self) -> Campaign:
+        limits.require("campaign_days", self.days, "end", unit="days (start to end)")
+        force = self.force
+        limits.require("battalions", force.battalions, "force.battalions")
+        limits.require("soldiers", force.assault_size, "force.assault_size")
+        limits.require("campaign_strength", force.strength, "force.strength")
+        arriving = sum(r.count for r in self.reinforcements)
+        limits.require("campaign_strength", force.strength + arriving, "reinforcements",
+                       unit="soldiers with reinforcements")
+        limits.require("engagements", self.days * force.assaults_per_day,
+                       "force.assaults_per_day", unit=f"engagements ({self.days} days x "
+                       f"{limits.fmt(force.assaults_per_day)} assaults per day)")
         return self
 
     @property

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from dronefront import limits
 from dronefront.campaign.assault import assault_scenario
 from dronefront.campaign.models import Campaign
 from dronefront.engine.rng import stream_key, uniforms
@@ -168,8 +169,9 @@ def run_campaign(
     if unknown:
         raise UserError(f"--no-learning takes attacker or defender, not {sorted(unknown)}",
                         field="no_learning")
+    check_days(days)
     template = _template(spec)
-    horizon = spec.days if days is None else max(0, min(days, spec.days))
+    horizon = spec.days if days is None else min(days, spec.days)
     state = _CampaignState(spec, template, int(seed), off)
     for day in range(horizon):
         state.run_day(day)
@@ -180,6 +182,14 @@ def run_campaign(
     if out is not None:
         result.write(out)
     return result
+
+
+def check_days(days: int | None) -> None:
+    """A ``--days`` horizon: at least 0 and within the ``campaign_days`` cap."""
+    if days is not None:
+        if days < 0:
+            raise UserError(f"must be at least 0 (got {days})", field="--days")
+        limits.check("campaign_days", days, field="--days")
 
 
 class _CampaignState:

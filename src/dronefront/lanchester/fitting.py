@@ -35,6 +35,7 @@ from numpy.typing import NDArray
 from scipy.optimize import least_squares
 from scipy.special import gammaln, xlogy
 
+from dronefront import limits
 from dronefront.errors import UserError
 from dronefront.lanchester.laws import (
     CLOSED_FORM_LAWS,
@@ -398,6 +399,7 @@ def fit(data: StrengthData, law: str = "square", *, method: Method = "mle",
         raise UserError(f"unknown method {method!r}; use mle or ls", field="method")
     if not 0 < level < 1:
         raise UserError(f"must be between 0 and 1, not {level}", field="level")
+    limits.check("replicates", n_boot, field="n_boot", unit="bootstrap replicates")
     prob = _problem(data, law, method)
     theta = _optimize(prob, prob.ka, prob.kb, method)
     names = param_names(law)

@@ -32,6 +32,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.integrate import quad, solve_ivp
 
+from dronefront import limits
 from dronefront.errors import UserError
 
 LAWS: tuple[str, ...] = ("square", "linear", "logarithmic", "mixed", "generalized")
@@ -590,6 +591,7 @@ def solve(law: str, a0: float, b0: float, alpha: CoefficientLike, beta: Coeffici
     days = float(days)
     if not (math.isfinite(days) and days > 0):
         raise UserError(f"must be a number > 0, not {days}", field="days")
+    limits.check("lanchester_days", days, field="days")
     p, q = _nonnegative(float(p), "p"), _nonnegative(float(q), "q")
     ca, cb = Coefficient(alpha, "alpha"), Coefficient(beta, "beta")
     reinf = tuple(sorted(reinforcements, key=lambda r: r.day))

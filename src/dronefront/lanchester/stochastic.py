@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from dronefront import limits
 from dronefront.errors import UserError
 from dronefront.lanchester.laws import (
     Coefficient,
@@ -133,6 +134,8 @@ def simulate(law: str, a0: int, b0: int, alpha: CoefficientLike, beta: Coefficie
         raise UserError(f"must be >= 1, not {replicates}", field="replicates")
     if not (math.isfinite(days) and days > 0):
         raise UserError(f"must be a number > 0, not {days}", field="days")
+    limits.check("lanchester_days", days, field="days")
+    limits.check("replicates", replicates, field="replicates")
     for name, value in (("a0", a0), ("b0", b0), ("p", p), ("q", q)):
         if not (math.isfinite(value) and value >= 0):
             raise UserError(f"must be a finite number >= 0, not {value}", field=name)
