@@ -24,7 +24,9 @@ import difflib
 import math
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator
 
 from dronefront.errors import UserError
 
@@ -182,6 +184,11 @@ def whole(value: Any) -> Any:
     if isinstance(value, float) and math.isfinite(value) and value.is_integer():
         return int(value)
     return value
+
+
+#: An integer count field: a whole float such as ``1.0e+21`` is taken as the int it names,
+#: so it meets its cap rather than pydantic's integer-size error.
+Count = Annotated[int, BeforeValidator(whole)]
 
 
 # --------------------------------------------------------------------------- memory

@@ -105,6 +105,13 @@ def _load_with(env: str, *overrides: str):
     return call
 
 
+def _deep_with_raised_cap(sandbox: Path) -> None:
+    from dronefront.scenario.loader import load_scenario
+
+    with _env("yaml_depth=100000"):  # past what the recursive composer's stack holds
+        load_scenario(sandbox / "deep.yaml")
+
+
 CASES = [
     # ---- scenario sizes (validate and run)
     Hostile("soldiers-by-parameter", _scenario("parameters.N=1000000000"),
@@ -152,6 +159,8 @@ CASES = [
             files={"e.yaml": _experiment(_bomb())}, expect=("e.yaml:", "yaml_nodes=")),
     Hostile("yaml-big-experiment", ["experiment", "status", "e.yaml"],
             files={"e.yaml": BIG}, expect=("e.yaml", "yaml_bytes=")),
+    Hostile("yaml-depth-raised-past-the-stack", call=_deep_with_raised_cap,
+            files={"deep.yaml": DEEP_LIST}, expect=("deep.yaml", "nested too deeply")),
     # ---- experiments: designs, replicates, runs
     Hostile("lhs-points", ["experiment", "run", "e.yaml"], files={"e.yaml": _experiment(
         FACTORS_2 + "design: {type: latin_hypercube, points: 1000000000}\n")},

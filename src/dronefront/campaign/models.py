@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from dronefront import limits
 from dronefront.learning.diffusion import DiffusionConfig
 from dronefront.learning.doctrine import DoctrineSpace, LearnerConfig
 from dronefront.learning.opponent import DroneSideConfig
 from dronefront.learning.skills import SkillCurve
-
-#: A whole float (``1.0e+9``) is taken as an int, so the size caps report it.
-Count = Annotated[int, BeforeValidator(limits.whole)]
+from dronefront.limits import Count
 
 
 class Model(BaseModel):

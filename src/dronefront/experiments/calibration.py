@@ -59,9 +59,10 @@ from dronefront.errors import UserError
 from dronefront.experiments.executors import Executor, Output, Task, make_executor
 from dronefront.experiments.models import ModelKind, plain
 from dronefront.experiments.runner import assignment, check_overrides, execute, resolve_model
-from dronefront.experiments.spec import Count, Factor, Lines, _Model, read_yaml, validate_model
+from dronefront.experiments.spec import Factor, Lines, _Model, read_yaml, validate_model
 from dronefront.experiments.store import DEFAULT_STORE, Store
 from dronefront.io.rundir import sha256_of
+from dronefront.limits import Count
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

@@ -31,11 +31,10 @@ import difflib
 import math
 from collections.abc import Set as AbstractSet
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -44,12 +43,10 @@ from pydantic import (
 )
 
 from dronefront.errors import UserError
-from dronefront.limits import check_file_size, fmt, require, whole
+from dronefront.limits import Count, check_file_size, fmt, require
 from dronefront.scenario.loader import line_for, model_at, parse_yaml
 
 Lines = dict[tuple, int]
-#: A whole float (``1.0e+9``) is taken as an int, so the size caps report it.
-Count = Annotated[int, BeforeValidator(whole)]
 DesignType = Literal["full_factorial", "latin_hypercube", "nolh", "sobol", "morris"]
 
 #: Which optional design fields each design type accepts.

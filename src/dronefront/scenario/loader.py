@@ -30,6 +30,8 @@ BUILTIN_DIR = Path(__file__).parent / "builtin"
 _INDEX = re.compile(r"-?[0-9]+")
 MAX_EXPRESSION = 200
 Lines = dict[tuple, int]
+#: Only where DRONEFRONT_LIMITS raises yaml_depth past what the interpreter's stack holds.
+TOO_DEEP = "YAML nested too deeply for the parser (lower yaml_depth in DRONEFRONT_LIMITS)"
 
 
 # --------------------------------------------------------------------------- YAML
@@ -49,7 +51,7 @@ def parse_yaml(text: str, file: str) -> tuple[Any, Lines]:
         raise UserError(f"invalid YAML: {_yaml_problem(exc)}", file=file,
                         line=_yaml_line(exc, text)) from None
     except RecursionError:
-        raise UserError("YAML nested too deeply", file=file) from None
+        raise UserError(TOO_DEEP, file=file) from None
     finally:
         if loader is not None:
             loader.dispose()
@@ -89,7 +91,10 @@ def parse_yaml(text: str, file: str) -> tuple[Any, Lines]:
             return items
         return _scalar(loader, n, file, field=_dotted(path) or None)
 
-    return walk(node, ()), lines
+    try:
+        return walk(node, ()), lines
+    except RecursionError:
+        raise UserError(TOO_DEEP, file=file) from None
 
 
 def _scalar(loader: yaml.SafeLoader, node: yaml.Node, file: str, field: str | None = None

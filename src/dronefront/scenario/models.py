@@ -12,7 +12,6 @@ from typing import Annotated, Literal
 
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     field_validator,
@@ -20,14 +19,12 @@ from pydantic import (
 )
 
 from dronefront import limits
+from dronefront.limits import Count
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 Positive = Annotated[float, Field(gt=0.0)]
 NonNegative = Annotated[float, Field(ge=0.0)]
 Point = tuple[float, float]
-#: An integer count; a whole float such as ``1.0e+21`` is taken as an int, so it meets the
-#: size caps of :mod:`dronefront.limits` rather than pydantic's integer-size error.
-Count = Annotated[int, BeforeValidator(limits.whole)]
 
 SIDES = ("attacker", "defender")
 DrillAction = Literal["freeze", "disperse", "engage", "decoy"]
