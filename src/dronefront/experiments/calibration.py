@@ -56,10 +56,11 @@ from pydantic import Field, field_validator
 
 from dronefront.errors import UserError
 from dronefront.experiments.executors import Executor, Output, Task, make_executor
-from dronefront.experiments.models import ModelKind, plain
+from dronefront.experiments.models import ModelKind
 from dronefront.experiments.runner import assignment, check_overrides, execute, resolve_model
-from dronefront.experiments.spec import Factor, Lines, _Model, read_yaml, validate_model
+from dronefront.experiments.spec import Factor, Lines, SpecModel, read_yaml, validate_model
 from dronefront.experiments.store import DEFAULT_STORE, Store
+from dronefront.io.jsonable import jsonable
 from dronefront.io.rundir import sha256_of
 
 if TYPE_CHECKING:
@@ -68,7 +69,7 @@ if TYPE_CHECKING:
 WINDOW = re.compile(r"^past[-_ ]?(\d+)[-_ ]?days?$")
 
 
-class ObservedSeries(_Model):
+class ObservedSeries(SpecModel):
     """One observed quantity: a cumulative model column and the CSV columns bounding it."""
 
     model: str = Field(description="Cumulative column of the model's daily table.")
@@ -78,7 +79,7 @@ class ObservedSeries(_Model):
     weight: float = Field(1.0, gt=0)
 
 
-class Observed(_Model):
+class Observed(SpecModel):
     """Where the observations are and how to read them."""
 
     file: str
@@ -90,7 +91,7 @@ class Observed(_Model):
         "is read as [N (1 - about), N (1 + about)]."))
 
 
-class Calibration(_Model):
+class Calibration(SpecModel):
     """A calibration file."""
 
     name: str
@@ -346,7 +347,7 @@ def load_calibration(path: str | os.PathLike) -> CalibrationPlan:
     plan = CalibrationPlan(spec, display, lines, model, scenario, observations,
                            observed_file, fixed)
     fingerprint = model.fingerprint(scenario) if model.fingerprint and scenario else scenario
-    plan.key = sha256_of(plain({
+    plan.key = sha256_of(jsonable({
         "format": 1, "calibration": True, "kind": model.name, "scenario": fingerprint,
         "overrides": fixed, "parameters": {p: f.model_dump(mode="json")
                                            for p, f in spec.parameters.items()},
@@ -627,7 +628,7 @@ def _result(plan: CalibrationPlan, db: Store, study: Any, n_trials: int) -> Cali
                                 "q75": v.quantile(0.75), "max": v.max(),
                                 "range_share": (v.max() - v.min()) / (f.range[1] - f.range[0])})  # type: ignore[index]
         else:
-            counts = col.map(lambda v: json.dumps(plain(v))).value_counts()
+            counts = col.map(lambda v: json.dumps(jsonable(v))).value_counts()
             spread_rows.append({"parameter": path, "best": best[path],
                                 "mode": json.loads(counts.index[0]),
                                 "share": counts.iloc[0] / len(col)})
@@ -655,7 +656,7 @@ def _result(plan: CalibrationPlan, db: Store, study: Any, n_trials: int) -> Cali
     curve_frame = pd.concat(curves, ignore_index=True) if curves else pd.DataFrame(
         columns=["trial", "replicate", *plan.columns])
     return CalibrationResult(plan, trials, best_trial,
-                             {p: plain(best[p]) for p in spec.parameters}, float(best["loss"]),
+                             {p: jsonable(best[p]) for p in spec.parameters}, float(best["loss"]),
                              spread, pd.DataFrame(fit_rows), curve_frame)
 
 

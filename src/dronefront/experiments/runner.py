@@ -41,7 +41,7 @@ import pandas as pd
 from dronefront.errors import UserError
 from dronefront.experiments.designs import Points, experiment_points
 from dronefront.experiments.executors import Executor, Output, Task, make_executor
-from dronefront.experiments.models import ModelKind, get_model, plain
+from dronefront.experiments.models import ModelKind, get_model
 from dronefront.experiments.spec import (
     Experiment,
     Factor,
@@ -51,6 +51,7 @@ from dronefront.experiments.spec import (
     validate_model,
 )
 from dronefront.experiments.store import DEFAULT_STORE, Store, read_progress, write_progress
+from dronefront.io.jsonable import jsonable
 from dronefront.io.rundir import sha256_of
 
 Progress = Callable[[int, int], None]
@@ -63,7 +64,7 @@ def assignment(path: str, value: Any) -> str:
     >>> assignment("a.b", [1, "x"]), assignment("c", 0.1)
     ('a.b=[1, "x"]', 'c=0.1')
     """
-    return f"{path}={json.dumps(plain(value))}"
+    return f"{path}={json.dumps(jsonable(value))}"
 
 
 def resolve_scenario(ref: str, base_dir: Path) -> str:
@@ -187,7 +188,7 @@ def check_overrides(model: ModelKind, scenario: str, fixed: list[str],
             try:
                 model.check(scenario, [*fixed, assignment(path, value)])
             except UserError as exc:
-                raise UserError(f"value {plain(value)!r}: {exc.message}", file=file,
+                raise UserError(f"value {jsonable(value)!r}: {exc.message}", file=file,
                                 line=_line(lines, section, path),
                                 field=display_field((section, path))) from None
 
@@ -208,7 +209,7 @@ def load_experiment(path: str | os.PathLike) -> Plan:
     points = experiment_points(spec)
     plan = Plan(spec, display, lines, model, scenario, points, fixed=fixed)
     fingerprint = model.fingerprint(scenario) if model.fingerprint and scenario else scenario
-    plan.key = sha256_of(plain({
+    plan.key = sha256_of(jsonable({
         "format": HASH_FORMAT, "kind": model.name, "scenario": fingerprint,
         "overrides": fixed, "points": points.values, "seed": spec.seed,
         "metrics": spec.metrics, "timeseries": spec.timeseries}))

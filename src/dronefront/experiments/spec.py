@@ -51,11 +51,13 @@ DESIGN_FIELDS: dict[str, set[str]] = {
 }
 
 
-class _Model(BaseModel):
+class SpecModel(BaseModel):
+    """Base of the experiment and calibration file sections: unknown keys are errors."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Factor(_Model):
+class Factor(SpecModel):
     """One input varied by the design: a numeric ``range`` or a list of ``levels``.
 
     A range is sampled uniformly (log-uniformly with ``log: true``); ``integer: true`` gives
@@ -109,7 +111,7 @@ class Factor(_Model):
         return float(low + u * (high - low))
 
 
-class Design(_Model):
+class Design(SpecModel):
     """The design: which points of the factor space to run.
 
     ``full_factorial`` (every combination of levels), ``latin_hypercube`` (``points``,
@@ -150,7 +152,7 @@ class Design(_Model):
         return self
 
 
-class Experiment(_Model):
+class Experiment(SpecModel):
     """An experiment file: base scenario, model kind, factors, design, replicates, metrics.
 
     Without ``factors`` (and with the default ``full_factorial`` design) an experiment is a

@@ -357,10 +357,10 @@ def campaign_counterparts(path: str | Path, limit: int = 3) -> list[Path]:
     """Sibling folders of the same campaign (same ``campaign_sha256``) and seed whose
     learning flags differ, e.g. ``runs/NAME-seed1-no-attacker`` next to ``runs/NAME-seed1``.
     """
-    from dronefront.viz.data import _read_manifest, is_campaign_dir
+    from dronefront.viz.data import is_campaign_dir, read_manifest
 
     path = Path(path).resolve()
-    mine = _read_manifest(path) if path.is_dir() else None
+    mine = read_manifest(path) if path.is_dir() else None
     if not mine or mine.get("campaign_sha256") is None:
         return []
     found = []
@@ -371,7 +371,7 @@ def campaign_counterparts(path: str | Path, limit: int = 3) -> list[Path]:
     for other in siblings:
         if not is_campaign_dir(other):
             continue
-        theirs = _read_manifest(other)
+        theirs = read_manifest(other)
         if (theirs and theirs.get("campaign_sha256") == mine["campaign_sha256"]
                 and theirs.get("seed") == mine.get("seed")
                 and theirs.get("learning") != mine.get("learning")):
