@@ -50,7 +50,13 @@ from dronefront.experiments.spec import (
     read_yaml,
     validate_model,
 )
-from dronefront.experiments.store import DEFAULT_STORE, Store, read_progress, write_progress
+from dronefront.experiments.store import (
+    DEFAULT_STORE,
+    Store,
+    open_store,
+    read_progress,
+    write_progress,
+)
 from dronefront.io.jsonable import jsonable
 from dronefront.io.rundir import sha256_of
 
@@ -424,7 +430,7 @@ def run_experiment(
 def _open(store: str | os.PathLike | Store) -> tuple[Store, bool]:
     if isinstance(store, Store):
         return store, False
-    return Store(store, read_only=True), True
+    return open_store(store), True
 
 
 def status(experiment: Plan | str | os.PathLike,
