@@ -43,6 +43,7 @@ from dronefront.experiments.designs import Points, experiment_points
 from dronefront.experiments.executors import Executor, Output, Task, make_executor
 from dronefront.experiments.models import ModelKind, get_model
 from dronefront.experiments.spec import (
+    DESIGN_FIELDS,
     Experiment,
     Factor,
     Lines,
@@ -53,6 +54,7 @@ from dronefront.experiments.spec import (
 from dronefront.experiments.store import (
     DEFAULT_STORE,
     Store,
+    StoredExperiment,
     open_store,
     read_progress,
     write_progress,
@@ -471,6 +473,37 @@ def status(experiment: Plan | str | os.PathLike,
             if own:
                 db.close()
     return info
+
+
+def plan_from_store(store: Store, experiment: StoredExperiment) -> Plan:
+    """The plan of a stored experiment rebuilt from what its store recorded (spec, design
+    points), so :func:`results` and the analysis functions work without the experiment
+    file. Such a plan is for reading only: its ``model`` is None (the kind recorded in a
+    store is never imported)."""
+    from pydantic import ValidationError
+
+    e = experiment
+    data = dict(e.spec)
+    design = data.get("design")
+    if isinstance(design, dict) and design.get("type") in DESIGN_FIELDS:
+        # a dumped spec holds every design field; the file format allows only the type's own
+        keep = DESIGN_FIELDS[design["type"]] | {"type"}
+        data["design"] = {k: v for k, v in design.items() if k in keep and v is not None}
+    try:
+        spec = Experiment.model_validate(data)
+    except ValidationError as exc:
+        raise UserError(f"its recorded spec no longer validates (written by dronefront "
+                        f"{e.version or '?'}): {str(exc).splitlines()[0]}") from None
+    spec = spec.model_copy(update={"replicates": max(e.replicates, 1)})
+    frame = store.points(e.key)
+    try:
+        unit = np.array([list(u) for u in frame["unit"]], dtype=float).reshape(
+            len(frame), len(spec.factors))
+    except (TypeError, ValueError):
+        raise UserError("damaged store: the design points' unit coordinates do not match "
+                        "the factors", file=str(store.path)) from None
+    points = Points(unit, list(frame["values"]), dict(e.design))
+    return Plan(spec, e.file or e.name, {}, None, e.scenario, points, key=e.key)  # type: ignore[arg-type]
 
 
 def _cell(value: Any) -> Any:

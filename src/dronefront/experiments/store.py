@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import functools
 import json
 import os
 import re
@@ -71,6 +72,16 @@ CREATE TABLE IF NOT EXISTS metrics (
 
 #: The tables every experiment store holds.
 STORE_TABLES = frozenset({"experiments", "design_points", "runs", "metrics"})
+_COLUMNS = "SELECT table_name, column_name, data_type FROM information_schema.columns"
+
+
+@functools.cache
+def _schema_columns() -> frozenset[tuple[str, str, str]]:
+    """(table, column, type) of every column :data:`SCHEMA` creates."""
+    with duckdb.connect() as con:
+        con.execute(SCHEMA)
+        return frozenset(con.execute(_COLUMNS).fetchall())
+
 
 
 def is_experiment_store(path: str | os.PathLike) -> bool:
@@ -209,14 +220,19 @@ class Store:
             self.con.execute(SCHEMA)
             return
         try:
-            tables = {r[0] for r in self.con.execute(
-                "SELECT table_name FROM information_schema.tables").fetchall()}
+            columns = set(self.con.execute(_COLUMNS).fetchall())
         except duckdb.Error:
-            tables = set()
+            columns = set()
+        tables = {table for table, _, _ in columns}
         if not STORE_TABLES <= tables:
             self.con.close()
             raise UserError("not an experiment store (a DuckDB file without the experiments, "
                             "design_points, runs and metrics tables)", file=str(self.path))
+        wrong = sorted(f"{t}.{c}" for t, c, _ in _schema_columns() - columns)
+        if wrong:
+            self.con.close()
+            raise UserError(f"not an experiment store: column {wrong[0]} is missing or of "
+                            "another type", file=str(self.path))
 
     # ------------------------------------------------------------------ lifecycle
     def close(self) -> None:
@@ -407,7 +423,8 @@ class Store:
         """Design points: point, values (dict) and unit coordinates, sorted by point."""
         frame = self.con.execute('SELECT point, "values", unit FROM design_points '
                                  "WHERE experiment = ? ORDER BY point", [key]).df()
-        frame["values"] = [json.loads(v) for v in frame["values"]]
+        frame["values"] = [self._object(v, f"design point {p}")
+                           for p, v in zip(frame["point"], frame["values"], strict=True)]
         return frame
 
     def runs(self, key: str) -> pd.DataFrame:
@@ -422,6 +439,13 @@ class Store:
                                  "experiment = ? ORDER BY point, replicate", [key]).df()
         frame["summary"] = [json.loads(s) for s in frame["summary"]]
         return frame
+
+    def _object(self, text: Any, what: str) -> dict[str, Any]:
+        """A JSON column that must hold an object; anything else is a damaged store."""
+        value = json.loads(text) if isinstance(text, str) else text
+        if not isinstance(value, dict):
+            raise UserError(f"damaged store: {what} is not a JSON object", file=str(self.path))
+        return value
 
     def metrics(self, key: str, points: Iterable[int] | None = None,
                 replicates: int | None = None) -> pd.DataFrame:
@@ -449,8 +473,13 @@ class Store:
         if not rows:
             return None
         tables = []
+        folder = self.series_dir.resolve()
         for p, r, rel in rows:
-            table = pq.read_table(self.series_dir / rel)
+            path = (folder / rel).resolve()
+            if not path.is_relative_to(folder):  # a store's paths never lead outside it
+                raise UserError(f"damaged store: the time series of run {p}-{r} is not in "
+                                f"{self.series_dir.name}", file=str(self.path))
+            table = pq.read_table(path)
             table = table.add_column(0, "replicate", pa.array([r] * table.num_rows, pa.int32()))
             tables.append(table.add_column(0, "point", pa.array([p] * table.num_rows,
                                                                  pa.int32())))

@@ -33,7 +33,6 @@ from dronefront.viz.report.dispatch import (
 from dronefront.viz.report.experiment import (
     MAX_PLOT_METRICS,
     MAX_TABLE_POINTS,
-    experiment_plan,
     render_experiment_store,
 )
 from dronefront.viz.report.html import CSS, esc, figure_img, fmt, page, section, table
@@ -46,6 +45,6 @@ register_report_kind("experiment_store", is_experiment_store, render_experiment_
 
 __all__ = ["CAMPAIGN_METRICS", "CSS", "MAX_PLOT_METRICS", "MAX_TABLE_POINTS", "ReportKind",
            "StoredExperiment", "build_report", "campaign_counterparts", "campaign_report",
-           "esc", "experiment_plan", "figure_img", "fmt", "is_experiment_store", "open_store",
+           "esc", "figure_img", "fmt", "is_experiment_store", "open_store",
            "page", "register_report_kind", "render_experiment_store", "report_kinds",
            "run_report", "section", "table", "write_report"]

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from dronefront.errors import UserError
+from dronefront.experiments.runner import metric_columns, plan_from_store, results
 from dronefront.experiments.store import Store, StoredExperiment, open_store
 from dronefront.viz.report.calibration import calibration_parts
 from dronefront.viz.report.html import (
@@ -85,39 +86,6 @@ def _experiment_block(db: Store, e: StoredExperiment) -> str:
 
 
 # ---------------------------------------------------------------- designed experiments
-def experiment_plan(db: Store, e: StoredExperiment) -> Any:
-    """An :class:`~dronefront.experiments.runner.Plan` rebuilt from what the store recorded
-    (spec, design points), so the analysis functions work without the experiment file."""
-    from pydantic import ValidationError
-
-    from dronefront.experiments.designs import Points
-    from dronefront.experiments.models import get_model
-    from dronefront.experiments.runner import Plan
-    from dronefront.experiments.spec import DESIGN_FIELDS, Experiment
-
-    data = dict(e.spec)
-    design = data.get("design")
-    if isinstance(design, dict) and design.get("type") in DESIGN_FIELDS:
-        # a dumped spec holds every design field; the file format allows only the type's own
-        keep = DESIGN_FIELDS[design["type"]] | {"type"}
-        data["design"] = {k: v for k, v in design.items() if k in keep and v is not None}
-    try:
-        spec = Experiment.model_validate(data)
-    except ValidationError as exc:
-        raise UserError(f"its recorded spec no longer validates (written by dronefront "
-                        f"{e.version or '?'}): {str(exc).splitlines()[0]}") from None
-    spec = spec.model_copy(update={"replicates": max(e.replicates, 1)})
-    frame = db.points(e.key)
-    unit = np.array([list(u) for u in frame["unit"]], dtype=float).reshape(
-        len(frame), len(spec.factors))
-    points = Points(unit, list(frame["values"]), dict(e.design))
-    try:
-        model = get_model(e.kind)
-    except UserError:
-        model = None  # a kind that is not importable here: not needed for analysis
-    return Plan(spec, e.file or e.name, {}, model, e.scenario, points, key=e.key)  # type: ignore[arg-type]
-
-
 def _point_labels(plan: Any) -> dict[int, str]:
     names = plan.factor_columns()
     labels = {}
@@ -128,9 +96,7 @@ def _point_labels(plan: Any) -> dict[int, str]:
 
 
 def _experiment_parts(db: Store, e: StoredExperiment) -> list[str]:
-    from dronefront.experiments.runner import metric_columns, results
-
-    plan = experiment_plan(db, e)
+    plan = plan_from_store(db, e)
     frame = results(plan, db)
     metrics = metric_columns(plan, frame)
     labels = _point_labels(plan)
