@@ -248,7 +248,10 @@ CASES = [
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
-def test_hostile_stores_fail_safely(case: Hostile, tmp_path: Path) -> None:
+def test_hostile_stores_fail_safely(case: Hostile, tmp_path: Path,
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    # the sandbox is importable, so a store naming a module in it could run it if read
+    monkeypatch.syspath_prepend(str(tmp_path / "sandbox"))
     check(case, tmp_path)
 
 
