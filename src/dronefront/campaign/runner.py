@@ -28,7 +28,14 @@ from dronefront.engine.rng import stream_key, uniforms
 from dronefront.engine.sim import Sim
 from dronefront.engine.state import DRONE_ROLES, KILLED, WOUNDED
 from dronefront.errors import UserError
-from dronefront.io.rundir import atomic_dir, sha256_of, write_json, write_parquet
+from dronefront.io.jsonable import jsonable
+from dronefront.io.rundir import (
+    atomic_dir,
+    canonical_json,
+    sha256_of,
+    write_json,
+    write_parquet,
+)
 from dronefront.learning.diffusion import NoteNetwork
 from dronefront.learning.doctrine import DoctrineLearner
 from dronefront.learning.opponent import DroneSide
@@ -338,7 +345,7 @@ class _CampaignState:
             "soldiers": int(group.size), "killed": att["killed"], "wounded": att["wounded"],
             "casualties": att["casualties"], "fpv_strikes": att["fpv_strikes_received"],
             "shoot_downs": att["drones_shot_down"], "drones_detected": att["drones_detected"],
-            "doctrines": str(doctrines), "summary": _json(summary),
+            "doctrines": str(doctrines), "summary": canonical_json(summary),
         })
 
     def _role(self, weapon: str) -> str:
@@ -495,12 +502,6 @@ def _empty_row(day: int, date: dt.date) -> dict[str, Any]:
     return row
 
 
-def _json(data: Any) -> str:
-    import json
-
-    return json.dumps(data, sort_keys=True, separators=(",", ":"))
-
-
 def _campaign_summary(state: _CampaignState, rows: list[dict]) -> dict[str, Any]:
     combat = [r for r in rows if r["assaults"]]
     per_assault = [r["casualties"] / r["assaults"] for r in combat]
@@ -543,15 +544,10 @@ def _campaign_summary(state: _CampaignState, rows: list[dict]) -> dict[str, Any]
         "final_fibre_share": state.drone_side.fibre_share,
         "final_decoy_commit": state.drone_side.decoy_commit,
         "doctrine_modes": {
-            f"battalion-{b}": {k: _plain(v) for k, v in state.learner.space.decode(
-                state.learner.mode(b)).items()}
+            f"battalion-{b}": jsonable(state.learner.space.decode(state.learner.mode(b)))
             for b in range(state.spec.force.battalions)
         },
     }
-
-
-def _plain(value: Any) -> Any:
-    return value.item() if hasattr(value, "item") else value
 
 
 def daily_casualty_table(result: CampaignResult) -> list[tuple]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import platform
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 
+from dronefront.io.jsonable import jsonable
 from dronefront.io.rundir import atomic_dir, sha256_of, write_json, write_parquet
 from dronefront.scenario.models import SIDES, Scenario
 
@@ -196,7 +196,7 @@ def summarize(state: State, seed: int) -> dict[str, Any]:
         "exchange_ratio": _ratio(attacker, defender),
         "units": units,
     }
-    return _finite(summary)
+    return jsonable(summary)
 
 
 def _per_unit(state: State) -> dict[str, Any]:
@@ -221,11 +221,3 @@ def _per_unit(state: State) -> dict[str, Any]:
             "progress": float(advanced[u] / length[u]) if length[u] > 0 else None,
         }
     return out
-
-
-def _finite(data: Any) -> Any:
-    if isinstance(data, dict):
-        return {k: _finite(v) for k, v in data.items()}
-    if isinstance(data, float) and not math.isfinite(data):
-        return None
-    return data

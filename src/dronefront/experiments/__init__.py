@@ -18,12 +18,14 @@ from typing import Any
 _EXPORTS = {
     "analysis": ["PairedDifference", "morris_indices", "paired_difference", "point_stats",
                  "sensitivity", "sobol_indices", "tornado"],
-    "calibration": ["CalibrationResult", "calibrate", "interval_loss", "load_calibration"],
+    "calibration": ["CalibrationResult", "calibrate", "interval_loss", "load_calibration",
+                    "stored_calibration"],
     "designs": ["full_factorial", "latin_hypercube", "nolh", "ye_olh"],
     "executors": ["Task", "make_executor"],
     "models": ["ModelKind", "get_model", "model_kinds", "register_model"],
-    "runner": ["Plan", "RunReport", "load_experiment", "results", "run_experiment", "status"],
-    "store": ["Store"],
+    "runner": ["Plan", "RunReport", "load_experiment", "plan_from_store", "results",
+               "run_experiment", "status"],
+    "store": ["Store", "StoredExperiment", "is_experiment_store", "open_store"],
 }
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 __all__ = sorted(_WHERE)

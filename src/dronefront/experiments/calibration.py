@@ -57,10 +57,11 @@ from pydantic import Field, field_validator, model_validator
 from dronefront import limits
 from dronefront.errors import UserError
 from dronefront.experiments.executors import Executor, Output, Task, make_executor
-from dronefront.experiments.models import ModelKind, plain
+from dronefront.experiments.models import ModelKind
 from dronefront.experiments.runner import assignment, check_overrides, execute, resolve_model
-from dronefront.experiments.spec import Factor, Lines, _Model, read_yaml, validate_model
-from dronefront.experiments.store import DEFAULT_STORE, Store
+from dronefront.experiments.spec import Factor, Lines, SpecModel, read_yaml, validate_model
+from dronefront.experiments.store import DEFAULT_STORE, Store, StoredExperiment, open_store
+from dronefront.io.jsonable import jsonable
 from dronefront.io.rundir import sha256_of
 from dronefront.limits import Count
 
@@ -70,7 +71,7 @@ if TYPE_CHECKING:
 WINDOW = re.compile(r"^past[-_ ]?(\d+)[-_ ]?days?$")
 
 
-class ObservedSeries(_Model):
+class ObservedSeries(SpecModel):
     """One observed quantity: a cumulative model column and the CSV columns bounding it."""
 
     model: str = Field(description="Cumulative column of the model's daily table.")
@@ -80,7 +81,7 @@ class ObservedSeries(_Model):
     weight: float = Field(1.0, gt=0)
 
 
-class Observed(_Model):
+class Observed(SpecModel):
     """Where the observations are and how to read them."""
 
     file: str
@@ -92,7 +93,7 @@ class Observed(_Model):
         "is read as [N (1 - about), N (1 + about)]."))
 
 
-class Calibration(_Model):
+class Calibration(SpecModel):
     """A calibration file."""
 
     name: str
@@ -355,7 +356,7 @@ def load_calibration(path: str | os.PathLike) -> CalibrationPlan:
     plan = CalibrationPlan(spec, display, lines, model, scenario, observations,
                            observed_file, fixed)
     fingerprint = model.fingerprint(scenario) if model.fingerprint and scenario else scenario
-    plan.key = sha256_of(plain({
+    plan.key = sha256_of(jsonable({
         "format": 1, "calibration": True, "kind": model.name, "scenario": fingerprint,
         "overrides": fixed, "parameters": {p: f.model_dump(mode="json")
                                            for p, f in spec.parameters.items()},
@@ -369,7 +370,14 @@ def load_calibration(path: str | os.PathLike) -> CalibrationPlan:
 # --------------------------------------------------------------------------- results
 @dataclass
 class CalibrationResult:
-    """Trials, best parameters, spread over the best trials and the fit per observation."""
+    """Trials, best parameters, spread over the best trials and the fit per observation.
+
+    ``trials``: one row per trial (``trial``, ``loss`` and each parameter's value);
+    ``spread``: each parameter over the best ``top`` share of trials; ``fit``: one row per
+    observation (interval, the best trial's mean, min and max over replicates, loss);
+    ``curves``: the daily tables of the best trials; ``note``: what a result read back from
+    a store (:func:`stored_calibration`) had to assume, else empty.
+    """
 
     plan: CalibrationPlan
     trials: pd.DataFrame
@@ -381,6 +389,7 @@ class CalibrationResult:
     curves: pd.DataFrame
     seconds: float = 0.0
     ran: int = 0
+    note: str = ""
 
     def plot(self, path: str | os.PathLike | None = None) -> Figure:
         """The best trial's curves (each replicate and the mean) against the observations,
@@ -585,14 +594,12 @@ def calibrate(
                                scenario=plan.scenario, tasks=tasks, executor=ex,
                                file=plan.file, on_output=on_output, want_series=True,
                                columns=plan.columns, progress=tick)
-            numbers = [t.number for t, _ in asked]
-            long = db.con.execute(
-                "SELECT point, replicate, metric, value FROM metrics WHERE experiment = ? "
-                "AND point BETWEEN ? AND ? AND replicate < ?",
-                [plan.key, min(numbers), max(numbers), spec.replicates]).df()
+            long = db.metrics(plan.key, points=[t.number for t, _ in asked],
+                              replicates=spec.replicates)
             for trial, _ in asked:
                 study.tell(trial, _trial_loss(plan, long[long.point == trial.number]))
-        result = _result(plan, db, study, n_trials)
+        result = _result(plan, db, [(t.number, _values(spec, t.params)[0], t.value)
+                                    for t in study.trials[:n_trials]])
         result.seconds = time.perf_counter() - started
         result.ran = ran
         return result
@@ -615,13 +622,11 @@ def _trial_loss(plan: CalibrationPlan, long: pd.DataFrame) -> float:
     return total / weight
 
 
-def _result(plan: CalibrationPlan, db: Store, study: Any, n_trials: int) -> CalibrationResult:
+def _result(plan: CalibrationPlan, db: Store,
+            scored: list[tuple[int, dict[str, Any], float]]) -> CalibrationResult:
+    """The result of ``scored`` trials, each ``(number, parameter values, loss)``."""
     spec = plan.spec
-    rows = []
-    for t in study.trials[:n_trials]:
-        values, _ = _values(spec, t.params)
-        rows.append({"trial": t.number, "loss": t.value, **values})
-    trials = pd.DataFrame(rows)
+    trials = pd.DataFrame([{"trial": n, "loss": loss, **values} for n, values, loss in scored])
     order = trials.sort_values(["loss", "trial"], kind="stable")
     best = order.iloc[0]
     best_trial = int(best["trial"])
@@ -638,14 +643,12 @@ def _result(plan: CalibrationPlan, db: Store, study: Any, n_trials: int) -> Cali
                                 "q75": v.quantile(0.75), "max": v.max(),
                                 "range_share": (v.max() - v.min()) / (f.range[1] - f.range[0])})  # type: ignore[index]
         else:
-            counts = col.map(lambda v: json.dumps(plain(v))).value_counts()
+            counts = col.map(lambda v: json.dumps(jsonable(v))).value_counts()
             spread_rows.append({"parameter": path, "best": best[path],
                                 "mode": json.loads(counts.index[0]),
                                 "share": counts.iloc[0] / len(col)})
     spread = pd.DataFrame(spread_rows)
-    long = db.con.execute("SELECT point, replicate, metric, value FROM metrics WHERE "
-                          "experiment = ? AND point = ? AND replicate < ?",
-                          [plan.key, best_trial, spec.replicates]).df()
+    long = db.metrics(plan.key, points=[best_trial], replicates=spec.replicates)
     fit_rows = []
     for obs in plan.observations:
         vals = long[long.metric == obs.metric]["value"].to_numpy(dtype=float)
@@ -666,10 +669,97 @@ def _result(plan: CalibrationPlan, db: Store, study: Any, n_trials: int) -> Cali
     curve_frame = pd.concat(curves, ignore_index=True) if curves else pd.DataFrame(
         columns=["trial", "replicate", *plan.columns])
     return CalibrationResult(plan, trials, best_trial,
-                             {p: plain(best[p]) for p in spec.parameters}, float(best["loss"]),
-                             spread, pd.DataFrame(fit_rows), curve_frame)
+                             {p: jsonable(best[p]) for p in spec.parameters},
+                             float(best["loss"]), spread, pd.DataFrame(fit_rows), curve_frame)
+
+
+# --------------------------------------------------------------------------- reading back
+def stored_calibration(store: Store | str | os.PathLike,
+                       experiment: StoredExperiment | str) -> CalibrationResult:
+    """A calibration read back from its store without running the model: each stored trial
+    scored again against the observations, the best trial, the spread and the fit.
+
+    ``experiment``: a record of :meth:`Store.experiments`, or a calibration's name or the
+    start of its hash. The calibration file is used if it is still where it was recorded
+    (as given, then beside the store) with the same hash; otherwise the plan is rebuilt from
+    the spec recorded in the store and the observations are read again, which
+    ``result.note`` says. A UserError says why when that is not possible (no observations
+    file, no finished trial, unreadable time series).
+    """
+    import pyarrow as pa
+
+    db = store if isinstance(store, Store) else open_store(store)
+    try:
+        if isinstance(experiment, str):
+            found = db.select(experiment)
+            experiment = ([e for e in found if e.is_calibration] or found)[-1]
+        if not experiment.is_calibration:
+            raise UserError(f"{experiment.name!r} is a designed experiment, not a calibration",
+                            file=str(db.path))
+        plan, note = _stored_plan(experiment, db.path)
+        long = db.metrics(experiment.key, replicates=plan.spec.replicates)
+        scored = []
+        for row in db.points(experiment.key).itertuples(index=False):
+            mine = long[long.point == row.point]
+            if mine.empty:
+                continue
+            values = {p: (row.values.get(p) if f.levels is not None
+                          else int(row.values[p]) if f.integer else float(row.values[p]))
+                      for p, f in plan.spec.parameters.items()}
+            scored.append((int(row.point), values, _trial_loss(plan, mine)))
+        if not scored:
+            raise UserError("no finished trials yet", file=str(db.path))
+        try:
+            result = _result(plan, db, scored)
+        except (OSError, pa.ArrowException) as exc:
+            raise UserError(f"cannot read the stored time series: {exc}",
+                            file=str(db.series_dir)) from None
+    finally:
+        if db is not store:
+            db.close()
+    result.note = note
+    return result
+
+
+def _stored_plan(e: StoredExperiment, store: Path) -> tuple[CalibrationPlan, str]:
+    """The plan of a stored calibration and a note on what it had to assume (see
+    :func:`stored_calibration`)."""
+    from pydantic import ValidationError
+
+    recorded = Path(e.file) if e.file else None
+    folder = store.resolve().parent
+    candidates = [] if recorded is None else [recorded, folder / recorded,
+                                              folder / recorded.name]
+    for candidate in candidates:
+        if candidate.is_file():
+            try:
+                plan = load_calibration(candidate)
+            except UserError:
+                continue
+            if plan.key == e.key:
+                return plan, ""
+    try:
+        spec = Calibration.model_validate(e.spec)
+    except ValidationError as exc:
+        raise UserError(f"its recorded spec no longer validates: "
+                        f"{str(exc).splitlines()[0]}", file=str(store)) from None
+    spec = spec.model_copy(update={"replicates": max(e.replicates, 1)})
+    for base in dict.fromkeys([*(c.parent for c in candidates), folder]):
+        try:
+            observations, observed_file = read_observations(spec.observed, base)
+        except UserError:
+            continue
+        plan = CalibrationPlan(spec, e.file or e.name, {}, None, e.scenario,  # type: ignore[arg-type]
+                               observations, observed_file,
+                               [f"{k}={v}" for k, v in spec.overrides.items()], e.key)
+        return plan, (f"The calibration file {e.file or '?'} has changed or moved; the fit "
+                      f"is scored against the observations in {observed_file} as they are "
+                      "now.")
+    raise UserError(f"the observations file {spec.observed.file!r} (relative to "
+                    f"{e.file or 'the calibration file'}) was not found, so losses and the "
+                    "fit cannot be shown", file=str(store))
 
 
 __all__ = ["Calibration", "CalibrationPlan", "CalibrationResult", "Observation", "calibrate",
            "conflicts", "implied_rates", "interval_loss", "load_calibration", "model_values",
-           "read_observations"]
+           "read_observations", "stored_calibration"]

@@ -30,7 +30,8 @@ from typing import Any
 import pyarrow as pa
 
 from dronefront.errors import UserError
-from dronefront.experiments.models import ModelFn, plain
+from dronefront.experiments.models import ModelFn
+from dronefront.io.jsonable import jsonable
 
 EXECUTORS = ("local", "processes", "ray")
 
@@ -87,7 +88,7 @@ def run_chunk(chunk: Chunk) -> list[Output]:
                 series = None
             elif chunk.columns is not None:
                 series = series.select([c for c in chunk.columns if c in series.column_names])
-            out.append(Output(task.point, task.replicate, task.seed, plain(summary), series,
+            out.append(Output(task.point, task.replicate, task.seed, jsonable(summary), series,
                               time.perf_counter() - started, worker))
         except UserError as exc:
             out.append(Output(task.point, task.replicate, task.seed, None, None,

@@ -27,7 +27,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import importlib
-import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,6 +37,7 @@ import pyarrow as pa
 import yaml
 
 from dronefront.errors import UserError
+from dronefront.io.jsonable import jsonable
 
 ModelFn = Callable[[str, int, list[str]], tuple[dict, "pa.Table | None"]]
 
@@ -139,33 +139,12 @@ def parse_overrides(overrides: list[str], known: dict[str, Any], model: str) -> 
     return values
 
 
-def plain(value: Any) -> Any:
-    """A JSON-ready copy of a summary: numpy scalars, dates and tuples become plain values.
-
-    >>> plain({"a": np.int64(2), "d": dt.date(2025, 1, 2), "t": (1, 2)})
-    {'a': 2, 'd': '2025-01-02', 't': [1, 2]}
-    """
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [plain(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dt.date | dt.datetime):
-        return value.isoformat()
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    return json.loads(json.dumps(value, default=str))
-
-
 def _raw_fingerprint(scenario: str) -> str:
     from dronefront.io.rundir import sha256_of
     from dronefront.scenario.loader import load_raw
 
     data, _, _ = load_raw(scenario)
-    return sha256_of(plain(data))
+    return sha256_of(jsonable(data))
 
 
 # --------------------------------------------------------------------------- engagement
@@ -212,11 +191,11 @@ def _campaign_fingerprint(scenario: str) -> str:
     from dronefront.scenario.loader import load_raw
 
     data, _, _ = load_raw(scenario)
-    parts = [plain(data)]
+    parts = [jsonable(data)]
     engagement_ref = data.get("engagement") if isinstance(data, dict) else None
     if isinstance(engagement_ref, str):
         try:
-            parts.append(plain(load_raw(engagement_ref)[0]))
+            parts.append(jsonable(load_raw(engagement_ref)[0]))
         except UserError:
             pass
     return sha256_of(parts)

@@ -41,8 +41,9 @@ import pandas as pd
 from dronefront.errors import UserError
 from dronefront.experiments.designs import Points, experiment_points
 from dronefront.experiments.executors import Executor, Output, Task, make_executor
-from dronefront.experiments.models import ModelKind, get_model, plain
+from dronefront.experiments.models import ModelKind, get_model
 from dronefront.experiments.spec import (
+    DESIGN_FIELDS,
     Experiment,
     Factor,
     Lines,
@@ -50,7 +51,15 @@ from dronefront.experiments.spec import (
     read_yaml,
     validate_model,
 )
-from dronefront.experiments.store import DEFAULT_STORE, Store, read_progress, write_progress
+from dronefront.experiments.store import (
+    DEFAULT_STORE,
+    Store,
+    StoredExperiment,
+    open_store,
+    read_progress,
+    write_progress,
+)
+from dronefront.io.jsonable import jsonable
 from dronefront.io.rundir import sha256_of
 
 Progress = Callable[[int, int], None]
@@ -63,7 +72,7 @@ def assignment(path: str, value: Any) -> str:
     >>> assignment("a.b", [1, "x"]), assignment("c", 0.1)
     ('a.b=[1, "x"]', 'c=0.1')
     """
-    return f"{path}={json.dumps(plain(value))}"
+    return f"{path}={json.dumps(jsonable(value))}"
 
 
 def resolve_scenario(ref: str, base_dir: Path) -> str:
@@ -187,7 +196,7 @@ def check_overrides(model: ModelKind, scenario: str, fixed: list[str],
             try:
                 model.check(scenario, [*fixed, assignment(path, value)])
             except UserError as exc:
-                raise UserError(f"value {plain(value)!r}: {exc.message}", file=file,
+                raise UserError(f"value {jsonable(value)!r}: {exc.message}", file=file,
                                 line=_line(lines, section, path),
                                 field=display_field((section, path))) from None
 
@@ -208,7 +217,7 @@ def load_experiment(path: str | os.PathLike) -> Plan:
     points = experiment_points(spec)
     plan = Plan(spec, display, lines, model, scenario, points, fixed=fixed)
     fingerprint = model.fingerprint(scenario) if model.fingerprint and scenario else scenario
-    plan.key = sha256_of(plain({
+    plan.key = sha256_of(jsonable({
         "format": HASH_FORMAT, "kind": model.name, "scenario": fingerprint,
         "overrides": fixed, "points": points.values, "seed": spec.seed,
         "metrics": spec.metrics, "timeseries": spec.timeseries}))
@@ -423,7 +432,7 @@ def run_experiment(
 def _open(store: str | os.PathLike | Store) -> tuple[Store, bool]:
     if isinstance(store, Store):
         return store, False
-    return Store(store, read_only=True), True
+    return open_store(store), True
 
 
 def status(experiment: Plan | str | os.PathLike,
@@ -464,6 +473,37 @@ def status(experiment: Plan | str | os.PathLike,
             if own:
                 db.close()
     return info
+
+
+def plan_from_store(store: Store, experiment: StoredExperiment) -> Plan:
+    """The plan of a stored experiment rebuilt from what its store recorded (spec, design
+    points), so :func:`results` and the analysis functions work without the experiment
+    file. Such a plan is for reading only: its ``model`` is None (the kind recorded in a
+    store is never imported)."""
+    from pydantic import ValidationError
+
+    e = experiment
+    data = dict(e.spec)
+    design = data.get("design")
+    if isinstance(design, dict) and design.get("type") in DESIGN_FIELDS:
+        # a dumped spec holds every design field; the file format allows only the type's own
+        keep = DESIGN_FIELDS[design["type"]] | {"type"}
+        data["design"] = {k: v for k, v in design.items() if k in keep and v is not None}
+    try:
+        spec = Experiment.model_validate(data)
+    except ValidationError as exc:
+        raise UserError(f"its recorded spec no longer validates (written by dronefront "
+                        f"{e.version or '?'}): {str(exc).splitlines()[0]}") from None
+    spec = spec.model_copy(update={"replicates": max(e.replicates, 1)})
+    frame = store.points(e.key)
+    try:
+        unit = np.array([list(u) for u in frame["unit"]], dtype=float).reshape(
+            len(frame), len(spec.factors))
+    except (TypeError, ValueError):
+        raise UserError("damaged store: the design points' unit coordinates do not match "
+                        "the factors", file=str(store.path)) from None
+    points = Points(unit, list(frame["values"]), dict(e.design))
+    return Plan(spec, e.file or e.name, {}, None, e.scenario, points, key=e.key)  # type: ignore[arg-type]
 
 
 def _cell(value: Any) -> Any:

@@ -59,11 +59,13 @@ DESIGN_FIELDS: dict[str, set[str]] = {
 }
 
 
-class _Model(BaseModel):
+class SpecModel(BaseModel):
+    """Base of the experiment and calibration file sections: unknown keys are errors."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Factor(_Model):
+class Factor(SpecModel):
     """One input varied by the design: a numeric ``range`` or a list of ``levels``.
 
     A range is sampled uniformly (log-uniformly with ``log: true``); ``integer: true`` gives
@@ -117,7 +119,7 @@ class Factor(_Model):
         return float(low + u * (high - low))
 
 
-class Design(_Model):
+class Design(SpecModel):
     """The design: which points of the factor space to run.
 
     ``full_factorial`` (every combination of levels), ``latin_hypercube`` (``points``,
@@ -191,7 +193,7 @@ def nolh_order(k: int, points: int | None = None) -> int:
     return max(2, -(-k // 2) + 1)
 
 
-class Experiment(_Model):
+class Experiment(SpecModel):
     """An experiment file: base scenario, model kind, factors, design, replicates, metrics.
 
     Without ``factors`` (and with the default ``full_factorial`` design) an experiment is a

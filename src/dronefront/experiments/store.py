@@ -17,6 +17,13 @@ primary key on ``runs`` refuses a second copy of a run, and with it (same transa
 second copy of its metrics.
 Time series live in ``<store>.series/<experiment[:16]>/p<point>-r<replicate>.parquet``.
 
+Reading is public and read-only: :func:`open_store` (a missing file or one that is not an
+experiment store is a :class:`~dronefront.errors.UserError`), then :meth:`Store.experiments`
+(:class:`StoredExperiment` records), :meth:`Store.select`, :meth:`Store.points`,
+:meth:`Store.runs`, :meth:`Store.metrics` and :meth:`Store.timeseries`. Calibrations read
+back through :func:`dronefront.experiments.calibration.stored_calibration`. No other module
+sends SQL to a store.
+
 >>> import tempfile, pathlib
 >>> with Store(pathlib.Path(tempfile.mkdtemp()) / "x.duckdb") as s:
 ...     s.finished("abc")
@@ -26,10 +33,14 @@ set()
 from __future__ import annotations
 
 import datetime as dt
+import difflib
+import functools
 import json
 import os
+import re
 import socket
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +68,101 @@ CREATE TABLE IF NOT EXISTS runs (
 CREATE TABLE IF NOT EXISTS metrics (
     experiment VARCHAR, point INTEGER, replicate INTEGER, metric VARCHAR, value DOUBLE);
 """
+
+
+#: The tables every experiment store holds.
+STORE_TABLES = frozenset({"experiments", "design_points", "runs", "metrics"})
+_COLUMNS = "SELECT table_name, column_name, data_type FROM information_schema.columns"
+
+
+@functools.cache
+def _schema_columns() -> frozenset[tuple[str, str, str]]:
+    """(table, column, type) of every column :data:`SCHEMA` creates."""
+    with duckdb.connect() as con:
+        con.execute(SCHEMA)
+        return frozenset(con.execute(_COLUMNS).fetchall())
+
+
+
+def is_experiment_store(path: str | os.PathLike) -> bool:
+    """Whether ``path`` looks like an experiment store: a ``.duckdb`` file, or any file with
+    DuckDB's header (``DUCK`` at byte 8). Only sniffs; :func:`open_store` checks the tables.
+
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "notes.txt").write_text("hello")
+    >>> is_experiment_store(folder / "x.duckdb"), is_experiment_store(folder / "notes.txt")
+    (False, False)
+    """
+    path = Path(path)
+    if not path.is_file():
+        return False
+    if path.suffix.lower() in (".duckdb", ".ddb"):
+        return True
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(12)
+    except OSError:
+        return False
+    return head[8:12] == b"DUCK"
+
+
+@dataclass(frozen=True)
+class StoredExperiment:
+    """One experiment (or calibration) as its store recorded it, JSON columns decoded."""
+
+    key: str
+    name: str
+    kind: str
+    scenario: str
+    file: str
+    spec: dict[str, Any]
+    factors: dict[str, Any]
+    design: dict[str, Any]
+    points: int
+    replicates: int
+    created: Any
+    version: str
+    runs: int = 0
+
+    @property
+    def is_calibration(self) -> bool:
+        """Whether ``dronefront calibrate`` wrote it (its points are trials)."""
+        return self.design.get("type") == "calibration"
+
+    @property
+    def total(self) -> int:
+        """Runs in the whole design: points x replicates."""
+        return self.points * self.replicates
+
+    @property
+    def ident(self) -> str:
+        """A short id safe in URLs and HTML anchors: the name's slug and the hash's start.
+
+        >>> StoredExperiment("0123456789ab", "Fit toy!", "", "", "", {}, {}, {}, 1, 1,
+        ...                  None, "").ident
+        'fit-toy-01234567'
+        """
+        slug = re.sub(r"[^a-z0-9]+", "-", self.name.lower()).strip("-") or "experiment"
+        return f"{slug}-{self.key[:8]}"
+
+
+def open_store(path: str | os.PathLike) -> Store:
+    """Open an experiment store read-only (close it, or use it as a context manager).
+
+    A missing file, a file that is not a DuckDB database, one without the store's tables,
+    and a store that a running driver holds are each a one-line UserError.
+    """
+    return Store(path, read_only=True)
+
+
+def _decoded(text: Any) -> dict[str, Any]:
+    """A JSON column as a dict ({} when empty or unreadable: reading never fails on it)."""
+    try:
+        value = json.loads(text) if isinstance(text, str) else text
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def progress_path(store: str | os.PathLike) -> Path:
@@ -91,7 +197,8 @@ def read_progress(store: str | os.PathLike, key: str) -> dict | None:
 
 
 class Store:
-    """An open experiment store (one connection, used by the driver process only)."""
+    """An open experiment store: one connection, read-write for the driver process only,
+    or read-only (see :func:`open_store`) for everything that only reads."""
 
     def __init__(self, path: str | os.PathLike = DEFAULT_STORE, *, read_only: bool = False):
         self.path = Path(path)
@@ -111,6 +218,21 @@ class Store:
                             file=str(self.path)) from None
         if not read_only:
             self.con.execute(SCHEMA)
+            return
+        try:
+            columns = set(self.con.execute(_COLUMNS).fetchall())
+        except duckdb.Error:
+            columns = set()
+        tables = {table for table, _, _ in columns}
+        if not STORE_TABLES <= tables:
+            self.con.close()
+            raise UserError("not an experiment store (a DuckDB file without the experiments, "
+                            "design_points, runs and metrics tables)", file=str(self.path))
+        wrong = sorted(f"{t}.{c}" for t, c, _ in _schema_columns() - columns)
+        if wrong:
+            self.con.close()
+            raise UserError(f"not an experiment store: column {wrong[0]} is missing or of "
+                            "another type", file=str(self.path))
 
     # ------------------------------------------------------------------ lifecycle
     def close(self) -> None:
@@ -130,6 +252,7 @@ class Store:
 
     # ------------------------------------------------------------------ experiments
     def has_experiment(self, key: str) -> bool:
+        """Whether the store holds the experiment with this hash."""
         return self.con.execute("SELECT count(*) FROM experiments WHERE experiment = ?",
                                 [key]).fetchone()[0] > 0  # type: ignore[index]
 
@@ -194,12 +317,45 @@ class Store:
             self.con.execute("ROLLBACK")
             raise
 
-    def experiments(self) -> pd.DataFrame:
-        """All experiments in the store with their finished run counts."""
-        return self.con.execute(
-            "SELECT e.experiment, e.name, e.kind, e.points, e.replicates, e.created, "
-            "(SELECT count(*) FROM runs r WHERE r.experiment = e.experiment) AS runs "
-            "FROM experiments e ORDER BY e.created").df()
+    def experiments(self) -> list[StoredExperiment]:
+        """Every experiment and calibration in the store, oldest first, with its count of
+        finished runs."""
+        rows = self.con.execute(
+            "SELECT e.experiment, e.name, e.kind, e.scenario, e.file, e.spec, e.factors, "
+            "e.design, e.points, e.replicates, e.created, e.version, "
+            "(SELECT count(*) FROM runs r WHERE r.experiment = e.experiment), "
+            "(SELECT count(*) FROM design_points d WHERE d.experiment = e.experiment) "
+            "FROM experiments e ORDER BY e.created, e.experiment").fetchall()
+        return [StoredExperiment(
+            key=r[0], name=r[1] or "experiment", kind=r[2] or "", scenario=r[3] or "",
+            file=r[4] or "", spec=_decoded(r[5]), factors=_decoded(r[6]),
+            design=_decoded(r[7]), points=max(int(r[8] or 0), int(r[13])),
+            replicates=int(r[9] or 1), created=r[10], version=r[11] or "", runs=int(r[12]))
+            for r in rows]
+
+    def calibrations(self) -> list[StoredExperiment]:
+        """The calibrations among :meth:`experiments` (read their results with
+        :func:`dronefront.experiments.calibration.stored_calibration`)."""
+        return [e for e in self.experiments() if e.is_calibration]
+
+    def select(self, wanted: str | None) -> list[StoredExperiment]:
+        """The experiments named ``wanted`` (a name, or the start of a hash of at least 4
+        characters); all of them when None. None found is a UserError naming the closest
+        name and listing the store's names."""
+        experiments = self.experiments()
+        if wanted is None:
+            return experiments
+        found = [e for e in experiments if e.name == wanted]
+        if not found and len(wanted) >= 4:
+            found = [e for e in experiments if e.key.startswith(wanted.lower())]
+        if not found:
+            names = list(dict.fromkeys(e.name for e in experiments))
+            close = difflib.get_close_matches(wanted, names, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise UserError(f"no experiment {wanted!r} in this store{hint} (it holds: "
+                            f"{', '.join(names) or 'none'})", file=str(self.path),
+                            field="--experiment")
+        return found
 
     # ------------------------------------------------------------------ runs
     def finished(self, key: str) -> set[tuple[int, int]]:
@@ -267,7 +423,8 @@ class Store:
         """Design points: point, values (dict) and unit coordinates, sorted by point."""
         frame = self.con.execute('SELECT point, "values", unit FROM design_points '
                                  "WHERE experiment = ? ORDER BY point", [key]).df()
-        frame["values"] = [json.loads(v) for v in frame["values"]]
+        frame["values"] = [self._object(v, f"design point {p}")
+                           for p, v in zip(frame["point"], frame["values"], strict=True)]
         return frame
 
     def runs(self, key: str) -> pd.DataFrame:
@@ -283,11 +440,26 @@ class Store:
         frame["summary"] = [json.loads(s) for s in frame["summary"]]
         return frame
 
-    def metrics(self, key: str) -> pd.DataFrame:
-        """Long table (point, replicate, metric, value), sorted."""
-        return self.con.execute(
-            "SELECT point, replicate, metric, value FROM metrics WHERE experiment = ? "
-            "ORDER BY point, replicate, metric", [key]).df()
+    def _object(self, text: Any, what: str) -> dict[str, Any]:
+        """A JSON column that must hold an object; anything else is a damaged store."""
+        value = json.loads(text) if isinstance(text, str) else text
+        if not isinstance(value, dict):
+            raise UserError(f"damaged store: {what} is not a JSON object", file=str(self.path))
+        return value
+
+    def metrics(self, key: str, points: Iterable[int] | None = None,
+                replicates: int | None = None) -> pd.DataFrame:
+        """Tidy table of the stored metrics: one row per (point, replicate, metric) with its
+        value, sorted; only the given ``points`` and the first ``replicates`` if given."""
+        sql = "SELECT point, replicate, metric, value FROM metrics WHERE experiment = ?"
+        args: list[Any] = [key]
+        if points is not None:
+            sql += " AND list_contains(?::INTEGER[], point)"
+            args.append([int(p) for p in points])
+        if replicates is not None:
+            sql += " AND replicate < ?"
+            args.append(replicates)
+        return self.con.execute(sql + " ORDER BY point, replicate, metric", args).df()
 
     def timeseries(self, key: str, point: int | None = None) -> pa.Table | None:
         """Stored time series, concatenated, with ``point`` and ``replicate`` columns."""
@@ -301,8 +473,13 @@ class Store:
         if not rows:
             return None
         tables = []
+        folder = self.series_dir.resolve()
         for p, r, rel in rows:
-            table = pq.read_table(self.series_dir / rel)
+            path = (folder / rel).resolve()
+            if not path.is_relative_to(folder):  # a store's paths never lead outside it
+                raise UserError(f"damaged store: the time series of run {p}-{r} is not in "
+                                f"{self.series_dir.name}", file=str(self.path))
+            table = pq.read_table(path)
             table = table.add_column(0, "replicate", pa.array([r] * table.num_rows, pa.int32()))
             tables.append(table.add_column(0, "point", pa.array([p] * table.num_rows,
                                                                  pa.int32())))

@@ -120,11 +120,6 @@ def as_run_data(run: Result | RunData | str | Path) -> RunData:
     raise TypeError(f"expected a Result, RunData or run folder path, got {type(run).__name__}")
 
 
-def normalized(data: Any) -> Any:
-    """``data`` as it reads back from JSON (tuples become lists, keys strings)."""
-    return json.loads(json.dumps(data, allow_nan=False))
-
-
 # --------------------------------------------------------------------------- campaigns
 CampaignLike: TypeAlias = "CampaignResult | CampaignData | str | Path"
 
@@ -171,7 +166,9 @@ def learning_label(learning: dict[str, bool]) -> str:
     return " and ".join(off) + " learning off"
 
 
-def _read_manifest(path: Path) -> dict[str, Any] | None:
+def read_manifest(path: Path) -> dict[str, Any] | None:
+    """The ``manifest.json`` object of a folder, or None when it is missing or unreadable
+    (for sniffing what a folder is; :func:`load_run` reports the reason instead)."""
     try:
         data = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
@@ -186,7 +183,7 @@ def is_campaign_dir(path: str | Path) -> bool:
         return False
     if (path / "daily.parquet").is_file():
         return True
-    manifest = _read_manifest(path) if (path / "manifest.json").is_file() else None
+    manifest = read_manifest(path) if (path / "manifest.json").is_file() else None
     return manifest is not None and "campaign" in manifest
 
 

@@ -24,10 +24,10 @@ import numpy as np
 
 from dronefront.engine.state import DRONE_ROLES, POSTURES, ROLES
 from dronefront.errors import UserError
+from dronefront.io.jsonable import jsonable
 from dronefront.scenario.models import SIDES
 from dronefront.viz.data import (
     is_run_dir,
-    normalized,
     read_json,
     scenario_from_manifest,
     seed_from_manifest,
@@ -112,7 +112,7 @@ def record_from_run_dir(
     stored = read_json(run_dir / "summary.json")
     recording = record_run(scenario, seed, every=every, max_soldiers=max_soldiers,
                            progress=progress)
-    again = normalized(recording.result.summary)
+    again = jsonable(recording.result.summary)
     if again != stored:
         where = _first_difference(again, stored) or "summary"
         raise UserError(

@@ -1,0 +1,40 @@
+"""The one JSON sanitiser: any summary, spec or result made safe for ``json.dumps``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from typing import Any
+
+import numpy as np
+
+
+def jsonable(value: Any) -> Any:
+    """A JSON-ready copy of ``value``: numpy scalars and arrays become plain values and
+    lists, tuples become lists, dates ISO text, dict keys strings, and NaN and infinities
+    None (JSON has no such numbers). Anything else goes through ``str``.
+
+    The result is what ``json.loads(json.dumps(result))`` gives back, so it is also the
+    form a value is compared and hashed in.
+
+    >>> jsonable({"a": np.int64(2), "d": dt.date(2025, 1, 2), "t": (1, 2)})
+    {'a': 2, 'd': '2025-01-02', 't': [1, 2]}
+    >>> jsonable([float("nan"), np.float32(0.5), np.array([1, 2]), {3: -float("inf")}])
+    [None, 0.5, [1, 2], {'3': None}]
+    """
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return json.loads(json.dumps(value, default=str))

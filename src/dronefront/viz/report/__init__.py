@@ -1,0 +1,50 @@
+"""HTML reports: one offline file of tables and inline PNG plots.
+
+:func:`build_report` looks at what PATH is and hands it to the matching *report kind*. Three
+kinds are built in, one module each: run folders (:mod:`.run`), campaign folders
+(:mod:`.campaign`) and experiment stores (:mod:`.experiment`, with the calibrations of a
+store in :mod:`.calibration`), the ``.duckdb`` files written by ``dronefront experiment
+run`` and ``dronefront calibrate``. Other kinds add their own with
+:func:`register_report_kind` (a ``detect(path) -> bool`` and a ``render(path) -> html``),
+reusing :func:`page`, :func:`section`, :func:`table` and :func:`figure_img` of
+:mod:`.html`. A kind registered with ``compare=True`` also takes
+``render(path, compare=[...])``, the folders given with ``--compare``; one registered with
+``options=("experiment",)`` also receives those keyword options of :func:`build_report`
+(``--experiment`` on the command line) when they are given.
+"""
+
+from __future__ import annotations
+
+from dronefront.experiments.store import StoredExperiment, is_experiment_store, open_store
+from dronefront.viz.report.campaign import (
+    CAMPAIGN_METRICS,
+    campaign_counterparts,
+    campaign_report,
+    is_campaign_folder,
+    render_campaign_dir,
+)
+from dronefront.viz.report.dispatch import (
+    ReportKind,
+    build_report,
+    register_report_kind,
+    report_kinds,
+    write_report,
+)
+from dronefront.viz.report.experiment import (
+    MAX_PLOT_METRICS,
+    MAX_TABLE_POINTS,
+    render_experiment_store,
+)
+from dronefront.viz.report.html import CSS, esc, figure_img, fmt, page, section, table
+from dronefront.viz.report.run import is_run_folder, render_run_dir, run_report
+
+register_report_kind("run_folder", is_run_folder, render_run_dir)
+register_report_kind("campaign_folder", is_campaign_folder, render_campaign_dir, compare=True)
+register_report_kind("experiment_store", is_experiment_store, render_experiment_store,
+                     options=("experiment",))
+
+__all__ = ["CAMPAIGN_METRICS", "CSS", "MAX_PLOT_METRICS", "MAX_TABLE_POINTS", "ReportKind",
+           "StoredExperiment", "build_report", "campaign_counterparts", "campaign_report",
+           "esc", "figure_img", "fmt", "is_experiment_store", "open_store",
+           "page", "register_report_kind", "render_experiment_store", "report_kinds",
+           "run_report", "section", "table", "write_report"]
