@@ -170,16 +170,24 @@ def _problem(plan: Plan) -> dict[str, Any]:
     return unit_problem(len(names), names)
 
 
+def _check_seed(seed: int) -> None:
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 1:
+        raise UserError(f"the bootstrap seed must be an integer of at least 1 (got {seed!r})",
+                        field="seed")
+
+
 def sobol_indices(plan: Plan, frame: pd.DataFrame, metric: str, *,
                   confidence: float = 0.95, resamples: int = 1000,
-                  seed: int = 0) -> pd.DataFrame:
+                  seed: int = 1) -> pd.DataFrame:
     """First-order and total Sobol indices (with bootstrap confidence half-widths).
 
     Needs a ``sobol`` design; replicates are averaged per point first. Columns: factor,
-    S1, S1_conf, ST, ST_conf (rows in factor order).
+    S1, S1_conf, ST, ST_conf (rows in factor order). ``seed`` seeds the bootstrap, so the
+    half-widths repeat exactly; it must be at least 1 (SALib reads 0 as "unseeded").
     """
     from SALib.analyze import sobol as sobol_analyze
 
+    _check_seed(seed)
     if plan.spec.design.type != "sobol":
         raise UserError(f"Sobol indices need design type sobol (this is "
                         f"{plan.spec.design.type})", file=plan.file,
@@ -197,13 +205,15 @@ def sobol_indices(plan: Plan, frame: pd.DataFrame, metric: str, *,
 
 def morris_indices(plan: Plan, frame: pd.DataFrame, metric: str, *,
                    confidence: float = 0.95, resamples: int = 1000,
-                   seed: int = 0) -> pd.DataFrame:
+                   seed: int = 1) -> pd.DataFrame:
     """Morris elementary-effect indices per factor in unit (0-1 of range) coordinates.
 
-    Columns: factor, mu, mu_star, mu_star_conf, sigma.
+    Columns: factor, mu, mu_star, mu_star_conf, sigma. ``seed`` (at least 1) seeds the
+    bootstrap of ``mu_star_conf``.
     """
     from SALib.analyze import morris as morris_analyze
 
+    _check_seed(seed)
     if plan.spec.design.type != "morris":
         raise UserError(f"Morris indices need design type morris (this is "
                         f"{plan.spec.design.type})", file=plan.file,
