@@ -175,6 +175,25 @@ CASES = [
             files={"run/manifest.json": manifest(
                 {"terrain": {"raster_file": "{dir}/precious/notes.txt"}}),
              "run/summary.json": "{}"}, expect=("raster_file", "outside the run folder")),
+    Hostile("report-run-garbage-parquet", ["report", "run", "--out", "r.html"],
+            files={"run/manifest.json": manifest({}), "run/summary.json": "{}",
+                   "run/timeseries.parquet": f"{MARKER}\n" * 3,
+                   "run/events.parquet": b"PAR1\x00" + MARKER.encode() + b"PAR1"},
+            expect=("timeseries.parquet", "not a Parquet file")),
+    # --- other files that are not what they should be: said, never quoted
+    Hostile("extends-precious-notes", ["validate", "s.yaml"],
+            files={"s.yaml": "extends: precious/notes.txt\n"},
+            expect=("extends", "must be a YAML mapping")),
+    Hostile("scenario-precious-csv", ["experiment", "status", EXP, "--store", STORE],
+            files={EXP: experiment("engagement", "precious/sub/data.csv")},
+            expect=("must be a YAML mapping",)),
+    Hostile("lanchester-precious-notes", ["lanchester", "fit", "precious/notes.txt"],
+            expect=("header column 1 is not one of",)),
+    Hostile("lanchester-bad-cell", ["lanchester", "fit", "d.csv"],
+            files={"d.csv": f"day,a,b\n0,10,9\n1,{MARKER},8\n"},
+            expect=("d.csv:3: a: not a number",)),
+    Hostile("lanchester-binary", ["lanchester", "fit", "d.csv"],
+            files={"d.csv": b"day,a,b\n\x00\x01"}, expect=("binary file",)),
     # --- results and status of an experiment the store does not hold
     Hostile("results-not-stored", ["experiment", "results", EXP, "--store", STORE],
             files={EXP: experiment()}, expect=("'probe'", "has no stored runs")),
@@ -191,6 +210,7 @@ CASES = [
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
 def test_hostile_file(case: Hostile, tmp_path: Path) -> None:
     line = check(case, tmp_path)
+    assert MARKER.lower() not in line.lower()  # not even lower-cased
     if case.id == "results-base-changed":  # both keys, 12 characters each
         keys = [w.strip("(),:") for w in line.split() if len(w.strip("(),:")) == 12]
         assert len(set(keys)) == 2, line

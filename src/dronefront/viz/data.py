@@ -77,8 +77,9 @@ def _read_parquet(path: Path) -> pa.Table:
         return pq.read_table(path)
     except FileNotFoundError:
         raise UserError("file not found", file=str(path)) from None
-    except (OSError, pa.ArrowException) as exc:
-        raise UserError(f"cannot read Parquet: {exc}", file=str(path)) from None
+    except (OSError, pa.ArrowException) as exc:  # the reader's text may quote the file
+        raise UserError(f"not a Parquet file ({exc.__class__.__name__})", file=str(path)) \
+            from None
 
 
 def load_run(path: str | Path) -> RunData:

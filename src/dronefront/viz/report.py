@@ -1037,8 +1037,8 @@ def calibration_result(db: Any, e: StoredExperiment, store: Path) -> tuple[Any, 
         return None, "no finished trials yet"
     try:
         result = cal._result(plan, db, SimpleNamespace(trials=trials), len(trials))
-    except (OSError, pa.ArrowException) as exc:
-        return None, f"cannot read the stored time series: {exc}"
+    except (OSError, pa.ArrowException) as exc:  # the reader's text may quote the file
+        return None, f"cannot read the stored time series ({exc.__class__.__name__})"
     return result, why
 
 
