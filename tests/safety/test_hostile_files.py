@@ -47,6 +47,13 @@ def _stored_then_changed(sandbox: Path) -> None:
     base.write_text(base.read_text().replace("duration: 5", "duration: 6"))
 
 
+def _run_on_raster(sandbox: Path) -> None:
+    import dronefront
+
+    dronefront.run(sandbox / "s.yaml", seed=1, out=sandbox / "run")
+    (sandbox / "r.csv").unlink()  # the run folder holds its own copy
+
+
 BASE = "extends: reference-open-field\noverrides: {parameters.N: 10, duration: 5}\n"
 NEEDS_KIND = ("kind", "unknown model kind", "known: campaign")
 RMTREE = experiment("shutil:rmtree", "precious")
@@ -175,6 +182,10 @@ CASES = [
             files={"run/manifest.json": manifest(
                 {"terrain": {"raster_file": "{dir}/precious/notes.txt"}}),
              "run/summary.json": "{}"}, expect=("raster_file", "outside the run folder")),
+    Hostile("replay-run-on-raster", ["replay", "run", "--out", "r.html"],
+            files={"s.yaml": BASE.replace("}", ", terrain.raster_file: r.csv}"),
+                   "r.csv": "forest\n"},
+            setup=_run_on_raster, code=0, may_create=("r.html",)),
     Hostile("report-run-garbage-parquet", ["report", "run", "--out", "r.html"],
             files={"run/manifest.json": manifest({}), "run/summary.json": "{}",
                    "run/timeseries.parquet": f"{MARKER}\n" * 3,
