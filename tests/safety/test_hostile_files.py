@@ -159,6 +159,10 @@ CASES = [
     Hostile("campaign-engagement-dotdot", ["validate", "camp/c.yaml"],
             files={"camp/c.yaml": "extends: kursk-campaign\nengagement: ../eng.yaml\n",
              "eng.yaml": "extends: kursk-assault\n"}, expect=("engagement", INSIDE)),
+    Hostile("campaign-template-raster-dotdot", ["validate", "c.yaml"],
+            files={"c.yaml": "extends: kursk-campaign\nengagement_overrides:\n"
+                             "  terrain.raster_file: ../outside.txt\n"},
+            expect=("c.yaml:3", "terrain.raster_file", INSIDE)),
     Hostile("extends-dotdot", ["validate", "sub/s.yaml"],
             files={"sub/s.yaml": "extends: ../base.yaml\n", "base.yaml": BASE},
             expect=("extends", INSIDE)),

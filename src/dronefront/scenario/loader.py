@@ -496,6 +496,10 @@ def _own_paths(data: dict, lines: Lines, folder: Path, display: str) -> None:
         if isinstance(holder.get(key), dict):
             spots.append((holder[key], "raster_file", (*loc, "raster_file")))
     spots.append((overrides, "terrain.raster_file", ("overrides", "terrain.raster_file")))
+    template = data.get("engagement_overrides")  # a campaign's changes to its template
+    if isinstance(template, dict):
+        spots.append((template, "terrain.raster_file",
+                      ("engagement_overrides", "terrain.raster_file")))
     for holder, key, loc in spots:
         value = holder.get(key)
         if not isinstance(value, str):
