@@ -459,7 +459,10 @@ def _open(store: str | os.PathLike | Store) -> tuple[Store, bool]:
 
 def status(experiment: Plan | str | os.PathLike,
            store: str | os.PathLike | Store = DEFAULT_STORE) -> dict[str, Any]:
-    """How far an experiment has got: total, finished and per-replicate counts."""
+    """How far an experiment has got: total, finished and per-replicate counts.
+
+    A :class:`UserError` (see :func:`not_stored`) if the store does not hold it.
+    """
     plan = _plan(experiment)
     info: dict[str, Any] = {
         "name": plan.spec.name, "experiment": plan.key, "kind": plan.model.name,
@@ -528,7 +531,8 @@ def results(experiment: Plan | str | os.PathLike,
     """One row per finished run: point, replicate, seed, factor values, metrics.
 
     Sorted by (point, replicate), so the table is the same whichever executor ran it.
-    List-valued factor levels appear as JSON text.
+    List-valued factor levels appear as JSON text. A :class:`UserError` (see
+    :func:`not_stored`) if the store does not hold the experiment.
     """
     plan = _plan(experiment)
     if not isinstance(store, Store) and not Path(store).exists():
