@@ -50,8 +50,8 @@ def test_experiment_run_status_results(tmp_path):
 
 def test_status_before_any_run(tmp_path):
     path = small_engagement(tmp_path, points=3, replicates=2)
-    out = invoke("experiment", "status", path, "--store", tmp_path / "none.duckdb")
-    assert "0/6 finished" in out.output
+    with pytest.raises(UserError, match="'small' .* has no stored runs"):
+        invoke("experiment", "status", path, "--store", tmp_path / "none.duckdb")
 
 
 def test_sensitivity_command(tmp_path):

@@ -107,7 +107,7 @@ GOOD = "day,a,b,reinforce_a,reinforce_b\n0,1000,900,0,0\n1,980,880,0,0\n2,960,86
     ("", 1, None, "empty"),
     ("\n\n", 1, None, "empty"),
     ("day,a\n0,1\n1,2\n", 1, "b", "missing column"),
-    ("day,a,b,troops\n0,1,2,3\n", 1, "troops", "unknown column"),
+    ("day,a,b,troops\n0,1,2,3\n", 1, None, "header column 4 is not one of"),
     ("day,a,b\n0,1000,900\n", 2, None, "at least 2"),
     ("day,a,b\n0,1000,900\n1,abc,880\n", 3, "a", "not a number"),
     ("day,a,b\n0,1000,900\n1,990,nan\n", 3, "b", "finite"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import platform
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -57,10 +58,21 @@ class Result:
         }
 
     def write(self, out: str | Path) -> Path:
-        """Write the run folder atomically: nothing appears unless everything was written."""
+        """Write the run folder atomically: nothing appears unless everything was written.
+
+        A terrain raster is copied into the folder (``terrain.csv``) and the manifest names
+        that copy, so the folder replays on its own: a path in a manifest must stay inside
+        its run folder.
+        """
         out = Path(out)
         with atomic_dir(out) as tmp:
-            write_json(tmp / "manifest.json", self.manifest())
+            manifest = self.manifest()
+            if self.scenario.terrain.raster_file:
+                shutil.copyfile(self.scenario.terrain.raster_file, tmp / RASTER_COPY)
+                manifest["scenario"]["terrain"]["raster_file"] = RASTER_COPY
+                manifest["scenario_sha256"] = sha256_of(manifest["scenario"])
+                manifest["files"].append(RASTER_COPY)
+            write_json(tmp / "manifest.json", manifest)
             write_json(tmp / "summary.json", self.summary)
             write_parquet(tmp / "timeseries.parquet", self.timeseries)
             write_parquet(tmp / "events.parquet", self.events)
@@ -69,6 +81,10 @@ class Result:
                 "stage_seconds": self.stage_seconds,
             })
         return out
+
+
+#: Name of a run folder's copy of its terrain raster.
+RASTER_COPY = "terrain.csv"
 
 
 def _ratio(a: float, b: float) -> float | None:

@@ -78,20 +78,31 @@ def rasterize(terrain: Terrain) -> TerrainRaster:
 
 
 def _read_raster(path: str, index: dict[str, int], shape: tuple[int, int]) -> np.ndarray:
-    with open(path, newline="", encoding="utf-8") as handle:
-        rows = [[c.strip() for c in row] for row in csv.reader(handle) if row]
+    """Read a CSV of class names; errors say what was expected, never what the file holds."""
+    at = {"file": path, "field": "terrain.raster_file"}
+    expected = f"a CSV of terrain class names, {shape[0]} rows x {shape[1]} columns"
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            rows = [[c.strip() for c in row] for row in csv.reader(handle) if row]
+    except FileNotFoundError:
+        raise UserError("raster file not found", **at) from None
+    except (UnicodeDecodeError, csv.Error):
+        raise UserError(f"not a raster (expected {expected}): binary or malformed file",
+                        **at) from None
+    except OSError as exc:
+        raise UserError(f"cannot read raster: {exc.strerror or exc.__class__.__name__}",
+                        **at) from None
     if len(rows) != shape[0] or any(len(r) != shape[1] for r in rows):
-        raise UserError(
-            f"raster must be {shape[0]} rows x {shape[1]} columns to fit bounds/cell_size",
-            file=path, field="terrain.raster_file",
-        )
+        found = f"{len(rows)} rows" + (f" of {len(rows[0])} columns" if rows else "")
+        raise UserError(f"not a raster to fit bounds/cell_size (expected {expected}, found "
+                        f"{found})", **at)
     grid = np.empty(shape, np.int8)
     for r, row in enumerate(rows):
         for c, name in enumerate(row):
             if name not in index:
                 raise UserError(
-                    f"unknown terrain class {name!r}", file=path, line=r + 1,
-                    field="terrain.raster_file",
+                    f"column {c + 1} is not a terrain class (known: {', '.join(index)})",
+                    file=path, line=r + 1, field="terrain.raster_file",
                 )
             grid[shape[0] - 1 - r, c] = index[name]
     return grid

@@ -58,10 +58,17 @@ from dronefront import limits
 from dronefront.errors import UserError
 from dronefront.experiments.executors import Executor, Output, Task, make_executor
 from dronefront.experiments.models import ModelKind
-from dronefront.experiments.runner import assignment, check_overrides, execute, resolve_model
+from dronefront.experiments.runner import (
+    assignment,
+    check_overrides,
+    execute,
+    file_paths,
+    resolve_model,
+)
 from dronefront.experiments.spec import Factor, Lines, SpecModel, read_yaml, validate_model
 from dronefront.experiments.store import DEFAULT_STORE, Store, StoredExperiment, open_store
 from dronefront.io.jsonable import jsonable
+from dronefront.io.paths import inside, text_problem
 from dronefront.io.rundir import sha256_of
 from dronefront.limits import Count
 
@@ -170,60 +177,79 @@ def _number(text: str | None, file: str, line: int, column: str) -> float | None
     try:
         value = float(text)
     except ValueError:
-        raise UserError(f"not a number: {text!r}", file=file, line=line, field=column) \
-            from None
+        raise UserError("not a number", file=file, line=line, field=column) from None
     if not math.isfinite(value):
-        raise UserError(f"not a finite number: {text!r}", file=file, line=line, field=column)
+        raise UserError("not a finite number", file=file, line=line, field=column)
     return value
 
 
-def read_observations(spec: Observed, base_dir: Path) -> tuple[list[Observation], str]:
-    """Read the observation CSV; every problem is a UserError naming its line and column."""
-    path = Path(spec.file) if Path(spec.file).is_absolute() else base_dir / spec.file
+def read_observations(spec: Observed, base_dir: Path, *, file: str | None = None,
+                      line: int | None = None) -> tuple[list[Observation], str]:
+    """Read the observation CSV; every problem is a UserError naming its line and column.
+
+    ``spec.file`` is relative to ``base_dir`` (the calibration file's folder) and must stay
+    inside it; ``file`` and ``line`` say where the calibration file names it. Messages say
+    what was expected and where, never what the file holds.
+    """
+    path = inside(spec.file, base_dir, file=file, line=line, field="observed.file")
     display = str(path)
-    if not path.is_file():
-        raise UserError("no such observations file", file=display)
-    with path.open(newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        header = reader.fieldnames or []
-        needed = [spec.date] + ([spec.window] if spec.window else [])
-        needed += [c for s in spec.series for c in (s.low, s.high) if c]
-        for column in needed:
-            if column not in header:
-                raise UserError(f"no column {column!r} (columns: {', '.join(header)})",
-                                file=display, line=1, field=column)
-        out: list[Observation] = []
-        for row in reader:
-            line = reader.line_num
-            try:
-                date = dt.date.fromisoformat(row[spec.date].strip())
-            except (ValueError, AttributeError):
-                raise UserError(f"not an ISO date: {row[spec.date]!r}", file=display,
-                                line=line, field=spec.date) from None
-            window: int | None = None
-            text = (row.get(spec.window) or "").strip().lower() if spec.window else ""
-            if text and text != "cumulative":
-                match = WINDOW.match(text)
-                if not match or int(match.group(1)) < 1:
-                    raise UserError(f"window must be 'cumulative' or 'past-N-days' "
-                                    f"(got {text!r})", file=display, line=line,
-                                    field=spec.window)
-                window = int(match.group(1))
-            for s in spec.series:
-                low = _number(row.get(s.low) if s.low else None, display, line, s.low or "")
-                high = _number(row.get(s.high) if s.high else None, display, line,
-                               s.high or "")
-                if low is None and high is None:
-                    continue
-                if low is not None and high is not None and low > high:
-                    raise UserError(f"low {low:g} is above high {high:g}", file=display,
-                                    line=line, field=s.low)
-                estimate = None
-                if spec.about and low is not None and low == high:
-                    estimate = low
-                    low, high = low * (1 - spec.about), high * (1 + spec.about)
-                out.append(Observation(len(out), line, date, window, s.model, low, high,
-                                       s.weight, s.label or s.model, estimate))
+    needed = [spec.date] + ([spec.window] if spec.window else [])
+    needed += [c for s in spec.series for c in (s.low, s.high) if c]
+    expected = f"a CSV with columns {','.join(dict.fromkeys(needed))}"
+    problem = text_problem(path)
+    if problem == "no such file":
+        raise UserError(f"no such observations file {spec.file[:200]!r}", file=file,
+                        line=line, field="observed.file")
+    if problem is not None:
+        raise UserError(f"not {expected}: {problem}", file=display)
+    try:
+        with path.open(newline="", encoding="utf-8") as fh:
+            return _observations(csv.DictReader(fh), spec, needed, expected, display)
+    except (UnicodeDecodeError, csv.Error):
+        raise UserError(f"not {expected}: binary or malformed file", file=display) from None
+    except OSError as exc:
+        raise UserError(f"cannot read: {exc.strerror or exc.__class__.__name__}",
+                        file=display) from None
+
+
+def _observations(reader: csv.DictReader, spec: Observed, needed: list[str], expected: str,
+                  display: str) -> tuple[list[Observation], str]:
+    header = reader.fieldnames or []
+    for column in needed:
+        if column not in header:
+            raise UserError(f"not {expected}: its first line has no column {column!r}",
+                            file=display, line=1, field=column)
+    out: list[Observation] = []
+    for row in reader:
+        line = reader.line_num
+        try:
+            date = dt.date.fromisoformat((row[spec.date] or "").strip())
+        except (ValueError, AttributeError, TypeError):
+            raise UserError("not an ISO date (YYYY-MM-DD)", file=display, line=line,
+                            field=spec.date) from None
+        window: int | None = None
+        text = (row.get(spec.window) or "").strip().lower() if spec.window else ""
+        if text and text != "cumulative":
+            match = WINDOW.match(text)
+            if not match or int(match.group(1)) < 1:
+                raise UserError("window must be 'cumulative' or 'past-N-days'", file=display,
+                                line=line, field=spec.window)
+            window = int(match.group(1))
+        for s in spec.series:
+            low = _number(row.get(s.low) if s.low else None, display, line, s.low or "")
+            high = _number(row.get(s.high) if s.high else None, display, line,
+                           s.high or "")
+            if low is None and high is None:
+                continue
+            if low is not None and high is not None and low > high:
+                raise UserError(f"low {low:g} is above high {high:g}", file=display,
+                                line=line, field=s.low)
+            estimate = None
+            if spec.about and low is not None and low == high:
+                estimate = low
+                low, high = low * (1 - spec.about), high * (1 + spec.about)
+            out.append(Observation(len(out), line, date, window, s.model, low, high,
+                                   s.weight, s.label or s.model, estimate))
     if not out:
         raise UserError("no observations with a bound", file=display)
     return out, display
@@ -349,10 +375,15 @@ def load_calibration(path: str | os.PathLike) -> CalibrationPlan:
                                        what="calibration")
     base_dir = Path(path).resolve().parent
     model, scenario = resolve_model(data, lines, display, base_dir, spec.kind, spec.scenario)
+    overrides, parameters = file_paths(spec.overrides, spec.parameters, base_dir, display,
+                                       lines, section="parameters")
+    if (overrides, parameters) != (spec.overrides, spec.parameters):
+        spec = spec.model_copy(update={"overrides": overrides, "parameters": parameters})
     fixed = [assignment(p, v) for p, v in spec.overrides.items()]
     check_overrides(model, scenario, fixed, spec.parameters, display, lines,
                     section="parameters")
-    observations, observed_file = read_observations(spec.observed, base_dir)
+    observations, observed_file = read_observations(
+        spec.observed, base_dir, file=display, line=lines.get(("observed", "file")))
     plan = CalibrationPlan(spec, display, lines, model, scenario, observations,
                            observed_file, fixed)
     fingerprint = model.fingerprint(scenario) if model.fingerprint and scenario else scenario
@@ -711,8 +742,8 @@ def stored_calibration(store: Store | str | os.PathLike,
             raise UserError("no finished trials yet", file=str(db.path))
         try:
             result = _result(plan, db, scored)
-        except (OSError, pa.ArrowException) as exc:
-            raise UserError(f"cannot read the stored time series: {exc}",
+        except (OSError, pa.ArrowException) as exc:  # the reader's text may quote the file
+            raise UserError(f"cannot read the stored time series ({exc.__class__.__name__})",
                             file=str(db.series_dir)) from None
     finally:
         if db is not store:

@@ -13,9 +13,12 @@ the command line. Built-in kinds:
   random numbers;
 - ``toy-attrition``: a daily attrition curve with known parameters for testing calibration.
 
-Add a kind with :func:`register_model`, or name any importable callable as
-``kind: "package.module:function"`` in a file. Worker processes receive the callable itself
-(pickled by reference), so it must be defined at module level in an importable module.
+A file's ``kind`` is only ever looked up in this registry: files are data, and a name in
+a file never imports or calls anything else. Add a kind from Python with
+:func:`register_model` before loading the file. Worker processes of the ``processes`` and
+``ray`` executors receive the callable itself (pickled by reference, not looked up by
+name), so a kind registered in the driver works there too, provided its function is
+defined at module level in an importable module.
 
 >>> summary, _ = get_model("toy-ishigami").fn("", 1, ["x1=0", "x2=0", "x3=0"])
 >>> summary["y"]
@@ -26,7 +29,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import importlib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -75,11 +77,19 @@ def register_model(
 ) -> ModelKind:
     """Register (or replace) a model kind under ``name`` and return it.
 
+    Experiment and calibration files then name it as ``kind: NAME``.
+
     >>> def constant(scenario, seed, overrides):
     ...     return {"y": 1.0}, None
     >>> register_model("constant", constant, needs_scenario=False).name
     'constant'
+    >>> get_model("constant").fn("", 1, [])[0]
+    {'y': 1.0}
     """
+    if not isinstance(name, str) or not name or ":" in name or name != name.strip():
+        raise ValueError(f"a model kind name is a non-empty word without ':' (got {name!r})")
+    if not callable(fn):
+        raise TypeError(f"fn must be callable (got {type(fn).__name__})")
     kind = ModelKind(name, fn, check, fingerprint, needs_scenario, description)
     _REGISTRY[name] = kind
     return kind
@@ -91,22 +101,27 @@ def model_kinds() -> list[str]:
 
 
 def get_model(name: str) -> ModelKind:
-    """The kind registered as ``name``, or a ``module:function`` callable imported by name."""
-    if name in _REGISTRY:
+    """The kind registered as ``name``; anything else is a :class:`UserError` listing them.
+
+    Nothing is imported: ``module:function`` is refused like any unknown name.
+
+    >>> try:
+    ...     get_model("os:system")
+    ... except UserError as exc:
+    ...     print(exc.field, exc.message.startswith("unknown model kind 'os:system'"))
+    kind True
+    """
+    if isinstance(name, str) and name in _REGISTRY:
         return _REGISTRY[name]
-    if ":" in name:
-        module_name, _, attr = name.partition(":")
-        try:
-            fn = getattr(importlib.import_module(module_name), attr)
-        except (ImportError, AttributeError) as exc:
-            raise UserError(f"cannot import model {name!r}: {exc}", field="kind") from None
-        return ModelKind(name, fn, needs_scenario=False)
     import difflib
 
-    close = difflib.get_close_matches(name, list(_REGISTRY), n=1)
+    text = str(name)[:60]
+    close = difflib.get_close_matches(text, list(_REGISTRY), n=1)
     hint = f"; did you mean {close[0]!r}?" if close else ""
-    raise UserError(f"unknown model kind {name!r}{hint} (known: {', '.join(model_kinds())}, "
-                    f"or module:function)", field="kind")
+    extra = (" (a file cannot name Python code; register a custom kind with "
+             "dronefront.experiments.register_model)") if ":" in text else ""
+    raise UserError(f"unknown model kind {text!r}{hint} (known: {', '.join(model_kinds())})"
+                    f"{extra}", field="kind")
 
 
 # --------------------------------------------------------------------------- helpers

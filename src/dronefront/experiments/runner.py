@@ -60,6 +60,7 @@ from dronefront.experiments.store import (
     write_progress,
 )
 from dronefront.io.jsonable import jsonable
+from dronefront.io.paths import inside, scenario_ref
 from dronefront.io.rundir import sha256_of
 
 Progress = Callable[[int, int], None]
@@ -76,16 +77,36 @@ def assignment(path: str, value: Any) -> str:
 
 
 def resolve_scenario(ref: str, base_dir: Path) -> str:
-    """A scenario reference made absolute if it is a file (relative to ``base_dir``)."""
-    candidate = base_dir / ref
-    looks_like_file = ref.endswith((".yaml", ".yml")) or "/" in ref or os.sep in ref
-    if candidate.is_file():
-        return str(candidate.resolve())
-    if looks_like_file:
-        if Path(ref).is_file():
-            return str(Path(ref).resolve())
-        raise UserError(f"no such scenario file: {candidate}")
-    return ref
+    """A file's scenario reference: a built-in name as is, or a path inside ``base_dir``
+    (the file's folder) made absolute (see :mod:`dronefront.io.paths`)."""
+    return str(scenario_ref(ref, base_dir))
+
+
+#: Scenario fields whose values are paths: written in an experiment or calibration file
+#: (``overrides``, factor or parameter ``levels``), they resolve against that file's folder.
+PATH_FIELDS = ("terrain.raster_file", "engagement")
+
+
+def file_paths(values: dict[str, Any], factors: dict[str, Factor], base_dir: Path,
+               file: str, lines: Lines, section: str = "factors"
+               ) -> tuple[dict[str, Any], dict[str, Factor]]:
+    """Overrides and factors with path fields resolved inside ``base_dir``."""
+    from dronefront.scenario.loader import check_raster
+
+    def resolve(value: Any, *loc: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        at = {"file": file, "line": _line(lines, *loc), "field": display_field(loc)}
+        if loc[-1] == "engagement":  # a campaign's template: a scenario reference
+            return str(scenario_ref(value, base_dir, **at))
+        return str(check_raster(inside(value, base_dir, **at), **at))
+
+    values = {p: resolve(v, "overrides", p) if p in PATH_FIELDS else v
+              for p, v in values.items()}
+    factors = {p: f.model_copy(update={"levels": [resolve(v, section, p) for v in f.levels]})
+               if p in PATH_FIELDS and f.levels is not None else f
+               for p, f in factors.items()}
+    return values, factors
 
 
 @dataclass
@@ -140,13 +161,16 @@ def resolve_model(data: dict, lines: Lines, file: str, base_dir: Path,
                   kind: str | None, scenario: str | None) -> tuple[ModelKind, str]:
     """The model kind and resolved scenario of an experiment or calibration file."""
     resolved = ""
+    model = None
+    if kind is not None:  # first: a file naming code fails before anything else is read
+        model = _kind(kind, file, lines)
     if scenario is not None:
         try:
             resolved = resolve_scenario(scenario, base_dir)
         except UserError as exc:
             raise UserError(exc.message, file=file, line=_line(lines, "scenario"),
                             field="scenario") from None
-    if kind is None:
+    if model is None:
         kind = "engagement"
         if resolved:
             try:
@@ -156,15 +180,19 @@ def resolve_model(data: dict, lines: Lines, file: str, base_dir: Path,
                     kind = "campaign"
             except UserError:
                 pass
-    try:
-        model = get_model(kind)
-    except UserError as exc:
-        raise UserError(exc.message, file=file, line=_line(lines, "kind"), field="kind") \
-            from None
+        model = _kind(kind, file, lines)
     if model.needs_scenario and not resolved:
         raise UserError(f"model kind {model.name!r} needs a scenario", file=file,
                         line=_line(lines, "kind"), field="scenario")
     return model, resolved
+
+
+def _kind(name: Any, file: str, lines: Lines) -> ModelKind:
+    try:
+        return get_model(name)
+    except UserError as exc:
+        raise UserError(exc.message, file=file, line=_line(lines, "kind"), field="kind") \
+            from None
 
 
 def check_overrides(model: ModelKind, scenario: str, fixed: list[str],
@@ -212,6 +240,9 @@ def load_experiment(path: str | os.PathLike) -> Plan:
                                       what="experiment")
     base_dir = Path(path).resolve().parent
     model, scenario = resolve_model(data, lines, display, base_dir, spec.kind, spec.scenario)
+    overrides, factors = file_paths(spec.overrides, spec.factors, base_dir, display, lines)
+    if (overrides, factors) != (spec.overrides, spec.factors):
+        spec = spec.model_copy(update={"overrides": overrides, "factors": factors})
     fixed = [assignment(p, v) for p, v in spec.overrides.items()]
     check_overrides(model, scenario, fixed, spec.factors, display, lines)
     points = experiment_points(spec)
@@ -437,7 +468,10 @@ def _open(store: str | os.PathLike | Store) -> tuple[Store, bool]:
 
 def status(experiment: Plan | str | os.PathLike,
            store: str | os.PathLike | Store = DEFAULT_STORE) -> dict[str, Any]:
-    """How far an experiment has got: total, finished and per-replicate counts."""
+    """How far an experiment has got: total, finished and per-replicate counts.
+
+    A :class:`UserError` (see :func:`not_stored`) if the store does not hold it.
+    """
     plan = _plan(experiment)
     info: dict[str, Any] = {
         "name": plan.spec.name, "experiment": plan.key, "kind": plan.model.name,
@@ -446,32 +480,34 @@ def status(experiment: Plan | str | os.PathLike,
         "design": {**plan.spec.design.model_dump(mode="json"), **plan.points.info},
         "per_replicate": [0] * plan.spec.replicates, "run_seconds": 0.0, "last": None,
     }
-    if isinstance(store, Store) or Path(store).exists():
-        try:
-            db, own = _open(store)
-        except UserError as exc:
-            if "in use" not in exc.message:
-                raise
-            running = read_progress(store, plan.key)  # a driver holds the store: ask it
-            if running is not None:
-                info.update(finished=running["done"], running=running)
-            else:
-                info["running"] = {"note": "the store is in use by another process"}
-            return info
-        try:
-            if db.has_experiment(plan.key):
-                runs = db.runs(plan.key)
-                runs = runs[(runs.replicate < plan.spec.replicates)
-                            & (runs.point < len(plan.points))]
-                info["finished"] = len(runs)
-                counts = runs.groupby("replicate").size()
-                info["per_replicate"] = [int(counts.get(r, 0))
-                                         for r in range(plan.spec.replicates)]
-                info["run_seconds"] = float(runs.seconds.sum())
-                info["last"] = None if runs.empty else str(runs.finished.max())
-        finally:
-            if own:
-                db.close()
+    if not isinstance(store, Store) and not Path(store).exists():
+        raise not_stored(plan, None, store)
+    try:
+        db, own = _open(store)
+    except UserError as exc:
+        if "in use" not in exc.message:
+            raise
+        running = read_progress(store, plan.key)  # a driver holds the store: ask it
+        if running is not None:
+            info.update(finished=running["done"], running=running)
+        else:
+            info["running"] = {"note": "the store is in use by another process"}
+        return info
+    try:
+        if not db.has_experiment(plan.key):
+            raise not_stored(plan, db, store)
+        runs = db.runs(plan.key)
+        runs = runs[(runs.replicate < plan.spec.replicates)
+                    & (runs.point < len(plan.points))]
+        info["finished"] = len(runs)
+        counts = runs.groupby("replicate").size()
+        info["per_replicate"] = [int(counts.get(r, 0))
+                                 for r in range(plan.spec.replicates)]
+        info["run_seconds"] = float(runs.seconds.sum())
+        info["last"] = None if runs.empty else str(runs.finished.max())
+    finally:
+        if own:
+            db.close()
     return info
 
 
@@ -506,6 +542,25 @@ def plan_from_store(store: Store, experiment: StoredExperiment) -> Plan:
     return Plan(spec, e.file or e.name, {}, None, e.scenario, points, key=e.key)  # type: ignore[arg-type]
 
 
+def not_stored(plan: Plan, db: Store | None, store: str | os.PathLike | Store) -> UserError:
+    """The error for an experiment the store does not hold; it says when the store holds
+    one of the same name under another key (the file or its base scenario changed)."""
+    where = db.path if isinstance(db, Store) else store.path if isinstance(store, Store) \
+        else Path(store)
+    message = (f"experiment {plan.spec.name!r} ({plan.key[:12]}) has no stored runs in "
+               f"{str(where)[-200:]}")
+    if db is None and not Path(where).exists():
+        message += ": no such store (nothing has been run yet)"
+    if db is not None:
+        others = [e.key for e in db.experiments()
+                  if e.name == plan.spec.name and e.key != plan.key]
+        if others:
+            message += (f"; the store holds {plan.spec.name!r} as {others[-1][:12]}: the "
+                        f"experiment file or its base scenario changed since that was run "
+                        f"(now {plan.key[:12]})")
+    return UserError(message, file=plan.file)
+
+
 def _cell(value: Any) -> Any:
     if isinstance(value, list | dict):
         return json.dumps(value)
@@ -517,11 +572,16 @@ def results(experiment: Plan | str | os.PathLike,
     """One row per finished run: point, replicate, seed, factor values, metrics.
 
     Sorted by (point, replicate), so the table is the same whichever executor ran it.
-    List-valued factor levels appear as JSON text.
+    List-valued factor levels appear as JSON text. A :class:`UserError` (see
+    :func:`not_stored`) if the store does not hold the experiment.
     """
     plan = _plan(experiment)
+    if not isinstance(store, Store) and not Path(store).exists():
+        raise not_stored(plan, None, store)
     db, own = _open(store)
     try:
+        if not db.has_experiment(plan.key):
+            raise not_stored(plan, db, store)
         runs = db.runs(plan.key)[["point", "replicate", "seed"]]
         long = db.metrics(plan.key)
     finally:

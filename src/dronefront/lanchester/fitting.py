@@ -119,8 +119,14 @@ def read_strength_csv(path: str | Path) -> StrengthData:
         raise UserError("not a regular file", file=name)
     try:
         text = p.read_text(encoding="utf-8-sig")
-    except (UnicodeDecodeError, OSError) as exc:
-        raise UserError(f"cannot read the file: {exc}", file=name) from None
+    except UnicodeDecodeError:
+        raise UserError("not a CSV of day,a,b: binary file (not UTF-8 text)", file=name) \
+            from None
+    except OSError as exc:
+        raise UserError(f"cannot read the file: {exc.strerror or exc.__class__.__name__}",
+                        file=name) from None
+    if "\0" in text:
+        raise UserError("not a CSV of day,a,b: binary file", file=name)
     rows = [(i + 1, r) for i, r in enumerate(csv.reader(text.splitlines()))
             if r and any(c.strip() for c in r) and not r[0].lstrip().startswith("#")]
     if not rows:
@@ -128,15 +134,16 @@ def read_strength_csv(path: str | Path) -> StrengthData:
                         file=name, line=1)
     header_line, header = rows[0]
     cols = [c.strip().lower() for c in header]
-    for c in cols:
-        if c not in COLUMNS:
-            raise UserError(f"unknown column {c!r}; expected {', '.join(COLUMNS)}",
-                            file=name, line=header_line, field=c or "(empty)")
+    for k, c in enumerate(cols):
+        if c not in COLUMNS:  # the header is not quoted: the file may not be a CSV at all
+            raise UserError(f"unknown column: header column {k + 1} is not one of "
+                            f"{', '.join(COLUMNS)}",
+                            file=name, line=header_line)
         if cols.count(c) > 1:
             raise UserError("duplicate column", file=name, line=header_line, field=c)
     for c in REQUIRED:
         if c not in cols:
-            raise UserError(f"missing column (the header has {', '.join(cols)})",
+            raise UserError(f"missing column (expected {', '.join(COLUMNS)})",
                             file=name, line=header_line, field=c)
     if len(rows) < 3:
         raise UserError(f"need at least 2 data rows, found {len(rows) - 1}",
@@ -155,13 +162,11 @@ def read_strength_csv(path: str | Path) -> StrengthData:
             try:
                 v = float(cell)
             except ValueError:
-                raise UserError(f"not a number: {cell!r}", file=name, line=line,
-                                field=c) from None
+                raise UserError("not a number", file=name, line=line, field=c) from None
             if not math.isfinite(v):
-                raise UserError(f"not a finite number: {cell!r}", file=name, line=line,
-                                field=c)
+                raise UserError("not a finite number", file=name, line=line, field=c)
             if c != "day" and v < 0:
-                raise UserError(f"must be >= 0, got {cell}", file=name, line=line, field=c)
+                raise UserError(f"must be >= 0, got {v:g}", file=name, line=line, field=c)
             values[c][j] = v
         if j and values["day"][j] <= values["day"][j - 1]:
             raise UserError(f"days must increase: {values['day'][j]:g} follows "

@@ -23,6 +23,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from dronefront.errors import UserError
+from dronefront.io.paths import inside, scenario_ref, text_problem
 from dronefront.limits import check_file_size, check_yaml_events
 from dronefront.scenario.models import DEFAULT_DRONE_TYPES, Scenario
 
@@ -488,20 +489,57 @@ def load_raw(path_or_name: str | Path, _depth: int = 0) -> tuple[dict, Lines, st
     data, lines = parse_yaml(text, display)
     if not isinstance(data, dict):
         raise UserError("a scenario must be a YAML mapping", file=display, line=1)
+    _own_paths(data, lines, path.parent, display)
     if "extends" in data:
         data, lines = _extend(data, lines, path, display, _depth)
-    terrain = data.get("terrain")
-    if isinstance(terrain, dict) and isinstance(terrain.get("raster_file"), str):
-        raster = Path(terrain["raster_file"])
-        if not raster.is_absolute():
-            raster = path.parent / raster
-        if not raster.is_file():
-            raise UserError(
-                f"raster file not found: {raster}", file=display,
-                line=lines.get(("terrain", "raster_file")), field="terrain.raster_file",
-            )
-        terrain["raster_file"] = str(raster.resolve())
     return data, lines, display
+
+
+def _own_paths(data: dict, lines: Lines, folder: Path, display: str) -> None:
+    """Resolve the paths this file itself writes (not those of a base it extends, which
+    were resolved against the base's own folder) inside ``folder``, in place."""
+    overrides = data.get("overrides") if isinstance(data.get("overrides"), dict) else {}
+    spots: list[tuple[dict, str, tuple]] = [(data, "engagement", ("engagement",)),
+                                            (overrides, "engagement", ("overrides", "engagement"))]
+    for holder, key, loc in ((data, "terrain", ("terrain",)),
+                             (overrides, "terrain", ("overrides", "terrain"))):
+        if isinstance(holder.get(key), dict):
+            spots.append((holder[key], "raster_file", (*loc, "raster_file")))
+    spots.append((overrides, "terrain.raster_file", ("overrides", "terrain.raster_file")))
+    template = data.get("engagement_overrides")  # a campaign's changes to its template
+    if isinstance(template, dict):
+        spots.append((template, "terrain.raster_file",
+                      ("engagement_overrides", "terrain.raster_file")))
+    for holder, key, loc in spots:
+        value = holder.get(key)
+        if not isinstance(value, str):
+            continue
+        at = {"file": display, "line": line_for(loc, lines),
+              "field": "terrain.raster_file" if "raster" in key else "engagement"}
+        if at["field"] == "engagement":
+            holder[key] = str(scenario_ref(value, folder, **at))
+        else:
+            holder[key] = str(check_raster(inside(value, folder, **at), **at))
+
+
+def check_raster(raster: Path, *, file: str | None = None, line: int | None = None,
+                 field: str | None = "terrain.raster_file") -> Path:
+    """``raster`` if it is a readable text file; otherwise a UserError saying what it is.
+
+    The message says what was expected and what was found, never the file's content.
+    """
+    problem = text_problem(raster)
+    if problem == "no such file":
+        raise UserError(f"raster file not found: {_short(raster)}", file=file, line=line,
+                        field=field)
+    if problem is not None:
+        raise UserError(f"not a raster (expected a CSV of terrain class names): {problem}: "
+                        f"{_short(raster)}", file=file, line=line, field=field)
+    return raster.resolve()
+
+
+def _short(path: Path) -> str:
+    return str(path)[-200:]
 
 
 def load_scenario(
@@ -523,14 +561,26 @@ def load_scenario(
         data, lines, display = path_or_name.model_dump(mode="json"), {}, path_or_name.name
     else:
         data, lines, display = load_raw(path_or_name)
-    for assignment in _assignments(overrides):
+    assignments = _assignments(overrides)
+    for assignment in assignments:
         apply_override(data, assignment, file=f"--set {assignment}")
+    _check_set_raster(data, assignments)
     try:
         return validate(data, file=display, lines=lines)
     except UserError as exc:
         if overrides and exc.field and _touches(exc.field, _assignments(overrides)):
             raise UserError(exc.message, file="--set", field=exc.field) from None
         raise
+
+
+def _check_set_raster(data: dict, assignments: list[str]) -> None:
+    """A raster named by ``--set`` is typed by the user: relative to the current folder, but
+    checked like one named in a file."""
+    touched = [a for a in assignments if _touches("terrain.raster_file", [a])]
+    terrain = data.get("terrain")
+    if touched and isinstance(terrain, dict) and isinstance(terrain.get("raster_file"), str):
+        raster = check_raster(Path(terrain["raster_file"]), file=f"--set {touched[-1]}"[:240])
+        terrain["raster_file"] = str(raster)
 
 
 def _extend(data: dict, lines: Lines, path: Path, display: str, depth: int) -> tuple[dict, Lines]:
@@ -542,9 +592,10 @@ def _extend(data: dict, lines: Lines, path: Path, display: str, depth: int) -> t
     if not isinstance(base_ref, str):
         raise UserError("must be a scenario name or path", file=display, line=line,
                         field="extends")
-    candidate = path.parent / base_ref
     try:
-        base, _, _ = load_raw(candidate if candidate.is_file() else base_ref, depth + 1)
+        ref = scenario_ref(base_ref, path.parent, file=display, line=line, field="extends")
+        base, _, _ = load_raw(ref if isinstance(ref, Path) else BUILTIN_DIR / f"{ref}.yaml",
+                              depth + 1)
     except UserError as exc:
         raise UserError(exc.message, file=display, line=line, field="extends") from None
     if not isinstance(overrides, dict):

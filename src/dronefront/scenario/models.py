@@ -86,7 +86,7 @@ class Terrain(Model):
     raster_file: str | None = Field(
         default=None,
         description="CSV of class names, one row per raster row from the top (max y) down; "
-        "relative paths are resolved against the scenario file.",
+        "a path relative to the scenario file's folder, which it must stay inside.",
     )
 
     @model_validator(mode="after")

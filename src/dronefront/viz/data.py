@@ -54,13 +54,22 @@ def is_run_dir(path: Path) -> bool:
 
 
 def read_json(path: Path) -> Any:
-    """Read a JSON file, turning a missing or broken file into a UserError."""
+    """Read a JSON file, turning a missing or broken file into a UserError (which never
+    quotes the file)."""
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise UserError("file not found", file=str(path)) from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise UserError(f"cannot read JSON: {exc}", file=str(path)) from None
+    except IsADirectoryError:
+        raise UserError("not JSON: a folder", file=str(path)) from None
+    except UnicodeDecodeError:
+        raise UserError("not JSON: binary file", file=str(path)) from None
+    except json.JSONDecodeError as exc:
+        raise UserError(f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
+                        file=str(path)) from None
+    except (OSError, ValueError, RecursionError) as exc:
+        raise UserError(f"cannot read JSON: {exc.__class__.__name__}", file=str(path)) \
+            from None
 
 
 def _read_parquet(path: Path) -> pa.Table:
@@ -68,8 +77,9 @@ def _read_parquet(path: Path) -> pa.Table:
         return pq.read_table(path)
     except FileNotFoundError:
         raise UserError("file not found", file=str(path)) from None
-    except (OSError, pa.ArrowException) as exc:
-        raise UserError(f"cannot read Parquet: {exc}", file=str(path)) from None
+    except (OSError, pa.ArrowException) as exc:  # the reader's text may quote the file
+        raise UserError(f"not a Parquet file ({exc.__class__.__name__})", file=str(path)) \
+            from None
 
 
 def load_run(path: str | Path) -> RunData:
@@ -91,20 +101,43 @@ def load_run(path: str | Path) -> RunData:
                    events=_read_parquet(path / "events.parquet"), path=path)
 
 
-def scenario_from_manifest(manifest: dict[str, Any], file: str) -> Scenario:
-    """Rebuild the Scenario recorded in a manifest (validated like a scenario file)."""
-    from dronefront.scenario.loader import validate
+MANIFEST_KEYS = ("scenario", "seed", "dronefront_version")
 
-    if "scenario" not in manifest:
-        raise UserError("manifest has no resolved scenario", file=file, field="scenario")
-    return validate(manifest["scenario"], file=file)
+
+def scenario_from_manifest(manifest: dict[str, Any], file: str) -> Scenario:
+    """Rebuild the Scenario recorded in a manifest (validated like a scenario file).
+
+    The manifest must be dronefront's (a ``scenario`` mapping, a ``seed`` and a
+    ``dronefront_version``). A raster it names is a path in a file: it must lie inside the
+    run folder (see :mod:`dronefront.io.paths`).
+    """
+    from dronefront.io.paths import inside
+    from dronefront.scenario.loader import check_raster, validate
+
+    if not isinstance(manifest.get("scenario"), dict) or any(
+            k not in manifest for k in MANIFEST_KEYS):
+        raise UserError(f"not a dronefront run manifest (expected a JSON object with "
+                        f"{', '.join(MANIFEST_KEYS)})", file=file)
+    scenario = manifest["scenario"]
+    terrain = scenario.get("terrain")
+    if isinstance(terrain, dict) and isinstance(terrain.get("raster_file"), str):
+        at = {"file": file, "field": "scenario.terrain.raster_file"}
+        try:
+            raster = inside(terrain["raster_file"], Path(file).parent, **at)
+        except UserError:
+            raise UserError("the run's raster file lies outside the run folder (absolute or "
+                            "'..'); replay it with --scenario FILE --seed N", **at) from None
+        terrain = {**terrain, "raster_file": str(check_raster(raster, **at))}
+        scenario = {**scenario, "terrain": terrain}
+    return validate(scenario, file=file)
 
 
 def seed_from_manifest(manifest: dict[str, Any], file: str) -> int:
     """The seed recorded in a manifest."""
     seed = manifest.get("seed")
     if not isinstance(seed, int) or isinstance(seed, bool):
-        raise UserError(f"seed must be an integer (got {seed!r})", file=file, field="seed")
+        raise UserError(f"seed must be an integer (got a {type(seed).__name__})", file=file,
+                        field="seed")
     return seed
 
 

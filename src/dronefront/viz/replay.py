@@ -35,6 +35,7 @@ from dronefront.viz.data import (
 from dronefront.viz.record import MAX_SOLDIERS, Recording, record_run
 
 STATIC = Path(__file__).with_name("static")
+VERSION = re.compile(r"\d[\w.+-]{0,30}")
 #: Terrain rasters above this many cells are subsampled for display.
 MAX_TERRAIN_CELLS = 4_000_000
 #: How long a drone's track is drawn behind it, in simulated seconds.
@@ -118,17 +119,28 @@ def record_from_run_dir(
         raise UserError(
             f"re-simulating this run gives a different result at {where}, so a replay would "
             "not show this run (was it written by another engine version? it says dronefront "
-            f"{manifest.get('dronefront_version', '?')}, numpy "
-            f"{manifest.get('numpy_version', '?')}); re-run it, or use --scenario NAME --seed N",
+            f"{_version(manifest, 'dronefront_version')}, numpy "
+            f"{_version(manifest, 'numpy_version')}); re-run it, or use --scenario NAME "
+            "--seed N",
             file=str(run_dir / "summary.json"),
         )
     return recording
 
 
+def _version(manifest: dict[str, Any], key: str) -> str:
+    """A version recorded in a manifest, shown only if it looks like one."""
+    value = manifest.get(key)
+    return value if isinstance(value, str) and VERSION.fullmatch(value) else "?"
+
+
 def _first_difference(a: Any, b: Any, path: str = "") -> str | None:
+    """The first path where the re-simulated summary ``a`` and the stored ``b`` differ,
+    named by ``a``'s own keys only (the stored file is not quoted)."""
     if isinstance(a, dict) and isinstance(b, dict):
-        for key in sorted(set(a) | set(b)):
-            if key not in a or key not in b:
+        if set(b) - set(a):
+            return (path.lstrip(".") or "summary") + " (the stored summary has extra fields)"
+        for key in sorted(a, key=str):
+            if key not in b:
                 return f"{path}.{key}".lstrip(".")
             found = _first_difference(a[key], b[key], f"{path}.{key}")
             if found:
