@@ -687,6 +687,9 @@ def _fig_html(figure: Figure, title: str, caption: str) -> str:
 def render_experiment_store(path: str | Path, experiment: str | None = None) -> str:
     """The report of an experiment store: every experiment in it, or the ones ``experiment``
     names (a name or the start of a hash)."""
+    from dronefront.extras import require
+
+    require("a report on an experiment store", "experiments")
     path = Path(path)
     db = open_store(path)
     try:
