@@ -84,3 +84,25 @@ def test_import_does_not_load_optional_dependencies():
     assert {m.split(".")[0] for m in numba_alone} <= {"scipy"}
     for modules in (("dronefront",), ("dronefront.cli",)):
         assert set(_loaded(*modules)) <= numba_alone, modules
+
+
+def _text_files() -> list[Path]:
+    files = [ROOT / "README.md", ROOT / "Makefile", ROOT / "pyproject.toml"]
+    for folder in ("src", "docs", "tests", "benchmarks", "examples"):
+        files += [p for p in (ROOT / folder).rglob("*") if p.is_file()
+                  and p.suffix in {".py", ".md", ".yaml", ".csv", ".toml", ".txt", ".html"}
+                  and "__pycache__" not in p.parts]
+    return files
+
+
+def test_project_refers_only_to_its_own_files():
+    # Written so that this file does not match its own patterns.
+    outside = re.compile(r"(?<![\w.])shar[e]d/|/wor[k]/")
+    mentioned = re.compile(
+        r"(?<![\w./-])((?:docs|examples|benchmarks|tests|src)/[\w./-]*\w\.(?:md|py|yaml|csv))")
+    for path in _text_files():
+        text = path.read_text(encoding="utf-8", errors="replace")
+        found = outside.search(text)
+        assert found is None, f"{path.relative_to(ROOT)}: {found.group(0)!r}"
+        for ref in mentioned.findall(text):
+            assert (ROOT / ref).exists(), f"{path.relative_to(ROOT)} points at missing {ref}"
