@@ -55,3 +55,12 @@ def test_terrain_and_areas_use_it():
     tri = [[0, 0], [100, 0], [0, 100]]
     assert points_in_area(np.array([10.0, 90.0]), np.array([10.0, 90.0]), None,
                           tri).tolist() == [True, False]
+
+
+def test_docstring_example_runs():
+    import doctest
+
+    import dronefront.engine.geometry
+
+    failures, tried = doctest.testmod(dronefront.engine.geometry)
+    assert failures == 0 and tried >= 1

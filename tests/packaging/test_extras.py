@@ -142,3 +142,12 @@ def test_core_install_runs_engagements_campaigns_and_replays(tmp_path):
     assert done.stderr.splitlines() == [
         "error: dronefront report needs matplotlib: pip install 'dronefront[plots]'"]
     assert not (tmp_path / "report.html").exists()
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    import dronefront.extras
+
+    failures, tried = doctest.testmod(dronefront.extras)
+    assert failures == 0 and tried >= 2
