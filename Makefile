@@ -1,5 +1,5 @@
 # dronefront: `make demo` runs the main job, `make test` runs the whole suite.
-# Both create .venv and install everything on first use.
+# Both create .venv, install everything and compile the engine's kernels on first use.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -10,7 +10,8 @@ STAMP := $(VENV)/.installed-stamp
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/python -m pip install -q -e '.[all,test]'
+	$(BIN)/dronefront warmup
 	touch $(STAMP)
 
 install: $(STAMP)

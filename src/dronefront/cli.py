@@ -162,6 +162,7 @@ COMMAND_MODULES = (
     "dronefront.campaign.cli",
     "dronefront.experiments.cli",
     "dronefront.viz.cli",
+    "dronefront.engine.warmup",
 )
 
 

@@ -1,6 +1,6 @@
 """Independent second implementation of the benchmark model `reference-open-field`.
 
-Written directly from /work/shared/benchmarks/REFERENCE_MODEL.md, sharing no code with the
+Written directly from the specification in docs/reference-model.md, sharing no code with the
 engine, so that tests can check the engine does the "same work" statistically (mean soldiers
 killed over seeds, within three combined standard errors). Clarity over speed: numpy over
 soldiers, a plain Python loop over the few drones.

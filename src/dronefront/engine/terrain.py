@@ -6,8 +6,8 @@ import csv
 from dataclasses import dataclass
 
 import numpy as np
-from matplotlib.path import Path as PolygonPath
 
+from dronefront.engine.geometry import points_in_polygon
 from dronefront.errors import UserError
 from dronefront.scenario.models import Terrain
 
@@ -64,10 +64,7 @@ def rasterize(terrain: Terrain) -> TerrainRaster:
             grid[np.ix_(rows, cols)] = index[feature.terrain]
         else:
             px, py = np.meshgrid(cx, cy)
-            inside = PolygonPath(feature.polygon).contains_points(
-                np.column_stack([px.ravel(), py.ravel()])
-            )
-            grid[inside.reshape(grid.shape)] = index[feature.terrain]
+            grid[points_in_polygon(px, py, feature.polygon)] = index[feature.terrain]
     return TerrainRaster(
         x0=x0, y0=y0, cell=cell, classes=names, grid=grid,
         concealment=np.array([table[n].concealment for n in names]),
@@ -115,4 +112,4 @@ def points_in_area(
     if rect is not None:
         x0, y0, x1, y1 = rect
         return (x >= min(x0, x1)) & (x <= max(x0, x1)) & (y >= min(y0, y1)) & (y <= max(y0, y1))
-    return PolygonPath(polygon).contains_points(np.column_stack([x, y]))
+    return points_in_polygon(x, y, polygon)

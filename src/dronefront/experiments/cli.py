@@ -29,6 +29,7 @@ from rich.table import Table
 from rich.text import Text
 
 from dronefront.errors import UserError
+from dronefront.extras import require
 
 console = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -46,14 +47,24 @@ DEFAULT_STORE = Path("experiments.duckdb")
 
 
 def _interrupts() -> tuple[type[BaseException], ...]:
+    """Ctrl-C arrives as KeyboardInterrupt, as DuckDB's own exception inside a query, or as a
+    plain RuntimeError("Query interrupted") when it lands in a COMMIT.
+
+    A function, so that DuckDB is imported only once a command has used the store.
+    """
     import duckdb
 
     return (KeyboardInterrupt, duckdb.InterruptException, RuntimeError)
 
 
-#: Ctrl-C arrives as KeyboardInterrupt, as DuckDB's own exception inside a query, or as a
-#: plain RuntimeError("Query interrupted") when it lands in a COMMIT.
-INTERRUPTS = _interrupts()
+def _needs(command: str, executor: str = "local", plot: Path | None = None) -> None:
+    """Stop with one line, before the store is touched, if an extra ``command`` needs is
+    missing."""
+    require(f"dronefront {command}", "experiments")
+    if executor == "ray":
+        require(f"dronefront {command} --executor ray", "ray")
+    if plot is not None:
+        require(f"dronefront {command} --plot", "plots", "matplotlib")
 
 
 def _is_interrupt(exc: BaseException) -> bool:
@@ -124,7 +135,7 @@ def _run_stored(plan: Any, executor: str, store: Path, workers: int | None,
         with progress_bar(plan.spec.name) as update:
             return run_experiment(plan, executor=executor, store=store, workers=workers,
                                   ray_address=ray_address, progress=update)
-    except INTERRUPTS as exc:
+    except _interrupts() as exc:
         if not _is_interrupt(exc):
             raise
         _interrupted(store, "runs")
@@ -144,6 +155,7 @@ def run_cmd(
     workers: WorkersOpt = None,
 ) -> None:
     """Run (or resume) an experiment: every design point x replicate, stored run by run."""
+    _needs("experiment run", executor)
     from dronefront.experiments.runner import load_experiment
 
     plan = load_experiment(file)
@@ -160,6 +172,7 @@ def run_cmd(
 @experiment_app.command("status")
 def status_cmd(file: FileArg, store: StoreOpt = DEFAULT_STORE) -> None:
     """How far an experiment has got in the store."""
+    _needs("experiment status")
     from dronefront.experiments.runner import status
 
     info = status(file, store)
@@ -204,6 +217,7 @@ def results_cmd(
     = None,
 ) -> None:
     """Export the stored runs (one row per run, sorted by point and replicate)."""
+    _needs("experiment results")
     from dronefront.experiments.analysis import point_stats
     from dronefront.experiments.runner import results
 
@@ -239,6 +253,7 @@ def sensitivity_cmd(
     workers: WorkersOpt = None,
 ) -> None:
     """Sobol (first/total order) or Morris indices of a metric; runs what is missing first."""
+    _needs("sensitivity", executor, plot)
     from dronefront.experiments.analysis import sensitivity, tornado
     from dronefront.experiments.runner import load_experiment, results
 
@@ -272,6 +287,7 @@ def calibrate_cmd(
     = None,
 ) -> None:
     """Fit parameters to interval observations with Optuna TPE; trials run on the executor."""
+    _needs("calibrate", executor, plot)
     from dronefront.experiments.calibration import (
         calibrate,
         conflicts,
@@ -296,7 +312,7 @@ def calibrate_cmd(
         with progress_bar(plan.spec.name) as update:
             result = calibrate(plan, executor=executor, store=store, workers=workers,
                                ray_address=ray_address, trials=trials, progress=update)
-    except INTERRUPTS as exc:
+    except _interrupts() as exc:
         if not _is_interrupt(exc):
             raise
         _interrupted(store, "trial runs")

@@ -283,6 +283,9 @@ class RayExecutor(_PoolExecutor):
     name = "ray"
 
     def __init__(self, workers: int | None = None, address: str | None = None) -> None:
+        from dronefront.extras import require
+
+        require("the ray executor", "ray")
         import ray
 
         self._ray = ray

@@ -10,44 +10,35 @@ See ``docs/lanchester.md``.
 ...             reinforcements=[Reinforcement("A", 2, 6000), Reinforcement("A", 5, 13000)])
 >>> iwo.outcome.winner, round(iwo.outcome.annihilation_time, 2), round(iwo.losses[0])
 ('A', 35.44, 20203)
+
+Names are imported on first use, so the ``dronefront`` command line starts without SciPy.
 """
 
 from __future__ import annotations
 
-from dronefront.lanchester.fitting import (
-    FitResult,
-    Selection,
-    StrengthData,
-    fit,
-    one_step,
-    read_strength_csv,
-    select_law,
-    synthetic_data,
-    write_strength_csv,
-)
-from dronefront.lanchester.laws import (
-    CLOSED_FORM_LAWS,
-    LAWS,
-    Coefficient,
-    CoefficientLike,
-    Outcome,
-    Reinforcement,
-    Solution,
-    annihilation_time,
-    closed_form,
-    kernels,
-    outcome,
-    parse_reinforcement,
-    rhs,
-    solve,
-    state_residual,
-)
-from dronefront.lanchester.stochastic import StochasticResult, simulate
+import importlib
+from typing import Any
 
-__all__ = [
-    "CLOSED_FORM_LAWS", "LAWS", "Coefficient", "CoefficientLike", "FitResult", "Outcome",
-    "Reinforcement", "Selection", "Solution", "StochasticResult", "StrengthData",
-    "annihilation_time", "closed_form", "fit", "kernels", "one_step", "outcome",
-    "parse_reinforcement", "read_strength_csv", "rhs", "select_law", "simulate", "solve",
-    "state_residual", "synthetic_data", "write_strength_csv",
-]
+_EXPORTS = {
+    "fitting": ["FitResult", "Selection", "StrengthData", "fit", "one_step", "read_strength_csv",
+                "select_law", "synthetic_data", "write_strength_csv"],
+    "laws": ["CLOSED_FORM_LAWS", "LAWS", "Coefficient", "CoefficientLike", "Outcome",
+             "Reinforcement", "Solution", "annihilation_time", "closed_form", "kernels",
+             "outcome", "parse_reinforcement", "rhs", "solve", "state_residual"],
+    "stochastic": ["StochasticResult", "simulate"],
+}
+_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

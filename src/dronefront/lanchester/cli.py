@@ -17,6 +17,8 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from dronefront.extras import require
+
 app = typer.Typer(
     help="Lanchester combat models: solve the square, linear, logarithmic, mixed and "
          "generalized laws, and fit them to daily strength data.",
@@ -77,11 +79,13 @@ def solve_cmd(
     A loses beta*g_A(A, B) per day and B loses alpha*g_B(A, B); in the mixed law A is the
     exposed force and B the guerrilla force.
     """
+    require("dronefront lanchester solve", "lanchester")
     from dronefront.lanchester.laws import parse_reinforcement, solve
     from dronefront.lanchester.plots import check_plot_path, plot_solution, save_figure
 
     if plot is not None:
         check_plot_path(plot)
+        require("dronefront lanchester solve --plot", "plots", "matplotlib")
     reinf = [parse_reinforcement(r) for r in reinforce or []]
     sol = solve(law.value, a0, b0, alpha, beta, p=p, q=q, days=days, reinforcements=reinf)
     console = Console()
@@ -125,11 +129,13 @@ def fit_cmd(
     = None,
 ) -> None:
     """Fit a law (or choose one) to daily strengths; print coefficients and fit quality."""
+    require("dronefront lanchester fit", "lanchester")
     from dronefront.lanchester.fitting import fit, read_strength_csv, select_law
     from dronefront.lanchester.plots import check_plot_path, plot_fit, save_figure
 
     if plot is not None:
         check_plot_path(plot)
+        require("dronefront lanchester fit --plot", "plots", "matplotlib")
     if boot < 0:
         from dronefront.errors import UserError
 

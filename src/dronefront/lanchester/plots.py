@@ -7,21 +7,27 @@ here touches the global backend; :func:`save_figure` writes PNG, SVG or PDF.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
 from dronefront.errors import UserError
 from dronefront.lanchester.fitting import FitResult, StrengthData
 from dronefront.lanchester.laws import Solution, solve
 from dronefront.lanchester.stochastic import StochasticResult
 
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
 FORMATS = (".png", ".svg", ".pdf")
 _COLORS = {"A": "tab:blue", "B": "tab:red"}
 
 
 def _figure(rows: int = 1, height: float = 4.0) -> Figure:
+    # Imported here so that the commands run without matplotlib unless asked for a plot.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(8.0, height * rows), layout="constrained")
     FigureCanvasAgg(fig)
     return fig

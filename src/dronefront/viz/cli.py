@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from dronefront.errors import UserError
+from dronefront.extras import require
 
 console = Console()
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -94,6 +95,7 @@ def report_cmd(
         "name or the start of its hash; default: every experiment in the store).")] = None,
 ) -> None:
     """Write an HTML report (tables and plots) that opens offline."""
+    require("dronefront report", "plots")
     from dronefront.viz.report import write_report
 
     written = write_report(path, out, compare=compare or None, experiment=experiment)

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -16,6 +15,8 @@ from dronefront.errors import UserError
 from dronefront.scenario.models import SIDES, Scenario
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from dronefront.campaign.runner import CampaignResult
 
 RUN_FILES = ("manifest.json", "summary.json", "timeseries.parquet", "events.parquet")
@@ -221,6 +222,8 @@ def is_campaign_dir(path: str | Path) -> bool:
 
 
 def _campaign_frame(table: pa.Table) -> pd.DataFrame:
+    import pandas as pd  # campaign reports only: replays need no pandas
+
     df = table.to_pandas()
     if "date" in df.columns:
         df["date"] = pd.to_datetime(df["date"])
@@ -244,6 +247,8 @@ def load_campaign_dir(path: str | Path) -> CampaignData:
         raise UserError("summary must be a JSON object", file=str(path / "summary.json"))
     daily = _campaign_frame(_read_parquet(path / "daily.parquet"))
     doctrine_file = path / "doctrine.parquet"
+    import pandas as pd
+
     doctrine = (_campaign_frame(_read_parquet(doctrine_file)) if doctrine_file.is_file()
                 else pd.DataFrame(columns=["day", "date", "battalion", "dimension", "option",
                                            "probability"]))
