@@ -17,6 +17,8 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from dronefront.text import markup_safe
+
 app = typer.Typer(
     help="Lanchester combat models: solve the square, linear, logarithmic, mixed and "
          "generalized laws, and fit them to daily strength data.",
@@ -106,7 +108,7 @@ def solve_cmd(
     console.print(f"casualties by day {days:g}: A {la:,.0f}, B {lb:,.0f}")
     console.print(o.describe())
     if plot is not None:
-        console.print(f"plot: {save_figure(plot_solution(sol), plot)}")
+        console.print(f"plot: {markup_safe(save_figure(plot_solution(sol), plot))}")
 
 
 @app.command("fit")
@@ -166,4 +168,4 @@ def fit_cmd(
     console.print(f"log-likelihood {res.loglik:,.2f}, AIC {res.aic:,.2f}, BIC {res.bic:,.2f}, "
                   f"n {res.n_obs}")
     if plot is not None:
-        console.print(f"plot: {save_figure(plot_fit(res), plot)}")
+        console.print(f"plot: {markup_safe(save_figure(plot_fit(res), plot))}")
