@@ -37,7 +37,7 @@ def campaign_cmd(
     horizon = spec.days if days is None else min(days, spec.days)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("{task.fields[engagements]} engagements"), TimeElapsedColumn(),
-                  console=err, transient=True) as bar:
+                  console=err, transient=True, disable=not err.is_terminal) as bar:
         task = bar.add_task(f"{markup_safe(spec.name)} days", total=horizon, engagements=0)
         result = run_campaign(
             spec, seed, no_learning=off, days=days,

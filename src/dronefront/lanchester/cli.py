@@ -84,6 +84,10 @@ def solve_cmd(
 
     if plot is not None:
         check_plot_path(plot)
+    if rows < 1:
+        from dronefront.errors import UserError
+
+        raise UserError(f"must be at least 1, not {rows}", field="--rows")
     reinf = [parse_reinforcement(r) for r in reinforce or []]
     sol = solve(law.value, a0, b0, alpha, beta, p=p, q=q, days=days, reinforcements=reinf)
     console = Console()
