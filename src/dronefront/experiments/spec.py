@@ -35,6 +35,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from dronefront.arguments import check_path
 from dronefront.errors import UserError
 from dronefront.scenario.loader import line_for, model_at, parse_yaml
 
@@ -307,6 +308,7 @@ def validate_model(data: Any, model: type[BaseModel], *, file: str, lines: Lines
 
 def read_yaml(path: str | Path, what: str = "experiment") -> tuple[dict, Lines, str]:
     """Read a YAML file as data plus line map; errors as UserErrors naming the file."""
+    check_path(path, what)
     display = str(path)
     p = Path(path)
     if not p.is_file():
