@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from dronefront.entry import caused_by_interrupt
 from dronefront.errors import UserError
 from dronefront.text import markup_safe
 
@@ -218,6 +219,10 @@ def main(argv: list[str] | None = None) -> None:
     except UserError as exc:
         _fail(exc)
     except (KeyboardInterrupt, typer.Abort):
+        code = 130
+    except Exception as exc:  # e.g. ImportError from a module that Ctrl-C stopped loading
+        if not caused_by_interrupt(exc):
+            raise
         code = 130
     if code == 130:  # typer turns Ctrl-C inside a command into exit status 130
         sys.stderr.write("interrupted\n")

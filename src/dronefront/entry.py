@@ -84,6 +84,22 @@ class _ClosedStream:
         raise OSError(errno.EBADF, os.strerror(errno.EBADF))
 
 
+def caused_by_interrupt(exc: BaseException) -> bool:
+    """Whether ``exc`` is, or was raised while handling, a Ctrl-C.
+
+    An extension module interrupted while it initialises raises ``ImportError:
+    initialization failed`` with the KeyboardInterrupt only as its context.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, KeyboardInterrupt):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
 def _fill_closed_descriptors() -> None:
     """Open the null device on closed descriptors 0-2, so no file we open lands there."""
     for fd in (0, 1, 2):
@@ -160,7 +176,9 @@ def main(argv: list[str] | None = None) -> NoReturn:
     """Run the command line with ``argv`` (default ``sys.argv[1:]``) and exit."""
     try:
         code = _run(argv)
-    except KeyboardInterrupt:
+    except BaseException as exc:
+        if not caused_by_interrupt(exc):
+            raise
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C: still one line
         code = EXIT_INTERRUPTED
         _say("interrupted")

@@ -119,6 +119,7 @@ CASES = [
                                "1", "--beta", "1"], expect=("a0", "finite")),
     Hostile("solve-inf-beta", args=["lanchester", "solve", "--a0", "1", "--b0", "1",
                                     "--alpha", "1", "--beta", "inf"], expect=("beta", "inf")),
+    Hostile("solve-days-1e308", args=[*SOLVE, "--days", HUGE], expect=("days", "1e+308")),
     Hostile("solve-rows-0", args=[*SOLVE, "--rows", "0"], expect=("--rows", "at least 1")),
     Hostile("fit-near-1e308", args=["lanchester", "fit", "huge.csv", "--boot", "3"],
             files={"huge.csv": HUGE_CSV}, expect=("overflow",)),
@@ -222,12 +223,33 @@ def test_printable_escapes_controls_and_bidi():
     assert markup_safe("[bold]x[/bold]\x07") == "\\[bold]x\\[/bold]\\x07"
 
 
-def test_interrupt_inside_a_command_is_one_line_and_130(monkeypatch, capsys):
+@pytest.mark.parametrize("name", ["dronefront.text", "dronefront.arguments",
+                                  "dronefront.errors"])
+def test_docstring_examples_run(name):
+    import doctest
+    import importlib
+
+    failures, tried = doctest.testmod(importlib.import_module(name))
+    assert failures == 0 and tried > 0
+
+
+def _import_interrupted() -> None:
+    try:
+        raise KeyboardInterrupt
+    except KeyboardInterrupt:  # what an extension module stopped while it loads raises
+        raise ImportError("initialization failed") from None
+
+
+@pytest.mark.parametrize("raise_it", [KeyboardInterrupt, _import_interrupted],
+                         ids=["KeyboardInterrupt", "ImportError-during-Ctrl-C"])
+def test_interrupt_inside_a_command_is_one_line_and_130(monkeypatch, capsys, raise_it):
     import dronefront.scenario.loader as loader
     from dronefront.cli import main
 
     def interrupted(*_args, **_kwargs):
-        raise KeyboardInterrupt
+        if raise_it is KeyboardInterrupt:
+            raise KeyboardInterrupt
+        raise_it()
 
     monkeypatch.setattr(loader, "load_scenario", interrupted)
     with pytest.raises(SystemExit) as exc:

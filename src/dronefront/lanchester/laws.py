@@ -644,7 +644,10 @@ def _solve(law: str, a0: float, b0: float, alpha: CoefficientLike, beta: Coeffic
     ca, cb = Coefficient(alpha, "alpha"), Coefficient(beta, "beta")
     reinf = tuple(sorted(reinforcements, key=lambda r: r.day))
     if t_eval is None:
-        grid = np.arange(0.0, math.floor(days) + 1.0)
+        try:
+            grid = np.arange(0.0, math.floor(days) + 1.0)
+        except (ValueError, MemoryError):  # NumPy refuses or cannot allocate the daily grid
+            raise UserError(f"too many days for a daily table: {days:g}", field="days") from None
         grid = np.unique(np.append(grid, days))
     else:
         grid = np.asarray(t_eval, dtype=float).ravel()
