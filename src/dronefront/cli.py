@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from dronefront.entry import caused_by_interrupt
+from dronefront.entry import caused_by_interrupt, say
 from dronefront.errors import UserError
 from dronefront.text import markup_safe
 
@@ -225,7 +225,7 @@ def main(argv: list[str] | None = None) -> None:
             raise
         code = 130
     if code == 130:  # typer turns Ctrl-C inside a command into exit status 130
-        sys.stderr.write("interrupted\n")
+        say("interrupted")
     sys.exit(code if isinstance(code, int) and not isinstance(code, bool) else 0)
 
 
@@ -239,5 +239,5 @@ def _usage_message(exc: Exception) -> str:
 
 
 def _fail(exc: UserError) -> NoReturn:
-    sys.stderr.write(f"error: {exc}\n")
+    say(f"error: {exc}")
     sys.exit(2)

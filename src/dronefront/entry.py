@@ -112,23 +112,23 @@ def _fill_closed_descriptors() -> None:
                 os.close(new)
 
 
-def _silence_stdout() -> None:
-    """Point descriptor 1 at the null device, so the final flush at exit cannot fail."""
+def _silence(fd: int) -> None:
+    """Point descriptor ``fd`` at the null device, so the final flush at exit cannot fail."""
     try:
         null = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(null, 1)
+        os.dup2(null, fd)
         os.close(null)
     except OSError:
         pass
 
 
-def _say(line: str) -> None:
-    """Write one line to stderr; a broken stderr must not turn into a traceback."""
+def say(line: str) -> None:
+    """Write one line to stderr; a full or closed stderr is not a traceback (nor exit 120)."""
     try:
         sys.stderr.write(line + "\n")
         sys.stderr.flush()
     except (OSError, AttributeError, ValueError):
-        pass
+        _silence(2)
 
 
 def _run(argv: list[str] | None) -> Any:
@@ -149,10 +149,10 @@ def _run(argv: list[str] | None) -> Any:
         # a full disk shows here rather than in the interpreter's own flush at exit
         sys.stdout.flush()
     except StdoutError as exc:
-        _silence_stdout()
+        _silence(1)
         if exc.errno == errno.EPIPE:
             return EXIT_BROKEN_PIPE
-        _say(f"error: cannot write to standard output: {exc.strerror}")
+        say(f"error: cannot write to standard output: {exc.strerror}")
         return EXIT_USER_ERROR
     return code
 
@@ -181,11 +181,11 @@ def main(argv: list[str] | None = None) -> NoReturn:
             raise
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C: still one line
         code = EXIT_INTERRUPTED
-        _say("interrupted")
+        say("interrupted")
     try:
         sys.stdout.flush()
     except Exception:  # noqa: BLE001 - already reported; exit quietly
-        _silence_stdout()
+        _silence(1)
     if code == EXIT_INTERRUPTED:
         _forget_interrupt()
     sys.exit(code)

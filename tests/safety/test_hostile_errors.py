@@ -312,6 +312,13 @@ def _stdout_closed(launcher: list[str], cwd: Path) -> subprocess.CompletedProces
                           env=_env(), timeout=120, check=False)
 
 
+def _stderr_full(launcher: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    with open("/dev/full", "w") as full:
+        return subprocess.run([sys.executable, *launcher, "validate", "nowhere.yaml"],
+                              stdout=subprocess.PIPE, stderr=full, text=True, cwd=cwd,
+                              env=_env(), timeout=120, check=False)
+
+
 def _pipe_closed(launcher: list[str], cwd: Path) -> subprocess.CompletedProcess:
     read, write = os.pipe()
     os.close(read)  # the reader is gone before the first write: EPIPE
@@ -350,6 +357,7 @@ def processes(tmp_path_factory) -> dict[tuple, object]:
         jobs[("full", name)] = (_stdout_full, launcher)
         jobs[("closed", name)] = (_stdout_closed, launcher)
         jobs[("pipe", name)] = (_pipe_closed, launcher)
+    jobs[("stderr-full",)] = (_stderr_full, launchers["console script"])
     delays = [0.05, 0.15, 0.3, 0.5, 0.8, 1.5]
     for i, delay in enumerate(delays):
         name = list(launchers)[i % len(launchers)]
@@ -386,6 +394,12 @@ def test_stdout_pipe_closed_exits_141_quietly(processes, launcher):
     proc = processes[("pipe", launcher)]
     assert proc.returncode == 141, proc.stderr
     assert proc.stderr == ""
+
+
+def test_error_with_stderr_full_still_exits_2(processes):
+    """The error line cannot be written: no traceback, no exit 120 from the final flush."""
+    proc = processes[("stderr-full",)]
+    assert proc.returncode == 2 and proc.stdout == ""
 
 
 def test_sigint_during_startup_is_one_line_and_130(processes):
