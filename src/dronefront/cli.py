@@ -1,21 +1,30 @@
 """The ``dronefront`` command line: a thin layer over the Python API.
 
-Errors a user can cause print one line on stderr and exit with status 2.
+Errors a user can cause, usage errors included, print one line on stderr and exit with
+status 2. The console script is :func:`dronefront.entry.main`, which also handles Ctrl-C
+during these imports and a broken standard output.
 """
 
 from __future__ import annotations
 
+if __name__ == "__main__":  # python -m dronefront.cli: the handlers must precede the imports
+    from dronefront.entry import main as _entry_main
+
+    _entry_main()
+
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from dronefront.entry import caused_by_interrupt, say
 from dronefront.errors import UserError
+from dronefront.text import markup_safe
 
 app = typer.Typer(
     help="Simulate infantry against small drones, drone-cued artillery and jamming.",
@@ -55,12 +64,14 @@ def validate_cmd(file: Annotated[str, typer.Argument(help="Scenario YAML file or
 
     if load_raw(file)[0].get("kind") == "campaign":
         campaign = load_campaign(file, set_ or [])
-        console.print(f"[green]ok[/green] {file}: campaign {campaign.name!r}, "
-                      f"{campaign.days} days on {campaign.engagement!r}")
+        console.print(f"[green]ok[/green] {markup_safe(file)}: campaign "
+                      f"{markup_safe(repr(campaign.name))}, {campaign.days} days on "
+                      f"{markup_safe(repr(campaign.engagement))}")
         return
     scenario = load_scenario(file, set_ or [])
-    console.print(f"[green]ok[/green] {file}: scenario {scenario.name!r}, "
-                  f"{scenario.steps} steps of {scenario.dt:g} s")
+    console.print(f"[green]ok[/green] {markup_safe(file)}: scenario "
+                  f"{markup_safe(repr(scenario.name))}, {scenario.steps} steps of "
+                  f"{scenario.dt:g} s")
 
 
 @app.command("schema")
@@ -85,11 +96,11 @@ def run_cmd(
     spec = load_scenario(scenario, set_ or [])
     out = out or Path("runs") / f"{spec.name}-seed{seed}"
     sim = Sim(spec, seed=seed)
-    with _progress(f"{spec.name} seed {seed}", spec.steps) as advance:
+    with _progress(f"{markup_safe(spec.name)} seed {seed}", spec.steps) as advance:
         result = sim.run(progress=advance)
     result.write(out)
     print_summary(result.summary)
-    console.print(f"run folder: [bold]{out}[/bold]  "
+    console.print(f"run folder: [bold]{markup_safe(out)}[/bold]  "
                   f"({result.run_seconds:.2f} s for {spec.steps} steps)")
 
 
@@ -118,7 +129,7 @@ def _progress(label: str, total: int):
 
 def print_summary(summary: dict) -> None:
     """Print an engagement summary as three compact tables."""
-    table = Table(title=f"{summary['scenario']} (seed {summary['seed']}, "
+    table = Table(title=f"{markup_safe(summary['scenario'])} (seed {summary['seed']}, "
                         f"{summary['duration_s']:g} s)")
     for col in ("side", "initial", "killed", "wounded", "objective", "per FPV strike"):
         table.add_column(col, justify="right")
@@ -128,11 +139,13 @@ def print_summary(summary: dict) -> None:
     for name, side in summary["sides"].items():
         prog = side["objective_progress"]
         per = side["casualties_per_fpv_strike"]
-        table.add_row(name, str(side["initial"]), str(side["killed"]), str(side["wounded"]),
+        table.add_row(markup_safe(name), str(side["initial"]), str(side["killed"]),
+                      str(side["wounded"]),
                       "-" if prog is None else f"{prog:.0%}",
                       "-" if per is None else f"{per:.2f}")
         for cause, c in side["casualties_by_cause"].items():
-            causes.add_row(name, cause, str(c["killed"]), str(c["wounded"]))
+            causes.add_row(markup_safe(name), markup_safe(cause), str(c["killed"]),
+                           str(c["wounded"]))
     console.print(table)
     if causes.row_count:
         console.print(causes)
@@ -142,7 +155,7 @@ def print_summary(summary: dict) -> None:
         drones.add_column(col, justify="right")
     for side, types in summary["drones"].items():
         for kind, f in types.items():
-            drones.add_row(side, kind, *(str(f[k]) for k in (
+            drones.add_row(markup_safe(side), markup_safe(kind), *(str(f[k]) for k in (
                 "launched", "expended", "shot_down", "jammed", "crashed", "returned",
                 "strikes")))
     if drones.row_count:
@@ -151,7 +164,8 @@ def print_summary(summary: dict) -> None:
     def fmt(value: float | None) -> str:
         return "-" if value is None else f"{value:.2f}"
 
-    costs = ", ".join(f"{k} {fmt(v['cost_exchange_ratio'])}" for k, v in summary["cost"].items())
+    costs = ", ".join(f"{markup_safe(k)} {fmt(v['cost_exchange_ratio'])}"
+                      for k, v in summary["cost"].items())
     console.print(f"exchange ratio (attacker/defender casualties): "
                   f"{fmt(summary['exchange_ratio'])}; cost-exchange ratio: {costs}")
 
@@ -187,16 +201,44 @@ _mount_subcommands()
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the CLI, turning user errors into one line and exit status 2."""
+    """Run the CLI in this process: user and usage errors become one line and exit status 2.
+
+    Ctrl-C prints ``interrupted`` and exits 130. For the console script use
+    :func:`dronefront.entry.main`, which adds the same for start-up and a broken stdout.
+    """
+    try:  # newer typer vendors click
+        from typer._click.exceptions import ClickException, NoArgsIsHelpError
+    except ImportError:  # pragma: no cover - older typer on click
+        from click.exceptions import ClickException, NoArgsIsHelpError
+
     try:
-        app(args=argv, prog_name="dronefront")
+        code = app(args=argv, prog_name="dronefront", standalone_mode=False)
+    except NoArgsIsHelpError:
+        sys.exit(2)  # the help is already printed
+    except ClickException as exc:
+        _fail(UserError(_usage_message(exc)))
     except UserError as exc:
-        sys.stderr.write(f"error: {exc}\n")
-        sys.exit(2)
-    except KeyboardInterrupt:
-        sys.stderr.write("interrupted\n")
-        sys.exit(130)
+        _fail(exc)
+    except (KeyboardInterrupt, typer.Abort):
+        code = 130
+    except Exception as exc:  # e.g. ImportError from a module that Ctrl-C stopped loading
+        if not caused_by_interrupt(exc):
+            raise
+        code = 130
+    if code == 130:  # typer turns Ctrl-C inside a command into exit status 130
+        say("interrupted")
+    sys.exit(code if isinstance(code, int) and not isinstance(code, bool) else 0)
 
 
-if __name__ == "__main__":  # pragma: no cover
-    main()
+def _usage_message(exc: Exception) -> str:
+    """A usage error as one line, with where to find help."""
+    message = exc.format_message().rstrip(".")  # type: ignore[attr-defined]
+    ctx = getattr(exc, "ctx", None)
+    if ctx is not None:
+        message += f" (see '{ctx.command_path} --help')"
+    return message
+
+
+def _fail(exc: UserError) -> NoReturn:
+    say(f"error: {exc}")
+    sys.exit(2)

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from dronefront.text import printable
+
 
 class UserError(Exception):
-    """A mistake in the user's input: a file, a field, a value or a name.
+    r"""A mistake in the user's input: a file, a field, a value or a name.
 
     The CLI prints ``str(error)`` on one line to stderr and exits with status 2.
-    The message names the file, the line where known and the field path.
+    The message names the file, the line where known and the field path; control
+    characters in it are shown as escapes (:func:`dronefront.text.printable`).
 
     >>> str(UserError("bad value", file="s.yaml", line=3, field="dt"))
     's.yaml:3: dt: bad value'
+    >>> str(UserError("unknown scenario 'x\x1b]0;pwned\x07'"))
+    "unknown scenario 'x\\x1b]0;pwned\\x07'"
     """
 
     def __init__(
@@ -32,4 +37,5 @@ class UserError(Exception):
         if self.file:
             where = f"{self.file}:{self.line}: " if self.line else f"{self.file}: "
         field = f"{self.field}: " if self.field else ""
-        return " ".join(f"{where}{field}{self.message}".split())
+        # one line, and nothing in a file name or value may drive the terminal
+        return printable(" ".join(f"{where}{field}{self.message}".split()))

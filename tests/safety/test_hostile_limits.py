@@ -233,7 +233,7 @@ CASES = [
     Hostile("campaign-days-option", ["campaign", "kursk-campaign", "--days", "1000000000000"],
             expect=("--days", "campaign_days=")),
     Hostile("campaign-days-negative", ["campaign", "kursk-campaign", "--days", "-1"],
-            expect=("--days", "at least 0")),
+            expect=("--days", "at least 1")),
     # ---- Lanchester
     Hostile("lanchester-days", ["lanchester", "solve", "--a0", "100", "--b0", "80",
                                 "--alpha", "0.01", "--beta", "0.01", "--days", "1e12"],

@@ -9,6 +9,8 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from dronefront.text import markup_safe
+
 
 def register(app: typer.Typer) -> None:
     app.command("campaign")(campaign_cmd)
@@ -41,14 +43,14 @@ def campaign_cmd(
     horizon = spec.days if days is None else min(days, spec.days)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("{task.fields[engagements]} engagements"), TimeElapsedColumn(),
-                  console=err, transient=True) as bar:
-        task = bar.add_task(f"{spec.name} days", total=horizon, engagements=0)
+                  console=err, transient=True, disable=not err.is_terminal) as bar:
+        task = bar.add_task(f"{markup_safe(spec.name)} days", total=horizon, engagements=0)
         result = run_campaign(
             spec, seed, no_learning=off, days=days,
             progress=lambda d, _t, e: bar.update(task, completed=d, engagements=e),
         )
     result.write(out)
-    table = Table(title=f"{spec.name}: daily attacker casualties (seed {seed})")
+    table = Table(title=f"{markup_safe(spec.name)}: daily attacker casualties (seed {seed})")
     for col in ("date", "assaults", "casualties", "killed", "strength"):
         table.add_column(col, justify="right")
     for date, assaults, casualties, killed, strength in daily_casualty_table(result):
@@ -61,7 +63,8 @@ def campaign_cmd(
         f"last two weeks {_fmt(s['casualties_per_assault_last_two_weeks'])}; "
         f"defender spend ${s['defender_spend_usd']:,.0f}"
     )
-    console.print(f"campaign folder: [bold]{out}[/bold]  ({result.seconds:.1f} s)")
+    console.print(f"campaign folder: [bold]{markup_safe(out)}[/bold]  "
+                  f"({result.seconds:.1f} s)")
 
 
 def _fmt(value: float | None) -> str:

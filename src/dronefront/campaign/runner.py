@@ -22,6 +22,15 @@ import numpy as np
 import pyarrow as pa
 
 from dronefront import limits
+from dronefront.arguments import (
+    check_callable,
+    check_int,
+    check_overrides,
+    check_path,
+    check_seed,
+    check_source,
+    describe,
+)
 from dronefront.campaign.assault import assault_scenario
 from dronefront.campaign.models import Campaign
 from dronefront.engine.rng import stream_key, uniforms
@@ -59,13 +68,15 @@ def load_campaign(
     ``engagement_overrides.PATH=VALUE`` changes the engagement template at its own dotted
     ``PATH`` (e.g. ``engagement_overrides.sides.defender.teams.2.count=2``).
     """
+    check_source(path_or_name, Campaign, "campaign")
+    assignments = check_overrides(overrides)
     if isinstance(path_or_name, Campaign):
-        if not overrides:
+        if not assignments:
             return path_or_name
         data, lines, display = path_or_name.model_dump(mode="json"), {}, path_or_name.name
     else:
         data, lines, display = load_raw(path_or_name)
-    for assignment in overrides or []:
+    for assignment in assignments:
         path, _, raw = assignment.partition("=")
         head, dot, rest = path.strip().partition(".")
         if head == "engagement_overrides" and dot and rest:
@@ -163,23 +174,34 @@ def run_campaign(
     progress: Callable[[int, int, int], None] | None = None,
     out: str | Path | None = None,
 ) -> CampaignResult:
-    """Run a campaign; ``no_learning`` may hold "attacker" and/or "defender".
+    """Run a campaign; ``no_learning`` is a list that may hold "attacker" and/or "defender".
 
-    ``days`` cuts the horizon short (for demos and tests).
+    ``days`` (at least 1) cuts the horizon short (for demos and tests); ``seed`` is an
+    integer in [0, 2**63). A wrong argument raises :class:`~dronefront.errors.UserError`.
     """
     import time
 
     started = time.perf_counter()
-    spec = load_campaign(campaign, overrides)
-    off = set(no_learning)
-    unknown = off - set(LEARNING_SIDES)
+    seed = check_seed(seed)
+    if days is not None:
+        days = check_int(days, "days", minimum=1)
+    check_callable(progress, "progress")
+    if out is not None:
+        out = check_path(out, "out")
+    if isinstance(no_learning, str | bytes) or not isinstance(no_learning, Iterable):
+        raise UserError(f'must be a list of sides, e.g. ["attacker"], not '
+                        f"{describe(no_learning)}", field="no_learning")
+    off = list(no_learning)
+    unknown = [side for side in off if side not in LEARNING_SIDES]
     if unknown:
-        raise UserError(f"--no-learning takes attacker or defender, not {sorted(unknown)}",
-                        field="no_learning")
+        raise UserError(f"--no-learning takes attacker or defender, not "
+                        f"{describe(unknown[0])}", field="no_learning")
+    off = set(off)
+    spec = load_campaign(campaign, overrides)
     check_days(days)
     template = _template(spec)
     horizon = spec.days if days is None else min(days, spec.days)
-    state = _CampaignState(spec, template, int(seed), off)
+    state = _CampaignState(spec, template, seed, off)
     for day in range(horizon):
         state.run_day(day)
         if progress is not None:
@@ -192,10 +214,10 @@ def run_campaign(
 
 
 def check_days(days: int | None) -> None:
-    """A ``--days`` horizon: at least 0 and within the ``campaign_days`` cap."""
+    """A ``--days`` horizon: at least 1 and within the ``campaign_days`` cap."""
     if days is not None:
-        if days < 0:
-            raise UserError(f"must be at least 0 (got {days})", field="--days")
+        if days < 1:
+            raise UserError(f"must be at least 1 (got {days})", field="--days")
         limits.check("campaign_days", days, field="--days")
 
 

@@ -15,6 +15,7 @@ from collections.abc import Callable
 import numba as nb
 import numpy as np
 
+from dronefront.arguments import check_seed
 from dronefront.engine.events import EventLog
 from dronefront.engine.result import Result, build_result
 from dronefront.engine.stages.artillery import artillery
@@ -33,6 +34,7 @@ from dronefront.engine.state import (
     State,
     build_state,
 )
+from dronefront.errors import UserError
 from dronefront.scenario.models import Scenario
 
 Stage = Callable[[State, EventLog], None]
@@ -60,8 +62,11 @@ class Sim:
 
     def __init__(self, scenario: Scenario, seed: int = 0, *, events: bool = True) -> None:
         started = time.perf_counter()
+        if not isinstance(scenario, Scenario):
+            raise UserError(f"must be a Scenario (load_scenario reads a name or file), not "
+                            f"{type(scenario).__name__}", field="scenario")
         self.scenario = scenario
-        self.seed = int(seed)
+        self.seed = check_seed(seed)
         self.state = build_state(scenario, self.seed)
         self.state.cache["grid_cell"] = GRID_CELL
         self.log = EventLog() if events else _Discard()

@@ -30,6 +30,7 @@ from rich.text import Text
 
 from dronefront.errors import UserError
 from dronefront.extras import require
+from dronefront.text import markup_safe, printable
 
 console = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -88,7 +89,7 @@ def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
                         _RateColumn(), TimeElapsedColumn(), TextColumn("eta"),
                         TimeRemainingColumn(), console=err, transient=False,
                         disable=not err.is_terminal)
-    task = progress.add_task(label, total=None)
+    task = progress.add_task(markup_safe(label), total=None)
     started = [False]
 
     def update(done: int, total: int) -> None:
@@ -104,9 +105,9 @@ def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
 
 
 def _interrupted(store: Path, what: str) -> None:
-    err.print(f"interrupted: finished {what} are kept in {store}; run the same command "
+    err.print(f"interrupted: finished {what} are kept in {printable(store)}; run the same command "
               f"again to resume", markup=False)
-    raise typer.Exit(130)
+    sys.exit(130)  # not typer.Exit: the top-level CLI would add a second "interrupted" line
 
 
 def _fmt(value: Any) -> str:
@@ -114,13 +115,13 @@ def _fmt(value: Any) -> str:
         if math.isnan(value):
             return "-"
         return f"{value:.4g}"
-    return str(value)
+    return markup_safe(value)
 
 
 def _table(frame: Any, title: str | None = None) -> Table:
-    table = Table(title=title, box=None)
+    table = Table(title=None if title is None else markup_safe(title), box=None)
     for col in frame.columns:
-        table.add_column(str(col), justify="right")
+        table.add_column(markup_safe(col), justify="right")
     for row in frame.itertuples(index=False):
         table.add_row(*(_fmt(v) for v in row))
     return table
@@ -159,12 +160,14 @@ def run_cmd(
     from dronefront.experiments.runner import load_experiment
 
     plan = load_experiment(file)
-    err.print(f"{plan.spec.name}: {len(plan.points)} points x {plan.spec.replicates} "
-              f"replicates = {plan.total} runs of {plan.model.name} "
-              f"(experiment {plan.key[:12]}, store {store})", markup=False)
+    err.print(f"{printable(plan.spec.name)}: {len(plan.points)} points x "
+              f"{plan.spec.replicates} replicates = {plan.total} runs of "
+              f"{printable(plan.model.name)} (experiment {plan.key[:12]}, store "
+              f"{printable(store)})", markup=False)
     report = _run_stored(plan, executor, store, workers, ray_address)
     rate = f", {report.rate:.2f} runs/s" if report.ran else ""
-    console.print(f"{report.ran} runs in {report.seconds:.1f} s on {report.executor}{rate}; "
+    console.print(f"{report.ran} runs in {report.seconds:.1f} s on "
+                  f"{printable(report.executor)}{rate}; "
                   f"{report.skipped} already stored; {report.skipped + report.ran}/"
                   f"{report.total} finished", markup=False)
 
@@ -201,7 +204,7 @@ def status_cmd(file: FileArg, store: StoreOpt = DEFAULT_STORE) -> None:
             run = info["running"]
             value = (f"{value}; a driver (pid {run['pid']}) is running it, last update "
                      f"{run['updated']}" if "pid" in run else f"{value}; {run['note']}")
-        table.add_row(key, str(value))
+        table.add_row(key, markup_safe(value))
     console.print(table)
 
 
@@ -233,12 +236,12 @@ def results_cmd(
         if output is None:
             raise UserError("--format parquet needs --output FILE", field="output")
         frame.to_parquet(output, index=False)
-        err.print(f"{len(frame)} rows -> {output}", markup=False)
+        err.print(f"{len(frame)} rows -> {printable(output)}", markup=False)
     elif output is None:
         frame.to_csv(sys.stdout, index=False)
     else:
         frame.to_csv(output, index=False)
-        err.print(f"{len(frame)} rows -> {output}", markup=False)
+        err.print(f"{len(frame)} rows -> {printable(output)}", markup=False)
 
 
 # --------------------------------------------------------------------------- sensitivity
@@ -269,7 +272,7 @@ def sensitivity_cmd(
                                   f"{plan.spec.replicates} replicates)"))
     if plot is not None:
         tornado(indices, title=f"{plan.spec.name}: {metric}", path=plot)
-        err.print(f"tornado plot -> {plot}", markup=False)
+        err.print(f"tornado plot -> {printable(plot)}", markup=False)
 
 
 # --------------------------------------------------------------------------- calibrate
@@ -299,11 +302,12 @@ def calibrate_cmd(
     if trials is not None and trials < 1:
         raise UserError(f"--trials must be at least 1 (got {trials})", field="trials")
     n = trials or plan.spec.trials
-    err.print(f"{plan.spec.name}: {n} trials x {plan.spec.replicates} replicates of "
-              f"{plan.model.name}, {len(plan.observations)} observations from "
-              f"{plan.observed_file}", markup=False)
+    err.print(f"{printable(plan.spec.name)}: {n} trials x {plan.spec.replicates} replicates "
+              f"of {printable(plan.model.name)}, {len(plan.observations)} observations from "
+              f"{printable(plan.observed_file)}", markup=False)
     for text in conflicts(plan.observations):
-        err.print(f"warning: the observations contradict each other: {text}", markup=False)
+        err.print(f"warning: the observations contradict each other: {printable(text)}",
+                  markup=False)
     rates = implied_rates(plan.observations)
     if not rates.empty:
         rates["from"], rates["to"] = rates["from"].astype(str), rates["to"].astype(str)
@@ -319,7 +323,8 @@ def calibrate_cmd(
     best = Table("parameter", "best", box=None, title=f"best trial {result.best_trial}: loss "
                  f"{result.best_loss:.4g}")
     for key, value in result.best_params.items():
-        best.add_row(key, _fmt(value) if not isinstance(value, list) else json.dumps(value))
+        best.add_row(markup_safe(key),
+                     _fmt(value) if not isinstance(value, list) else json.dumps(value))
     console.print(best)
     k = max(1, math.ceil(plan.spec.top * len(result.trials)))
     spread = result.spread.drop(columns=["mean", "std", "range_share"], errors="ignore")
@@ -337,10 +342,10 @@ def calibrate_cmd(
     console.print(f"{result.ran} runs in {result.seconds:.1f} s", markup=False)
     if output is not None:
         result.trials.to_csv(output, index=False)
-        err.print(f"trials -> {output}", markup=False)
+        err.print(f"trials -> {printable(output)}", markup=False)
     if plot is not None:
         result.plot(plot)
-        err.print(f"fit plot -> {plot}", markup=False)
+        err.print(f"fit plot -> {printable(plot)}", markup=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -29,6 +29,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from dronefront.arguments import check_int
 from dronefront.errors import UserError
 from dronefront.experiments.models import ModelFn
 from dronefront.io.jsonable import jsonable
@@ -324,8 +325,8 @@ class RayExecutor(_PoolExecutor):
 def make_executor(name: str = "local", *, workers: int | None = None,
                   ray_address: str | None = None) -> Executor:
     """An executor by name: ``local``, ``processes`` or ``ray``."""
-    if workers is not None and workers < 1:
-        raise UserError(f"--workers must be at least 1 (got {workers})", field="workers")
+    if workers is not None:
+        workers = check_int(workers, "workers", minimum=1)
     if name == "local":
         return LocalExecutor()
     if name == "processes":

@@ -42,6 +42,7 @@ from pydantic import (
     model_validator,
 )
 
+from dronefront.arguments import check_path
 from dronefront.errors import UserError
 from dronefront.limits import Count, check_file_size, fmt, require
 from dronefront.scenario.loader import line_for, model_at, parse_yaml
@@ -356,6 +357,7 @@ def validate_model(data: Any, model: type[BaseModel], *, file: str, lines: Lines
 
 def read_yaml(path: str | Path, what: str = "experiment") -> tuple[dict, Lines, str]:
     """Read a YAML file as data plus line map; errors as UserErrors naming the file."""
+    check_path(path, what)
     display = str(path)
     p = Path(path)
     if not p.is_file():

@@ -49,6 +49,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from dronefront.arguments import check_path
 from dronefront.errors import UserError
 
 DEFAULT_STORE = "experiments.duckdb"
@@ -201,7 +202,7 @@ class Store:
     or read-only (see :func:`open_store`) for everything that only reads."""
 
     def __init__(self, path: str | os.PathLike = DEFAULT_STORE, *, read_only: bool = False):
-        self.path = Path(path)
+        self.path = check_path(path, "store")
         if read_only and not self.path.exists():
             raise UserError("no such store (nothing has been run yet)", file=str(self.path))
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from dronefront.extras import require
+from dronefront.text import markup_safe
 
 app = typer.Typer(
     help="Lanchester combat models: solve the square, linear, logarithmic, mixed and "
@@ -86,6 +87,10 @@ def solve_cmd(
     if plot is not None:
         check_plot_path(plot)
         require("dronefront lanchester solve --plot", "plots", "matplotlib")
+    if rows < 1:
+        from dronefront.errors import UserError
+
+        raise UserError(f"must be at least 1, not {rows}", field="--rows")
     reinf = [parse_reinforcement(r) for r in reinforce or []]
     sol = solve(law.value, a0, b0, alpha, beta, p=p, q=q, days=days, reinforcements=reinf)
     console = Console()
@@ -110,7 +115,7 @@ def solve_cmd(
     console.print(f"casualties by day {days:g}: A {la:,.0f}, B {lb:,.0f}")
     console.print(o.describe())
     if plot is not None:
-        console.print(f"plot: {save_figure(plot_solution(sol), plot)}")
+        console.print(f"plot: {markup_safe(save_figure(plot_solution(sol), plot))}")
 
 
 @app.command("fit")
@@ -172,4 +177,4 @@ def fit_cmd(
     console.print(f"log-likelihood {res.loglik:,.2f}, AIC {res.aic:,.2f}, BIC {res.bic:,.2f}, "
                   f"n {res.n_obs}")
     if plot is not None:
-        console.print(f"plot: {save_figure(plot_fit(res), plot)}")
+        console.print(f"plot: {markup_safe(save_figure(plot_fit(res), plot))}")

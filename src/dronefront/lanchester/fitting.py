@@ -36,15 +36,18 @@ from scipy.optimize import least_squares
 from scipy.special import gammaln, xlogy
 
 from dronefront import limits
+from dronefront.arguments import check_int, check_seed
 from dronefront.errors import UserError
 from dronefront.lanchester.laws import (
     CLOSED_FORM_LAWS,
     LAWS,
+    OVERFLOW,
     Reinforcement,
     Solution,
     check_law,
     closed_form,
     kernels,
+    overflow_guard,
     solve,
 )
 
@@ -393,12 +396,27 @@ def fit(data: StrengthData, law: str = "square", *, method: Method = "mle",
     Returns:
         A :class:`FitResult`.
 
+    Raises:
+        UserError: a bad argument, or data so large that the fit overflows.
+
     >>> d = synthetic_data("square", 2000, 1500, alpha=0.02, beta=0.03, days=30, seed=2)
     >>> f = fit(d, "square", n_boot=100, seed=3)
     >>> lo, hi = f.ci["alpha"]
     >>> bool(lo < 0.02 < hi), f.r2 > 0.99
     (True, True)
     """
+    n_boot = check_int(n_boot, "n_boot", minimum=0)
+    seed = None if seed is None else check_seed(seed)
+    with overflow_guard("the data", also=(ValueError,)):  # math.log of an overflowed sum
+        res = _fit(data, law, method=method, n_boot=n_boot, seed=seed, level=level)
+    if not all(math.isfinite(v) for v in (*res.params.values(), res.loglik)):
+        raise UserError(OVERFLOW.format(what="the data"))
+    return res
+
+
+def _fit(data: StrengthData, law: str = "square", *, method: Method = "mle",
+         n_boot: int = 200, seed: int | None = 0, level: float = 0.95) -> FitResult:
+    """:func:`fit` without the overflow checks."""
     law = check_law(law)
     if method not in ("mle", "ls"):
         raise UserError(f"unknown method {method!r}; use mle or ls", field="method")

@@ -24,7 +24,8 @@ Strengths are right-continuous in time: the value at a reinforcement time includ
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Literal
 
@@ -156,6 +157,24 @@ class Coefficient:
         if self.is_constant:
             return f"Coefficient({self.values[0]!r})"
         return f"Coefficient({list(zip(self.times.tolist(), self.values.tolist(), strict=True))})"
+
+
+OVERFLOW = ("{what} overflow: the result is not a finite number (use smaller strengths, "
+            "coefficients or horizon)")
+
+
+@contextmanager
+def overflow_guard(what: str, also: tuple[type[Exception], ...] = ()) -> Iterator[None]:
+    """Floating-point overflow inside (or an error in ``also``) becomes one
+    :class:`UserError` saying ``what`` overflow.
+
+    NumPy's warnings are silenced inside; callers check that their results are finite.
+    """
+    with np.errstate(all="ignore"):
+        try:
+            yield
+        except (OverflowError, FloatingPointError, ZeroDivisionError, *also):
+            raise UserError(OVERFLOW.format(what=what)) from None
 
 
 def _nonnegative(value: float, name: str) -> float:
@@ -581,10 +600,41 @@ def solve(law: str, a0: float, b0: float, alpha: CoefficientLike, beta: Coeffici
     Returns:
         A :class:`Solution` with the trajectory and the :class:`Outcome`.
 
+    Raises:
+        UserError: an input is out of range, or the inputs overflow (the trajectory or
+            the outcome would not be finite numbers).
+
     >>> s = solve("square", 1000, 800, alpha=0.01, beta=0.01, days=150)
     >>> s.outcome.winner, round(s.outcome.survivors, 3), round(s.outcome.annihilation_time, 3)
     ('A', 600.0, 109.861)
     """
+    with overflow_guard("the inputs"):
+        sol = _solve(law, a0, b0, alpha, beta, days=days, p=p, q=q,
+                     reinforcements=reinforcements, t_eval=t_eval, method=method, rtol=rtol)
+    o = sol.outcome
+    if not (np.isfinite(sol.a).all() and np.isfinite(sol.b).all()
+            and math.isfinite(o.survivors) and not math.isnan(o.annihilation_time)
+            and _starts_at(sol, "A", sol.a) and _starts_at(sol, "B", sol.b)):
+        raise UserError(OVERFLOW.format(what="the inputs"))
+    return sol
+
+
+def _starts_at(sol: Solution, side: str, values: NDArray[np.float64]) -> bool:
+    """Whether the trajectory at day 0 is the initial strength (an overflow inside the
+    closed forms can leave finite nonsense, such as 0)."""
+    if sol.t.size == 0 or sol.t[0] != 0:
+        return True
+    start = (sol.a0 if side == "A" else sol.b0) + sum(
+        r.count for r in sol.reinforcements if r.side == side and r.day == 0)
+    return math.isclose(float(values[0]), start, rel_tol=1e-6)
+
+
+def _solve(law: str, a0: float, b0: float, alpha: CoefficientLike, beta: CoefficientLike, *,
+           days: float, p: float = 0.0, q: float = 1.0,
+           reinforcements: Iterable[Reinforcement] = (), t_eval: ArrayLike | None = None,
+           method: Literal["auto", "closed-form", "ode"] = "auto", rtol: float = 1e-10,
+           ) -> Solution:
+    """:func:`solve` without the overflow checks."""
     law = check_law(law)
     a0 = _nonnegative(float(a0), "a0")
     b0 = _nonnegative(float(b0), "b0")
@@ -596,7 +646,10 @@ def solve(law: str, a0: float, b0: float, alpha: CoefficientLike, beta: Coeffici
     ca, cb = Coefficient(alpha, "alpha"), Coefficient(beta, "beta")
     reinf = tuple(sorted(reinforcements, key=lambda r: r.day))
     if t_eval is None:
-        grid = np.arange(0.0, math.floor(days) + 1.0)
+        try:
+            grid = np.arange(0.0, math.floor(days) + 1.0)
+        except (ValueError, MemoryError):  # NumPy refuses or cannot allocate the daily grid
+            raise UserError(f"too many days for a daily table: {days:g}", field="days") from None
         grid = np.unique(np.append(grid, days))
     else:
         grid = np.asarray(t_eval, dtype=float).ravel()
@@ -701,6 +754,8 @@ def _ode_piece(law, a, b, ca: Coefficient, cb: Coefficient, p, q, start, end, ts
     atol = [1e-12 if e >= 1 else 1e-12 * scale ** (1.0 - e) for e in (pa, pb)]
     sol = solve_ivp(f, (start, end), y0, method="DOP853", rtol=rtol, atol=atol,
                     dense_output=True, events=(hit_a, hit_b))
+    if sol.status < 0:  # e.g. the step size underflowed: no trajectory to read
+        raise UserError(f"the ODE solver failed on these inputs: {sol.message}")
     stop = float(sol.t[-1])
     y = sol.sol(np.minimum(ts, stop))
     cols = []

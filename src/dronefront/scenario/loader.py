@@ -9,7 +9,6 @@ from __future__ import annotations
 import ast
 import copy
 import difflib
-import json
 import math
 import operator
 import re
@@ -22,6 +21,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from dronefront.arguments import check_overrides, check_source
 from dronefront.errors import UserError
 from dronefront.io.paths import inside, scenario_ref, text_problem
 from dronefront.limits import check_file_size, check_yaml_events
@@ -548,27 +548,29 @@ def load_scenario(
 ) -> Scenario:
     """Load a built-in scenario by name or a YAML file, with optional overrides.
 
-    Overrides are ``"dotted.path=value"`` strings (as on the command line) or a mapping
-    from dotted path to value; they are validated exactly like the file.
+    Overrides are a list of ``"dotted.path=value"`` strings (as on the command line) or a
+    mapping from dotted path to value; they are validated exactly like the file. Arguments
+    of the wrong type (a lone string of overrides, a number for the name) raise UserError.
 
     >>> s = load_scenario("reference-open-field", ["parameters.N=300"])
     >>> s.sides.attacker.units[0].count
     300
     """
+    check_source(path_or_name, Scenario, "scenario")
+    assignments = _assignments(overrides)
     if isinstance(path_or_name, Scenario):
-        if not overrides:
+        if not assignments:
             return path_or_name
         data, lines, display = path_or_name.model_dump(mode="json"), {}, path_or_name.name
     else:
         data, lines, display = load_raw(path_or_name)
-    assignments = _assignments(overrides)
     for assignment in assignments:
         apply_override(data, assignment, file=f"--set {assignment}")
     _check_set_raster(data, assignments)
     try:
         return validate(data, file=display, lines=lines)
     except UserError as exc:
-        if overrides and exc.field and _touches(exc.field, _assignments(overrides)):
+        if assignments and exc.field and _touches(exc.field, assignments):
             raise UserError(exc.message, file="--set", field=exc.field) from None
         raise
 
@@ -616,11 +618,7 @@ def _extend(data: dict, lines: Lines, path: Path, display: str, depth: int) -> t
 
 
 def _assignments(overrides: Iterable[str] | Mapping[str, Any] | None) -> list[str]:
-    if not overrides:
-        return []
-    if isinstance(overrides, Mapping):
-        return [f"{k}={json.dumps(v)}" for k, v in overrides.items()]
-    return list(overrides)
+    return check_overrides(overrides)
 
 
 def _touches(field: str, assignments: list[str]) -> bool:

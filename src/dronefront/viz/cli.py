@@ -13,6 +13,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from dronefront.errors import UserError
 from dronefront.extras import require
+from dronefront.text import markup_safe
 
 console = Console()
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -66,7 +67,7 @@ def replay_cmd(
         raise UserError("--set only applies with --scenario; a run folder is replayed as run",
                         field="--set")
     label = str(run_dir) if run_dir is not None else f"{scenario} seed {seed}"
-    with _progress(f"recording {label}") as advance:
+    with _progress(f"recording {markup_safe(label)}") as advance:
         if run_dir is not None:
             recording = record_from_run_dir(run_dir, every, max_soldiers=max_soldiers,
                                             progress=advance)
@@ -74,7 +75,7 @@ def replay_cmd(
             recording = record_run(scenario, seed, set_ or [], every,
                                    max_soldiers=max_soldiers, progress=advance)
     path = write_replay(recording, out)
-    console.print(f"replay: [bold]{path}[/bold] ({_size(path)}; "
+    console.print(f"replay: [bold]{markup_safe(path)}[/bold] ({_size(path)}; "
                   f"{recording.steps.size} frames, {recording.soldier_index.size:,} soldiers, "
                   f"{recording.drone_x.shape[1]} drone slots)")
     if recording.note():
@@ -99,7 +100,7 @@ def report_cmd(
     from dronefront.viz.report import write_report
 
     written = write_report(path, out, compare=compare or None, experiment=experiment)
-    console.print(f"report: [bold]{written}[/bold] ({_size(written)})")
+    console.print(f"report: [bold]{markup_safe(written)}[/bold] ({_size(written)})")
 
 
 def register(app: typer.Typer) -> None:
