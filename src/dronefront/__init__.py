@@ -34,14 +34,21 @@ def run(
     out: str | Path | None = None,
     progress: Callable[[int, int], None] | None = None,
     events: bool = True,
+    force: bool = False,
 ) -> Result:
     """Run one engagement and return its :class:`Result` (and write a run folder if ``out``).
 
     ``scenario`` is a :class:`Scenario`, a built-in name or a YAML path. ``events=False``
-    skips the event log (faster; the summary and time series are unchanged).
+    skips the event log (faster; the summary and time series are unchanged). ``out`` is
+    checked before the run: an earlier run folder there is replaced, anything else only
+    with ``force=True`` (see :meth:`Result.write`).
     """
+    from dronefront.io.outputs import check_output
+
     spec = load_scenario(scenario, overrides)
+    if out is not None:
+        check_output(out, "out", folder="run", force=force, make_parents=True)
     result = Sim(spec, seed=seed, events=events).run(progress=progress)
     if out is not None:
-        result.write(out)
+        result.write(out, force=force)
     return result

@@ -27,6 +27,7 @@ from dronefront.engine.rng import stream_key, uniforms
 from dronefront.engine.sim import Sim
 from dronefront.engine.state import DRONE_ROLES, KILLED, WOUNDED
 from dronefront.errors import UserError
+from dronefront.io.outputs import check_output, stamp
 from dronefront.io.rundir import atomic_dir, sha256_of, write_json, write_parquet
 from dronefront.learning.diffusion import NoteNetwork
 from dronefront.learning.doctrine import DoctrineLearner
@@ -105,15 +106,18 @@ class CampaignResult:
 
         resolved = self.campaign.model_dump(mode="json")
         return {
+            "written_by": stamp("campaign"),
             "campaign": resolved, "campaign_sha256": sha256_of(resolved), "seed": self.seed,
             "learning": self.learning, "dronefront_version": __version__,
             "files": ["summary.json", "daily.parquet", "doctrine.parquet",
                       "engagements.parquet"],
         }
 
-    def write(self, out: str | Path) -> Path:
+    def write(self, out: str | Path, *, force: bool = False) -> Path:
+        """Write the campaign folder atomically; an earlier campaign folder at ``out`` is
+        replaced, anything else only with ``force``."""
         out = Path(out)
-        with atomic_dir(out) as tmp:
+        with atomic_dir(out, "campaign", force=force) as tmp:
             write_json(tmp / "manifest.json", self.manifest())
             write_json(tmp / "summary.json", self.summary)
             write_parquet(tmp / "daily.parquet", self.daily)
@@ -154,10 +158,12 @@ def run_campaign(
     days: int | None = None,
     progress: Callable[[int, int, int], None] | None = None,
     out: str | Path | None = None,
+    force: bool = False,
 ) -> CampaignResult:
     """Run a campaign; ``no_learning`` may hold "attacker" and/or "defender".
 
-    ``days`` cuts the horizon short (for demos and tests).
+    ``days`` cuts the horizon short (for demos and tests). ``out`` (checked before the
+    campaign runs) and ``force`` are as in :meth:`CampaignResult.write`.
     """
     import time
 
@@ -168,6 +174,8 @@ def run_campaign(
     if unknown:
         raise UserError(f"--no-learning takes attacker or defender, not {sorted(unknown)}",
                         field="no_learning")
+    if out is not None:
+        check_output(out, "out", folder="campaign", force=force, make_parents=True)
     template = _template(spec)
     horizon = spec.days if days is None else max(0, min(days, spec.days))
     state = _CampaignState(spec, template, int(seed), off)
@@ -178,7 +186,7 @@ def run_campaign(
     result = state.result()
     result.seconds = time.perf_counter() - started
     if out is not None:
-        result.write(out)
+        result.write(out, force=force)
     return result
 
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 
+from dronefront.io.outputs import stamp
 from dronefront.io.rundir import atomic_dir, sha256_of, write_json, write_parquet
 from dronefront.scenario.models import SIDES, Scenario
 
@@ -47,6 +48,7 @@ class Result:
 
         resolved = self.scenario.model_dump(mode="json")
         return {
+            "written_by": stamp("run"),
             "scenario": resolved,
             "scenario_sha256": sha256_of(resolved),
             "seed": self.seed,
@@ -56,10 +58,14 @@ class Result:
             "files": ["summary.json", "timeseries.parquet", "events.parquet"],
         }
 
-    def write(self, out: str | Path) -> Path:
-        """Write the run folder atomically: nothing appears unless everything was written."""
+    def write(self, out: str | Path, *, force: bool = False) -> Path:
+        """Write the run folder atomically: nothing appears unless everything was written.
+
+        An earlier run folder at ``out`` is replaced; anything else there (a file, another
+        folder) only with ``force``. Raises :class:`~dronefront.errors.UserError` otherwise.
+        """
         out = Path(out)
-        with atomic_dir(out) as tmp:
+        with atomic_dir(out, "run", force=force) as tmp:
             write_json(tmp / "manifest.json", self.manifest())
             write_json(tmp / "summary.json", self.summary)
             write_parquet(tmp / "timeseries.parquet", self.timeseries)
