@@ -22,6 +22,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import dronefront.cli
+import dronefront.experiments.analysis
+import dronefront.experiments.calibration
+import dronefront.lanchester.plots
+import dronefront.viz.record
+import dronefront.viz.report  # noqa: F401  (imported before any case patches their names)
 from tests.safety.hostile import MARKER, Hostile, check, prepare, run_case, snapshot
 
 RUN = ["run", "reference-open-field", "--set", "parameters.N=30", "--set", "duration=20"]
@@ -474,11 +480,11 @@ def test_an_atomic_file_is_removed_on_ctrl_c(tmp_path: Path) -> None:
 
 
 # ---------------------------------------------------------------------- fuzzed paths and names
-_NASTY = st.sampled_from(["..", "../..", "../../..", "/", ".", "", "~", "a/../..", "-", " ",
+_NASTY = st.sampled_from(["..", "../..", "../../..", "/", ".", "", "~", "~/x", "a/../..", " ",
                           "\n", "\x1b[2J", "runs", "precious", "precious/notes.txt",
                           ".r.tmp-x", "x" * 300, "é" * 200])
-_TEXT = st.text(st.characters(max_codepoint=0xFFFF, exclude_categories=("Cs",)),
-                max_size=120)
+_TEXT = st.text(st.characters(max_codepoint=0xFFFF, exclude_categories=("Cs",),
+                              exclude_characters="\0"), max_size=120)  # argv can't hold NUL
 _PIECES = st.lists(st.one_of(_NASTY, _TEXT), min_size=1, max_size=4).map("/".join)
 
 
@@ -498,7 +504,7 @@ def test_fuzzed_outputs_change_nothing_but_the_output(tmp_path: Path, name: str,
     case = Hostile("fuzz", args=args)
     sandbox = prepare(case, base)
     intended = None
-    if out is not None and "\0" not in out:
+    if out is not None:
         intended = os.path.normpath(os.path.join(sandbox, out))
         if not _inside(intended, str(base.parent.parent)):
             return  # would leave the test's folder: not a place to write to in a test

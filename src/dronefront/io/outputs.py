@@ -200,6 +200,11 @@ def check_output(
 
 
 def _check_parent(p: Path, fail: Callable[[str], UserError], make_parents: bool) -> None:
+    walked = Path(p.anchor)
+    for part in p.parts[1:] if p.anchor else p.parts:
+        if part == ".." and not os.path.lexists(walked):
+            raise fail(f"'..' follows {shown(walked)}, which does not exist")
+        walked /= part
     parent = Path(os.path.abspath(p)).parent
     existing = parent
     while not os.path.lexists(existing) and existing != existing.parent:
@@ -260,8 +265,9 @@ def atomic_file(path: str | os.PathLike, *, make_parents: bool = False) -> Itera
     try:
         if make_parents:
             target.parent.mkdir(parents=True, exist_ok=True)
+        # an absolute name: pandas and pyarrow would expand a leading "~" of a relative one
         fd, name = tempfile.mkstemp(prefix=sibling_prefix(target.name, "tmp"),
-                                    dir=target.parent)
+                                    dir=os.path.abspath(target.parent))
         os.close(fd)
     except OSError as exc:
         raise write_error(exc, target) from None

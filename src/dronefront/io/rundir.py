@@ -141,8 +141,9 @@ def atomic_dir(target: str | os.PathLike, kind: str, *, force: bool = False,
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         clean_stale(target)
+        # an absolute name: pyarrow would expand a leading "~" of a relative one
         tmp = Path(tempfile.mkdtemp(prefix=sibling_prefix(target.name, "tmp"),
-                                    dir=target.parent))
+                                    dir=os.path.abspath(target.parent)))
         _mark(tmp)
     except OSError as exc:
         raise write_error(exc, target) from None

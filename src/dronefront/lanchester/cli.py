@@ -106,7 +106,7 @@ def solve_cmd(
     console.print(f"casualties by day {days:g}: A {la:,.0f}, B {lb:,.0f}")
     console.print(o.describe())
     if plot is not None:
-        console.print(f"plot: {save_figure(plot_solution(sol), plot)}")
+        console.print(f"plot: {save_figure(plot_solution(sol), plot)}", markup=False)
 
 
 @app.command("fit")
@@ -166,4 +166,4 @@ def fit_cmd(
     console.print(f"log-likelihood {res.loglik:,.2f}, AIC {res.aic:,.2f}, BIC {res.bic:,.2f}, "
                   f"n {res.n_obs}")
     if plot is not None:
-        console.print(f"plot: {save_figure(plot_fit(res), plot)}")
+        console.print(f"plot: {save_figure(plot_fit(res), plot)}", markup=False)

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from dronefront.errors import UserError
@@ -58,7 +59,7 @@ def replay_cmd(
         min=1, help="Most soldiers drawn; larger runs show every k-th soldier.")] = 10_000,
 ) -> None:
     """Write a self-contained HTML replay of one engagement (opens offline)."""
-    from dronefront.io.outputs import check_output
+    from dronefront.io.outputs import check_output, shown
     from dronefront.viz.record import record_run
     from dronefront.viz.replay import record_from_run_dir, write_replay
 
@@ -78,7 +79,7 @@ def replay_cmd(
             recording = record_run(scenario, seed, set_ or [], every,
                                    max_soldiers=max_soldiers, progress=advance)
     path = write_replay(recording, out)
-    console.print(f"replay: [bold]{path}[/bold] ({_size(path)}; "
+    console.print(f"replay: [bold]{escape(shown(path))}[/bold] ({_size(path)}; "
                   f"{recording.steps.size} frames, {recording.soldier_index.size:,} soldiers, "
                   f"{recording.drone_x.shape[1]} drone slots)")
     if recording.note():
@@ -99,12 +100,12 @@ def report_cmd(
         "name or the start of its hash; default: every experiment in the store).")] = None,
 ) -> None:
     """Write an HTML report (tables and plots) that opens offline."""
-    from dronefront.io.outputs import check_output
+    from dronefront.io.outputs import check_output, shown
     from dronefront.viz.report import write_report
 
     check_output(out, "--out", suffixes=HTML_SUFFIXES, make_parents=True)
     written = write_report(path, out, compare=compare or None, experiment=experiment)
-    console.print(f"report: [bold]{written}[/bold] ({_size(written)})")
+    console.print(f"report: [bold]{escape(shown(written))}[/bold] ({_size(written)})")
 
 
 def register(app: typer.Typer) -> None:
