@@ -279,7 +279,7 @@ CASES = [
         expect=("--out", "run folder", "not a campaign folder"), patch=no_campaign),
     Out("campaign-out-symlink-forced", CAMPAIGN + ["--out", "lnk", "--force"],
         setup=_symlink_to_precious, expect=("symbolic link",), patch=no_campaign),
-    Out("campaign-name-dotdot", CAMPAIGN + ["--set", "name=../../../c", "--no-learning",
+    Out("campaign-name-dotdot", CAMPAIGN + ["--set", "name=../../c", "--no-learning",
                                             "defender"], code=0,
         may_create=("runs", "runs/c-seed1-no-defender", "runs/c-seed1-no-defender/*")),
     Out("campaign-force-fresh-path", CAMPAIGN + ["--out", "c", "--force"], code=0,

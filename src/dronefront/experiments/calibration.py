@@ -427,7 +427,7 @@ class CalibrationResult:
         if path is not None:
             from dronefront.io.outputs import save_figure
 
-        save_figure(fig, path, dpi=120)
+            save_figure(fig, path, dpi=120)
         return fig
 
 
