@@ -189,12 +189,11 @@ def check_output(
                 raise fail("is a folder; give a file name")
             if not p.is_file():
                 raise fail("is not a regular file")
-        elif folder_kind(p) != folder:
-            if not force:
-                raise fail(f"is {_describe(p)}, not a {folder} folder; dronefront only "
-                           f"replaces its own {folder} folders (use --force to replace it)")
-            if _guarded(p):
-                raise fail("would replace the working folder, home or / (not even with --force)")
+        elif _guarded(p):
+            raise fail("would replace the working folder, home or / (not even with --force)")
+        elif folder_kind(p) != folder and not force:
+            raise fail(f"is {_describe(p)}, not a {folder} folder; dronefront only "
+                       f"replaces its own {folder} folders (use --force to replace it)")
     _check_parent(p, fail, make_parents)
     return p
 
