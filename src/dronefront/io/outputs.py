@@ -177,24 +177,27 @@ def check_output(
 
     if folder is None and suffixes is not None and p.suffix.lower() not in suffixes:
         raise fail(f"the file name must end in {', '.join(suffixes)}")
-    reason = _too_long(p)
-    if reason:
-        raise fail(reason)
-    if p.is_symlink():
-        raise fail("is a symbolic link; dronefront neither writes through links nor replaces "
-                   "them (remove it or choose another path)")
-    if os.path.lexists(p):
-        if folder is None:
-            if p.is_dir():
-                raise fail("is a folder; give a file name")
-            if not p.is_file():
-                raise fail("is not a regular file")
-        elif _guarded(p):
-            raise fail("would replace the working folder, home or / (not even with --force)")
-        elif folder_kind(p) != folder and not force:
-            raise fail(f"is {_describe(p)}, not a {folder} folder; dronefront only "
-                       f"replaces its own {folder} folders (use --force to replace it)")
-    _check_parent(p, fail, make_parents)
+    try:
+        reason = _too_long(p)
+        if reason:
+            raise fail(reason)
+        if p.is_symlink():
+            raise fail("is a symbolic link; dronefront neither writes through links nor replaces "
+                       "them (remove it or choose another path)")
+        if os.path.lexists(p):
+            if folder is None:
+                if p.is_dir():
+                    raise fail("is a folder; give a file name")
+                if not p.is_file():
+                    raise fail("is not a regular file")
+            elif _guarded(p):
+                raise fail("would replace the working folder, home or / (not even with --force)")
+            elif folder_kind(p) != folder and not force:
+                raise fail(f"is {_describe(p)}, not a {folder} folder; dronefront only "
+                           f"replaces its own {folder} folders (use --force to replace it)")
+        _check_parent(p, fail, make_parents)
+    except OSError as exc:  # a folder on the way that can't be searched, a loop of links
+        raise fail(exc.strerror or str(exc)) from None
     return p
 
 
