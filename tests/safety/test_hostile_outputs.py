@@ -470,6 +470,15 @@ def test_a_failed_write_keeps_the_earlier_run_folder(tmp_path: Path,
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r"]
 
 
+@pytest.mark.parametrize("module", ["dronefront.io.outputs", "dronefront.io.rundir"])
+def test_io_doctests(module: str) -> None:
+    import doctest
+    import importlib
+
+    failures, tried = doctest.testmod(importlib.import_module(module))
+    assert tried > 0 and failures == 0
+
+
 def test_an_atomic_file_is_removed_on_ctrl_c(tmp_path: Path) -> None:
     from dronefront.io.outputs import atomic_file
 

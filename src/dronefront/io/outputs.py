@@ -261,6 +261,7 @@ def atomic_file(path: str | os.PathLike, *, make_parents: bool = False) -> Itera
     ...     _ = tmp.write_text("done")
     >>> target.read_text(), sorted(p.name for p in target.parent.iterdir())
     ('done', ['a.txt'])
+    >>> import shutil; shutil.rmtree(target.parent)
     """
     target = Path(path)
     check_output(target, "output", make_parents=make_parents)
