@@ -456,6 +456,29 @@ def test_stale_siblings_of_a_killed_write_are_cleaned(tmp_path: Path) -> None:
     assert (tmp_path / ".r.tmp-mine" / "keep.txt").read_text() == "no marker"
 
 
+_KILLED_WRITE = """
+import os, sys
+import pyarrow.parquet as pq
+import dronefront
+pq.write_table = lambda *a, **k: os.kill(os.getpid(), 9)  # killed while writing
+dronefront.run("reference-open-field", out=sys.argv[1],
+               overrides=["parameters.N=30", "duration=20"])
+"""
+
+
+def test_a_killed_write_is_cleaned_up_by_the_next(tmp_path: Path) -> None:
+    out = tmp_path / "r"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    proc = subprocess.run([sys.executable, "-c", _KILLED_WRITE, str(out)], env=env,
+                          capture_output=True, text=True, timeout=600, check=False)
+    assert proc.returncode == -9, proc.stderr[-2000:]
+    left = [p.name for p in tmp_path.iterdir()]
+    assert len(left) == 1 and left[0].startswith(".r.tmp-"), left
+    (tmp_path / ".r.tmp-mine").mkdir()  # a user's look-alike, without the marker
+    _api_run(out)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".r.tmp-mine", "r"]
+
+
 def test_a_failed_write_keeps_the_earlier_run_folder(tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     from dronefront.errors import UserError
