@@ -54,7 +54,7 @@ def write_error(exc: OSError, path: str | os.PathLike) -> UserError:
     >>> str(write_error(OSError(errno.ENOSPC, "No space left on device"), "r.html"))
     'cannot write r.html: No space left on device'
     """
-    reason = exc.strerror or os.strerror(exc.errno) if exc.errno else str(exc)
+    reason = exc.strerror or (os.strerror(exc.errno) if exc.errno else str(exc))
     return UserError(f"cannot write {shown(path)}: {reason}")
 
 
@@ -129,7 +129,10 @@ def _describe(path: Path) -> str:
 def _guarded(path: Path) -> bool:
     """Whether replacing ``path`` would remove the working folder, home or the root."""
     target = path.resolve()
-    for place in (Path.cwd().resolve(), Path.home().resolve()):
+    places = [Path.cwd().resolve()]
+    with contextlib.suppress(RuntimeError, KeyError):  # no home folder known
+        places.append(Path.home().resolve())
+    for place in places:
         if place == target or target in place.parents:
             return True
     return target == Path(target.anchor)
