@@ -512,6 +512,10 @@ def test_an_atomic_file_is_removed_on_ctrl_c(tmp_path: Path) -> None:
         raise KeyboardInterrupt
     assert [p.name for p in tmp_path.iterdir()] == ["t.csv"]
     assert target.read_text() == "old"
+    with atomic_file(target) as tmp:
+        tmp.write_text("new")
+    assert target.read_text() == "new"
+    assert target.stat().st_mode & 0o777 == 0o666 & ~_umask()  # not the temp file's 0600
 
 
 # ---------------------------------------------------------------------- fuzzed paths and names
