@@ -88,19 +88,26 @@ def run_cmd(
     seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
     out: Annotated[Path | None, typer.Option(help="Run folder (default runs/NAME-seedN).")] = None,
     set_: SetOption = None,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Replace whatever is at --out, not only an earlier run folder.")]
+    = False,
 ) -> None:
     """Run one engagement, print its summary and write its run folder."""
+    from rich.markup import escape
+
     from dronefront.engine.sim import Sim
+    from dronefront.io.outputs import check_output, default_folder, shown
     from dronefront.scenario.loader import load_scenario
 
     spec = load_scenario(scenario, set_ or [])
-    out = out or Path("runs") / f"{spec.name}-seed{seed}"
+    out = default_folder(spec.name, seed) if out is None else out
+    check_output(out, "--out", folder="run", force=force, make_parents=True)
     sim = Sim(spec, seed=seed)
     with _progress(f"{markup_safe(spec.name)} seed {seed}", spec.steps) as advance:
         result = sim.run(progress=advance)
-    result.write(out)
+    result.write(out, force=force)
     print_summary(result.summary)
-    console.print(f"run folder: [bold]{markup_safe(out)}[/bold]  "
+    console.print(f"run folder: [bold]{escape(shown(out))}[/bold]  "
                   f"({result.run_seconds:.2f} s for {spec.steps} steps)")
 
 

@@ -25,8 +25,13 @@ def campaign_cmd(
     no_learning: Annotated[list[str] | None, typer.Option(
         "--no-learning", help="Switch off a side's learning: attacker or defender.")] = None,
     days: Annotated[int | None, typer.Option(help="Stop after this many days.")] = None,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Replace whatever is at --out, not only an earlier campaign folder.")]
+    = False,
 ) -> None:
     """Run a campaign: daily engagements with learning on both sides."""
+    from rich.markup import escape
+
     from dronefront.campaign.runner import (
         check_days,
         daily_casualty_table,
@@ -34,12 +39,14 @@ def campaign_cmd(
         run_campaign,
     )
     from dronefront.cli import console, err
+    from dronefront.io.outputs import check_output, default_folder, shown
 
     spec = load_campaign(campaign, set_ or [])
     check_days(days)  # before the progress bar takes the terminal
     off = no_learning or []
-    suffix = "".join(f"-no-{side}" for side in sorted(off))
-    out = out or Path("runs") / f"{spec.name}-seed{seed}{suffix}"
+    suffix = "-".join(f"no-{side}" for side in sorted(set(off)))
+    out = default_folder(spec.name, seed, suffix) if out is None else out
+    check_output(out, "--out", folder="campaign", force=force, make_parents=True)
     horizon = spec.days if days is None else min(days, spec.days)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("{task.fields[engagements]} engagements"), TimeElapsedColumn(),
@@ -49,7 +56,7 @@ def campaign_cmd(
             spec, seed, no_learning=off, days=days,
             progress=lambda d, _t, e: bar.update(task, completed=d, engagements=e),
         )
-    result.write(out)
+    result.write(out, force=force)
     table = Table(title=f"{markup_safe(spec.name)}: daily attacker casualties (seed {seed})")
     for col in ("date", "assaults", "casualties", "killed", "strength"):
         table.add_column(col, justify="right")
@@ -63,8 +70,7 @@ def campaign_cmd(
         f"last two weeks {_fmt(s['casualties_per_assault_last_two_weeks'])}; "
         f"defender spend ${s['defender_spend_usd']:,.0f}"
     )
-    console.print(f"campaign folder: [bold]{markup_safe(out)}[/bold]  "
-                  f"({result.seconds:.1f} s)")
+    console.print(f"campaign folder: [bold]{escape(shown(out))}[/bold]  ({result.seconds:.1f} s)")
 
 
 def _fmt(value: float | None) -> str:

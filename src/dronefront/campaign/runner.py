@@ -38,6 +38,7 @@ from dronefront.engine.sim import Sim
 from dronefront.engine.state import DRONE_ROLES, KILLED, WOUNDED
 from dronefront.errors import UserError
 from dronefront.io.jsonable import jsonable
+from dronefront.io.outputs import check_output, stamp
 from dronefront.io.rundir import (
     atomic_dir,
     canonical_json,
@@ -124,15 +125,18 @@ class CampaignResult:
 
         resolved = self.campaign.model_dump(mode="json")
         return {
+            "written_by": stamp("campaign"),
             "campaign": resolved, "campaign_sha256": sha256_of(resolved), "seed": self.seed,
             "learning": self.learning, "dronefront_version": __version__,
             "files": ["summary.json", "daily.parquet", "doctrine.parquet",
                       "engagements.parquet"],
         }
 
-    def write(self, out: str | Path) -> Path:
+    def write(self, out: str | Path, *, force: bool = False) -> Path:
+        """Write the campaign folder atomically; an earlier campaign folder at ``out`` is
+        replaced, anything else only with ``force``."""
         out = Path(out)
-        with atomic_dir(out) as tmp:
+        with atomic_dir(out, "campaign", force=force) as tmp:
             write_json(tmp / "manifest.json", self.manifest())
             write_json(tmp / "summary.json", self.summary)
             write_parquet(tmp / "daily.parquet", self.daily)
@@ -173,11 +177,14 @@ def run_campaign(
     days: int | None = None,
     progress: Callable[[int, int, int], None] | None = None,
     out: str | Path | None = None,
+    force: bool = False,
 ) -> CampaignResult:
     """Run a campaign; ``no_learning`` is a list that may hold "attacker" and/or "defender".
 
     ``days`` (at least 1) cuts the horizon short (for demos and tests); ``seed`` is an
-    integer in [0, 2**63). A wrong argument raises :class:`~dronefront.errors.UserError`.
+    integer in [0, 2**63). ``out`` (checked before the campaign runs) and ``force`` are as
+    in :meth:`CampaignResult.write`. A wrong argument raises
+    :class:`~dronefront.errors.UserError`.
     """
     import time
 
@@ -199,6 +206,8 @@ def run_campaign(
     off = set(off)
     spec = load_campaign(campaign, overrides)
     check_days(days)
+    if out is not None:
+        check_output(out, "out", folder="campaign", force=force, make_parents=True)
     template = _template(spec)
     horizon = spec.days if days is None else min(days, spec.days)
     state = _CampaignState(spec, template, seed, off)
@@ -209,7 +218,7 @@ def run_campaign(
     result = state.result()
     result.seconds = time.perf_counter() - started
     if out is not None:
-        result.write(out)
+        result.write(out, force=force)
     return result
 
 

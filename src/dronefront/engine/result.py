@@ -12,6 +12,7 @@ import numpy as np
 import pyarrow as pa
 
 from dronefront.io.jsonable import jsonable
+from dronefront.io.outputs import stamp
 from dronefront.io.rundir import atomic_dir, sha256_of, write_json, write_parquet
 from dronefront.scenario.models import SIDES, Scenario
 
@@ -48,6 +49,7 @@ class Result:
 
         resolved = self.scenario.model_dump(mode="json")
         return {
+            "written_by": stamp("run"),
             "scenario": resolved,
             "scenario_sha256": sha256_of(resolved),
             "seed": self.seed,
@@ -57,15 +59,17 @@ class Result:
             "files": ["summary.json", "timeseries.parquet", "events.parquet"],
         }
 
-    def write(self, out: str | Path) -> Path:
+    def write(self, out: str | Path, *, force: bool = False) -> Path:
         """Write the run folder atomically: nothing appears unless everything was written.
 
+        An earlier run folder at ``out`` is replaced; anything else there (a file, another
+        folder) only with ``force``. Raises :class:`~dronefront.errors.UserError` otherwise.
         A terrain raster is copied into the folder (``terrain.csv``) and the manifest names
         that copy, so the folder replays on its own: a path in a manifest must stay inside
         its run folder.
         """
         out = Path(out)
-        with atomic_dir(out) as tmp:
+        with atomic_dir(out, "run", force=force) as tmp:
             manifest = self.manifest()
             if self.scenario.terrain.raster_file:
                 shutil.copyfile(self.scenario.terrain.raster_file, tmp / RASTER_COPY)

@@ -264,5 +264,7 @@ def tornado(indices: pd.DataFrame, *, title: str = "",
     ax.set_title(title)
     ax.legend(loc="lower right", fontsize=8)
     if path is not None:
-        fig.savefig(os.fspath(path), dpi=120)
+        from dronefront.io.outputs import save_figure
+
+        save_figure(fig, path, dpi=120)
     return fig

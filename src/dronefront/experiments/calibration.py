@@ -474,7 +474,9 @@ class CalibrationResult:
             ax.legend(loc="upper left", fontsize=8)
         fig.suptitle(f"{self.plan.spec.name}: loss {self.best_loss:.4g}")
         if path is not None:
-            fig.savefig(os.fspath(path), dpi=120)
+            from dronefront.io.outputs import save_figure
+
+            save_figure(fig, path, dpi=120)
         return fig
 
 

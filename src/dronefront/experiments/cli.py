@@ -45,6 +45,25 @@ RayOpt = Annotated[str | None, typer.Option(
     "--ray-address", help="Join this Ray cluster (e.g. ray://head:10001 or auto).")]
 
 DEFAULT_STORE = Path("experiments.duckdb")
+#: What ``--output`` may be called, by format.
+DATA_SUFFIXES = {"csv": (".csv", ".txt"), "parquet": (".parquet", ".pq")}
+
+
+def _check_plot(plot: Path | None) -> None:
+    from dronefront.io.outputs import check_output, plot_suffixes
+
+    if plot is not None:
+        check_output(plot, "--plot", suffixes=plot_suffixes())
+
+
+def _write_frame(frame: Any, output: Path, format: str) -> None:
+    from dronefront.io.outputs import atomic_file
+
+    with atomic_file(output) as tmp:
+        if format == "parquet":
+            frame.to_parquet(tmp, index=False)
+        else:
+            frame.to_csv(tmp, index=False)
 
 
 def _interrupts() -> tuple[type[BaseException], ...]:
@@ -223,24 +242,27 @@ def results_cmd(
     _needs("experiment results")
     from dronefront.experiments.analysis import point_stats
     from dronefront.experiments.runner import results
+    from dronefront.io.outputs import check_output
 
     if format not in ("csv", "parquet", "table"):
         raise UserError(f"--format must be csv, parquet or table (got {format!r})",
                         field="format")
+    if format == "parquet" and output is None:
+        raise UserError("--format parquet needs --output FILE", field="output")
+    if format == "table" and output is not None:
+        raise UserError("--format table prints to the terminal; use csv or parquet with it",
+                        field="--output")
+    if output is not None:
+        check_output(output, "--output", suffixes=DATA_SUFFIXES[format])
     frame = results(file, store)
     if stats is not None:
         frame = point_stats(frame, stats)
     if format == "table":
         console.print(_table(frame))
-    elif format == "parquet":
-        if output is None:
-            raise UserError("--format parquet needs --output FILE", field="output")
-        frame.to_parquet(output, index=False)
-        err.print(f"{len(frame)} rows -> {printable(output)}", markup=False)
     elif output is None:
         frame.to_csv(sys.stdout, index=False)
     else:
-        frame.to_csv(output, index=False)
+        _write_frame(frame, output, format)
         err.print(f"{len(frame)} rows -> {printable(output)}", markup=False)
 
 
@@ -260,6 +282,7 @@ def sensitivity_cmd(
     from dronefront.experiments.analysis import sensitivity, tornado
     from dronefront.experiments.runner import load_experiment, results
 
+    _check_plot(plot)
     plan = load_experiment(file)
     if plan.spec.design.type not in ("sobol", "morris"):
         raise UserError(f"sensitivity needs design type sobol or morris (this is "
@@ -297,7 +320,11 @@ def calibrate_cmd(
         implied_rates,
         load_calibration,
     )
+    from dronefront.io.outputs import check_output
 
+    _check_plot(plot)
+    if output is not None:
+        check_output(output, "--output", suffixes=DATA_SUFFIXES["csv"])
     plan = load_calibration(file)
     if trials is not None and trials < 1:
         raise UserError(f"--trials must be at least 1 (got {trials})", field="trials")
@@ -341,7 +368,7 @@ def calibrate_cmd(
                               f"intervals"))
     console.print(f"{result.ran} runs in {result.seconds:.1f} s", markup=False)
     if output is not None:
-        result.trials.to_csv(output, index=False)
+        _write_frame(result.trials, output, "csv")
         err.print(f"trials -> {printable(output)}", markup=False)
     if plot is not None:
         result.plot(plot)

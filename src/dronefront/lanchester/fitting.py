@@ -180,8 +180,10 @@ def read_strength_csv(path: str | Path) -> StrengthData:
 
 
 def write_strength_csv(data: StrengthData, path: str | Path) -> None:
-    """Write ``data`` as a CSV that :func:`read_strength_csv` reads back."""
-    with open(path, "w", newline="", encoding="utf-8") as fh:
+    """Write ``data`` as a CSV that :func:`read_strength_csv` reads back (atomically)."""
+    from dronefront.io.outputs import atomic_file
+
+    with atomic_file(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(COLUMNS)
         for row in zip(data.day, data.a, data.b, data.reinforce_a, data.reinforce_b,

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from dronefront.errors import UserError
+from dronefront.io.outputs import check_output
+from dronefront.io.outputs import save_figure as io_save_figure
 from dronefront.lanchester.fitting import FitResult, StrengthData
 from dronefront.lanchester.laws import Solution, solve
 from dronefront.lanchester.stochastic import StochasticResult
@@ -34,21 +35,14 @@ def _figure(rows: int = 1, height: float = 4.0) -> Figure:
 
 
 def check_plot_path(path: str | Path) -> Path:
-    """Return ``path`` as a Path, or raise :class:`UserError` if its suffix is not supported."""
-    p = Path(path)
-    if p.suffix.lower() not in FORMATS:
-        raise UserError(f"plot file must end in {', '.join(FORMATS)}, not {p.name!r}",
-                        field="--plot")
-    return p
+    """Return ``path`` as a Path, or raise :class:`UserError` if it can't take a plot (its
+    suffix is not supported, its folder is missing, it is a folder...)."""
+    return check_output(path, "--plot", suffixes=FORMATS)
 
 
 def save_figure(fig: Figure, path: str | Path) -> Path:
-    """Save ``fig`` as PNG, SVG or PDF (chosen by the suffix); return the path."""
-    p = check_plot_path(path)
-    if p.parent and not p.parent.exists():
-        raise UserError("the folder does not exist", file=str(p), field="--plot")
-    fig.savefig(p, dpi=120)
-    return p
+    """Save ``fig`` as PNG, SVG or PDF (chosen by the suffix) atomically; return the path."""
+    return io_save_figure(fig, check_plot_path(path), dpi=120)
 
 
 def plot_solution(solution: Solution, *, data: StrengthData | None = None,

@@ -96,6 +96,8 @@ def write_page(docs: Path, replicates: int = 50) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from dronefront.io.outputs import save_figure, write_text
+
     out = docs / "validation"
     out.mkdir(parents=True, exist_ok=True)
     check = aimed_fire_check(replicates)
@@ -109,7 +111,7 @@ def write_page(docs: Path, replicates: int = 50) -> Path:
     ax.set_title(f"lanchester-aimed-fire: {replicates} replicates vs the square law")
     ax.legend()
     fig.tight_layout()
-    fig.savefig(out / "aimed-fire.png", dpi=110)
+    save_figure(fig, out / "aimed-fire.png", dpi=110)
     plt.close(fig)
     lines = [
         "# Validation: the engine against Lanchester's laws",
@@ -166,9 +168,7 @@ def write_page(docs: Path, replicates: int = 50) -> Path:
         "code, not from this text.",
         "",
     ]
-    page = docs / "validation.md"
-    page.write_text("\n".join(lines), encoding="utf-8")
-    return page
+    return write_text(docs / "validation.md", "\n".join(lines))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -243,10 +243,11 @@ class Browser:
     def screenshot(self, path: str | Path) -> Path:
         """Save a PNG of the viewport."""
         data = self.send("Page.captureScreenshot", {"format": "png"})["data"]
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(base64.b64decode(data))
-        return path
+        from dronefront.io.outputs import atomic_file
+
+        with atomic_file(path, make_parents=True) as tmp:
+            tmp.write_bytes(base64.b64decode(data))
+        return Path(path)
 
 
 def screenshot_replay(

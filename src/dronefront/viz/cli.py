@@ -15,6 +15,9 @@ from dronefront.errors import UserError
 from dronefront.extras import require
 from dronefront.text import markup_safe
 
+#: What ``replay`` and ``report`` may write.
+HTML_SUFFIXES = (".html", ".htm")
+
 console = Console()
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -57,9 +60,11 @@ def replay_cmd(
         min=1, help="Most soldiers drawn; larger runs show every k-th soldier.")] = 10_000,
 ) -> None:
     """Write a self-contained HTML replay of one engagement (opens offline)."""
+    from dronefront.io.outputs import check_output
     from dronefront.viz.record import record_run
     from dronefront.viz.replay import record_from_run_dir, write_replay
 
+    check_output(out, "--out", suffixes=HTML_SUFFIXES, make_parents=True)
     if (run_dir is None) == (scenario is None):
         raise UserError("give either a run folder or --scenario NAME (not both)",
                         field="replay")
@@ -97,8 +102,10 @@ def report_cmd(
 ) -> None:
     """Write an HTML report (tables and plots) that opens offline."""
     require("dronefront report", "plots")
+    from dronefront.io.outputs import check_output
     from dronefront.viz.report import write_report
 
+    check_output(out, "--out", suffixes=HTML_SUFFIXES, make_parents=True)
     written = write_report(path, out, compare=compare or None, experiment=experiment)
     console.print(f"report: [bold]{markup_safe(written)}[/bold] ({_size(written)})")
 

@@ -78,15 +78,12 @@ def build_replay(recording: Recording, *, title: str | None = None) -> str:
 
 
 def write_replay(recording: Recording, out: str | Path, *, title: str | None = None) -> Path:
-    """Write the replay page of ``recording`` to ``out``; returns the path."""
-    out = Path(out)
-    page = build_replay(recording, title=title)
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(page, encoding="utf-8")
-    except OSError as exc:
-        raise UserError(f"cannot write replay: {exc.strerror or exc}", file=str(out)) from None
-    return out
+    """Write the replay page of ``recording`` to ``out`` atomically (missing folders are
+    created); returns the path."""
+    from dronefront.io.outputs import check_output, write_text
+
+    out = check_output(out, "out", make_parents=True)
+    return write_text(out, build_replay(recording, title=title), make_parents=True)
 
 
 def record_from_run_dir(

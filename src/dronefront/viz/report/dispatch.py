@@ -107,13 +107,10 @@ def _as_list(compare: Any) -> list[Any]:
 
 
 def write_report(path: Any, out: str | Path, compare: Any = None, **options: Any) -> Path:
-    """Write the report for PATH to ``out``; returns the output path."""
-    out = Path(out)
-    text = build_report(path, compare, **options)
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise UserError(f"cannot write report: {exc.strerror or exc}", file=str(out)) from None
-    return out
+    """Write the report for PATH to ``out`` atomically (missing folders are created);
+    returns the output path."""
+    from dronefront.io.outputs import check_output, write_text
+
+    out = check_output(out, "out", make_parents=True)
+    return write_text(out, build_report(path, compare, **options), make_parents=True)
 
