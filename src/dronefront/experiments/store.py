@@ -373,11 +373,14 @@ class Store:
         if series is not None:
             rel = f"{key[:16]}/p{point:06d}-r{replicate:04d}.parquet"
             target = self.series_dir / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
             tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
             try:
+                target.parent.mkdir(parents=True, exist_ok=True)
                 pq.write_table(series, tmp, compression="zstd")
                 os.replace(tmp, target)
+            except OSError as exc:
+                tmp.unlink(missing_ok=True)
+                raise self._write_failed(exc) from None
             except BaseException:
                 tmp.unlink(missing_ok=True)
                 raise
@@ -407,10 +410,25 @@ class Store:
             if "interrupted" in str(exc).lower():
                 raise KeyboardInterrupt from None
             raise
+        except duckdb.Error as exc:  # a full disk, an I/O error: nothing of this run is kept
+            self._rollback()
+            raise self._write_failed(exc) from None
         except BaseException:
             self._rollback()
             raise
         return True
+
+    def _write_failed(self, exc: BaseException) -> UserError:
+        """The one-line error for a write the disk refused; the runs stored so far stay, and
+        running the same command again resumes."""
+        if isinstance(exc, OSError):
+            reason = exc.strerror or exc.__class__.__name__
+        else:
+            text = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+            reason = "No space left on device" if "no space left" in text.lower() else (
+                text.rsplit(": ", 1)[-1][:200])
+        return UserError(f"cannot write to the store: {reason} (the runs stored so far are "
+                         "kept; run the same command again to resume)", file=str(self.path))
 
     def _rollback(self) -> None:
         """Roll back the open transaction, if any (it may have committed or never begun)."""
