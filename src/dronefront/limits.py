@@ -151,7 +151,8 @@ def excess(name: str, value: float, unit: str | None = None) -> str | None:
     if value <= bound:
         return None
     shown = f"{value / GB:.1f}" if name == "memory_gb" else fmt(value)
-    return (f"{shown} {unit or limit.unit} exceeds the limit of {fmt(bound)} "
+    bound_text = f"{fmt(bound)} {limit.unit}" if name == "memory_gb" else fmt(bound)
+    return (f"{shown} {unit or limit.unit} exceeds the limit of {bound_text} "
             f"(raise it with {ENV}={name}=...)")
 
 
