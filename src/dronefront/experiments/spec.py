@@ -27,7 +27,6 @@ the scenario, each with a ``range`` or ``levels``), a design, replicates and the
 
 from __future__ import annotations
 
-import difflib
 import math
 from collections.abc import Set as AbstractSet
 from pathlib import Path
@@ -45,7 +44,7 @@ from pydantic import (
 from dronefront.arguments import check_path
 from dronefront.errors import UserError
 from dronefront.limits import Count, check_file_size, fmt, require
-from dronefront.scenario.loader import line_for, model_at, parse_yaml
+from dronefront.scenario.loader import explain_error, line_for, parse_yaml
 
 Lines = dict[tuple, int]
 DesignType = Literal["full_factorial", "latin_hypercube", "nolh", "sobol", "morris"]
@@ -321,36 +320,7 @@ def validate_model(data: Any, model: type[BaseModel], *, file: str, lines: Lines
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        error = exc.errors()[0]
-        loc = tuple(p for p in error["loc"]
-                    if not (isinstance(p, str) and p.startswith("function-")))
-        kind = error["type"]
-        if kind == "extra_forbidden":
-            parent = model_at(loc[:-1], model)
-            names = list(parent.model_fields) if parent else []
-            close = difflib.get_close_matches(str(loc[-1]), names, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            message = f"unknown field {loc[-1]!r}{hint} (valid: {', '.join(names)})"
-        else:
-            message = error["msg"].removeprefix("Value error, ")
-            if "input" in error and not isinstance(error["input"], dict | list) \
-                    and kind != "missing":
-                message += f" (got {error['input']!r})"
-            head, sep, rest = message.partition(": ")
-            here = model_at(loc, model)
-            if sep and " " not in head and here is not None and here is not model \
-                    and head.split(".")[0] in here.model_fields:
-                loc = (*loc, *head.split("."))
-                message = rest
-            elif sep and " " not in head and head.split(".")[0] in model.model_fields:
-                first, _, tail = head.partition(".")
-                if first == "factors" and tail:
-                    loc = ("factors", tail)
-                elif first == "parameters" and tail:
-                    loc = ("parameters", tail)
-                else:
-                    loc = tuple(int(p) if p.isdigit() else p for p in head.split("."))
-                message = rest
+        loc, message = explain_error(exc.errors()[0], model)
         raise UserError(message, file=file, line=line_for(loc, lines),
                         field=display_field(loc) or None) from None
 

@@ -373,7 +373,15 @@ def line_for(path: tuple, lines: Lines) -> int | None:
     return None
 
 
-def _explain(error: Mapping[str, Any], root: type[BaseModel]) -> tuple[tuple, str]:
+def explain_error(error: Mapping[str, Any], root: type[BaseModel]) -> tuple[tuple, str]:
+    """The field path and the one-line message of one pydantic error of a ``root`` model.
+
+    An unknown field gets a "did you mean" and the valid names; a scalar input is quoted. A
+    validator may name the field itself by starting its message with a dotted path
+    (``"sides.attacker.units.0.drone: unknown drone type"``): relative to the model that
+    raised it when its first part is a field of that model, else from the root. Under
+    ``factors`` and ``parameters``, whose keys hold dots, the rest of the path is one key.
+    """
     loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-")))
     kind = error["type"]
     if kind == "extra_forbidden":
@@ -387,8 +395,19 @@ def _explain(error: Mapping[str, Any], root: type[BaseModel]) -> tuple[tuple, st
     if scalar_input and kind != "missing":
         message += f" (got {error['input']!r})"
     head, sep, rest = message.partition(": ")
-    if sep and head and all(part.isidentifier() or part.isdigit() for part in head.split(".")):
-        return loc + tuple(int(p) if p.isdigit() else p for p in head.split(".")), rest
+    if not (sep and head and " " not in head):
+        return loc, message
+    parts = head.split(".")
+    path = tuple(int(p) if p.isdigit() else p for p in parts)
+    here = model_at(loc, root)
+    if here is not None and here is not root and parts[0] in here.model_fields:
+        return (*loc, *path), rest
+    if parts[0] in root.model_fields:
+        if parts[0] in ("factors", "parameters") and len(parts) > 1:
+            return (parts[0], head.partition(".")[2]), rest
+        return path, rest
+    if all(part.isidentifier() or part.isdigit() for part in parts):
+        return (*loc, *path), rest
     return loc, message
 
 
@@ -440,7 +459,7 @@ def validate(
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        loc, message = _explain(exc.errors()[0], model)
+        loc, message = explain_error(exc.errors()[0], model)
         raise UserError(
             message, file=file, line=line_for(loc, lines), field=_dotted(loc) or None
         ) from None
