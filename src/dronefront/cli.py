@@ -18,12 +18,11 @@ from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from dronefront.entry import caused_by_interrupt, say
 from dronefront.errors import UserError
+from dronefront.terminal import console, progress_bar
 from dronefront.text import markup_safe
 
 app = typer.Typer(
@@ -32,8 +31,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
-err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 SetOption = Annotated[
     list[str] | None,
@@ -103,35 +100,12 @@ def run_cmd(
     out = default_folder(spec.name, seed) if out is None else out
     check_output(out, "--out", folder="run", force=force, make_parents=True)
     sim = Sim(spec, seed=seed)
-    with _progress(f"{markup_safe(spec.name)} seed {seed}", spec.steps) as advance:
+    with progress_bar(f"{spec.name} seed {seed}", spec.steps, every=20) as advance:
         result = sim.run(progress=advance)
     result.write(out, force=force)
     print_summary(result.summary)
     console.print(f"run folder: [bold]{escape(shown(out))}[/bold]  "
                   f"({result.run_seconds:.2f} s for {spec.steps} steps)")
-
-
-def _progress(label: str, total: int):
-    progress = Progress(
-        TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-        TimeRemainingColumn(), console=err, transient=True, disable=not err.is_terminal,
-    )
-
-    class _Ctx:
-        def __enter__(self):
-            progress.start()
-            task = progress.add_task(label, total=total)
-
-            def advance(done: int, _total: int) -> None:
-                if done % 20 == 0 or done == _total:
-                    progress.update(task, completed=done)
-
-            return advance
-
-        def __exit__(self, *exc) -> None:
-            progress.stop()
-
-    return _Ctx()
 
 
 def print_summary(summary: dict) -> None:

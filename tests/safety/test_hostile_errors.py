@@ -410,6 +410,10 @@ def test_sigint_during_startup_is_one_line_and_130(processes):
         assert "Traceback" not in err, shown
         if code == 130:
             assert err == "interrupted", shown
+        elif code == -signal.SIGINT:
+            # the signal came as the interpreter shut down, after its own handler was gone:
+            # the default action ends the process, which a shell reports as status 130 too
+            assert err in ("", "interrupted"), shown
         else:  # finished before the signal came
             assert code == 0 and err == "" and "ok kursk-assault" in out, shown
     assert any(code == 130 for code, _, _ in outcomes.values()), "no run was interrupted"

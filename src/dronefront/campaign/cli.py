@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from dronefront.text import markup_safe
@@ -38,8 +37,8 @@ def campaign_cmd(
         load_campaign,
         run_campaign,
     )
-    from dronefront.cli import console, err
     from dronefront.io.outputs import check_output, default_folder, shown
+    from dronefront.terminal import console, progress_bar
 
     spec = load_campaign(campaign, set_ or [])
     check_days(days)  # before the progress bar takes the terminal
@@ -48,13 +47,10 @@ def campaign_cmd(
     out = default_folder(spec.name, seed, suffix) if out is None else out
     check_output(out, "--out", folder="campaign", force=force, make_parents=True)
     horizon = spec.days if days is None else min(days, spec.days)
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("{task.fields[engagements]} engagements"), TimeElapsedColumn(),
-                  console=err, transient=True, disable=not err.is_terminal) as bar:
-        task = bar.add_task(f"{markup_safe(spec.name)} days", total=horizon, engagements=0)
+    with progress_bar(f"{spec.name} days", horizon, engagements=0) as update:
         result = run_campaign(
             spec, seed, no_learning=off, days=days,
-            progress=lambda d, _t, e: bar.update(task, completed=d, engagements=e),
+            progress=lambda d, _t, e: update(d, engagements=e),
         )
     result.write(out, force=force)
     table = Table(title=f"{markup_safe(spec.name)}: daily attacker casualties (seed {seed})")

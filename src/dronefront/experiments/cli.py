@@ -6,34 +6,19 @@ Ctrl-C stops a run cleanly: finished runs stay in the store and the same command
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import sys
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    ProgressColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from rich.table import Table
-from rich.text import Text
 
 from dronefront.errors import UserError
 from dronefront.extras import require
+from dronefront.terminal import console, err, progress_bar
 from dronefront.text import markup_safe, printable
-
-console = Console(width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 FileArg = Annotated[Path, typer.Argument(help="Experiment YAML file.", dir_okay=False)]
 StoreOpt = Annotated[Path, typer.Option("--store", help="DuckDB store (created if needed).")]
@@ -93,36 +78,6 @@ def _is_interrupt(exc: BaseException) -> bool:
     return True
 
 
-class _RateColumn(ProgressColumn):
-    """Runs per second."""
-
-    def render(self, task: Any) -> Text:
-        speed = task.finished_speed or task.speed
-        return Text("-- runs/s" if speed is None else f"{speed:.2f} runs/s")
-
-
-@contextlib.contextmanager
-def progress_bar(label: str) -> Iterator[Callable[[int, int], None]]:
-    """A rich progress bar on stderr with rate and ETA; yields ``update(done, total)``."""
-    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                        _RateColumn(), TimeElapsedColumn(), TextColumn("eta"),
-                        TimeRemainingColumn(), console=err, transient=False,
-                        disable=not err.is_terminal)
-    task = progress.add_task(markup_safe(label), total=None)
-    started = [False]
-
-    def update(done: int, total: int) -> None:
-        if not started[0]:
-            # runs already stored do not count towards the rate
-            progress.reset(task, total=total, completed=done)
-            started[0] = True
-        else:
-            progress.update(task, total=total, completed=done)
-
-    with progress:
-        yield update
-
-
 def _interrupted(store: Path, what: str) -> None:
     err.print(f"interrupted: finished {what} are kept in {printable(store)}; run the same command "
               f"again to resume", markup=False)
@@ -152,7 +107,7 @@ def _run_stored(plan: Any, executor: str, store: Path, workers: int | None,
     from dronefront.experiments.runner import run_experiment
 
     try:
-        with progress_bar(plan.spec.name) as update:
+        with progress_bar(plan.spec.name, rate="runs", keep=True) as update:
             return run_experiment(plan, executor=executor, store=store, workers=workers,
                                   ray_address=ray_address, progress=update)
     except _interrupts() as exc:
@@ -340,7 +295,7 @@ def calibrate_cmd(
         rates["from"], rates["to"] = rates["from"].astype(str), rates["to"].astype(str)
         err.print(_table(rates, "mean daily increase the observations allow"))
     try:
-        with progress_bar(plan.spec.name) as update:
+        with progress_bar(plan.spec.name, rate="runs", keep=True) as update:
             result = calibrate(plan, executor=executor, store=store, workers=workers,
                                ray_address=ray_address, trials=trials, progress=update)
     except _interrupts() as exc:

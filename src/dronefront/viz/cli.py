@@ -2,39 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from dronefront.errors import UserError
 from dronefront.extras import require
+from dronefront.terminal import console, progress_bar
 from dronefront.text import markup_safe
 
 #: What ``replay`` and ``report`` may write.
 HTML_SUFFIXES = (".html", ".htm")
 
-console = Console()
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-
-
-@contextmanager
-def _progress(label: str) -> Iterator[Callable[[int, int], None]]:
-    progress = Progress(TextColumn("{task.description}"), BarColumn(),
-                        TextColumn("{task.completed}/{task.total}"), TimeRemainingColumn(),
-                        console=err, transient=True, disable=not err.is_terminal)
-    with progress:
-        task = progress.add_task(label, total=None)
-
-        def advance(done: int, total: int) -> None:
-            if done % 20 == 0 or done == total:
-                progress.update(task, completed=done, total=total)
-
-        yield advance
 
 
 def _size(path: Path) -> str:
@@ -72,7 +52,7 @@ def replay_cmd(
         raise UserError("--set only applies with --scenario; a run folder is replayed as run",
                         field="--set")
     label = str(run_dir) if run_dir is not None else f"{scenario} seed {seed}"
-    with _progress(f"recording {markup_safe(label)}") as advance:
+    with progress_bar(f"recording {label}", every=20) as advance:
         if run_dir is not None:
             recording = record_from_run_dir(run_dir, every, max_soldiers=max_soldiers,
                                             progress=advance)
