@@ -185,6 +185,7 @@ def assert_user_error(outcome: Outcome, expect: tuple[str, ...] = ()) -> str:
 
 
 # --------------------------------------------------------------------------- bad input
+@pytest.mark.slow
 @pytest.mark.parametrize(("case", "command"), [(b[0], b[1]) for b in BAD_INPUTS])
 def test_bad_input(results, case, command):
     """``command`` on bad input: exit 2, one ``error:`` line, and for ``run`` no run folder."""
@@ -193,6 +194,7 @@ def test_bad_input(results, case, command):
 
 
 # --------------------------------------------------------------------------- good input
+@pytest.mark.slow
 def test_schema_is_json(results):
     outcome = results["schema"]
     assert outcome.proc.returncode == 0, outcome.describe()
@@ -202,6 +204,7 @@ def test_schema_is_json(results):
         assert key in schema["properties"], key
 
 
+@pytest.mark.slow
 def test_scenarios_lists_builtins(results):
     outcome = results["scenarios"]
     assert outcome.proc.returncode == 0, outcome.describe()
@@ -210,6 +213,7 @@ def test_scenarios_lists_builtins(results):
     assert not missing, f"not listed: {sorted(missing)}\n{outcome.proc.stdout}"
 
 
+@pytest.mark.slow
 def test_run_writes_run_folder(results):
     outcome = results["run-ok"]
     assert outcome.proc.returncode == 0, outcome.describe()
@@ -243,6 +247,7 @@ def test_validate_builtin(name, capsys):
 
 
 # --------------------------------------------------------------------------- formerly bugs
+@pytest.mark.slow
 def test_infinite_duration(results):
     assert_user_error(results["run-infinite-duration"], ("duration",))
 

@@ -23,6 +23,7 @@ def stores(tmp_path_factory):
     return path, out
 
 
+@pytest.mark.slow
 def test_identical_results_on_every_executor(stores):
     path, out = stores
     frames = {name: results(path, store) for name, store in out.items()}

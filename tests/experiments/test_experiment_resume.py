@@ -21,6 +21,8 @@ from dronefront.experiments.runner import load_experiment, results, run_experime
 from dronefront.experiments.store import Store
 from tests.experiments.experiment_helpers import small_engagement
 
+pytestmark = pytest.mark.slow
+
 POINTS, REPLICATES = 16, 2
 TOTAL = POINTS * REPLICATES
 

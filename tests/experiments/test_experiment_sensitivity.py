@@ -27,6 +27,7 @@ def ishigami_run(tmp_path_factory):
     return plan, results(plan, store), tmp
 
 
+@pytest.mark.slow
 def test_sobol_indices_of_ishigami_match_analytic_values(ishigami_run):
     plan, frame, _ = ishigami_run
     idx = sobol_indices(plan, frame, "y")

@@ -129,6 +129,7 @@ def _env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
 
 
+@pytest.mark.slow
 def test_core_install_runs_engagements_campaigns_and_replays(tmp_path):
     small = ["--set", "parameters.N=40", "--set", "duration=30"]
     for args in (["scenarios"], ["validate", "kursk-assault"],

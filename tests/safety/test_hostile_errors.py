@@ -375,6 +375,7 @@ def test_console_script_is_the_robust_entry_point():
     assert _script_target() == "dronefront.entry:main"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("launcher", list(_launchers()))
 def test_stdout_full_is_one_error_line(processes, launcher):
     proc = processes[("full", launcher)]
@@ -382,6 +383,7 @@ def test_stdout_full_is_one_error_line(processes, launcher):
     assert proc.stderr == "error: cannot write to standard output: No space left on device\n"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("launcher", list(_launchers()))
 def test_stdout_closed_is_one_error_line(processes, launcher):
     proc = processes[("closed", launcher)]
@@ -389,6 +391,7 @@ def test_stdout_closed_is_one_error_line(processes, launcher):
     assert proc.stderr == "error: cannot write to standard output: Bad file descriptor\n"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("launcher", list(_launchers()))
 def test_stdout_pipe_closed_exits_141_quietly(processes, launcher):
     proc = processes[("pipe", launcher)]
@@ -396,12 +399,14 @@ def test_stdout_pipe_closed_exits_141_quietly(processes, launcher):
     assert proc.stderr == ""
 
 
+@pytest.mark.slow
 def test_error_with_stderr_full_still_exits_2(processes):
     """The error line cannot be written: no traceback, no exit 120 from the final flush."""
     proc = processes[("stderr-full",)]
     assert proc.returncode == 2 and proc.stdout == ""
 
 
+@pytest.mark.slow
 def test_sigint_during_startup_is_one_line_and_130(processes):
     outcomes = {key: value for key, value in processes.items() if key[0] == "sigint"}
     assert outcomes
