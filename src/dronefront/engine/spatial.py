@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import numba as nb
 import numpy as np
 
+GRID_CELL = 10.0  # metres: the engine's neighbour-grid cell, sized to the typical density radius
+
 
 @nb.njit(cache=True)
 def _build(x, y, include, cell, x0, y0, nx, ny):
@@ -92,7 +94,7 @@ def _side_grid(x, y, status, side, which, dead, cell):
 
 
 def build_side_grids(x: np.ndarray, y: np.ndarray, status: np.ndarray, side: np.ndarray,
-                     dead: int, cell: float) -> list[Grid]:
+                     dead: int, cell: float) -> tuple[Grid, Grid]:
     """One grid per side of the soldiers whose status is not ``dead`` (as ``build_grid``).
 
     >>> xs = np.array([0.0, 5.0, 50.0]); side = np.array([0, 1, 0], np.int8)
@@ -104,7 +106,7 @@ def build_side_grids(x: np.ndarray, y: np.ndarray, status: np.ndarray, side: np.
     for which in (0, 1):
         x0, y0, nx, ny, start, items = _side_grid(x, y, status, side, which, dead, cell)
         out.append(Grid(x0, y0, cell, nx, ny, start, items))
-    return out
+    return out[0], out[1]
 
 
 @nb.njit(inline="always", cache=True)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from dronefront.engine.rng import Streams, uniforms
+from dronefront.engine.spatial import GRID_CELL, Grid, build_side_grids
 from dronefront.engine.terrain import TerrainRaster, rasterize
 from dronefront.scenario.models import SIDES, Scenario
 
@@ -98,6 +99,8 @@ class Platoons:
     fire_kill: np.ndarray
     fire_wound: np.ndarray
     fire_range: np.ndarray
+    lag: np.ndarray  # mean metres the moving soldiers trail their slots after the last move
+    movers: np.ndarray  # int64: soldiers that moved in the last move (1 before the first)
 
     @property
     def n(self) -> int:
@@ -245,9 +248,12 @@ class State:
     weapon_names: list[str]  # drone types, then "artillery", "small_arms"
     posture_concealment: np.ndarray
     posture_protection: np.ndarray
+    track_ttl: np.ndarray
+    grids: tuple[Grid, Grid]
     contacts: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     seen: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
-    cache: dict = field(default_factory=dict)
+    next_sortie: int = 0
+    casualty_epoch: int = 0
 
     @property
     def time(self) -> float:
@@ -443,6 +449,7 @@ def build_state(scenario: Scenario, seed: int) -> State:
         advanced=np.zeros(g), route_length=route_length,
         fire_rate=parr("fire_rate", np.float64), fire_kill=parr("fire_kill", np.float64),
         fire_wound=parr("fire_wound", np.float64), fire_range=parr("fire_range", np.float64),
+        lag=np.zeros(g), movers=np.ones(g, np.int64),
     )
 
     types = _drone_types(type_table)
@@ -466,6 +473,10 @@ def build_state(scenario: Scenario, seed: int) -> State:
         weapon_names=[*type_names, "artillery", "small_arms"],
         posture_concealment=np.array([scenario.posture_concealment[p] for p in POSTURES]),
         posture_protection=np.array([scenario.posture_protection[p] for p in POSTURES]),
+        track_ttl=np.array([getattr(scenario.sides, name).drone_doctrine.track_ttl / scenario.dt
+                            for name in SIDES]),
+        grids=build_side_grids(soldiers.x, soldiers.y, soldiers.status, soldiers.side, KILLED,
+                               GRID_CELL),
     )
 
 

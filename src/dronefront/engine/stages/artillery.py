@@ -16,13 +16,13 @@ import numpy as np
 from dronefront.engine.events import EventLog
 from dronefront.engine.rng import normals
 from dronefront.engine.stages.damage import resolve_blasts
-from dronefront.engine.stages.drones import _fresh_tracks
+from dronefront.engine.stages.drones import fresh_tracks
 from dronefront.engine.state import State
 
 # Per-call overhead, not arithmetic, dominates on arrays this small: a step is one kernel
 # call unless a mission starts or rounds fall. Battery state changes only here, so after a
-# quiet step the stage sleeps (``state.cache["artillery.wake"]``) until a round can next
-# fall; an idle battery keeps it looking every step.
+# quiet step the stage sleeps (``Artillery.wake``) until a round can next fall; an idle
+# battery keeps it looking every step.
 NEVER = 1 << 62
 
 
@@ -141,39 +141,41 @@ def _rounds(step, dt, side, mission_left, next_round_time, interval, fired, roun
             np.zeros(total))
 
 
-def artillery(state: State, log: EventLog) -> None:
+class Artillery:
     """Start missions for idle batteries, then land this step's rounds."""
-    b, tr = state.batteries, state.tracks
-    step, dt = state.step, state.dt
-    if b.n == 0 or step < state.cache.get("artillery.wake", 0):
-        return
-    ttl = state.cache.get("artillery.ttl")
-    if ttl is None:
-        sides = state.scenario.sides
-        ttl = state.cache["artillery.ttl"] = np.array([
-            sides.attacker.drone_doctrine.track_ttl / dt,
-            sides.defender.drone_doctrine.track_ttl / dt,
-        ])
-    targets, due, state.cache["artillery.wake"] = _todo(
-        step, dt, ttl, b.side, b.x, b.y, b.mission_left, b.rounds, b.min_group, b.max_range,
-        b.next_round_time, state.platoons.side, tr.x, tr.y, tr.n, tr.step, tr.engaged_until,
-    )
-    if targets:
-        _call_for_fire(state, log, targets)
-        due = True  # a new mission may fire at once
-    if not due:
-        return
-    fell = _rounds(step, dt, b.side, b.mission_left, b.next_round_time, b.interval, b.fired,
-                   b.rounds, b.mission_x, b.mission_y, b.sigma, b.rings, state.counters.shells,
-                   state.streams["artillery.dispersion"], state.artillery_code)
-    if fell is None:
-        return
-    battery, bx, by, shell_id, rings, weapon, penetration = fell
-    if log.keeps:
-        log.add(step, "shell", b.side[battery], bx, by, weapon=state.artillery_code,
-                actor=battery)
-    resolve_blasts(state, log, bx, by, rings, shell_id, weapon, penetration,
-                   "damage.artillery")
+
+    name = "artillery"
+
+    def __init__(self, state: State) -> None:
+        self.wake = 0  # the next step at which anything can happen (batteries change only here)
+
+    def __call__(self, state: State, log: EventLog) -> None:
+        b, tr = state.batteries, state.tracks
+        step, dt = state.step, state.dt
+        if b.n == 0 or step < self.wake:
+            return
+        targets, due, self.wake = _todo(
+            step, dt, state.track_ttl, b.side, b.x, b.y, b.mission_left, b.rounds, b.min_group,
+            b.max_range, b.next_round_time, state.platoons.side, tr.x, tr.y, tr.n, tr.step,
+            tr.engaged_until,
+        )
+        if targets:
+            _call_for_fire(state, log, targets)
+            due = True  # a new mission may fire at once
+        if not due:
+            return
+        fell = _rounds(step, dt, b.side, b.mission_left, b.next_round_time, b.interval, b.fired,
+                       b.rounds, b.mission_x, b.mission_y, b.sigma, b.rings,
+                       state.counters.shells, state.streams["artillery.dispersion"],
+                       state.artillery_code)
+        if fell is None:
+            return
+        battery, bx, by, shell_id, rings, weapon, penetration = fell
+        if log.keeps:
+            log.add(step, "shell", b.side[battery], bx, by, weapon=state.artillery_code,
+                    actor=battery)
+        resolve_blasts(state, log, bx, by, rings, shell_id, weapon, penetration,
+                       "damage.artillery")
 
 
 def _call_for_fire(state: State, log: EventLog, sides: int) -> None:
@@ -182,7 +184,7 @@ def _call_for_fire(state: State, log: EventLog, sides: int) -> None:
     fresh = np.zeros(tr.n.shape, bool)
     for side in (0, 1):
         if sides >> side & 1:
-            fresh[side] = _fresh_tracks(state, side)
+            fresh[side] = fresh_tracks(state, side)
     battery, group, size = _missions(
         fresh, state.step, state.dt, b.side, b.x, b.y, b.rounds, b.rounds_per_mission,
         b.latency, b.interval, b.max_range, b.min_group, b.mission_left, b.mission_x,

@@ -18,8 +18,6 @@ the drone falls with probability ``1 - prod_j (1 - p_j)`` (one draw per drone an
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numba as nb
 import numpy as np
 
@@ -309,102 +307,87 @@ def _fire(state, side, dx, dy, dtype, sortie, committed, altitude, speed_factor,
             np.array(out_log_miss, np.float64), np.array(out_u, np.float64))
 
 
-@dataclass(frozen=True, slots=True)
-class _Run:
-    """Per-run constants: the scenario, the drone types and the platoons do not change."""
+class CounterDrone:
+    """Detect drones, trigger drills on new contacts, and fire at drones in contact."""
 
-    p_detect: np.ndarray  # platoon detection probability by soldiers in range
-    speed_factor: np.ndarray  # by drone type
-    decoy_commit: np.ndarray  # by drone side
-    decoy_steps: int
-    night: float  # factor on spotting ranges
-    n_groups: int
-    detect_key: np.uint64
+    name = "counterdrone"
 
-
-def _run(state: State) -> _Run:
-    run = state.cache.get("counterdrone")
-    if run is None:
+    def __init__(self, state: State) -> None:
+        # Per-run constants: the scenario, the drone types and the platoons do not change.
         cfg = state.scenario.counter_drone
         sides = state.scenario.sides
-        run = state.cache["counterdrone"] = _Run(
-            p_detect=1.0 - (1.0 - cfg.detect_prob) ** np.arange(state.soldiers.n + 1),
-            speed_factor=np.minimum(
-                1.0, (cfg.reference_speed / state.types.speed) ** cfg.speed_exponent),
-            decoy_commit=np.array([sides.attacker.drone_doctrine.decoy_commit,
-                                   sides.defender.drone_doctrine.decoy_commit]),
-            decoy_steps=int(np.ceil(60.0 / state.dt)),
-            night=cfg.night_factor if state.scenario.night else 1.0,
-            n_groups=max(state.platoons.n, 1),
-            detect_key=state.streams["counterdrone.detect"],
+        self.cfg = cfg
+        #: platoon detection probability by the number of its soldiers in range
+        self.p_detect = 1.0 - (1.0 - cfg.detect_prob) ** np.arange(state.soldiers.n + 1)
+        #: hit-probability factor by drone type
+        self.speed_factor = np.minimum(
+            1.0, (cfg.reference_speed / state.types.speed) ** cfg.speed_exponent)
+        self.decoy_commit = np.array([sides.attacker.drone_doctrine.decoy_commit,
+                                      sides.defender.drone_doctrine.decoy_commit])
+        self.decoy_steps = int(np.ceil(60.0 / state.dt))
+        self.night = cfg.night_factor if state.scenario.night else 1.0  # on spotting ranges
+        self.n_groups = max(state.platoons.n, 1)
+        self.detect_key = state.streams["counterdrone.detect"]
+
+    def __call__(self, state: State, log: EventLog) -> None:
+        d, t, s = state.drones, state.types, state.soldiers
+        g0, g1 = state.grids
+        out, n = _detect(
+            d.state, d.side, d.x, d.y, d.dtype, d.sortie, t.altitude, t.signature_range,
+            self.night, self.cfg.spotter_bonus, s.x, s.y, s.status, s.role,
+            s.spotting, s.platoon, self.n_groups, state.contacts, self.p_detect,
+            self.detect_key, state.step, g0.start, g0.items, g0.x0, g0.y0, g0.cell, g0.nx,
+            g0.ny, g1.start, g1.items, g1.x0, g1.y0, g1.cell, g1.nx, g1.ny,
         )
-    return run
+        if out.shape[0] == n:
+            state.contacts = out
+        else:
+            state.contacts = out[:n]
+            new_f, new_g, new_keys = out[n:].reshape(3, -1)
+            if log.keeps:
+                log.add(state.step, "spotted", state.platoons.side[new_g], d.x[new_f],
+                        d.y[new_f], weapon=d.dtype[new_f], platoon=new_g, actor=d.sortie[new_f])
+            state.seen = _encounters(new_keys, new_g, state.seen, s.status, s.platoon,
+                                     s.encounters, self.n_groups)
+            self._run_drills(state, log, new_f, new_g)
+        if n:
+            self._shoot(state, log)
 
+    def _run_drills(self, state: State, log: EventLog, slots: np.ndarray,
+                    groups: np.ndarray) -> None:
+        d, t, s, p = state.drones, state.types, state.soldiers, state.platoons
+        slot, decoy, g = _drills(
+            slots, groups, state.step, state.dt, p.freeze, p.freeze_time, p.frozen_until,
+            p.disperse, p.disperse_time, p.dispersed_until, p.decoy, t.role, d.dtype, d.target,
+            d.track, d.committed_decoy, d.sortie, d.side, self.decoy_commit, s.platoon, s.role,
+            s.status, self.cfg.decoy_distance, p.hx, p.hy, p.decoy_dx,
+            p.decoy_dy, p.decoy_until, self.decoy_steps, state.streams["counterdrone.decoy"],
+            state.streams["counterdrone.decoy_side"],
+        )
+        if slot.size and log.keeps:
+            log.add(state.step, "decoy", p.side[g], s.x[decoy], s.y[decoy],
+                    weapon=d.dtype[slot], platoon=g, actor=d.sortie[slot], target=decoy)
 
-def counterdrone(state: State, log: EventLog) -> None:
-    """Detect drones, trigger drills on new contacts, and fire at drones in contact."""
-    d, t, s = state.drones, state.types, state.soldiers
-    run = state.cache.get("counterdrone") or _run(state)
-    g0, g1 = state.cache["grids"]
-    out, n = _detect(
-        d.state, d.side, d.x, d.y, d.dtype, d.sortie, t.altitude, t.signature_range,
-        run.night, state.scenario.counter_drone.spotter_bonus, s.x, s.y, s.status, s.role,
-        s.spotting, s.platoon, run.n_groups, state.contacts, run.p_detect, run.detect_key,
-        state.step, g0.start, g0.items, g0.x0, g0.y0, g0.cell, g0.nx, g0.ny,
-        g1.start, g1.items, g1.x0, g1.y0, g1.cell, g1.nx, g1.ny,
-    )
-    if out.shape[0] == n:
-        state.contacts = out
-    else:
-        state.contacts = out[:n]
-        new_f, new_g, new_keys = out[n:].reshape(3, -1)
+    def _shoot(self, state: State, log: EventLog) -> None:
+        d, t, s, p = state.drones, state.types, state.soldiers, state.platoons
+        cfg = self.cfg
+        g0, g1 = state.grids
+        slots, shooters, log_miss, u = _fire(
+            d.state, d.side, d.x, d.y, d.dtype, d.sortie, d.committed_decoy, t.altitude,
+            self.speed_factor, cfg.decoy_hit_bonus, state.contacts, self.n_groups,
+            cfg.engage_range, cfg.range_falloff, s.x, s.y, s.status, s.shoots, s.marksmanship,
+            s.platoon, p.engage, state.counters.shots, state.streams["counterdrone.fire"],
+            state.step, g0.start, g0.items, g0.x0, g0.y0, g0.cell, g0.nx, g0.ny,
+            g1.start, g1.items, g1.x0, g1.y0, g1.cell, g1.nx, g1.ny,
+        )
+        if slots.size == 0:
+            return
         if log.keeps:
-            log.add(state.step, "spotted", state.platoons.side[new_g], d.x[new_f], d.y[new_f],
-                    weapon=d.dtype[new_f], platoon=new_g, actor=d.sortie[new_f])
-        state.seen = _encounters(new_keys, new_g, state.seen, s.status, s.platoon,
-                                 s.encounters, run.n_groups)
-        _run_drills(state, log, new_f, new_g)
-    if n:
-        _shoot(state, log)
-
-
-def _run_drills(state: State, log: EventLog, slots: np.ndarray, groups: np.ndarray) -> None:
-    d, t, s, p = state.drones, state.types, state.soldiers, state.platoons
-    run = _run(state)
-    slot, decoy, g = _drills(
-        slots, groups, state.step, state.dt, p.freeze, p.freeze_time, p.frozen_until,
-        p.disperse, p.disperse_time, p.dispersed_until, p.decoy, t.role, d.dtype, d.target,
-        d.track, d.committed_decoy, d.sortie, d.side, run.decoy_commit, s.platoon, s.role,
-        s.status, state.scenario.counter_drone.decoy_distance, p.hx, p.hy, p.decoy_dx,
-        p.decoy_dy, p.decoy_until, run.decoy_steps, state.streams["counterdrone.decoy"],
-        state.streams["counterdrone.decoy_side"],
-    )
-    if slot.size and log.keeps:
-        log.add(state.step, "decoy", p.side[g], s.x[decoy], s.y[decoy], weapon=d.dtype[slot],
-                platoon=g, actor=d.sortie[slot], target=decoy)
-
-
-def _shoot(state: State, log: EventLog) -> None:
-    d, t, s, p = state.drones, state.types, state.soldiers, state.platoons
-    cfg = state.scenario.counter_drone
-    run = _run(state)
-    g0, g1 = state.cache["grids"]
-    slots, shooters, log_miss, u = _fire(
-        d.state, d.side, d.x, d.y, d.dtype, d.sortie, d.committed_decoy, t.altitude,
-        run.speed_factor, cfg.decoy_hit_bonus, state.contacts, run.n_groups, cfg.engage_range,
-        cfg.range_falloff, s.x, s.y, s.status, s.shoots, s.marksmanship, s.platoon, p.engage,
-        state.counters.shots, state.streams["counterdrone.fire"], state.step,
-        g0.start, g0.items, g0.x0, g0.y0, g0.cell, g0.nx, g0.ny,
-        g1.start, g1.items, g1.x0, g1.y0, g1.cell, g1.nx, g1.ny,
-    )
-    if slots.size == 0:
-        return
-    if log.keeps:
-        log.add(state.step, "shot", 1 - d.side[slots], d.x[slots], d.y[slots],
-                weapon=len(state.weapon_names) - 1, actor=d.sortie[slots], value=shooters)
-    down = slots[u < -np.expm1(log_miss)]
-    if down.size:
-        np.add.at(state.counters.decoy_downs, 1 - d.side[down], d.committed_decoy[down])
-        gone = np.isin(state.contacts // run.n_groups, d.sortie[down])
-        state.contacts = state.contacts[~gone]
-        end_sorties(state, log, down, SHOT_DOWN, "shoot_down", len(state.weapon_names) - 1)
+            log.add(state.step, "shot", 1 - d.side[slots], d.x[slots], d.y[slots],
+                    weapon=len(state.weapon_names) - 1, actor=d.sortie[slots], value=shooters)
+        down = slots[u < -np.expm1(log_miss)]
+        if down.size:
+            np.add.at(state.counters.decoy_downs, 1 - d.side[down], d.committed_decoy[down])
+            gone = np.isin(state.contacts // self.n_groups, d.sortie[down])
+            state.contacts = state.contacts[~gone]
+            end_sorties(state, log, down, SHOT_DOWN, "shoot_down", len(state.weapon_names) - 1)

@@ -84,7 +84,7 @@ def resolve_blasts(
         return 0
     s = state.soldiers
     hits = []
-    for grid in state.cache["grids"]:
+    for grid in state.grids:
         soldier, blast, status = _resolve(
             bx, by, rings, penetration, blast_id, s.x, s.y, s.status, s.terrain, s.posture,
             state.terrain.cover, state.posture_protection, grid.start, grid.items,
@@ -96,7 +96,7 @@ def resolve_blasts(
     status = np.concatenate([h[2] for h in hits])
     if soldier.size:
         s.cause[soldier] = weapon[blast]
-        state.cache.pop("densest", None)
+        state.casualty_epoch += 1
         log.add(
             state.step, "casualty", s.side[soldier], s.x[soldier], s.y[soldier],
             weapon=weapon[blast], cause=weapon[blast], platoon=s.platoon[soldier],

@@ -142,29 +142,33 @@ def _fire(armed, fire, status, platoon, side, x, y, terrain, posture, p_side, co
     return hit
 
 
-def direct_fire(state: State, log: EventLog) -> None:
+class DirectFire:
     """Resolve one step of aimed fire for every platoon that has it."""
-    setup = state.cache.get("direct_fire")
-    if setup is None:  # fire parameters never change: find the armed platoons once
+
+    name = "direct_fire"
+
+    def __init__(self, state: State) -> None:
+        # Fire parameters never change: find the armed platoons once.
         p = state.platoons
-        fire = np.stack([p.fire_rate * state.dt, p.fire_kill, p.fire_wound, p.fire_range])
-        keys = np.array([state.streams[f"direct_fire.{name}"]
-                         for name in ("shots", "aim", "effect")], np.uint64)
-        setup = state.cache["direct_fire"] = (_nz(p.fire_rate > 0), fire, keys)
-    armed, fire, keys = setup
-    if armed.size == 0:
-        return
-    s = state.soldiers
-    hit = _fire(
-        armed, fire, s.status, s.platoon, s.side, s.x, s.y, s.terrain, s.posture,
-        state.platoons.side, state.terrain.cover, state.posture_protection, keys, state.step,
-        state.counters.direct_shots,
-    )
-    if hit.size == 0:
-        return
-    code = state.small_arms_code
-    s.cause[hit] = code
-    state.cache.pop("densest", None)
-    if log.keeps:
-        log.add(state.step, "casualty", s.side[hit], s.x[hit], s.y[hit], weapon=code,
-                cause=code, platoon=s.platoon[hit], target=hit, value=s.status[hit])
+        self.armed = _nz(p.fire_rate > 0)
+        self.fire = np.stack([p.fire_rate * state.dt, p.fire_kill, p.fire_wound, p.fire_range])
+        self.keys = np.array([state.streams[f"direct_fire.{name}"]
+                              for name in ("shots", "aim", "effect")], np.uint64)
+
+    def __call__(self, state: State, log: EventLog) -> None:
+        if self.armed.size == 0:
+            return
+        s = state.soldiers
+        hit = _fire(
+            self.armed, self.fire, s.status, s.platoon, s.side, s.x, s.y, s.terrain, s.posture,
+            state.platoons.side, state.terrain.cover, state.posture_protection, self.keys,
+            state.step, state.counters.direct_shots,
+        )
+        if hit.size == 0:
+            return
+        code = state.small_arms_code
+        s.cause[hit] = code
+        state.casualty_epoch += 1
+        if log.keeps:
+            log.add(state.step, "casualty", s.side[hit], s.x[hit], s.y[hit], weapon=code,
+                    cause=code, platoon=s.platoon[hit], target=hit, value=s.status[hit])

@@ -26,13 +26,9 @@ CATCH_UP = 1.5  # speed multiplier for a soldier behind its slot; assumption
 def advance_anchors(state: State) -> None:
     """Move each active platoon anchor along its route by its distance budget."""
     p = state.platoons
-    lag = state.cache.get("lag")
-    movers = state.cache.get("movers")
-    if lag is None:  # first step: nobody lags yet
-        lag, movers = np.zeros(p.n), np.ones(p.n, np.int64)
     tr = state.terrain
-    _advance(state.step, lag, movers, p.frozen_until, p.base_posture, p.ax, p.ay, p.hx, p.hy,
-             p.next_wp, p.n_waypoints, p.route_x, p.route_y,
+    _advance(state.step, p.lag, p.movers, p.frozen_until, p.base_posture, p.ax, p.ay, p.hx,
+             p.hy, p.next_wp, p.n_waypoints, p.route_x, p.route_y,
              p.advanced, p.pace, tr.grid, tr.x0, tr.y0, tr.cell, tr.default, tr.movement,
              state.dt)
 
@@ -135,37 +131,36 @@ def _move_soldiers(x, y, status, holding, platoon, role, ox, oy, terrain, postur
         lag[g] /= max(lag_n[g], 1)
 
 
-def movement(state: State, log: EventLog) -> None:
-    """Advance anchors, move soldiers towards their slots, apply holding and postures."""
-    s, p = state.soldiers, state.platoons
-    advance_anchors(state)
-    rects = state.cache.get("objective_rects")
-    if rects is None:
-        rects = np.zeros((max(len(state.scenario.objectives), 1), 5))
-        for k, spec in enumerate(state.scenario.objectives):
+class Movement:
+    """Advance anchors, move soldiers towards their slots, apply holding and postures; then
+    rebuild ``state.grids`` (the neighbour grids every later stage queries)."""
+
+    name = "movement"
+
+    def __init__(self, state: State) -> None:
+        objectives = state.scenario.objectives
+        self.rects = np.zeros((max(len(objectives), 1), 5))
+        for k, spec in enumerate(objectives):
             if spec.rect is not None:
                 x0, y0, x1, y1 = spec.rect
-                rects[k] = (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1), 1.0)
-        state.cache["objective_rects"] = rects
-    lag = state.cache.get("lag")
-    if lag is None:
-        lag = state.cache["lag"] = np.zeros(p.n)
-        state.cache["movers"] = np.zeros(p.n, np.int64)
-        state.cache["polygons"] = any(o.polygon is not None for o in state.scenario.objectives)
-    movers = state.cache["movers"]
-    tr = state.terrain
-    _move_soldiers(
-        s.x, s.y, s.status, s.holding, s.platoon, s.role, s.ox, s.oy, s.terrain, s.posture,
-        p.base_posture, p.frozen_until, p.dispersed_until, p.decoy_until, p.disperse_factor,
-        p.pace, p.ax, p.ay, p.hx, p.hy, p.decoy_dx, p.decoy_dy, p.objective, rects, tr.grid,
-        tr.x0, tr.y0, tr.cell, tr.default, tr.movement, state.scenario.sprint_factor,
-        state.dt, state.step, lag, movers,
-    )
-    if state.cache["polygons"]:
-        _hold_polygons(state)
-    state.cache["grids"] = build_side_grids(s.x, s.y, s.status, s.side, KILLED,
-                                            state.cache["grid_cell"])
-    state.cache.pop("densest", None)
+                self.rects[k] = (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1), 1.0)
+        self.polygons = any(o.polygon is not None for o in objectives)
+        self.grid_cell = state.grids[0].cell
+
+    def __call__(self, state: State, log: EventLog) -> None:
+        s, p = state.soldiers, state.platoons
+        advance_anchors(state)
+        tr = state.terrain
+        _move_soldiers(
+            s.x, s.y, s.status, s.holding, s.platoon, s.role, s.ox, s.oy, s.terrain, s.posture,
+            p.base_posture, p.frozen_until, p.dispersed_until, p.decoy_until, p.disperse_factor,
+            p.pace, p.ax, p.ay, p.hx, p.hy, p.decoy_dx, p.decoy_dy, p.objective, self.rects,
+            tr.grid, tr.x0, tr.y0, tr.cell, tr.default, tr.movement,
+            state.scenario.sprint_factor, state.dt, state.step, p.lag, p.movers,
+        )
+        if self.polygons:
+            _hold_polygons(state)
+        state.grids = build_side_grids(s.x, s.y, s.status, s.side, KILLED, self.grid_cell)
 
 
 def _hold_polygons(state: State) -> None:

@@ -119,31 +119,34 @@ def _sensors(state: State) -> tuple[np.ndarray, np.ndarray, int]:
     return sensor, np.stack([np.concatenate(ranges), np.concatenate(probs)]), split
 
 
-def sensing(state: State, log: EventLog) -> None:
+class Sensing:
     """Update each side's tracks of enemy platoons from this step's sightings."""
-    setup = state.cache.get("sensing")
-    if setup is None:  # roles, sides and sensor types never change: list the sensors once
-        sensor, reach, split = _sensors(state)
+
+    name = "sensing"
+
+    def __init__(self, state: State) -> None:
+        # Roles, sides and sensor types never change: list the sensors once.
+        self.sensor, self.reach, self.split = _sensors(state)
         # The step a soldier was last seen: once seen, later sensors of the step skip it.
-        mark = np.full(state.soldiers.n, -1, np.int64)
-        setup = state.cache["sensing"] = (
-            sensor, reach, split, mark, state.streams["sensing.detect"])
-    sensor, reach, split, mark, key = setup
-    if sensor.size == 0:
-        return
-    d, s, tr, step = state.drones, state.soldiers, state.tracks, state.step
-    g0, g1 = state.cache["grids"]
-    count = _sense(
-        sensor, reach, split, d.state, d.x, d.y, s.x, s.y, s.status, s.platoon, s.terrain,
-        s.posture, state.platoons.discipline, state.terrain.concealment,
-        state.posture_concealment, g0.start, g0.items, g0.x0, g0.y0, g0.cell, g0.nx, g0.ny,
-        g1.start, g1.items, g1.x0, g1.y0, g1.cell, g1.nx, g1.ny, key, step, mark, tr.x, tr.y,
-        tr.n, tr.step,
-    )
-    if not log.keeps:
-        return
-    for side in (0, 1):
-        seen = _nz(count[side])
-        if seen.size:
-            log.add(step, "detection", side, tr.x[side, seen], tr.y[side, seen],
-                    platoon=seen, value=count[side, seen])
+        self.mark = np.full(state.soldiers.n, -1, np.int64)
+        self.key = state.streams["sensing.detect"]
+
+    def __call__(self, state: State, log: EventLog) -> None:
+        if self.sensor.size == 0:
+            return
+        d, s, tr, step = state.drones, state.soldiers, state.tracks, state.step
+        g0, g1 = state.grids
+        count = _sense(
+            self.sensor, self.reach, self.split, d.state, d.x, d.y, s.x, s.y, s.status,
+            s.platoon, s.terrain, s.posture, state.platoons.discipline,
+            state.terrain.concealment, state.posture_concealment, g0.start, g0.items, g0.x0,
+            g0.y0, g0.cell, g0.nx, g0.ny, g1.start, g1.items, g1.x0, g1.y0, g1.cell, g1.nx,
+            g1.ny, self.key, step, self.mark, tr.x, tr.y, tr.n, tr.step,
+        )
+        if not log.keeps:
+            return
+        for side in (0, 1):
+            seen = _nz(count[side])
+            if seen.size:
+                log.add(step, "detection", side, tr.x[side, seen], tr.y[side, seen],
+                        platoon=seen, value=count[side, seen])

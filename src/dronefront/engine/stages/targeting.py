@@ -14,7 +14,10 @@ import numpy as np
 
 from dronefront.engine.rng import uniform
 from dronefront.engine.spatial import cell_range
-from dronefront.engine.state import KILLED
+from dronefront.engine.spatial import nonzero as _nz
+from dronefront.engine.state import KILLED, State
+
+FAR = 1e15  # metres: the reach of an omniscient pick
 
 NEAREST, DENSEST, RANDOM, HIGHEST_VALUE = range(4)
 
@@ -121,3 +124,106 @@ def acquire(px, py, reach, policy, density_radius, visibility, x, y, status, val
                         or (score == best_score and d2 == best_d2 and j < best)):
                     best, best_score, best_d2 = j, score, d2
     return best
+
+
+@nb.njit(cache=True)
+def _visibility_of(concealment, posture_concealment, discipline, terrain, posture, platoon):
+    out = np.empty(terrain.shape[0])
+    for j in range(terrain.shape[0]):
+        out[j] = ((1.0 - concealment[terrain[j]]) * (1.0 - posture_concealment[posture[j]])
+                  * (1.0 - discipline[platoon[j]]))
+    return out
+
+
+@nb.njit(cache=True)
+def _acquire_many(out, skip, slots, px, py, reach, omniscient, policy, radius, side, vis, x, y,
+                  status, value, platoon, start0, items0, x00, y00, cell0, nx0, ny0, start1,
+                  items1, x01, y01, cell1, nx1, ny1, key, step):
+    """``out[i]``: ``acquire`` for slot ``slots[i]`` over the grid of its enemy side.
+
+    Omniscient slots see every soldier at any range.
+    """
+    ones = np.ones(0)
+    for i in range(slots.shape[0]):
+        if skip[i]:
+            continue
+        slot = slots[i]
+        visibility, r = vis, reach[i]
+        if omniscient[i]:
+            if ones.shape[0] == 0:
+                ones = np.ones_like(vis)
+            visibility, r = ones, FAR
+        if side[slot] == 1:
+            out[i] = acquire(px[i], py[i], r, policy[slot], radius[slot], visibility, x, y,
+                             status, value, platoon, start0, items0, x00, y00, cell0, nx0, ny0,
+                             key, step, slot)
+        else:
+            out[i] = acquire(px[i], py[i], r, policy[slot], radius[slot], visibility, x, y,
+                             status, value, platoon, start1, items1, x01, y01, cell1, nx1, ny1,
+                             key, step, slot)
+    return out
+
+
+class Targeter:
+    """Picks soldier targets for drone slots; shared by the launch and flight stages.
+
+    Keeps two memos, both exact: each soldier's visibility (valid for one step: terrain and
+    posture change only in movement) and the densest soldier of a side for a density radius
+    (valid while ``state.step`` and ``state.casualty_epoch`` stay the same).
+    """
+
+    def __init__(self, state: State) -> None:
+        self.key = state.streams["drones.acquire"]
+        self._visibility = np.empty(0)
+        self._visibility_step = -1
+        self._densest: dict[tuple[int, float], int] = {}
+        self._densest_at = (-1, -1)
+
+    def visibility(self, state: State) -> np.ndarray:
+        """(N,) probability that each soldier is seen when in a camera's reach (this step)."""
+        if self._visibility_step != state.step:
+            s = state.soldiers
+            self._visibility = _visibility_of(
+                state.terrain.concealment, state.posture_concealment,
+                state.platoons.discipline, s.terrain, s.posture, s.platoon,
+            )
+            self._visibility_step = state.step
+        return self._visibility
+
+    def densest(self, state: State, side: int, radius: float) -> int:
+        """The living soldier of ``side`` with most living neighbours within ``radius``."""
+        at = (state.step, state.casualty_epoch)
+        if at != self._densest_at:
+            self._densest.clear()
+            self._densest_at = at
+        key = (side, radius)
+        if key not in self._densest:
+            s, grid = state.soldiers, state.grids[side]
+            self._densest[key] = densest_overall(
+                radius, s.x, s.y, s.status, grid.start, grid.items, grid.x0, grid.y0,
+                grid.cell, grid.nx, grid.ny,
+            )
+        return self._densest[key]
+
+    def select(self, state: State, slots: np.ndarray, px: np.ndarray, py: np.ndarray,
+               reach: np.ndarray, omniscient: np.ndarray) -> np.ndarray:
+        """A soldier target for each slot (or -1): by the slot's policy around ``(px, py)``."""
+        d, s = state.drones, state.soldiers
+        out = np.full(slots.size, -1, np.int64)
+        if slots.size == 0:
+            return out
+        global_densest = omniscient & (d.policy[slots] == DENSEST)
+        if global_densest.any():
+            for i in _nz(global_densest):
+                out[i] = self.densest(state, 1 - int(d.side[slots[i]]),
+                                      float(d.density_radius[slots[i]]))
+            if global_densest.all():
+                return out
+        g0, g1 = state.grids
+        _acquire_many(
+            out, global_densest, slots, px, py, reach, omniscient, d.policy, d.density_radius,
+            d.side, self.visibility(state), s.x, s.y, s.status, state.platoons.value,
+            s.platoon, g0.start, g0.items, g0.x0, g0.y0, g0.cell, g0.nx, g0.ny,
+            g1.start, g1.items, g1.x0, g1.y0, g1.cell, g1.nx, g1.ny, self.key, state.step,
+        )
+        return out
