@@ -36,6 +36,7 @@ from dronefront.engine.state import (
     SPOTTER,
     State,
 )
+from dronefront.scenario.models import SIDES
 
 # Per-call overhead, not arithmetic, dominates on arrays this small: a step is one kernel
 # call, more only on the rare steps with new contacts or contacts to fire at. Powers and
@@ -322,8 +323,8 @@ class CounterDrone:
         #: hit-probability factor by drone type
         self.speed_factor = np.minimum(
             1.0, (cfg.reference_speed / state.types.speed) ** cfg.speed_exponent)
-        self.decoy_commit = np.array([sides.attacker.drone_doctrine.decoy_commit,
-                                      sides.defender.drone_doctrine.decoy_commit])
+        self.decoy_commit = np.array([getattr(sides, name).drone_doctrine.decoy_commit
+                                      for name in SIDES])
         self.decoy_steps = int(np.ceil(60.0 / state.dt))
         self.night = cfg.night_factor if state.scenario.night else 1.0  # on spotting ranges
         self.n_groups = max(state.platoons.n, 1)

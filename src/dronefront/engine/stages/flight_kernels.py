@@ -14,10 +14,10 @@ import numba as nb
 import numpy as np
 
 from dronefront.engine.rng import normals, uniform
-from dronefront.engine.stages.targeting import DENSEST, NEAREST, RANDOM
 from dronefront.engine.state import (
     ATTACK,
     BOMBER,
+    DENSEST,
     FLYING,
     FPV,
     IDLE,
@@ -25,7 +25,9 @@ from dronefront.engine.state import (
     KILLED,
     LAUNCHED,
     LOITERING,
+    NEAREST,
     ON_STATION,
+    RANDOM,
     RETURN,
     TRANSIT,
 )

@@ -17,6 +17,7 @@ from dronefront.engine.rng import uniform
 from dronefront.engine.spatial import cell_range
 from dronefront.engine.spatial import nonzero as _nz
 from dronefront.engine.state import BOMBER, FLYING, HEALTHY, ISR, KILLED, OBSERVER, State
+from dronefront.scenario.models import SIDES
 
 NIGHT_SENSOR_FACTOR = 0.2  # assumption: day cameras at night
 NIGHT_OBSERVER_FACTOR = 0.3  # assumption: naked-eye observation at night
@@ -104,7 +105,7 @@ def _sensors(state: State) -> tuple[np.ndarray, np.ndarray, int]:
     type_prob = t.sensor_detect_prob * np.where(
         night & ~t.night_capable, NIGHT_SENSOR_FACTOR, 1.0)
     ids, ranges, probs = [], [], []
-    for side, name in enumerate(("attacker", "defender")):
+    for side, name in enumerate(SIDES):
         doctrine = getattr(state.scenario.sides, name).drone_doctrine
         slots = _nz(sensing_type[d.dtype] & (d.side == side))
         observers = _nz((s.role == OBSERVER) & (s.side == side))

@@ -9,40 +9,43 @@ search stops as soon as no remaining bound can beat (or tie at a lower index) th
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numba as nb
 import numpy as np
 
+from dronefront.engine.formulas import visibility
 from dronefront.engine.rng import uniform
-from dronefront.engine.spatial import cell_range
+from dronefront.engine.spatial import Grid, disc_rows, grid_columns, row_span
 from dronefront.engine.spatial import nonzero as _nz
-from dronefront.engine.state import KILLED, State
+from dronefront.engine.state import DENSEST, KILLED, NEAREST, RANDOM, Bodies, State, columns
 
 FAR = 1e15  # metres: the reach of an omniscient pick
 
-NEAREST, DENSEST, RANDOM, HIGHEST_VALUE = range(4)
 
 
 @nb.njit(cache=True)
-def _count_near(px, py, radius, x, y, status, start, items, x0, y0, cell, nx, ny):
+def _count_near(px, py, radius, x, y, status, g):
     r2 = radius * radius
-    cx0, cx1, cy0, cy1 = cell_range(px, py, radius, x0, y0, cell, nx, ny)
+    cx0, cx1, cy0, cy1 = disc_rows(g, px, py, radius)
     n = 0
     for cy in range(cy0, cy1 + 1):
-        for cx in range(cx0, cx1 + 1):
-            c = cy * nx + cx
-            for k in range(start[c], start[c + 1]):
-                j = items[k]
-                if status[j] != KILLED:
-                    dx = x[j] - px
-                    dy = y[j] - py
-                    if dx * dx + dy * dy <= r2:
-                        n += 1
+        lo, hi = row_span(g, cy, cx0, cx1)
+        for k in range(lo, hi):
+            j = g.items[k]
+            if status[j] != KILLED:
+                dx = x[j] - px
+                dy = y[j] - py
+                if dx * dx + dy * dy <= r2:
+                    n += 1
     return n
 
 
 @nb.njit(cache=True)
-def densest_overall(radius, x, y, status, start, items, x0, y0, cell, nx, ny):
+def densest_overall(radius, x, y, status, grid):
     """Index of the living soldier with most living neighbours within ``radius``; -1 if none."""
+    g = Grid(*grid)
+    nx, ny, start, items = g.nx, g.ny, g.start, g.items
     ncell = nx * ny
     cnt = np.zeros(ncell, np.int64)
     minidx = np.full(ncell, np.iinfo(np.int64).max)
@@ -56,7 +59,7 @@ def densest_overall(radius, x, y, status, start, items, x0, y0, cell, nx, ny):
     occupied = np.flatnonzero(cnt)
     if occupied.shape[0] == 0:
         return -1
-    kr = int(np.ceil(radius / cell))
+    kr = int(np.ceil(radius / g.cell))
     bound = np.zeros(occupied.shape[0], np.int64)
     for i in range(occupied.shape[0]):
         c = occupied[i]
@@ -77,52 +80,49 @@ def densest_overall(radius, x, y, status, start, items, x0, y0, cell, nx, ny):
             j = items[k]
             if status[j] == KILLED:
                 continue
-            n = _count_near(x[j], y[j], radius, x, y, status, start, items, x0, y0, cell,
-                            nx, ny)
+            n = _count_near(x[j], y[j], radius, x, y, status, g)
             if n > best_n or (n == best_n and j < best):
                 best, best_n = j, n
     return best
 
 
 @nb.njit(cache=True)
-def acquire(px, py, reach, policy, density_radius, visibility, x, y, status, value, platoon,
-            start, items, x0, y0, cell, nx, ny, key, step, drone):
-    """Pick a visible living soldier within ``reach`` of ``(px, py)`` by ``policy``; -1 if none.
+def acquire(px, py, reach, policy, density_radius, visibility, b, value, g, key, step, drone):
+    """Pick a visible living soldier of grid ``g`` within ``reach`` of ``(px, py)`` by
+    ``policy``; -1 if none. ``b`` is a ``Bodies`` view, ``value`` per platoon.
 
     ``visibility[j]`` is the probability that soldier ``j`` is seen if in reach (one draw
     per drone, step and soldier).
     """
     r2 = reach * reach
-    cx0, cx1, cy0, cy1 = cell_range(px, py, reach, x0, y0, cell, nx, ny)
+    cx0, cx1, cy0, cy1 = disc_rows(g, px, py, reach)
     best = -1
     best_score = -np.inf
     best_d2 = np.inf
     for cy in range(cy0, cy1 + 1):
-        for cx in range(cx0, cx1 + 1):
-            c = cy * nx + cx
-            for k in range(start[c], start[c + 1]):
-                j = items[k]
-                if status[j] == KILLED:
-                    continue
-                dx = x[j] - px
-                dy = y[j] - py
-                d2 = dx * dx + dy * dy
-                if d2 > r2:
-                    continue
-                if visibility[j] < 1.0 and uniform(key, step, drone, j) >= visibility[j]:
-                    continue
-                if policy == NEAREST:
-                    score = -d2
-                elif policy == DENSEST:
-                    score = _count_near(x[j], y[j], density_radius, x, y, status, start, items,
-                                        x0, y0, cell, nx, ny)
-                elif policy == RANDOM:
-                    score = uniform(key, step, drone, j + 1099511627776)
-                else:
-                    score = value[platoon[j]]
-                if (score > best_score or (score == best_score and d2 < best_d2)
-                        or (score == best_score and d2 == best_d2 and j < best)):
-                    best, best_score, best_d2 = j, score, d2
+        lo, hi = row_span(g, cy, cx0, cx1)
+        for k in range(lo, hi):
+            j = g.items[k]
+            if b.status[j] == KILLED:
+                continue
+            dx = b.x[j] - px
+            dy = b.y[j] - py
+            d2 = dx * dx + dy * dy
+            if d2 > r2:
+                continue
+            if visibility[j] < 1.0 and uniform(key, step, drone, j) >= visibility[j]:
+                continue
+            if policy == NEAREST:
+                score = -d2
+            elif policy == DENSEST:
+                score = _count_near(b.x[j], b.y[j], density_radius, b.x, b.y, b.status, g)
+            elif policy == RANDOM:
+                score = uniform(key, step, drone, j + 1099511627776)
+            else:
+                score = value[b.platoon[j]]
+            if (score > best_score or (score == best_score and d2 < best_d2)
+                    or (score == best_score and d2 == best_d2 and j < best)):
+                best, best_score, best_d2 = j, score, d2
     return best
 
 
@@ -130,37 +130,48 @@ def acquire(px, py, reach, policy, density_radius, visibility, x, y, status, val
 def _visibility_of(concealment, posture_concealment, discipline, terrain, posture, platoon):
     out = np.empty(terrain.shape[0])
     for j in range(terrain.shape[0]):
-        out[j] = ((1.0 - concealment[terrain[j]]) * (1.0 - posture_concealment[posture[j]])
-                  * (1.0 - discipline[platoon[j]]))
+        out[j] = visibility(concealment, posture_concealment, discipline, terrain[j],
+                            posture[j], platoon[j])
     return out
 
 
+class Picks(NamedTuple):
+    """Kernel view: the slots to pick a target for, where they look from and how far."""
+
+    slots: np.ndarray  # int64 drone slots
+    x: np.ndarray  # float64 m
+    y: np.ndarray  # float64 m
+    reach: np.ndarray  # float64 m
+    omniscient: np.ndarray  # bool: sees every soldier at any range
+    skip: np.ndarray  # bool: already picked (the whole-force densest)
+
+
 @nb.njit(cache=True)
-def _acquire_many(out, skip, slots, px, py, reach, omniscient, policy, radius, side, vis, x, y,
-                  status, value, platoon, start0, items0, x00, y00, cell0, nx0, ny0, start1,
-                  items1, x01, y01, cell1, nx1, ny1, key, step):
+def _acquire_many(out, picks, policy, radius, side, vis, bodies, value, grids, key, step):
     """``out[i]``: ``acquire`` for slot ``slots[i]`` over the grid of its enemy side.
 
     Omniscient slots see every soldier at any range.
     """
+    q = Picks(*picks)
+    b = Bodies(*bodies)
+    g0 = Grid(*grids[0])
+    g1 = Grid(*grids[1])
     ones = np.ones(0)
-    for i in range(slots.shape[0]):
-        if skip[i]:
+    for i in range(q.slots.shape[0]):
+        if q.skip[i]:
             continue
-        slot = slots[i]
-        visibility, r = vis, reach[i]
-        if omniscient[i]:
+        slot = q.slots[i]
+        seen, r = vis, q.reach[i]
+        if q.omniscient[i]:
             if ones.shape[0] == 0:
                 ones = np.ones_like(vis)
-            visibility, r = ones, FAR
+            seen, r = ones, FAR
         if side[slot] == 1:
-            out[i] = acquire(px[i], py[i], r, policy[slot], radius[slot], visibility, x, y,
-                             status, value, platoon, start0, items0, x00, y00, cell0, nx0, ny0,
-                             key, step, slot)
+            out[i] = acquire(q.x[i], q.y[i], r, policy[slot], radius[slot], seen, b, value,
+                             g0, key, step, slot)
         else:
-            out[i] = acquire(px[i], py[i], r, policy[slot], radius[slot], visibility, x, y,
-                             status, value, platoon, start1, items1, x01, y01, cell1, nx1, ny1,
-                             key, step, slot)
+            out[i] = acquire(q.x[i], q.y[i], r, policy[slot], radius[slot], seen, b, value,
+                             g1, key, step, slot)
     return out
 
 
@@ -174,6 +185,7 @@ class Targeter:
 
     def __init__(self, state: State) -> None:
         self.key = state.streams["drones.acquire"]
+        self.bodies = columns(Bodies, state.soldiers)
         self._visibility = np.empty(0)
         self._visibility_step = -1
         self._densest: dict[tuple[int, float], int] = {}
@@ -198,17 +210,15 @@ class Targeter:
             self._densest_at = at
         key = (side, radius)
         if key not in self._densest:
-            s, grid = state.soldiers, state.grids[side]
-            self._densest[key] = densest_overall(
-                radius, s.x, s.y, s.status, grid.start, grid.items, grid.x0, grid.y0,
-                grid.cell, grid.nx, grid.ny,
-            )
+            s = state.soldiers
+            self._densest[key] = densest_overall(radius, s.x, s.y, s.status,
+                                                 tuple(state.grids[side]))
         return self._densest[key]
 
     def select(self, state: State, slots: np.ndarray, px: np.ndarray, py: np.ndarray,
                reach: np.ndarray, omniscient: np.ndarray) -> np.ndarray:
         """A soldier target for each slot (or -1): by the slot's policy around ``(px, py)``."""
-        d, s = state.drones, state.soldiers
+        d = state.drones
         out = np.full(slots.size, -1, np.int64)
         if slots.size == 0:
             return out
@@ -219,11 +229,9 @@ class Targeter:
                                       float(d.density_radius[slots[i]]))
             if global_densest.all():
                 return out
-        g0, g1 = state.grids
         _acquire_many(
-            out, global_densest, slots, px, py, reach, omniscient, d.policy, d.density_radius,
-            d.side, self.visibility(state), s.x, s.y, s.status, state.platoons.value,
-            s.platoon, g0.start, g0.items, g0.x0, g0.y0, g0.cell, g0.nx, g0.ny,
-            g1.start, g1.items, g1.x0, g1.y0, g1.cell, g1.nx, g1.ny, self.key, state.step,
+            out, (slots, px, py, reach, omniscient, global_densest), d.policy,
+            d.density_radius, d.side, self.visibility(state), self.bodies,
+            state.platoons.value, grid_columns(state.grids), self.key, state.step,
         )
         return out
