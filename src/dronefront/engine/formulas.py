@@ -1,21 +1,39 @@
 """Formulas more than one kernel needs, each written once (Numba helpers, inlined).
 
 >>> import numpy as np
->>> float(visibility(np.array([0.5]), np.array([0.0, 0.5]), np.array([0.2]), 0, 1, 0))
+>>> c = Concealment(np.array([0.5]), np.array([0.0, 0.5]), np.array([0.2]))
+>>> float(visibility(c, 0, 1, 0))
 0.2
 """
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numba as nb
+import numpy as np
+
+
+class Concealment(NamedTuple):
+    """Kernel view: what hides a soldier from a camera or an eye (shares the state's arrays)."""
+
+    terrain: np.ndarray  # float64 by terrain class (TerrainRaster.concealment)
+    posture: np.ndarray  # float64 by posture code (State.posture_concealment)
+    discipline: np.ndarray  # float64 by platoon (Platoons.discipline)
+
+    @classmethod
+    def of(cls, state) -> Concealment:
+        """The view over ``state`` (a State)."""
+        return cls(state.terrain.concealment, state.posture_concealment,
+                   state.platoons.discipline)
 
 
 @nb.njit(inline="always", cache=True)
-def visibility(concealment, posture_concealment, discipline, terrain, posture, platoon):
+def visibility(c, terrain, posture, platoon):
     """Probability that a soldier in a sensor's reach is seen: what terrain class ``terrain``,
-    posture ``posture`` and its platoon's concealment discipline leave visible."""
-    return ((1.0 - concealment[terrain]) * (1.0 - posture_concealment[posture])
-            * (1.0 - discipline[platoon]))
+    posture ``posture`` and its platoon's concealment discipline leave visible (``c`` a
+    ``Concealment``)."""
+    return (1.0 - c.terrain[terrain]) * (1.0 - c.posture[posture]) * (1.0 - c.discipline[platoon])
 
 
 @nb.njit(inline="always", cache=True)

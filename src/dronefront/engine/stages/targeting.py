@@ -14,7 +14,7 @@ from typing import NamedTuple
 import numba as nb
 import numpy as np
 
-from dronefront.engine.formulas import visibility
+from dronefront.engine.formulas import Concealment, visibility
 from dronefront.engine.rng import uniform
 from dronefront.engine.spatial import Grid, disc_rows, grid_columns, row_span
 from dronefront.engine.spatial import nonzero as _nz
@@ -127,11 +127,11 @@ def acquire(px, py, reach, policy, density_radius, visibility, b, value, g, key,
 
 
 @nb.njit(cache=True)
-def _visibility_of(concealment, posture_concealment, discipline, terrain, posture, platoon):
+def _visibility_of(concealment, terrain, posture, platoon):
+    c = Concealment(*concealment)
     out = np.empty(terrain.shape[0])
     for j in range(terrain.shape[0]):
-        out[j] = visibility(concealment, posture_concealment, discipline, terrain[j],
-                            posture[j], platoon[j])
+        out[j] = visibility(c, terrain[j], posture[j], platoon[j])
     return out
 
 
@@ -186,6 +186,7 @@ class Targeter:
     def __init__(self, state: State) -> None:
         self.key = state.streams["drones.acquire"]
         self.bodies = columns(Bodies, state.soldiers)
+        self.concealment = tuple(Concealment.of(state))
         self._visibility = np.empty(0)
         self._visibility_step = -1
         self._densest: dict[tuple[int, float], int] = {}
@@ -195,10 +196,8 @@ class Targeter:
         """(N,) probability that each soldier is seen when in a camera's reach (this step)."""
         if self._visibility_step != state.step:
             s = state.soldiers
-            self._visibility = _visibility_of(
-                state.terrain.concealment, state.posture_concealment,
-                state.platoons.discipline, s.terrain, s.posture, s.platoon,
-            )
+            self._visibility = _visibility_of(self.concealment, s.terrain, s.posture,
+                                              s.platoon)
             self._visibility_step = state.step
         return self._visibility
 
