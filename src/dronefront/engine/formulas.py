@@ -41,3 +41,22 @@ def fresh_track(side, g, step, ttl, platoon_side, tr_n, tr_step):
     """Whether ``side`` holds a usable track of platoon ``g``: an enemy platoon it has seen
     within ``ttl`` steps (``ttl`` a scalar, the side's track lifetime)."""
     return platoon_side[g] != side and tr_n[side, g] > 0 and step - tr_step[side, g] <= ttl
+
+
+class Shelter(NamedTuple):
+    """Kernel view: what shields a soldier from fragments and bullets (the state's arrays)."""
+
+    cover: np.ndarray  # float64 by terrain class (TerrainRaster.cover)
+    protection: np.ndarray  # float64 by posture code (State.posture_protection)
+
+    @classmethod
+    def of(cls, state) -> Shelter:
+        """The view over ``state`` (a State)."""
+        return cls(state.terrain.cover, state.posture_protection)
+
+
+@nb.njit(inline="always", cache=True)
+def exposure(sh, terrain, posture, keep):
+    """Factor on a hit's kill and wound probabilities: what cover and protection leave, of
+    which a weapon lets ``keep`` (1 - its penetration) work (``sh`` a ``Shelter``)."""
+    return (1.0 - sh.cover[terrain] * keep) * (1.0 - sh.protection[posture] * keep)
