@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
+from typing import NamedTuple
 
+import numba as nb
 import numpy as np
 from matplotlib.path import Path as PolygonPath
 
@@ -28,13 +30,42 @@ class TerrainRaster:
 
     def lookup(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Class index at each point; points off the raster get the default class."""
-        ny, nx = self.grid.shape
-        cx = np.floor((x - self.x0) / self.cell).astype(np.int64)
-        cy = np.floor((y - self.y0) / self.cell).astype(np.int64)
-        inside = (cx >= 0) & (cx < nx) & (cy >= 0) & (cy < ny)
-        out = np.full(x.shape, self.default, np.int8)
-        out[inside] = self.grid[cy[inside], cx[inside]]
-        return out
+        return _lookup(tuple(Ground.of(self)), np.asarray(x, np.float64).ravel(),
+                       np.asarray(y, np.float64).ravel()).reshape(np.shape(x))
+
+
+class Ground(NamedTuple):
+    """Kernel view of a raster for class lookups (the raster's own grid and origin)."""
+
+    grid: np.ndarray  # int8 (ny, nx) class index, row 0 at y0
+    x0: float  # m
+    y0: float  # m
+    cell: float  # m
+    default: int  # class off the raster
+
+    @classmethod
+    def of(cls, raster: TerrainRaster) -> Ground:
+        return cls(raster.grid, raster.x0, raster.y0, raster.cell, raster.default)
+
+
+@nb.njit(inline="always", cache=True)
+def terrain_class(t, x, y):
+    """Terrain class at ``(x, y)`` on ``Ground`` ``t``; off the raster, the default class."""
+    ny, nx = t.grid.shape
+    cx = int(np.floor((x - t.x0) / t.cell))
+    cy = int(np.floor((y - t.y0) / t.cell))
+    if 0 <= cx < nx and 0 <= cy < ny:
+        return t.grid[cy, cx]
+    return t.default
+
+
+@nb.njit(cache=True)
+def _lookup(ground, x, y):
+    t = Ground(*ground)
+    out = np.empty(x.shape[0], np.int8)
+    for i in range(x.shape[0]):
+        out[i] = terrain_class(t, x[i], y[i])
+    return out
 
 
 def rasterize(terrain: Terrain) -> TerrainRaster:
