@@ -254,6 +254,29 @@ class Bodies(NamedTuple):
     terrain: np.ndarray
 
 
+class Skills(NamedTuple):
+    """Kernel view: the soldier columns of counter-drone skills and roles."""
+
+    role: np.ndarray
+    spotting: np.ndarray
+    shoots: np.ndarray
+    marksmanship: np.ndarray
+
+
+class Airframes(NamedTuple):
+    """Kernel view: the drone slot columns that soldiers see, shoot at and decoy."""
+
+    state: np.ndarray
+    side: np.ndarray
+    dtype: np.ndarray
+    sortie: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    target: np.ndarray
+    track: np.ndarray
+    committed_decoy: np.ndarray
+
+
 def columns(view: type, table: tuple) -> tuple:
     """The arrays of ``table`` that the NamedTuple ``view`` names, in its order, as a plain
     tuple for a kernel (which rebuilds the view with ``view(*columns)``).

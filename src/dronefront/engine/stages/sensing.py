@@ -45,7 +45,7 @@ class Sensors(NamedTuple):
     split: int  # side 0's sensors are ids[:split], side 1's the rest
 
 
-@nb.njit(cache=True)
+@nb.njit(inline="always", cache=True)
 def _look(px, py, r, sensor, reach, b, conc, g, key, step, mark, pooled):
     """Sensor row ``r`` (draw id ``sensor``, at ``(px, py)``) among the soldiers of grid
     ``g``: its sightings, pooled per platoon (``pooled``: position sums and counts)."""
