@@ -51,13 +51,6 @@ def end_sorties(state: State, log: EventLog, slots: np.ndarray, fate: int, kind:
     d.committed_decoy[slots] = False
 
 
-def fresh_tracks(state: State, side: int) -> np.ndarray:
-    """(G,) mask of enemy platoons this side has seen within its track lifetime."""
-    tr = state.tracks
-    return ((state.platoons.side != side) & (tr.n[side] > 0)
-            & (state.step - tr.step[side] <= state.track_ttl[side]))
-
-
 def _scratch(n: int) -> tuple[np.ndarray, np.ndarray]:
     """Buffers the kernels write slot lists (5 per slot) and ranges (1 per slot) to."""
     return np.empty(5 * n, np.int64), np.empty(n)
