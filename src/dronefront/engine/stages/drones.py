@@ -25,7 +25,9 @@ from dronefront.engine.state import (
     IDLE,
     JAMMED,
     RETURNED,
+    Bodies,
     State,
+    columns,
 )
 
 
@@ -65,23 +67,23 @@ class Launch:
         self.targeter = targeter
         self.ints, _ = _scratch(state.drones.n)
         self.task_key = state.streams["drones.task"]
+        self.drones = tuple(state.drones)
+        self.performance = columns(fk.Performance, state.types)
+        self.anchors = columns(fk.Anchors, state.platoons)
+        self.tracks = tuple(state.tracks)
 
     def __call__(self, state: State, log: EventLog) -> None:
-        d, t, s, p, tr = state.drones, state.types, state.soldiers, state.platoons, state.tracks
+        d, t, s = state.drones, state.types, state.soldiers
         step = state.step
         ints = self.ints
-        n = fk.ready_slots(step, state.scenario.night, d.state, d.ready_step, d.inventory,
-                           d.active_from, d.active_until, d.dtype, t.role, t.night_capable, ints)
+        n = fk.ready_slots(step, state.scenario.night, self.drones, t.role, t.night_capable, ints)
         if n == 0:
             return
         slots = ints[:n].copy()
         # ISR to its station or over the enemy; track-cued attack drones to a track by policy.
         go, track, aim_x, aim_y, omni = fk.plan_launch(
-            step, self.task_key, state.track_ttl, slots, d.dtype, d.side,
-            d.targeting_omniscient, d.policy, d.station_x, d.station_y, d.home_x, d.home_y,
-            t.role, t.link_range, s.side, s.status, p.side, p.ax, p.ay, p.value, tr.x, tr.y,
-            tr.n, tr.step,
-        )
+            step, self.task_key, state.track_ttl, slots, self.drones, self.performance, s.side,
+            s.status, self.anchors, self.tracks)
         target = np.full(n, -1, np.int64)
         # Omniscient attack drones: a soldier now.
         if omni.any():
@@ -92,12 +94,8 @@ class Launch:
             target[om] = picks
             go[om] = picks >= 0
         first = state.next_sortie
-        launched = fk.launch_slots(
-            step, state.dt, first, slots, go, target, track, aim_x, aim_y, d.dtype, d.side,
-            d.state, d.phase, d.x, d.y, d.home_x, d.home_y, d.target, d.track, d.aim_x,
-            d.aim_y, d.battery_end, d.bombs_left, d.next_bomb, d.inventory, d.committed_decoy,
-            d.sortie, t.endurance, t.bombs, state.counters.fates,
-        )
+        launched = fk.launch_slots(step, state.dt, first, (slots, go, target, track, aim_x, aim_y),
+                                   self.drones, self.performance, state.counters.fates)
         if launched == 0:
             return
         state.next_sortie = first + launched
@@ -118,15 +116,14 @@ class Jamming:
         self.key = state.streams["ew.link_loss"]
         self.range_cause = len(state.weapon_names) + EXTRA_CAUSES.index("link_range")
         self.jam_cause = len(state.weapon_names) + EXTRA_CAUSES.index("jamming")
+        self.drones = tuple(state.drones)
+        self.links = columns(fk.Links, state.types)
+        self.jammers = tuple(state.jammers)
 
     def __call__(self, state: State, log: EventLog) -> None:
-        d, t, j = state.drones, state.types, state.jammers
-        ints = self.ints
-        n_range, n_jam = fk.link_losses(
-            state.step, self.key, d.state, d.dtype, d.side, d.x, d.y, d.home_x, d.home_y,
-            t.link_range, t.radio, t.link_resistance, j.active, j.side, j.x, j.y, j.radius,
-            j.strength, ints,
-        )
+        d, ints = state.drones, self.ints
+        n_range, n_jam = fk.link_losses(state.step, self.key, self.drones, self.links,
+                                        self.jammers, ints)
         if n_range:
             end_sorties(state, log, ints[:n_range].copy(), CRASHED, "crash", self.range_cause)
         if n_jam:
@@ -150,18 +147,18 @@ class Flight:
         self.ints, self.reach = _scratch(state.drones.n)
         self.flat_cause = len(state.weapon_names) + EXTRA_CAUSES.index("endurance")
         self.aim_key = state.streams["drones.aim"]
+        self.drones = tuple(state.drones)
+        self.performance = columns(fk.Performance, state.types)
+        self.bodies = columns(Bodies, state.soldiers)
+        self.tracks = tuple(state.tracks)
 
     def __call__(self, state: State, log: EventLog) -> None:
-        d, t, s, p, tr = state.drones, state.types, state.soldiers, state.platoons, state.tracks
+        d, s, p_side = state.drones, state.soldiers, state.platoons.side
         step, dt, n, ttl = state.step, state.dt, d.n, state.track_ttl
         ints, reach = self.ints, self.reach
         n_fly, n_flat, n_pick, n_home, n_strike, n_bomb = fk.flight_step(
-            step, dt, state.scenario.night, ttl, d.state, d.dtype, d.side, d.phase, d.x, d.y,
-            d.home_x, d.home_y, d.battery_end, d.target, d.track, d.aim_x, d.aim_y,
-            d.targeting_omniscient, d.committed_decoy, d.station_x, d.next_bomb, t.role,
-            t.speed, t.acquire_range, t.night_capable, s.x, s.y, s.status, p.side, tr.x, tr.y,
-            tr.n, tr.step, ints, reach,
-        )
+            step, dt, state.scenario.night, ttl, self.drones, self.performance, self.bodies,
+            p_side, self.tracks, ints, reach)
         if n_flat:
             end_sorties(state, log, ints[:n_flat].copy(), CRASHED, "crash", self.flat_cause)
         if n_fly == 0:
@@ -172,11 +169,9 @@ class Flight:
                                            reach[:n_pick].copy(), d.targeting_omniscient[pick])
             d.target[pick] = targets
             d.phase[pick[targets >= 0]] = ATTACK
-            n_home, n_strike, n_bomb = fk.flight_move(
-                step, dt, ttl, d.state, d.dtype, d.side, d.phase, d.x, d.y, d.home_x,
-                d.home_y, d.battery_end, d.target, d.aim_x, d.aim_y, d.station_x, d.next_bomb,
-                t.role, t.speed, s.x, s.y, p.side, tr.x, tr.y, tr.n, tr.step, ints,
-            )
+            n_home, n_strike, n_bomb = fk.flight_move(step, dt, ttl, self.drones,
+                                                      self.performance, s.x, s.y, p_side,
+                                                      self.tracks, ints)
         if n_home:
             end_sorties(state, log, ints[2 * n:2 * n + n_home].copy(), RETURNED, "return")
         if n_strike or n_bomb:
@@ -187,10 +182,8 @@ class Flight:
                 bombers: np.ndarray) -> None:
         d, t, s = state.drones, state.types, state.soldiers
         slots, kind, blast_id, target, bx, by = fk.strike(
-            state.step, state.dt, self.aim_key, strikers, bombers, d.dtype, d.side,
-            d.sortie, d.target, d.x, d.y, d.phase, d.bombs_left, d.next_bomb, t.bombs,
-            t.bomb_interval, t.aim_error, s.x, s.y, state.counters.strikes,
-        )
+            state.step, state.dt, self.aim_key, strikers, bombers, self.drones, self.performance,
+            s.x, s.y, state.counters.strikes)
         if log.keeps:
             is_bomb = np.arange(slots.size) >= strikers.size
             for label, mask in (("strike", ~is_bomb), ("bomb", is_bomb)):
