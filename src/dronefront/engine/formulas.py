@@ -1,8 +1,7 @@
 """Formulas more than one kernel needs, each written once (Numba helpers, inlined).
 
 >>> import numpy as np
->>> c = Concealment(np.array([0.5]), np.array([0.0, 0.5]), np.array([0.2]))
->>> float(visibility(c, 0, 1, 0))
+>>> float(visibility(np.array([0.5]), np.array([0.0, 0.5]), np.array([0.2]), 0, 1, 0))
 0.2
 """
 
@@ -28,12 +27,17 @@ class Concealment(NamedTuple):
                    state.platoons.discipline)
 
 
+# The helpers take a view's columns, not the view: kernels take them out once, since each
+# access to a tuple's array inside a loop costs a reference-count pair.
+
+
 @nb.njit(inline="always", cache=True)
-def visibility(c, terrain, posture, platoon):
+def visibility(concealment, posture_concealment, discipline, terrain, posture, platoon):
     """Probability that a soldier in a sensor's reach is seen: what terrain class ``terrain``,
-    posture ``posture`` and its platoon's concealment discipline leave visible (``c`` a
-    ``Concealment``)."""
-    return (1.0 - c.terrain[terrain]) * (1.0 - c.posture[posture]) * (1.0 - c.discipline[platoon])
+    posture ``posture`` and its platoon's concealment discipline leave visible (the first
+    three are a ``Concealment``'s columns)."""
+    return ((1.0 - concealment[terrain]) * (1.0 - posture_concealment[posture])
+            * (1.0 - discipline[platoon]))
 
 
 @nb.njit(inline="always", cache=True)
@@ -56,7 +60,8 @@ class Shelter(NamedTuple):
 
 
 @nb.njit(inline="always", cache=True)
-def exposure(sh, terrain, posture, keep):
-    """Factor on a hit's kill and wound probabilities: what cover and protection leave, of
-    which a weapon lets ``keep`` (1 - its penetration) work (``sh`` a ``Shelter``)."""
-    return (1.0 - sh.cover[terrain] * keep) * (1.0 - sh.protection[posture] * keep)
+def exposure(cover, protection, terrain, posture, keep):
+    """Factor on a hit's kill and wound probabilities: what cover (by terrain class) and
+    protection (by posture) leave, of which a weapon lets ``keep`` (1 - its penetration)
+    work (the first two are a ``Shelter``'s columns)."""
+    return (1.0 - cover[terrain] * keep) * (1.0 - protection[posture] * keep)

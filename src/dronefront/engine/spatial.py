@@ -92,8 +92,13 @@ def build_grid(x: np.ndarray, y: np.ndarray, include: np.ndarray, cell: float) -
 
 
 @nb.njit(cache=True)
-def _side_grid(x, y, status, side, which, dead, cell):
-    return _grid(x, y, (side == which) & (status != dead), cell)
+def side_grids(x, y, status, side, dead, cell):
+    """Both sides' grids of the soldiers whose status is not ``dead``, as ``Grid`` fields."""
+    out = []
+    for which in range(2):
+        x0, y0, nx, ny, start, items = _grid(x, y, (side == which) & (status != dead), cell)
+        out.append((x0, y0, cell, nx, ny, start, items))
+    return out[0], out[1]
 
 
 def build_side_grids(x: np.ndarray, y: np.ndarray, status: np.ndarray, side: np.ndarray,
@@ -105,11 +110,8 @@ def build_side_grids(x: np.ndarray, y: np.ndarray, status: np.ndarray, side: np.
     >>> [g.items.tolist() for g in grids]
     [[0, 2], [1]]
     """
-    out = []
-    for which in (0, 1):
-        x0, y0, nx, ny, start, items = _side_grid(x, y, status, side, which, dead, cell)
-        out.append(Grid(x0, y0, cell, nx, ny, start, items))
-    return out[0], out[1]
+    g0, g1 = side_grids(x, y, status, side, dead, float(cell))
+    return Grid(*g0), Grid(*g1)
 
 
 def grid_columns(grids: tuple[Grid, Grid]) -> tuple[tuple, tuple]:
@@ -139,26 +141,32 @@ def disc_rows(g, px, py, radius):
 
 
 @nb.njit(inline="always", cache=True)
-def row_span(g, cy, cx0, cx1):
-    """``(lo, hi)``: row ``cy``'s cells ``cx0..cx1`` hold ``g.items[lo:hi]`` (empty if none)."""
+def row_span(start, nx, cy, cx0, cx1):
+    """``(lo, hi)``: row ``cy``'s cells ``cx0..cx1`` of a grid with ``nx`` columns and cell
+    starts ``start`` hold ``items[lo:hi]`` (empty if none).
+
+    Takes the grid's columns, not the grid: a kernel takes them out of the ``Grid`` once,
+    as each access to a tuple's array inside a loop costs a reference-count pair.
+    """
     if cx0 > cx1:
         return 0, 0
-    return g.start[cy * g.nx + cx0], g.start[cy * g.nx + cx1 + 1]
+    return start[cy * nx + cx0], start[cy * nx + cx1 + 1]
 
 
 @nb.njit(cache=True)
 def count_within(qx, qy, radius, x, y, mask, grid):
     """For each query point, the number of indexed soldiers with ``mask`` within ``radius``."""
     g = Grid(*grid)
+    start, nx, items = g.start, g.nx, g.items
     out = np.zeros(qx.shape[0], np.int64)
     r2 = radius * radius
     for q in range(qx.shape[0]):
         cx0, cx1, cy0, cy1 = disc_rows(g, qx[q], qy[q], radius)
         n = 0
         for cy in range(cy0, cy1 + 1):
-            lo, hi = row_span(g, cy, cx0, cx1)
+            lo, hi = row_span(start, nx, cy, cx0, cx1)
             for k in range(lo, hi):
-                j = g.items[k]
+                j = items[k]
                 if mask[j]:
                     dx = x[j] - qx[q]
                     dy = y[j] - qy[q]
@@ -172,13 +180,14 @@ def count_within(qx, qy, radius, x, y, mask, grid):
 def within(px, py, radius, x, y, mask, grid):
     """Indices (ascending) of indexed soldiers with ``mask`` within ``radius`` of a point."""
     g = Grid(*grid)
+    start, nx, items = g.start, g.nx, g.items
     cx0, cx1, cy0, cy1 = disc_rows(g, px, py, radius)
     r2 = radius * radius
     found = []
     for cy in range(cy0, cy1 + 1):
-        lo, hi = row_span(g, cy, cx0, cx1)
+        lo, hi = row_span(start, nx, cy, cx0, cx1)
         for k in range(lo, hi):
-            j = g.items[k]
+            j = items[k]
             if mask[j]:
                 dx = x[j] - px
                 dy = y[j] - py

@@ -49,22 +49,24 @@ class Ground(NamedTuple):
 
 
 @nb.njit(inline="always", cache=True)
-def terrain_class(t, x, y):
-    """Terrain class at ``(x, y)`` on ``Ground`` ``t``; off the raster, the default class."""
-    ny, nx = t.grid.shape
-    cx = int(np.floor((x - t.x0) / t.cell))
-    cy = int(np.floor((y - t.y0) / t.cell))
+def terrain_class(grid, x0, y0, cell, default, x, y):
+    """Terrain class at ``(x, y)`` on a class ``grid`` (a ``Ground``'s fields, the grid taken
+    out of the view once by the caller); off the raster, the ``default`` class."""
+    ny, nx = grid.shape
+    cx = int(np.floor((x - x0) / cell))
+    cy = int(np.floor((y - y0) / cell))
     if 0 <= cx < nx and 0 <= cy < ny:
-        return t.grid[cy, cx]
-    return t.default
+        return grid[cy, cx]
+    return default
 
 
 @nb.njit(cache=True)
 def _lookup(ground, x, y):
     t = Ground(*ground)
+    grid = t.grid
     out = np.empty(x.shape[0], np.int8)
     for i in range(x.shape[0]):
-        out[i] = terrain_class(t, x[i], y[i])
+        out[i] = terrain_class(grid, t.x0, t.y0, t.cell, t.default, x[i], y[i])
     return out
 
 

@@ -36,7 +36,7 @@ def _todo(step, dt, ttl, batteries, platoon_side, tracks):
     b, tr = Batteries(*batteries), Tracks(*tracks)
     side, bx, by, mission_left, rounds = b.side, b.x, b.y, b.mission_left, b.rounds
     min_group, max_range, next_round_time = b.min_group, b.max_range, b.next_round_time
-    tr_x, tr_y, tr_n, engaged_until = tr.x, tr.y, tr.n, tr.engaged_until
+    tr_x, tr_y, tr_n, tr_step, engaged_until = tr.x, tr.y, tr.n, tr.step, tr.engaged_until
     end = (step + 1) * dt
     targets = 0
     idle = due = False
@@ -46,7 +46,7 @@ def _todo(step, dt, ttl, batteries, platoon_side, tracks):
             idle = True
             s = side[i]
             for g in range(platoon_side.shape[0]):
-                if (fresh_track(s, g, step, ttl[s], platoon_side, tr_n, tr.step)
+                if (fresh_track(s, g, step, ttl[s], platoon_side, tr_n, tr_step)
                         and engaged_until[s, g] < step and tr_n[s, g] >= min_group[i]
                         and np.hypot(tr_x[s, g] - bx[i], tr_y[s, g] - by[i]) <= max_range[i]):
                     targets |= 1 << s
@@ -69,7 +69,7 @@ def _missions(step, dt, ttl, batteries, platoon_side, tracks):
     side, bx, by, rounds, latency, interval = b.side, b.x, b.y, b.rounds, b.latency, b.interval
     max_range, min_group, mission_left = b.max_range, b.min_group, b.mission_left
     mission_x, mission_y, next_round_time = b.mission_x, b.mission_y, b.next_round_time
-    tr_x, tr_y, tr_n, engaged_until = tr.x, tr.y, tr.n, tr.engaged_until
+    tr_x, tr_y, tr_n, tr_step, engaged_until = tr.x, tr.y, tr.n, tr.step, tr.engaged_until
     idle = np.empty(side.shape[0], np.bool_)
     for i in range(side.shape[0]):
         idle[i] = mission_left[i] == 0 and rounds[i] > 0
@@ -82,7 +82,7 @@ def _missions(step, dt, ttl, batteries, platoon_side, tracks):
         s = side[i]
         best = -1
         for g in range(platoon_side.shape[0]):
-            if (fresh_track(s, g, step, ttl[s], platoon_side, tr_n, tr.step)
+            if (fresh_track(s, g, step, ttl[s], platoon_side, tr_n, tr_step)
                     and engaged_until[s, g] < step and tr_n[s, g] >= min_group[i]
                     and np.hypot(tr_x[s, g] - bx[i], tr_y[s, g] - by[i]) <= max_range[i]
                     and (best < 0 or tr_n[s, g] > tr_n[s, best])):

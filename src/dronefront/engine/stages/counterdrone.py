@@ -157,6 +157,7 @@ def _detect(airframes, profiles, bodies, skills, rules, contacts, grids, key, st
     new_k = []
     for soldiers_side in range(2):
         g_ = Grid(*grids[soldiers_side])
+        start, nx, items = g_.start, g_.nx, g_.items
         for f in range(state.shape[0]):
             if state[f] != FLYING or side[f] == soldiers_side:
                 continue
@@ -169,9 +170,9 @@ def _detect(airframes, profiles, bodies, skills, rules, contacts, grids, key, st
             n_touched = 0
             cx0, cx1, cy0, cy1 = disc_rows(g_, dx[f], dy[f], np.sqrt(horizontal))
             for cy in range(cy0, cy1 + 1):
-                lo, hi = row_span(g_, cy, cx0, cx1)
+                lo, hi = row_span(start, nx, cy, cx0, cx1)
                 for k in range(lo, hi):
-                    j = g_.items[k]
+                    j = items[k]
                     if status[j] != HEALTHY:
                         continue
                     r = sig * (spotting[j] * night)
@@ -325,6 +326,7 @@ def _fire(airframes, profiles, bodies, skills, rules, contacts, engages, grids, 
         if state[f] != FLYING:
             continue
         g = Grid(*grids[1 - side[f]])
+        start, nx, items = g.start, g.nx, g.items
         alt = altitude[dtype[f]]
         horizontal = r2 - alt * alt
         if horizontal <= 0:
@@ -334,9 +336,9 @@ def _fire(airframes, profiles, bodies, skills, rules, contacts, engages, grids, 
         shooters = 0
         cx0, cx1, cy0, cy1 = disc_rows(g, dx[f], dy[f], np.sqrt(horizontal))
         for cy in range(cy0, cy1 + 1):
-            lo, hi = row_span(g, cy, cx0, cx1)
+            lo, hi = row_span(start, nx, cy, cx0, cx1)
             for k in range(lo, hi):
-                j = g.items[k]
+                j = items[k]
                 if status[j] != HEALTHY or not shoots[j] or not engages[platoon[j]]:
                     continue
                 ddx = x[j] - dx[f]

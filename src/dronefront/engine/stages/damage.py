@@ -40,24 +40,27 @@ def _resolve(blasts, bodies, shelter, grid, key, step):
     b = Bodies(*bodies)
     sh = Shelter(*shelter)
     g = Grid(*grid)
-    rings = q.rings
+    start, nx, items = g.start, g.nx, g.items
+    x, y, status, terrain, posture = b.x, b.y, b.status, b.terrain, b.posture
+    cover, protection = sh.cover, sh.protection
+    rings, bx, by, penetration, blast_id = q.rings, q.x, q.y, q.penetration, q.blast_id
     hit_soldier = []
     hit_blast = []
     hit_status = []
-    for i in range(q.x.shape[0]):
+    for i in range(bx.shape[0]):
         reach = 0.0
         for k in range(rings.shape[1]):
             reach = max(reach, rings[i, k, 0])
         r2max = reach * reach
-        cx0, cx1, cy0, cy1 = disc_rows(g, q.x[i], q.y[i], reach)
+        cx0, cx1, cy0, cy1 = disc_rows(g, bx[i], by[i], reach)
         for cy in range(cy0, cy1 + 1):
-            lo, hi = row_span(g, cy, cx0, cx1)
+            lo, hi = row_span(start, nx, cy, cx0, cx1)
             for s in range(lo, hi):
-                j = g.items[s]
-                if b.status[j] == KILLED:
+                j = items[s]
+                if status[j] == KILLED:
                     continue
-                dx = b.x[j] - q.x[i]
-                dy = b.y[j] - q.y[i]
+                dx = x[j] - bx[i]
+                dy = y[j] - by[i]
                 d2 = dx * dx + dy * dy
                 if d2 > r2max:
                     continue
@@ -69,17 +72,17 @@ def _resolve(blasts, bodies, shelter, grid, key, step):
                         pk = rings[i, k, 1]
                         pw = rings[i, k, 2]
                         break
-                f = exposure(sh, b.terrain[j], b.posture[j], 1.0 - q.penetration[i])
-                u = uniform(key, step, q.blast_id[i], j)
+                f = exposure(cover, protection, terrain[j], posture[j], 1.0 - penetration[i])
+                u = uniform(key, step, blast_id[i], j)
                 if u < pk * f:
-                    b.status[j] = KILLED
-                elif u < (pk + pw) * f and b.status[j] != WOUNDED:
-                    b.status[j] = WOUNDED
+                    status[j] = KILLED
+                elif u < (pk + pw) * f and status[j] != WOUNDED:
+                    status[j] = WOUNDED
                 else:
                     continue
                 hit_soldier.append(j)
                 hit_blast.append(i)
-                hit_status.append(b.status[j])
+                hit_status.append(status[j])
     return (np.array(hit_soldier, np.int64), np.array(hit_blast, np.int64),
             np.array(hit_status, np.int8))
 

@@ -66,6 +66,7 @@ def _fire(armed, fire, bodies, p_side, shelter, keys, step, direct_shots):
     b = Bodies(*bodies)
     sh = Shelter(*shelter)
     status, platoon, side, x, y = b.status, b.platoon, b.side, b.x, b.y
+    terrain, posture, cover, protection = b.terrain, b.posture, sh.cover, sh.protection
     n, n_groups = status.shape[0], p_side.shape[0]
     count = np.zeros(n_groups, np.int64)
     centre = np.zeros((2, n_groups))
@@ -124,7 +125,7 @@ def _fire(armed, fire, bodies, p_side, shelter, keys, step, direct_shots):
                 target = enemies[int(uniform(keys[1], step, shot, 0) * m)]
                 direct_shots[side[i]] += 1
                 u = uniform(keys[2], step, shot, 0)
-                shield = exposure(sh, b.terrain[target], b.posture[target], 1.0)
+                shield = exposure(cover, protection, terrain[target], posture[target], 1.0)
                 if u < fire[1, g] * shield:
                     effect = KILLED
                 elif u < (fire[1, g] + fire[2, g]) * shield:

@@ -68,6 +68,7 @@ class Launch:
         self.ints, _ = _scratch(state.drones.n)
         self.task_key = state.streams["drones.task"]
         self.drones = tuple(state.drones)
+        self.readiness = columns(fk.Readiness, state.drones)
         self.performance = columns(fk.Performance, state.types)
         self.anchors = columns(fk.Anchors, state.platoons)
         self.tracks = tuple(state.tracks)
@@ -76,7 +77,8 @@ class Launch:
         d, t, s = state.drones, state.types, state.soldiers
         step = state.step
         ints = self.ints
-        n = fk.ready_slots(step, state.scenario.night, self.drones, t.role, t.night_capable, ints)
+        n = fk.ready_slots(step, state.scenario.night, self.readiness, t.role, t.night_capable,
+                           ints)
         if n == 0:
             return
         slots = ints[:n].copy()
@@ -116,13 +118,13 @@ class Jamming:
         self.key = state.streams["ew.link_loss"]
         self.range_cause = len(state.weapon_names) + EXTRA_CAUSES.index("link_range")
         self.jam_cause = len(state.weapon_names) + EXTRA_CAUSES.index("jamming")
-        self.drones = tuple(state.drones)
+        self.tethers = columns(fk.Tethers, state.drones)
         self.links = columns(fk.Links, state.types)
         self.jammers = tuple(state.jammers)
 
     def __call__(self, state: State, log: EventLog) -> None:
         d, ints = state.drones, self.ints
-        n_range, n_jam = fk.link_losses(state.step, self.key, self.drones, self.links,
+        n_range, n_jam = fk.link_losses(state.step, self.key, self.tethers, self.links,
                                         self.jammers, ints)
         if n_range:
             end_sorties(state, log, ints[:n_range].copy(), CRASHED, "crash", self.range_cause)

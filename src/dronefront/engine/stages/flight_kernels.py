@@ -58,6 +58,29 @@ class Performance(NamedTuple):
     aim_error: np.ndarray
 
 
+class Readiness(NamedTuple):
+    """Kernel view: the drone slot columns that decide whether a team may launch."""
+
+    state: np.ndarray
+    ready_step: np.ndarray
+    inventory: np.ndarray
+    active_from: np.ndarray
+    active_until: np.ndarray
+    dtype: np.ndarray
+
+
+class Tethers(NamedTuple):
+    """Kernel view: the drone slot columns that decide whether a link holds."""
+
+    state: np.ndarray
+    dtype: np.ndarray
+    side: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    home_x: np.ndarray
+    home_y: np.ndarray
+
+
 class Links(NamedTuple):
     """Kernel view: the drone type columns (by type) of its control link."""
 
@@ -98,9 +121,9 @@ def best_track(side, step, ttl, p_side, tr_n, tr_step):
 
 
 @_jit
-def ready_slots(step, night, drones, role, night_capable, out):
+def ready_slots(step, night, readiness, role, night_capable, out):
     """Write the idle slots that may launch now into ``out``; return how many."""
-    d = Drones(*drones)
+    d = Readiness(*readiness)
     state, ready_step, inventory, dtype = d.state, d.ready_step, d.inventory, d.dtype
     active_from, active_until = d.active_from, d.active_until
     n = 0
@@ -128,7 +151,7 @@ def plan_launch(step, key, ttl, slots, drones, performance, s_side, s_status, an
     station_x, station_y, home_x, home_y = d.station_x, d.station_y, d.home_x, d.home_y
     role, link_range = perf.role, perf.link_range
     p_side, p_ax, p_ay, p_value = a.side, a.ax, a.ay, a.value
-    tr_x, tr_y, tr_n = tr.x, tr.y, tr.n
+    tr_x, tr_y, tr_n, tr_step = tr.x, tr.y, tr.n, tr.step
     m = slots.shape[0]
     go = np.zeros(m, np.bool_)
     track = np.full(m, -1, np.int64)
@@ -166,7 +189,7 @@ def plan_launch(step, key, ttl, slots, drones, performance, s_side, s_status, an
         reach = 0.95 * link_range[k]
         best, best_score = -1, -np.inf
         for g in range(p_side.shape[0]):
-            if not fresh_track(own, g, step, ttl[own], p_side, tr_n, tr.step):
+            if not fresh_track(own, g, step, ttl[own], p_side, tr_n, tr_step):
                 continue
             dist = np.hypot(tr_x[own, g] - home_x[slot], tr_y[own, g] - home_y[slot])
             if not dist <= reach:
@@ -225,14 +248,14 @@ def launch_slots(step, dt, first, plan, drones, performance, fates):
     return m
 
 @_jit
-def link_losses(step, key, drones, links, jammers, out):
+def link_losses(step, key, tethers, links, jammers, out):
     """Flying slots that lose their link: (beyond link range, jammed).
 
     Writes the first list at ``out[:n]`` and the second at ``out[n:]`` (``n`` slots). A
     radio link near hostile jammers survives with the product of ``1 - strength`` over
     them; it is lost with ``(1 - that) * (1 - resistance)``, one draw per exposed slot.
     """
-    d, lk, jm = Drones(*drones), Links(*links), Jammers(*jammers)
+    d, lk, jm = Tethers(*tethers), Links(*links), Jammers(*jammers)
     state, dtype, side, x, y = d.state, d.dtype, d.side, d.x, d.y
     home_x, home_y = d.home_x, d.home_y
     link_range, radio, resistance = lk.link_range, lk.radio, lk.link_resistance

@@ -16,7 +16,7 @@ import numba as nb
 import numpy as np
 
 from dronefront.engine.events import EventLog
-from dronefront.engine.spatial import build_side_grids
+from dronefront.engine.spatial import Grid, side_grids
 from dronefront.engine.spatial import nonzero as _nz
 from dronefront.engine.state import (
     CONCEALED,
@@ -70,13 +70,15 @@ class Formation(NamedTuple):
 
 
 @nb.njit(cache=True)
-def _march(step, dt, sprint, march, bodies, formation, ground, movement_factor, rects):
-    """Advance every anchor, then move every soldier (one step)."""
+def _march(step, dt, sprint, march, bodies, formation, ground, movement_factor, rects, cell):
+    """Advance every anchor, then move every soldier (one step); returns the neighbour grids
+    of the soldiers where they now stand (as ``Grid`` fields, one per side)."""
     p = March(*march)
     t = Ground(*ground)
+    b = Bodies(*bodies)
     _advance(step, dt, p, t, movement_factor)
-    _move_soldiers(step, dt, sprint, p, Bodies(*bodies), Formation(*formation), t,
-                   movement_factor, rects)
+    _move_soldiers(step, dt, sprint, p, b, Formation(*formation), t, movement_factor, rects)
+    return side_grids(b.x, b.y, b.status, b.side, KILLED, cell)
 
 
 @nb.njit(cache=True)
@@ -84,12 +86,16 @@ def _advance(step, dt, p, t, movement_factor):
     """Move each active platoon anchor along its route by its distance budget."""
     ax, ay, hx, hy, next_wp = p.ax, p.ay, p.hx, p.hy, p.next_wp
     route_x, route_y, advanced = p.route_x, p.route_y, p.advanced
+    n_wp, frozen_until, base_posture, lag, movers = (p.n_waypoints, p.frozen_until,
+                                                     p.base_posture, p.lag, p.movers)
+    pace, grid = p.pace, t.grid
     for g in range(ax.shape[0]):
-        if (next_wp[g] >= p.n_waypoints[g] or p.frozen_until[g] > step
-                or p.base_posture[g] != MOVING or p.lag[g] > MAX_LAG or p.movers[g] <= 0):
+        if (next_wp[g] >= n_wp[g] or frozen_until[g] > step or base_posture[g] != MOVING
+                or lag[g] > MAX_LAG or movers[g] <= 0):
             continue
-        budget = p.pace[g] * movement_factor[terrain_class(t, ax[g], ay[g])] * dt
-        while budget > 0 and next_wp[g] < p.n_waypoints[g]:
+        cls = terrain_class(grid, t.x0, t.y0, t.cell, t.default, ax[g], ay[g])
+        budget = pace[g] * movement_factor[cls] * dt
+        while budget > 0 and next_wp[g] < n_wp[g]:
             w = next_wp[g]
             dx = route_x[g, w] - ax[g]
             dy = route_y[g, w] - ay[g]
@@ -123,6 +129,7 @@ def _move_soldiers(step, dt, sprint, p, b, f, t, movement_factor, rects):
     decoy_until, disperse_factor, pace = p.decoy_until, p.disperse_factor, p.pace
     ax, ay, hx, hy, decoy_dx, decoy_dy = p.ax, p.ay, p.hx, p.hy, p.decoy_dx, p.decoy_dy
     objective, lag, lag_n = p.objective, p.lag, p.movers
+    grid = t.grid
     lag[:] = 0.0
     lag_n[:] = 0
     for i in range(x.shape[0]):
@@ -162,7 +169,7 @@ def _move_soldiers(step, dt, sprint, p, b, f, t, movement_factor, rects):
             y[i] += dy * frac
             lag[g] += dist - reach
         lag_n[g] += 1
-        terrain[i] = terrain_class(t, x[i], y[i])
+        terrain[i] = terrain_class(grid, t.x0, t.y0, t.cell, t.default, x[i], y[i])
         k = objective[g]
         if k >= 0 and rects[k, 4] > 0:
             if rects[k, 0] <= x[i] <= rects[k, 2] and rects[k, 1] <= y[i] <= rects[k, 3]:
@@ -192,12 +199,12 @@ class Movement:
         self.ground = tuple(Ground.of(state.terrain))
 
     def __call__(self, state: State, log: EventLog) -> None:
-        s = state.soldiers
-        _march(state.step, state.dt, state.scenario.sprint_factor, self.march, self.bodies,
-               self.formation, self.ground, state.terrain.movement, self.rects)
-        if self.polygons:
+        g0, g1 = _march(state.step, state.dt, state.scenario.sprint_factor, self.march,
+                        self.bodies, self.formation, self.ground, state.terrain.movement,
+                        self.rects, self.grid_cell)
+        state.grids = Grid(*g0), Grid(*g1)
+        if self.polygons:  # holding does not enter the grids
             _hold_polygons(state)
-        state.grids = build_side_grids(s.x, s.y, s.status, s.side, KILLED, self.grid_cell)
 
 
 def _hold_polygons(state: State) -> None:

@@ -45,30 +45,34 @@ class Sensors(NamedTuple):
     split: int  # side 0's sensors are ids[:split], side 1's the rest
 
 
-@nb.njit(inline="always", cache=True)
+@nb.njit(cache=True)
 def _look(px, py, r, sensor, reach, b, conc, g, key, step, mark, pooled):
     """Sensor row ``r`` (draw id ``sensor``, at ``(px, py)``) among the soldiers of grid
     ``g``: its sightings, pooled per platoon (``pooled``: position sums and counts)."""
     radius, prob = reach[0, r], reach[1, r]
     sums, count = pooled
+    # Columns out of the views once: taken in the loop, each costs a refcount pair.
+    x, y, status, platoon, terrain, posture = b.x, b.y, b.status, b.platoon, b.terrain, b.posture
+    start, nx, items = g.start, g.nx, g.items
+    t_conc, p_conc, discipline = conc.terrain, conc.posture, conc.discipline
     cx0, cx1, cy0, cy1 = disc_rows(g, px, py, radius)
     r2 = radius * radius
     for cy in range(cy0, cy1 + 1):
-        lo, hi = row_span(g, cy, cx0, cx1)
+        lo, hi = row_span(start, nx, cy, cx0, cx1)
         for k in range(lo, hi):
-            j = g.items[k]
-            if b.status[j] == KILLED or mark[j] == step:
+            j = items[k]
+            if status[j] == KILLED or mark[j] == step:
                 continue
-            dx = b.x[j] - px
-            dy = b.y[j] - py
+            dx = x[j] - px
+            dy = y[j] - py
             if dx * dx + dy * dy > r2:
                 continue
-            p = b.platoon[j]
-            if uniform(key, step, sensor, j) < prob * visibility(conc, b.terrain[j],
-                                                                 b.posture[j], p):
+            p = platoon[j]
+            if uniform(key, step, sensor, j) < prob * visibility(
+                    t_conc, p_conc, discipline, terrain[j], posture[j], p):
                 mark[j] = step
-                sums[0, p] += b.x[j]
-                sums[1, p] += b.y[j]
+                sums[0, p] += x[j]
+                sums[1, p] += y[j]
                 count[p] += 1
 
 

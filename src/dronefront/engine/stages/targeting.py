@@ -26,13 +26,14 @@ FAR = 1e15  # metres: the reach of an omniscient pick
 
 @nb.njit(cache=True)
 def _count_near(px, py, radius, x, y, status, g):
+    start, nx, items = g.start, g.nx, g.items
     r2 = radius * radius
     cx0, cx1, cy0, cy1 = disc_rows(g, px, py, radius)
     n = 0
     for cy in range(cy0, cy1 + 1):
-        lo, hi = row_span(g, cy, cx0, cx1)
+        lo, hi = row_span(start, nx, cy, cx0, cx1)
         for k in range(lo, hi):
-            j = g.items[k]
+            j = items[k]
             if status[j] != KILLED:
                 dx = x[j] - px
                 dy = y[j] - py
@@ -94,19 +95,21 @@ def acquire(px, py, reach, policy, density_radius, visibility, b, value, g, key,
     ``visibility[j]`` is the probability that soldier ``j`` is seen if in reach (one draw
     per drone, step and soldier).
     """
+    start, nx, items = g.start, g.nx, g.items
+    x, y, status, platoon = b.x, b.y, b.status, b.platoon
     r2 = reach * reach
     cx0, cx1, cy0, cy1 = disc_rows(g, px, py, reach)
     best = -1
     best_score = -np.inf
     best_d2 = np.inf
     for cy in range(cy0, cy1 + 1):
-        lo, hi = row_span(g, cy, cx0, cx1)
+        lo, hi = row_span(start, nx, cy, cx0, cx1)
         for k in range(lo, hi):
-            j = g.items[k]
-            if b.status[j] == KILLED:
+            j = items[k]
+            if status[j] == KILLED:
                 continue
-            dx = b.x[j] - px
-            dy = b.y[j] - py
+            dx = x[j] - px
+            dy = y[j] - py
             d2 = dx * dx + dy * dy
             if d2 > r2:
                 continue
@@ -115,11 +118,11 @@ def acquire(px, py, reach, policy, density_radius, visibility, b, value, g, key,
             if policy == NEAREST:
                 score = -d2
             elif policy == DENSEST:
-                score = _count_near(b.x[j], b.y[j], density_radius, b.x, b.y, b.status, g)
+                score = _count_near(x[j], y[j], density_radius, x, y, status, g)
             elif policy == RANDOM:
                 score = uniform(key, step, drone, j + 1099511627776)
             else:
-                score = value[b.platoon[j]]
+                score = value[platoon[j]]
             if (score > best_score or (score == best_score and d2 < best_d2)
                     or (score == best_score and d2 == best_d2 and j < best)):
                 best, best_score, best_d2 = j, score, d2
@@ -129,9 +132,10 @@ def acquire(px, py, reach, policy, density_radius, visibility, b, value, g, key,
 @nb.njit(cache=True)
 def _visibility_of(concealment, terrain, posture, platoon):
     c = Concealment(*concealment)
+    t_conc, p_conc, discipline = c.terrain, c.posture, c.discipline
     out = np.empty(terrain.shape[0])
     for j in range(terrain.shape[0]):
-        out[j] = visibility(c, terrain[j], posture[j], platoon[j])
+        out[j] = visibility(t_conc, p_conc, discipline, terrain[j], posture[j], platoon[j])
     return out
 
 
