@@ -1,7 +1,7 @@
 """Formulas more than one kernel needs, each written once (Numba helpers, inlined).
 
 >>> import numpy as np
->>> float(visibility(np.array([0.5]), np.array([0.0, 0.5]), np.array([0.2]), 0, 1, 0))
+>>> visibility(0.5, 0.5, 0.2)
 0.2
 """
 
@@ -27,17 +27,15 @@ class Concealment(NamedTuple):
                    state.platoons.discipline)
 
 
-# The helpers take a view's columns, not the view: kernels take them out once, since each
-# access to a tuple's array inside a loop costs a reference-count pair.
+# The helpers take scalars: a helper handed an array costs a reference-count pair per call,
+# which in a hot loop doubles its time. Kernels look the values up in their views' columns.
 
 
 @nb.njit(inline="always", cache=True)
-def visibility(concealment, posture_concealment, discipline, terrain, posture, platoon):
-    """Probability that a soldier in a sensor's reach is seen: what terrain class ``terrain``,
-    posture ``posture`` and its platoon's concealment discipline leave visible (the first
-    three are a ``Concealment``'s columns)."""
-    return ((1.0 - concealment[terrain]) * (1.0 - posture_concealment[posture])
-            * (1.0 - discipline[platoon]))
+def visibility(terrain, posture, discipline):
+    """Probability that a soldier in a sensor's reach is seen: what the concealment of its
+    terrain class and of its posture, and its platoon's concealment discipline, leave."""
+    return (1.0 - terrain) * (1.0 - posture) * (1.0 - discipline)
 
 
 @nb.njit(inline="always", cache=True)
@@ -60,8 +58,8 @@ class Shelter(NamedTuple):
 
 
 @nb.njit(inline="always", cache=True)
-def exposure(cover, protection, terrain, posture, keep):
-    """Factor on a hit's kill and wound probabilities: what cover (by terrain class) and
-    protection (by posture) leave, of which a weapon lets ``keep`` (1 - its penetration)
-    work (the first two are a ``Shelter``'s columns)."""
-    return (1.0 - cover[terrain] * keep) * (1.0 - protection[posture] * keep)
+def exposure(cover, protection, keep):
+    """Factor on a hit's kill and wound probabilities: what the ``cover`` of its terrain
+    class and the ``protection`` of its posture leave, of which a weapon lets ``keep``
+    (1 - its penetration) work."""
+    return (1.0 - cover * keep) * (1.0 - protection * keep)

@@ -133,7 +133,7 @@ def cell_range(px, py, radius, x0, y0, cell, nx, ny):
 def disc_rows(g, px, py, radius):
     """The cells a disc query visits on grid ``g``: ``(cx0, cx1, cy0, cy1)``, inclusive.
 
-    A disc scan is, for each row ``cy`` in ``cy0..cy1``, the items of ``row_span``: cells
+    A disc scan is, for each row ``cy`` in ``cy0..cy1``, the items of ``row_cells``: cells
     ``cx0..cx1`` of a row are contiguous in ``items``, so this visits exactly the soldiers,
     in exactly the order, of a cell-by-cell scan.
     """
@@ -141,16 +141,16 @@ def disc_rows(g, px, py, radius):
 
 
 @nb.njit(inline="always", cache=True)
-def row_span(start, nx, cy, cx0, cx1):
-    """``(lo, hi)``: row ``cy``'s cells ``cx0..cx1`` of a grid with ``nx`` columns and cell
-    starts ``start`` hold ``items[lo:hi]`` (empty if none).
+def row_cells(nx, cy, cx0, cx1):
+    """``(c0, c1)``: row ``cy``'s cells ``cx0..cx1`` (of a grid ``nx`` cells wide) hold
+    ``items[start[c0]:start[c1]]``; ``c0 == c1`` when there are none.
 
-    Takes the grid's columns, not the grid: a kernel takes them out of the ``Grid`` once,
-    as each access to a tuple's array inside a loop costs a reference-count pair.
+    Scalars in, scalars out: a helper handed an array costs a reference-count pair per call,
+    which in a hot loop doubles its time. Kernels take a grid's arrays out of it once.
     """
     if cx0 > cx1:
         return 0, 0
-    return start[cy * nx + cx0], start[cy * nx + cx1 + 1]
+    return cy * nx + cx0, cy * nx + cx1 + 1
 
 
 @nb.njit(cache=True)
@@ -164,8 +164,8 @@ def count_within(qx, qy, radius, x, y, mask, grid):
         cx0, cx1, cy0, cy1 = disc_rows(g, qx[q], qy[q], radius)
         n = 0
         for cy in range(cy0, cy1 + 1):
-            lo, hi = row_span(start, nx, cy, cx0, cx1)
-            for k in range(lo, hi):
+            c0, c1 = row_cells(nx, cy, cx0, cx1)
+            for k in range(start[c0], start[c1]):
                 j = items[k]
                 if mask[j]:
                     dx = x[j] - qx[q]
@@ -185,8 +185,8 @@ def within(px, py, radius, x, y, mask, grid):
     r2 = radius * radius
     found = []
     for cy in range(cy0, cy1 + 1):
-        lo, hi = row_span(start, nx, cy, cx0, cx1)
-        for k in range(lo, hi):
+        c0, c1 = row_cells(nx, cy, cx0, cx1)
+        for k in range(start[c0], start[c1]):
             j = items[k]
             if mask[j]:
                 dx = x[j] - px

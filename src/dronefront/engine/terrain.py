@@ -49,24 +49,28 @@ class Ground(NamedTuple):
 
 
 @nb.njit(inline="always", cache=True)
-def terrain_class(grid, x0, y0, cell, default, x, y):
-    """Terrain class at ``(x, y)`` on a class ``grid`` (a ``Ground``'s fields, the grid taken
-    out of the view once by the caller); off the raster, the ``default`` class."""
-    ny, nx = grid.shape
+def raster_cell(x, y, x0, y0, cell, nx, ny):
+    """``(row, column)`` of the raster cell under ``(x, y)``; ``(-1, -1)`` off the raster.
+
+    The class there is ``grid[row, col]``, else the default class. Scalars only: a helper
+    handed the grid would cost a reference-count pair per call.
+    """
     cx = int(np.floor((x - x0) / cell))
     cy = int(np.floor((y - y0) / cell))
     if 0 <= cx < nx and 0 <= cy < ny:
-        return grid[cy, cx]
-    return default
+        return cy, cx
+    return -1, -1
 
 
 @nb.njit(cache=True)
 def _lookup(ground, x, y):
     t = Ground(*ground)
     grid = t.grid
+    ny, nx = grid.shape
     out = np.empty(x.shape[0], np.int8)
     for i in range(x.shape[0]):
-        out[i] = terrain_class(grid, t.x0, t.y0, t.cell, t.default, x[i], y[i])
+        cy, cx = raster_cell(x[i], y[i], t.x0, t.y0, t.cell, nx, ny)
+        out[i] = grid[cy, cx] if cy >= 0 else t.default
     return out
 
 

@@ -10,6 +10,8 @@ movement and dispersal beat drone-cued artillery.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numba as nb
 import numpy as np
 
@@ -17,7 +19,7 @@ from dronefront.engine.events import EventLog
 from dronefront.engine.formulas import fresh_track
 from dronefront.engine.rng import normals
 from dronefront.engine.stages.damage import resolve_blasts
-from dronefront.engine.state import Batteries, State, Tracks
+from dronefront.engine.state import Batteries, State, Tracks, columns
 
 # Per-call overhead, not arithmetic, dominates on arrays this small: a step is one kernel
 # call unless a mission starts or rounds fall. Battery state changes only here, so after a
@@ -26,14 +28,27 @@ from dronefront.engine.state import Batteries, State, Tracks
 NEVER = 1 << 62
 
 
+class Readiness(NamedTuple):
+    """Kernel view: the battery columns that say whether a battery has anything to do."""
+
+    side: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    mission_left: np.ndarray
+    rounds: np.ndarray
+    min_group: np.ndarray
+    max_range: np.ndarray
+    next_round_time: np.ndarray
+
+
 @nb.njit(cache=True)
-def _todo(step, dt, ttl, batteries, platoon_side, tracks):
+def _todo(step, dt, ttl, readiness, platoon_side, tracks):
     """What this step holds: (sides with an idle battery that has a target, whether a round
     falls in ``[t, t + dt)``, the next step the stage must look again).
 
     The target test is a mission's (``ttl`` in steps per side).
     """
-    b, tr = Batteries(*batteries), Tracks(*tracks)
+    b, tr = Readiness(*readiness), Tracks(*tracks)
     side, bx, by, mission_left, rounds = b.side, b.x, b.y, b.mission_left, b.rounds
     min_group, max_range, next_round_time = b.min_group, b.max_range, b.next_round_time
     tr_x, tr_y, tr_n, tr_step, engaged_until = tr.x, tr.y, tr.n, tr.step, tr.engaged_until
@@ -159,6 +174,7 @@ class Artillery:
     def __init__(self, state: State) -> None:
         self.wake = 0  # the next step at which anything can happen (batteries change only here)
         self.batteries = tuple(state.batteries)
+        self.readiness = columns(Readiness, state.batteries)
         self.tracks = tuple(state.tracks)
         self.key = state.streams["artillery.dispersion"]
 
@@ -167,7 +183,7 @@ class Artillery:
         step, dt = state.step, state.dt
         if b.n == 0 or step < self.wake:
             return
-        targets, due, self.wake = _todo(step, dt, state.track_ttl, self.batteries,
+        targets, due, self.wake = _todo(step, dt, state.track_ttl, self.readiness,
                                         state.platoons.side, self.tracks)
         if targets:
             self._call_for_fire(state, log)

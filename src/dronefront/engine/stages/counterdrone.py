@@ -25,7 +25,7 @@ import numpy as np
 
 from dronefront.engine.events import EventLog
 from dronefront.engine.rng import uniform
-from dronefront.engine.spatial import Grid, disc_rows, grid_columns, row_span
+from dronefront.engine.spatial import Grid, disc_rows, grid_columns, row_cells
 from dronefront.engine.stages.drones import end_sorties
 from dronefront.engine.state import (
     BOMBER,
@@ -170,8 +170,8 @@ def _detect(airframes, profiles, bodies, skills, rules, contacts, grids, key, st
             n_touched = 0
             cx0, cx1, cy0, cy1 = disc_rows(g_, dx[f], dy[f], np.sqrt(horizontal))
             for cy in range(cy0, cy1 + 1):
-                lo, hi = row_span(start, nx, cy, cx0, cx1)
-                for k in range(lo, hi):
+                c0, c1 = row_cells(nx, cy, cx0, cx1)
+                for k in range(start[c0], start[c1]):
                     j = items[k]
                     if status[j] != HEALTHY:
                         continue
@@ -336,8 +336,8 @@ def _fire(airframes, profiles, bodies, skills, rules, contacts, engages, grids, 
         shooters = 0
         cx0, cx1, cy0, cy1 = disc_rows(g, dx[f], dy[f], np.sqrt(horizontal))
         for cy in range(cy0, cy1 + 1):
-            lo, hi = row_span(start, nx, cy, cx0, cx1)
-            for k in range(lo, hi):
+            c0, c1 = row_cells(nx, cy, cx0, cx1)
+            for k in range(start[c0], start[c1]):
                 j = items[k]
                 if status[j] != HEALTHY or not shoots[j] or not engages[platoon[j]]:
                     continue

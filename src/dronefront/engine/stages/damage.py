@@ -19,7 +19,7 @@ import numpy as np
 from dronefront.engine.events import EventLog
 from dronefront.engine.formulas import Shelter, exposure
 from dronefront.engine.rng import uniform
-from dronefront.engine.spatial import Grid, disc_rows, row_span
+from dronefront.engine.spatial import Grid, disc_rows, row_cells
 from dronefront.engine.state import KILLED, WOUNDED, Bodies, State, columns
 
 
@@ -54,8 +54,8 @@ def _resolve(blasts, bodies, shelter, grid, key, step):
         r2max = reach * reach
         cx0, cx1, cy0, cy1 = disc_rows(g, bx[i], by[i], reach)
         for cy in range(cy0, cy1 + 1):
-            lo, hi = row_span(start, nx, cy, cx0, cx1)
-            for s in range(lo, hi):
+            c0, c1 = row_cells(nx, cy, cx0, cx1)
+            for s in range(start[c0], start[c1]):
                 j = items[s]
                 if status[j] == KILLED:
                     continue
@@ -72,7 +72,7 @@ def _resolve(blasts, bodies, shelter, grid, key, step):
                         pk = rings[i, k, 1]
                         pw = rings[i, k, 2]
                         break
-                f = exposure(cover, protection, terrain[j], posture[j], 1.0 - penetration[i])
+                f = exposure(cover[terrain[j]], protection[posture[j]], 1.0 - penetration[i])
                 u = uniform(key, step, blast_id[i], j)
                 if u < pk * f:
                     status[j] = KILLED

@@ -125,7 +125,7 @@ def _fire(armed, fire, bodies, p_side, shelter, keys, step, direct_shots):
                 target = enemies[int(uniform(keys[1], step, shot, 0) * m)]
                 direct_shots[side[i]] += 1
                 u = uniform(keys[2], step, shot, 0)
-                shield = exposure(cover, protection, terrain[target], posture[target], 1.0)
+                shield = exposure(cover[terrain[target]], protection[posture[target]], 1.0)
                 if u < fire[1, g] * shield:
                     effect = KILLED
                 elif u < (fire[1, g] + fire[2, g]) * shield:

@@ -150,6 +150,7 @@ class Flight:
         self.flat_cause = len(state.weapon_names) + EXTRA_CAUSES.index("endurance")
         self.aim_key = state.streams["drones.aim"]
         self.drones = tuple(state.drones)
+        self.sorties = columns(fk.Sorties, state.drones)
         self.performance = columns(fk.Performance, state.types)
         self.bodies = columns(Bodies, state.soldiers)
         self.tracks = tuple(state.tracks)
@@ -159,7 +160,7 @@ class Flight:
         step, dt, n, ttl = state.step, state.dt, d.n, state.track_ttl
         ints, reach = self.ints, self.reach
         n_fly, n_flat, n_pick, n_home, n_strike, n_bomb = fk.flight_step(
-            step, dt, state.scenario.night, ttl, self.drones, self.performance, self.bodies,
+            step, dt, state.scenario.night, ttl, self.sorties, self.performance, self.bodies,
             p_side, self.tracks, ints, reach)
         if n_flat:
             end_sorties(state, log, ints[:n_flat].copy(), CRASHED, "crash", self.flat_cause)
@@ -171,7 +172,7 @@ class Flight:
                                            reach[:n_pick].copy(), d.targeting_omniscient[pick])
             d.target[pick] = targets
             d.phase[pick[targets >= 0]] = ATTACK
-            n_home, n_strike, n_bomb = fk.flight_move(step, dt, ttl, self.drones,
+            n_home, n_strike, n_bomb = fk.flight_move(step, dt, ttl, self.sorties,
                                                       self.performance, s.x, s.y, p_side,
                                                       self.tracks, ints)
         if n_home:

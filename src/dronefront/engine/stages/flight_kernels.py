@@ -69,6 +69,28 @@ class Readiness(NamedTuple):
     dtype: np.ndarray
 
 
+class Sorties(NamedTuple):
+    """Kernel view: the drone slot columns a step of flight reads and writes."""
+
+    state: np.ndarray
+    dtype: np.ndarray
+    side: np.ndarray
+    phase: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    home_x: np.ndarray
+    home_y: np.ndarray
+    battery_end: np.ndarray
+    target: np.ndarray
+    track: np.ndarray
+    aim_x: np.ndarray
+    aim_y: np.ndarray
+    targeting_omniscient: np.ndarray
+    committed_decoy: np.ndarray
+    station_x: np.ndarray
+    next_bomb: np.ndarray
+
+
 class Tethers(NamedTuple):
     """Kernel view: the drone slot columns that decide whether a link holds."""
 
@@ -286,7 +308,7 @@ def link_losses(step, key, tethers, links, jammers, out):
 
 
 @_jit
-def flight_begin(step, dt, night, drones, performance, s_status, tracks, out, reach_out):
+def flight_begin(step, dt, night, sorties, performance, s_status, tracks, out, reach_out):
     """Endurance, turning home and retargeting: (flying, flat, to acquire).
 
     Strike drones with a flat battery are listed at ``out[:n_flat]`` (the caller grounds
@@ -294,7 +316,7 @@ def flight_begin(step, dt, night, drones, performance, s_status, tracks, out, re
     dead targets and follow their track; those that need a soldier and are near their aim
     (or omniscient) are listed at ``out[n:]`` with their acquire range in ``reach_out``.
     """
-    d, perf, tr = Drones(*drones), Performance(*performance), Tracks(*tracks)
+    d, perf, tr = Sorties(*sorties), Performance(*performance), Tracks(*tracks)
     state, dtype, side, phase, x, y = d.state, d.dtype, d.side, d.phase, d.x, d.y
     home_x, home_y, battery_end, target, track = (d.home_x, d.home_y, d.battery_end, d.target,
                                                   d.track)
@@ -344,7 +366,7 @@ def flight_begin(step, dt, night, drones, performance, s_status, tracks, out, re
 
 
 @_jit
-def flight_move(step, dt, ttl, drones, performance, s_x, s_y, p_side, tracks, out):
+def flight_move(step, dt, ttl, sorties, performance, s_x, s_y, p_side, tracks, out):
     """Aim ISR, move every flying drone one step and sort the arrivals: (home, strike, bomb).
 
     Roaming ISR follows the largest fresh tracked group. A drone flies at its home (RETURN),
@@ -353,7 +375,7 @@ def flight_move(step, dt, ttl, drones, performance, s_x, s_y, p_side, tracks, ou
     slots). Strike drones with a flat battery (still FLYING until the caller grounds them)
     are skipped.
     """
-    d, perf, tr = Drones(*drones), Performance(*performance), Tracks(*tracks)
+    d, perf, tr = Sorties(*sorties), Performance(*performance), Tracks(*tracks)
     state, dtype, side, phase, x, y = d.state, d.dtype, d.side, d.phase, d.x, d.y
     home_x, home_y, battery_end, target = d.home_x, d.home_y, d.battery_end, d.target
     aim_x, aim_y, station_x, next_bomb = d.aim_x, d.aim_y, d.station_x, d.next_bomb
@@ -411,7 +433,7 @@ def flight_move(step, dt, ttl, drones, performance, s_x, s_y, p_side, tracks, ou
 
 
 @_jit
-def flight_step(step, dt, night, ttl, drones, performance, bodies, p_side, tracks, out,
+def flight_step(step, dt, night, ttl, sorties, performance, bodies, p_side, tracks, out,
                 reach_out):
     """``flight_begin``, then ``flight_move`` unless some drone needs a target acquired.
 
@@ -419,12 +441,12 @@ def flight_step(step, dt, night, ttl, drones, performance, bodies, p_side, track
     the move is left to the caller (after it has acquired targets).
     """
     b = Bodies(*bodies)
-    n_fly, n_flat, n_pick = flight_begin(step, dt, night, drones, performance, b.status, tracks,
-                                         out, reach_out)
+    n_fly, n_flat, n_pick = flight_begin(step, dt, night, sorties, performance, b.status,
+                                         tracks, out, reach_out)
     if n_fly == 0 or n_pick > 0:
         return n_fly, n_flat, n_pick, -1, -1, -1
-    n_home, n_strike, n_bomb = flight_move(step, dt, ttl, drones, performance, b.x, b.y, p_side,
-                                           tracks, out)
+    n_home, n_strike, n_bomb = flight_move(step, dt, ttl, sorties, performance, b.x, b.y,
+                                           p_side, tracks, out)
     return n_fly, n_flat, n_pick, n_home, n_strike, n_bomb
 
 

@@ -29,7 +29,7 @@ from dronefront.engine.state import (
     State,
     columns,
 )
-from dronefront.engine.terrain import Ground, points_in_area, terrain_class
+from dronefront.engine.terrain import Ground, points_in_area, raster_cell
 
 MAX_LAG = 15.0  # metres; assumption
 CATCH_UP = 1.5  # speed multiplier for a soldier behind its slot; assumption
@@ -89,11 +89,13 @@ def _advance(step, dt, p, t, movement_factor):
     n_wp, frozen_until, base_posture, lag, movers = (p.n_waypoints, p.frozen_until,
                                                      p.base_posture, p.lag, p.movers)
     pace, grid = p.pace, t.grid
+    t_ny, t_nx = grid.shape
     for g in range(ax.shape[0]):
         if (next_wp[g] >= n_wp[g] or frozen_until[g] > step or base_posture[g] != MOVING
                 or lag[g] > MAX_LAG or movers[g] <= 0):
             continue
-        cls = terrain_class(grid, t.x0, t.y0, t.cell, t.default, ax[g], ay[g])
+        cy, cx = raster_cell(ax[g], ay[g], t.x0, t.y0, t.cell, t_nx, t_ny)
+        cls = grid[cy, cx] if cy >= 0 else t.default
         budget = pace[g] * movement_factor[cls] * dt
         while budget > 0 and next_wp[g] < n_wp[g]:
             w = next_wp[g]
@@ -130,6 +132,7 @@ def _move_soldiers(step, dt, sprint, p, b, f, t, movement_factor, rects):
     ax, ay, hx, hy, decoy_dx, decoy_dy = p.ax, p.ay, p.hx, p.hy, p.decoy_dx, p.decoy_dy
     objective, lag, lag_n = p.objective, p.lag, p.movers
     grid = t.grid
+    t_ny, t_nx = grid.shape
     lag[:] = 0.0
     lag_n[:] = 0
     for i in range(x.shape[0]):
@@ -169,7 +172,8 @@ def _move_soldiers(step, dt, sprint, p, b, f, t, movement_factor, rects):
             y[i] += dy * frac
             lag[g] += dist - reach
         lag_n[g] += 1
-        terrain[i] = terrain_class(grid, t.x0, t.y0, t.cell, t.default, x[i], y[i])
+        cy, cx = raster_cell(x[i], y[i], t.x0, t.y0, t.cell, t_nx, t_ny)
+        terrain[i] = grid[cy, cx] if cy >= 0 else t.default
         k = objective[g]
         if k >= 0 and rects[k, 4] > 0:
             if rects[k, 0] <= x[i] <= rects[k, 2] and rects[k, 1] <= y[i] <= rects[k, 3]:

@@ -17,7 +17,7 @@ import numpy as np
 from dronefront.engine.events import EventLog
 from dronefront.engine.formulas import Concealment, visibility
 from dronefront.engine.rng import uniform
-from dronefront.engine.spatial import Grid, disc_rows, grid_columns, row_span
+from dronefront.engine.spatial import Grid, disc_rows, grid_columns, row_cells
 from dronefront.engine.spatial import nonzero as _nz
 from dronefront.engine.state import (
     BOMBER,
@@ -58,8 +58,8 @@ def _look(px, py, r, sensor, reach, b, conc, g, key, step, mark, pooled):
     cx0, cx1, cy0, cy1 = disc_rows(g, px, py, radius)
     r2 = radius * radius
     for cy in range(cy0, cy1 + 1):
-        lo, hi = row_span(start, nx, cy, cx0, cx1)
-        for k in range(lo, hi):
+        c0, c1 = row_cells(nx, cy, cx0, cx1)
+        for k in range(start[c0], start[c1]):
             j = items[k]
             if status[j] == KILLED or mark[j] == step:
                 continue
@@ -69,7 +69,7 @@ def _look(px, py, r, sensor, reach, b, conc, g, key, step, mark, pooled):
                 continue
             p = platoon[j]
             if uniform(key, step, sensor, j) < prob * visibility(
-                    t_conc, p_conc, discipline, terrain[j], posture[j], p):
+                    t_conc[terrain[j]], p_conc[posture[j]], discipline[p]):
                 mark[j] = step
                 sums[0, p] += x[j]
                 sums[1, p] += y[j]

@@ -16,7 +16,7 @@ import numpy as np
 
 from dronefront.engine.formulas import Concealment, visibility
 from dronefront.engine.rng import uniform
-from dronefront.engine.spatial import Grid, disc_rows, grid_columns, row_span
+from dronefront.engine.spatial import Grid, disc_rows, grid_columns, row_cells
 from dronefront.engine.spatial import nonzero as _nz
 from dronefront.engine.state import DENSEST, KILLED, NEAREST, RANDOM, Bodies, State, columns
 
@@ -31,8 +31,8 @@ def _count_near(px, py, radius, x, y, status, g):
     cx0, cx1, cy0, cy1 = disc_rows(g, px, py, radius)
     n = 0
     for cy in range(cy0, cy1 + 1):
-        lo, hi = row_span(start, nx, cy, cx0, cx1)
-        for k in range(lo, hi):
+        c0, c1 = row_cells(nx, cy, cx0, cx1)
+        for k in range(start[c0], start[c1]):
             j = items[k]
             if status[j] != KILLED:
                 dx = x[j] - px
@@ -103,8 +103,8 @@ def acquire(px, py, reach, policy, density_radius, visibility, b, value, g, key,
     best_score = -np.inf
     best_d2 = np.inf
     for cy in range(cy0, cy1 + 1):
-        lo, hi = row_span(start, nx, cy, cx0, cx1)
-        for k in range(lo, hi):
+        c0, c1 = row_cells(nx, cy, cx0, cx1)
+        for k in range(start[c0], start[c1]):
             j = items[k]
             if status[j] == KILLED:
                 continue
@@ -135,7 +135,7 @@ def _visibility_of(concealment, terrain, posture, platoon):
     t_conc, p_conc, discipline = c.terrain, c.posture, c.discipline
     out = np.empty(terrain.shape[0])
     for j in range(terrain.shape[0]):
-        out[j] = visibility(t_conc, p_conc, discipline, terrain[j], posture[j], platoon[j])
+        out[j] = visibility(t_conc[terrain[j]], p_conc[posture[j]], discipline[platoon[j]])
     return out
 
 
