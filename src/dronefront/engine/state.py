@@ -254,11 +254,24 @@ class Bodies(NamedTuple):
     terrain: np.ndarray
 
 
-class Skills(NamedTuple):
-    """Kernel view: the soldier columns of counter-drone skills and roles."""
+class Positions(NamedTuple):
+    """Kernel view: where the soldiers are and whether they live (drones flying at them)."""
+
+    x: np.ndarray
+    y: np.ndarray
+    status: np.ndarray
+
+
+class Spotting(NamedTuple):
+    """Kernel view: the soldier columns that decide who notices a drone."""
 
     role: np.ndarray
     spotting: np.ndarray
+
+
+class Marksmanship(NamedTuple):
+    """Kernel view: the soldier columns that decide who shoots at drones, and how well."""
+
     shoots: np.ndarray
     marksmanship: np.ndarray
 

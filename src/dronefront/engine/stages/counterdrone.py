@@ -38,7 +38,8 @@ from dronefront.engine.state import (
     SPOTTER,
     Airframes,
     Bodies,
-    Skills,
+    Marksmanship,
+    Spotting,
     State,
     columns,
 )
@@ -131,7 +132,7 @@ def _merge(sorted_keys, keep, extra, n_extra):
 
 
 @nb.njit(cache=True)
-def _detect(airframes, profiles, bodies, skills, rules, contacts, grids, key, step):
+def _detect(airframes, profiles, bodies, spotting, rules, contacts, grids, key, step):
     """This step's contacts and the new ones, packed as ``(out, n)``: ``out[:n]`` are the
     sorted contact keys, ``out[n:]`` the new contacts' slots, platoons and keys, one block
     each (``out`` is ``contacts`` itself when nothing changed: the common case, no copy).
@@ -140,7 +141,7 @@ def _detect(airframes, profiles, bodies, skills, rules, contacts, grids, key, st
     each in slot order, its platoons in the order their soldiers are met in the grid.
     """
     a, t, b, sk, ru = (Airframes(*airframes), Profiles(*profiles), Bodies(*bodies),
-                       Skills(*skills), Rules(*rules))
+                       Spotting(*spotting), Rules(*rules))
     state, side, dx, dy, dtype, sortie = a.state, a.side, a.x, a.y, a.dtype, a.sortie
     altitude, signature = t.altitude, t.signature
     x, y, status, platoon, role, spotting = b.x, b.y, b.status, b.platoon, sk.role, sk.spotting
@@ -235,7 +236,7 @@ def _encounters(keys, groups, seen, status, platoon, encounters, n_groups):
 
 
 @nb.njit(cache=True)
-def _drills(slots, groups, step, dt, drills, airframes, drone_role, bodies, skills, rules,
+def _drills(slots, groups, step, dt, drills, airframes, drone_role, bodies, spotting, rules,
             keys):
     """Run the drills of platoons with new contacts (``slots[i]`` met ``groups[i]``);
     returns the decoy commitments as (slot, decoy soldier, platoon)."""
@@ -246,7 +247,7 @@ def _drills(slots, groups, step, dt, drills, airframes, drone_role, bodies, skil
     decoy_until = p.decoy_until
     dtype, target, track, sortie = a.dtype, a.target, a.track, a.sortie
     committed = a.committed_decoy
-    drone_side, platoon, status, role = a.side, b.platoon, b.status, Skills(*skills).role
+    drone_side, platoon, status, role = a.side, b.platoon, b.status, Spotting(*spotting).role
     commit, decoy_distance, decoy_steps = ru.decoy_commit, ru.decoy_distance, ru.decoy_steps
     key_decoy, key_side = keys
     n = slots.shape[0]
@@ -305,12 +306,12 @@ def _drills(slots, groups, step, dt, drills, airframes, drone_role, bodies, skil
 
 
 @nb.njit(cache=True)
-def _fire(airframes, profiles, bodies, skills, rules, contacts, engages, grids, shots, key,
+def _fire(airframes, profiles, bodies, marksmen, rules, contacts, engages, grids, shots, key,
           step):
     """Flying drones under fire (slot order): slots, shooter counts, log-probability that
     every shooter misses, and the fire draw. Adds the shots to ``shots``."""
     a, t, b, sk, ru = (Airframes(*airframes), Profiles(*profiles), Bodies(*bodies),
-                       Skills(*skills), Rules(*rules))
+                       Marksmanship(*marksmen), Rules(*rules))
     state, side, dx, dy, dtype, sortie = a.state, a.side, a.x, a.y, a.dtype, a.sortie
     committed, altitude, speed_factor = a.committed_decoy, t.altitude, t.speed_factor
     x, y, status, platoon = b.x, b.y, b.status, b.platoon
@@ -394,12 +395,13 @@ class CounterDrone:
         self.profiles = (t.altitude, t.signature_range, self.speed_factor)
         self.airframes = columns(Airframes, state.drones)
         self.bodies = columns(Bodies, state.soldiers)
-        self.skills = columns(Skills, state.soldiers)
+        self.spotting = columns(Spotting, state.soldiers)
+        self.marksmen = columns(Marksmanship, state.soldiers)
         self.drills = columns(Drills, state.platoons)
 
     def __call__(self, state: State, log: EventLog) -> None:
         d, s = state.drones, state.soldiers
-        out, n = _detect(self.airframes, self.profiles, self.bodies, self.skills, self.rules,
+        out, n = _detect(self.airframes, self.profiles, self.bodies, self.spotting, self.rules,
                          state.contacts, grid_columns(state.grids), self.detect_key, state.step)
         if out.shape[0] == n:
             state.contacts = out
@@ -420,7 +422,7 @@ class CounterDrone:
         d, s, p = state.drones, state.soldiers, state.platoons
         keys = (state.streams["counterdrone.decoy"], state.streams["counterdrone.decoy_side"])
         slot, decoy, g = _drills(slots, groups, state.step, state.dt, self.drills,
-                                 self.airframes, state.types.role, self.bodies, self.skills,
+                                 self.airframes, state.types.role, self.bodies, self.spotting,
                                  self.rules, keys)
         if slot.size and log.keeps:
             log.add(state.step, "decoy", p.side[g], s.x[decoy], s.y[decoy],
@@ -429,7 +431,7 @@ class CounterDrone:
     def _shoot(self, state: State, log: EventLog) -> None:
         d = state.drones
         slots, shooters, log_miss, u = _fire(
-            self.airframes, self.profiles, self.bodies, self.skills, self.rules, state.contacts,
+            self.airframes, self.profiles, self.bodies, self.marksmen, self.rules, state.contacts,
             state.platoons.engage, grid_columns(state.grids), state.counters.shots,
             state.streams["counterdrone.fire"], state.step)
         if slots.size == 0:

@@ -25,7 +25,7 @@ from dronefront.engine.state import (
     IDLE,
     JAMMED,
     RETURNED,
-    Bodies,
+    Positions,
     State,
     columns,
 )
@@ -152,7 +152,8 @@ class Flight:
         self.drones = tuple(state.drones)
         self.sorties = columns(fk.Sorties, state.drones)
         self.performance = columns(fk.Performance, state.types)
-        self.bodies = columns(Bodies, state.soldiers)
+        self.cruise = columns(fk.Cruise, state.types)
+        self.positions = columns(Positions, state.soldiers)
         self.tracks = tuple(state.tracks)
 
     def __call__(self, state: State, log: EventLog) -> None:
@@ -160,7 +161,7 @@ class Flight:
         step, dt, n, ttl = state.step, state.dt, d.n, state.track_ttl
         ints, reach = self.ints, self.reach
         n_fly, n_flat, n_pick, n_home, n_strike, n_bomb = fk.flight_step(
-            step, dt, state.scenario.night, ttl, self.sorties, self.performance, self.bodies,
+            step, dt, state.scenario.night, ttl, self.sorties, self.cruise, self.positions,
             p_side, self.tracks, ints, reach)
         if n_flat:
             end_sorties(state, log, ints[:n_flat].copy(), CRASHED, "crash", self.flat_cause)
@@ -172,9 +173,8 @@ class Flight:
                                            reach[:n_pick].copy(), d.targeting_omniscient[pick])
             d.target[pick] = targets
             d.phase[pick[targets >= 0]] = ATTACK
-            n_home, n_strike, n_bomb = fk.flight_move(step, dt, ttl, self.sorties,
-                                                      self.performance, s.x, s.y, p_side,
-                                                      self.tracks, ints)
+            n_home, n_strike, n_bomb = fk.flight_move(step, dt, ttl, self.sorties, self.cruise,
+                                                      s.x, s.y, p_side, self.tracks, ints)
         if n_home:
             end_sorties(state, log, ints[2 * n:2 * n + n_home].copy(), RETURNED, "return")
         if n_strike or n_bomb:

@@ -33,9 +33,9 @@ from dronefront.engine.state import (
     RANDOM,
     RETURN,
     TRANSIT,
-    Bodies,
     Drones,
     Jammers,
+    Positions,
     Tracks,
 )
 
@@ -101,6 +101,15 @@ class Tethers(NamedTuple):
     y: np.ndarray
     home_x: np.ndarray
     home_y: np.ndarray
+
+
+class Cruise(NamedTuple):
+    """Kernel view: the drone type columns (by type) a step of flight reads."""
+
+    role: np.ndarray
+    speed: np.ndarray
+    acquire_range: np.ndarray
+    night_capable: np.ndarray
 
 
 class Links(NamedTuple):
@@ -308,7 +317,7 @@ def link_losses(step, key, tethers, links, jammers, out):
 
 
 @_jit
-def flight_begin(step, dt, night, sorties, performance, s_status, tracks, out, reach_out):
+def flight_begin(step, dt, night, sorties, cruise, s_status, tracks, out, reach_out):
     """Endurance, turning home and retargeting: (flying, flat, to acquire).
 
     Strike drones with a flat battery are listed at ``out[:n_flat]`` (the caller grounds
@@ -316,7 +325,7 @@ def flight_begin(step, dt, night, sorties, performance, s_status, tracks, out, r
     dead targets and follow their track; those that need a soldier and are near their aim
     (or omniscient) are listed at ``out[n:]`` with their acquire range in ``reach_out``.
     """
-    d, perf, tr = Sorties(*sorties), Performance(*performance), Tracks(*tracks)
+    d, perf, tr = Sorties(*sorties), Cruise(*cruise), Tracks(*tracks)
     state, dtype, side, phase, x, y = d.state, d.dtype, d.side, d.phase, d.x, d.y
     home_x, home_y, battery_end, target, track = (d.home_x, d.home_y, d.battery_end, d.target,
                                                   d.track)
@@ -366,7 +375,7 @@ def flight_begin(step, dt, night, sorties, performance, s_status, tracks, out, r
 
 
 @_jit
-def flight_move(step, dt, ttl, sorties, performance, s_x, s_y, p_side, tracks, out):
+def flight_move(step, dt, ttl, sorties, cruise, s_x, s_y, p_side, tracks, out):
     """Aim ISR, move every flying drone one step and sort the arrivals: (home, strike, bomb).
 
     Roaming ISR follows the largest fresh tracked group. A drone flies at its home (RETURN),
@@ -375,7 +384,7 @@ def flight_move(step, dt, ttl, sorties, performance, s_x, s_y, p_side, tracks, o
     slots). Strike drones with a flat battery (still FLYING until the caller grounds them)
     are skipped.
     """
-    d, perf, tr = Sorties(*sorties), Performance(*performance), Tracks(*tracks)
+    d, perf, tr = Sorties(*sorties), Cruise(*cruise), Tracks(*tracks)
     state, dtype, side, phase, x, y = d.state, d.dtype, d.side, d.phase, d.x, d.y
     home_x, home_y, battery_end, target = d.home_x, d.home_y, d.battery_end, d.target
     aim_x, aim_y, station_x, next_bomb = d.aim_x, d.aim_y, d.station_x, d.next_bomb
@@ -433,20 +442,20 @@ def flight_move(step, dt, ttl, sorties, performance, s_x, s_y, p_side, tracks, o
 
 
 @_jit
-def flight_step(step, dt, night, ttl, sorties, performance, bodies, p_side, tracks, out,
+def flight_step(step, dt, night, ttl, sorties, cruise, positions, p_side, tracks, out,
                 reach_out):
     """``flight_begin``, then ``flight_move`` unless some drone needs a target acquired.
 
     Returns (flying, flat, to acquire, home, strikers, bombers); the last three are -1 when
     the move is left to the caller (after it has acquired targets).
     """
-    b = Bodies(*bodies)
-    n_fly, n_flat, n_pick = flight_begin(step, dt, night, sorties, performance, b.status,
-                                         tracks, out, reach_out)
+    b = Positions(*positions)
+    n_fly, n_flat, n_pick = flight_begin(step, dt, night, sorties, cruise, b.status, tracks,
+                                         out, reach_out)
     if n_fly == 0 or n_pick > 0:
         return n_fly, n_flat, n_pick, -1, -1, -1
-    n_home, n_strike, n_bomb = flight_move(step, dt, ttl, sorties, performance, b.x, b.y,
-                                           p_side, tracks, out)
+    n_home, n_strike, n_bomb = flight_move(step, dt, ttl, sorties, cruise, b.x, b.y, p_side,
+                                           tracks, out)
     return n_fly, n_flat, n_pick, n_home, n_strike, n_bomb
 
 
