@@ -392,7 +392,8 @@ class CounterDrone:
             p_detect=self.p_detect, decoy_commit=self.decoy_commit,
             decoy_distance=cfg.decoy_distance, decoy_steps=self.decoy_steps))
         t = state.types
-        self.profiles = (t.altitude, t.signature_range, self.speed_factor)
+        self.profiles = tuple(Profiles(altitude=t.altitude, signature=t.signature_range,
+                                       speed_factor=self.speed_factor))
         self.airframes = columns(Airframes, state.drones)
         self.bodies = columns(Bodies, state.soldiers)
         self.spotting = columns(Spotting, state.soldiers)

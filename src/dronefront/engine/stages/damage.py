@@ -102,7 +102,7 @@ def resolve_blasts(
     if bx.shape[0] == 0:
         return 0
     s = state.soldiers
-    blasts = (bx, by, rings, penetration, blast_id)
+    blasts = tuple(Blasts(x=bx, y=by, rings=rings, penetration=penetration, blast_id=blast_id))
     bodies, shelter = columns(Bodies, s), tuple(Shelter.of(state))
     hits = []
     for grid in state.grids:

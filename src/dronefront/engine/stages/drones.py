@@ -96,8 +96,9 @@ class Launch:
             target[om] = picks
             go[om] = picks >= 0
         first = state.next_sortie
-        launched = fk.launch_slots(step, state.dt, first, (slots, go, target, track, aim_x, aim_y),
-                                   self.drones, self.performance, state.counters.fates)
+        plan = fk.Plan(slots=slots, go=go, target=target, track=track, aim_x=aim_x, aim_y=aim_y)
+        launched = fk.launch_slots(step, state.dt, first, tuple(plan), self.drones,
+                                   self.performance, state.counters.fates)
         if launched == 0:
             return
         state.next_sortie = first + launched

@@ -232,9 +232,9 @@ class Targeter:
                                       float(d.density_radius[slots[i]]))
             if global_densest.all():
                 return out
-        _acquire_many(
-            out, (slots, px, py, reach, omniscient, global_densest), d.policy,
-            d.density_radius, d.side, self.visibility(state), self.bodies,
-            state.platoons.value, grid_columns(state.grids), self.key, state.step,
-        )
+        picks = Picks(slots=slots, x=px, y=py, reach=reach, omniscient=omniscient,
+                      skip=global_densest)
+        _acquire_many(out, tuple(picks), d.policy, d.density_radius, d.side,
+                      self.visibility(state), self.bodies, state.platoons.value,
+                      grid_columns(state.grids), self.key, state.step)
         return out
