@@ -200,7 +200,7 @@ BYTES_PER_PLATOON = 2048
 BYTES_PER_DRONE = 1024
 BYTES_PER_STEP = 512
 BYTES_PER_GRID_CELL = 48  # two per-side neighbour grids of three int64 arrays
-GRID_CELL = 10.0  # metres, as dronefront.engine.sim.GRID_CELL (a test keeps them equal)
+GRID_CELL = 10.0  # metres, as dronefront.engine.spatial.GRID_CELL (a test keeps them equal)
 
 
 def scenario_memory(scenario: Any) -> dict[str, float]:

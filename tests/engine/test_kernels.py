@@ -28,13 +28,11 @@ def test_grid_queries_match_brute_force(pts, radius, cell):
     grid = build_grid(x, y, include, cell)
     mask = ~dead
     qx, qy = x[:20], y[:20]
-    got = count_within(qx, qy, radius, x, y, mask, grid.start, grid.items, grid.x0, grid.y0,
-                       grid.cell, grid.nx, grid.ny)
+    got = count_within(qx, qy, radius, x, y, mask, tuple(grid))
     d2 = (x[None, :] - qx[:, None]) ** 2 + (y[None, :] - qy[:, None]) ** 2
     expected = ((d2 <= radius * radius) & mask[None, :]).sum(axis=1)
     np.testing.assert_array_equal(got, expected)
-    idx = within(qx[0], qy[0], radius, x, y, mask, grid.start, grid.items, grid.x0, grid.y0,
-                 grid.cell, grid.nx, grid.ny)
+    idx = within(qx[0], qy[0], radius, x, y, mask, tuple(grid))
     np.testing.assert_array_equal(idx, np.flatnonzero((d2[0] <= radius * radius) & mask))
 
 
@@ -46,8 +44,7 @@ def test_densest_matches_brute_force(pts, radius, cell):
     x, y = np.round(x / 3) * 3, np.round(y / 3) * 3
     status = np.where(dead, KILLED, 0).astype(np.int8)
     grid = build_grid(x, y, status != KILLED, cell)
-    got = densest_overall(radius, x, y, status, grid.start, grid.items, grid.x0, grid.y0,
-                          grid.cell, grid.nx, grid.ny)
+    got = densest_overall(radius, x, y, status, tuple(grid))
     alive = status != KILLED
     if not alive.any():
         assert got == -1

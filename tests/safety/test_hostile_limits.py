@@ -315,7 +315,7 @@ def test_memory_estimate_parts_follow_the_state(monkeypatch):
 
 
 def test_memory_estimate_uses_the_engines_grid_cell():
-    from dronefront.engine.sim import GRID_CELL
+    from dronefront.engine.spatial import GRID_CELL
 
     assert limits.GRID_CELL == GRID_CELL
 

@@ -8,12 +8,14 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
+from dronefront.scenario.models import SIDES
+
 KINDS = (
     "launch", "detection", "spotted", "strike", "bomb", "call_for_fire", "shell", "shot",
     "shoot_down", "jam_loss", "crash", "return", "casualty", "decoy",
 )
 KIND = {name: i for i, name in enumerate(KINDS)}
-SIDE_NAMES = ("attacker", "defender")
+SIDE_NAMES = SIDES  # kept for importers: the names live in scenario.models
 EXTRA_CAUSES = ("jamming", "link_range", "endurance")
 
 
@@ -72,7 +74,7 @@ class EventLog:
             "step": step,
             "time": (step * dt).astype(np.float64),
             "kind": labels(col("kind", np.int32), KINDS),
-            "side": labels(col("side", np.int32), SIDE_NAMES),
+            "side": labels(col("side", np.int32), SIDES),
             "x": col("x", np.float32),
             "y": col("y", np.float32),
             "weapon": labels(col("weapon", np.int32), names),

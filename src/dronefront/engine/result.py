@@ -6,19 +6,18 @@ import platform
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
+from dronefront.engine.events import EventLog
+from dronefront.engine.series import SERIES
+from dronefront.engine.state import FATES, FPV, KILLED, WOUNDED, State
 from dronefront.io.jsonable import jsonable
 from dronefront.io.outputs import stamp
 from dronefront.io.rundir import atomic_dir, sha256_of, write_json, write_parquet
 from dronefront.scenario.models import SIDES, Scenario
-
-if TYPE_CHECKING:
-    from dronefront.engine.sim import Sim
-    from dronefront.engine.state import State
 
 
 @dataclass
@@ -95,12 +94,20 @@ def _ratio(a: float, b: float) -> float | None:
     return None if b == 0 else a / b
 
 
-def build_result(sim: Sim) -> Result:
-    from dronefront.engine.sim import SERIES
-
-    state = sim.state
+def build_result(
+    state: State,
+    seed: int,
+    series: np.ndarray,
+    log: EventLog,
+    *,
+    stage_seconds: dict[str, float] | None = None,
+    init_seconds: float = 0.0,
+    run_seconds: float = 0.0,
+) -> Result:
+    """The result of a run that reached ``state``: ``series`` holds one (2, len(SERIES))
+    row per step (rows past ``state.step`` are ignored), ``log`` its events."""
     steps = state.step
-    series = sim.series[:steps]
+    series = series[:steps]
     side_col = np.tile(np.array(SIDES), steps)
     step_col = np.repeat(np.arange(steps, dtype=np.int32), 2)
     columns: dict[str, Any] = {
@@ -111,19 +118,17 @@ def build_result(sim: Sim) -> Result:
     for k, name in enumerate(SERIES):
         columns[name] = series[:, :, k].reshape(-1)
     timeseries = pa.table(columns)
-    events = sim.log.table(state.dt, state.weapon_names)
+    events = log.table(state.dt, state.weapon_names)
     return Result(
-        scenario=sim.scenario, seed=sim.seed, summary=summarize(state, sim.seed),
+        scenario=state.scenario, seed=seed, summary=summarize(state, seed),
         timeseries=timeseries, events=events, state=state,
-        stage_seconds=dict(sim.stage_seconds), init_seconds=sim.init_seconds,
-        run_seconds=sim.run_seconds,
+        stage_seconds=dict(stage_seconds or {}), init_seconds=init_seconds,
+        run_seconds=run_seconds,
     )
 
 
 def summarize(state: State, seed: int) -> dict[str, Any]:
     """The per-engagement summary (plain JSON-able data, deterministic)."""
-    from dronefront.engine.state import FATES, FPV, KILLED, WOUNDED
-
     s, t, c, p = state.soldiers, state.types, state.counters, state.platoons
     scenario = state.scenario
     weapons = state.weapon_names
@@ -221,8 +226,6 @@ def summarize(state: State, seed: int) -> dict[str, Any]:
 
 def _per_unit(state: State) -> dict[str, Any]:
     """Casualties, progress and encounters of each unit (what unit learners need)."""
-    from dronefront.engine.state import KILLED, WOUNDED
-
     s, p = state.soldiers, state.platoons
     n_units = len(state.unit_names)
     initial = np.bincount(s.unit, minlength=n_units)

@@ -1,5 +1,9 @@
 """The step loop: an explicit, ordered list of stages, each timed.
 
+Each stage is an object built once per run from the state (its per-run constants) and
+called once per step; what one stage hands another is a field of the state (see
+docs/engine.md). The loop knows no stage's internals.
+
 >>> from dronefront.scenario.loader import load_scenario
 >>> sim = Sim(load_scenario("reference-open-field", ["parameters.N=60"]), seed=1)
 >>> result = sim.run()
@@ -12,49 +16,36 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-import numba as nb
 import numpy as np
 
 from dronefront.arguments import check_seed
 from dronefront.engine.events import EventLog
 from dronefront.engine.result import Result, build_result
-from dronefront.engine.stages.artillery import artillery
-from dronefront.engine.stages.counterdrone import counterdrone
-from dronefront.engine.stages.direct_fire import direct_fire
-from dronefront.engine.stages.drones import flight, jamming, launch
-from dronefront.engine.stages.movement import movement
-from dronefront.engine.stages.sensing import sensing
-from dronefront.engine.state import (
-    FATES,
-    FLYING,
-    HEALTHY,
-    IDLE,
-    KILLED,
-    WOUNDED,
-    State,
-    build_state,
-)
+from dronefront.engine.series import SERIES, record_row
+from dronefront.engine.stages import Stage
+from dronefront.engine.stages.artillery import Artillery
+from dronefront.engine.stages.counterdrone import CounterDrone
+from dronefront.engine.stages.direct_fire import DirectFire
+from dronefront.engine.stages.drones import Flight, Jamming, Launch
+from dronefront.engine.stages.movement import Movement
+from dronefront.engine.stages.sensing import Sensing
+from dronefront.engine.stages.targeting import Targeter
+from dronefront.engine.state import State, build_state
 from dronefront.errors import UserError
 from dronefront.scenario.models import Scenario
 
-Stage = Callable[[State, EventLog], None]
+__all__ = ["SERIES", "STAGE_NAMES", "Sim", "build_stages"]
 
-#: The order of one step. Movement also rebuilds the neighbour grids.
-STAGES: tuple[tuple[str, Stage], ...] = (
-    ("movement", movement),
-    ("sensing", sensing),
-    ("artillery", artillery),
-    ("launch", launch),
-    ("jamming", jamming),
-    ("flight", flight),
-    ("counterdrone", counterdrone),
-    ("direct_fire", direct_fire),
-)
+#: The order of one step.
+STAGE_NAMES = ("movement", "sensing", "artillery", "launch", "jamming", "flight",
+               "counterdrone", "direct_fire")
 
-GRID_CELL = 10.0  # metres: the neighbour-grid cell, sized to the typical density radius
 
-SERIES = ("healthy", "wounded", "killed", "drones_idle", "drones_flying", *FATES[0:],
-          "rounds_fired")
+def build_stages(state: State) -> list[Stage]:
+    """The stages of a run over ``state``, in step order (``STAGE_NAMES``)."""
+    targeter = Targeter(state)  # launch and flight share its per-step memos
+    return [Movement(state), Sensing(state), Artillery(state), Launch(state, targeter),
+            Jamming(state), Flight(state, targeter), CounterDrone(state), DirectFire(state)]
 
 
 class Sim:
@@ -68,32 +59,25 @@ class Sim:
         self.scenario = scenario
         self.seed = check_seed(seed)
         self.state = build_state(scenario, self.seed)
-        self.state.cache["grid_cell"] = GRID_CELL
         self.log = EventLog() if events else _Discard()
-        self.stage_seconds = {name: 0.0 for name, _ in STAGES}
+        self.stages = build_stages(self.state)
+        self.stage_seconds = {stage.name: 0.0 for stage in self.stages}
         self.stage_seconds["record"] = 0.0
-        steps = scenario.steps
-        self.series = np.zeros((steps, 2, len(SERIES)), np.int64)
+        self.series = np.zeros((scenario.steps, 2, len(SERIES)), np.int64)
         self.init_seconds = time.perf_counter() - started
         self.run_seconds = 0.0
 
     def step(self) -> None:
-        """Advance one step through every stage in order."""
-        state = self.state
-        state.cache.pop("visibility", None)
-        for name, stage in STAGES:
+        """Advance one step through every stage in order, then record the series row."""
+        state, log, seconds = self.state, self.log, self.stage_seconds
+        for stage in self.stages:
             t0 = time.perf_counter()
-            stage(state, self.log)
-            self.stage_seconds[name] += time.perf_counter() - t0
+            stage(state, log)
+            seconds[stage.name] += time.perf_counter() - t0
         t0 = time.perf_counter()
-        self._record()
-        self.stage_seconds["record"] += time.perf_counter() - t0
+        record_row(self.series[state.step], state)
+        seconds["record"] += time.perf_counter() - t0
         state.step += 1
-
-    def _record(self) -> None:
-        s, d, c = self.state.soldiers, self.state.drones, self.state.counters
-        _record_row(self.series[self.state.step], s.side, s.status, d.side, d.state, c.fates,
-                    c.shells + c.shots + c.direct_shots)
 
     def run(self, progress: Callable[[int, int], None] | None = None) -> Result:
         """Run every remaining step and return the result."""
@@ -104,28 +88,14 @@ class Sim:
             if progress is not None:
                 progress(self.state.step, total)
         self.run_seconds += time.perf_counter() - started
-        return build_result(self)
+        return self.result()
 
-
-@nb.njit(cache=True)
-def _record_row(row, soldier_side, status, drone_side, drone_state, fates, rounds):
-    """Fill one step's (2, len(SERIES)) row of counts; columns as in ``SERIES``."""
-    row[:] = 0
-    for i in range(soldier_side.shape[0]):
-        k = status[i]
-        column = 0 if k == HEALTHY else (1 if k == WOUNDED else (2 if k == KILLED else -1))
-        if column >= 0:
-            row[soldier_side[i], column] += 1
-    for i in range(drone_side.shape[0]):
-        if drone_state[i] == IDLE:
-            row[drone_side[i], 3] += 1
-        elif drone_state[i] == FLYING:
-            row[drone_side[i], 4] += 1
-    for side in range(2):
-        for t in range(fates.shape[1]):
-            for f in range(fates.shape[2]):
-                row[side, 5 + f] += fates[side, t, f]
-        row[side, row.shape[1] - 1] = rounds[side]
+    def result(self) -> Result:
+        """The result of the steps run so far."""
+        return build_result(
+            self.state, self.seed, self.series, self.log, stage_seconds=self.stage_seconds,
+            init_seconds=self.init_seconds, run_seconds=self.run_seconds,
+        )
 
 
 class _Discard(EventLog):

@@ -7,10 +7,12 @@ in them. The grid covers the bounding box of the indexed soldiers, so it follows
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numba as nb
 import numpy as np
+
+GRID_CELL = 10.0  # metres: the engine's neighbour-grid cell, sized to the typical density radius
 
 
 @nb.njit(cache=True)
@@ -41,17 +43,20 @@ def nonzero(mask: np.ndarray) -> np.ndarray:
     return mask.nonzero()[0]
 
 
-@dataclass(frozen=True)
-class Grid:
-    """A built grid: soldiers of cell ``c`` are ``items[start[c]:start[c + 1]]``."""
+class Grid(NamedTuple):
+    """A built grid: soldiers of cell ``c = cy * nx + cx`` are ``items[start[c]:start[c + 1]]``.
 
-    x0: float
-    y0: float
-    cell: float
-    nx: int
-    ny: int
-    start: np.ndarray
-    items: np.ndarray
+    Kernels take grids as plain tuples (``tuple(grid)``, unboxed faster than a NamedTuple)
+    and name them again with ``Grid(*raw)``.
+    """
+
+    x0: float  # metres: west edge of cell column 0
+    y0: float  # metres: south edge of cell row 0
+    cell: float  # metres: side of a square cell
+    nx: int  # cell columns
+    ny: int  # cell rows
+    start: np.ndarray  # int64 (nx * ny + 1,): where each cell's soldiers begin in items
+    items: np.ndarray  # int64 (indexed soldiers,): soldier indices, by cell, ascending within
 
 
 @nb.njit(cache=True)
@@ -87,12 +92,17 @@ def build_grid(x: np.ndarray, y: np.ndarray, include: np.ndarray, cell: float) -
 
 
 @nb.njit(cache=True)
-def _side_grid(x, y, status, side, which, dead, cell):
-    return _grid(x, y, (side == which) & (status != dead), cell)
+def side_grids(x, y, status, side, dead, cell):
+    """Both sides' grids of the soldiers whose status is not ``dead``, as ``Grid`` fields."""
+    out = []
+    for which in range(2):
+        x0, y0, nx, ny, start, items = _grid(x, y, (side == which) & (status != dead), cell)
+        out.append((x0, y0, cell, nx, ny, start, items))
+    return out[0], out[1]
 
 
 def build_side_grids(x: np.ndarray, y: np.ndarray, status: np.ndarray, side: np.ndarray,
-                     dead: int, cell: float) -> list[Grid]:
+                     dead: int, cell: float) -> tuple[Grid, Grid]:
     """One grid per side of the soldiers whose status is not ``dead`` (as ``build_grid``).
 
     >>> xs = np.array([0.0, 5.0, 50.0]); side = np.array([0, 1, 0], np.int8)
@@ -100,11 +110,13 @@ def build_side_grids(x: np.ndarray, y: np.ndarray, status: np.ndarray, side: np.
     >>> [g.items.tolist() for g in grids]
     [[0, 2], [1]]
     """
-    out = []
-    for which in (0, 1):
-        x0, y0, nx, ny, start, items = _side_grid(x, y, status, side, which, dead, cell)
-        out.append(Grid(x0, y0, cell, nx, ny, start, items))
-    return out
+    g0, g1 = side_grids(x, y, status, side, dead, float(cell))
+    return Grid(*g0), Grid(*g1)
+
+
+def grid_columns(grids: tuple[Grid, Grid]) -> tuple[tuple, tuple]:
+    """Both sides' grids as plain tuples, for a kernel (which names them with ``Grid(*g)``)."""
+    return tuple(grids[0]), tuple(grids[1])
 
 
 @nb.njit(inline="always", cache=True)
@@ -117,44 +129,70 @@ def cell_range(px, py, radius, x0, y0, cell, nx, ny):
     return cx0, cx1, cy0, cy1
 
 
+@nb.njit(inline="always", cache=True)
+def disc_rows(g, px, py, radius):
+    """The cells a disc query visits on grid ``g``: ``(cx0, cx1, cy0, cy1)``, inclusive.
+
+    A disc scan is, for each row ``cy`` in ``cy0..cy1``, the items of ``row_cells``: cells
+    ``cx0..cx1`` of a row are contiguous in ``items``, so this visits exactly the soldiers,
+    in exactly the order, of a cell-by-cell scan.
+    """
+    return cell_range(px, py, radius, g.x0, g.y0, g.cell, g.nx, g.ny)
+
+
+@nb.njit(inline="always", cache=True)
+def row_cells(nx, cy, cx0, cx1):
+    """``(c0, c1)``: row ``cy``'s cells ``cx0..cx1`` (of a grid ``nx`` cells wide) hold
+    ``items[start[c0]:start[c1]]``; ``c0 == c1`` when there are none.
+
+    Scalars in, scalars out: a helper handed an array costs a reference-count pair per call,
+    which in a hot loop doubles its time. Kernels take a grid's arrays out of it once.
+    """
+    if cx0 > cx1:
+        return 0, 0
+    return cy * nx + cx0, cy * nx + cx1 + 1
+
+
 @nb.njit(cache=True)
-def count_within(qx, qy, radius, x, y, mask, start, items, x0, y0, cell, nx, ny):
+def count_within(qx, qy, radius, x, y, mask, grid):
     """For each query point, the number of indexed soldiers with ``mask`` within ``radius``."""
+    g = Grid(*grid)
+    start, nx, items = g.start, g.nx, g.items
     out = np.zeros(qx.shape[0], np.int64)
     r2 = radius * radius
     for q in range(qx.shape[0]):
-        cx0, cx1, cy0, cy1 = cell_range(qx[q], qy[q], radius, x0, y0, cell, nx, ny)
+        cx0, cx1, cy0, cy1 = disc_rows(g, qx[q], qy[q], radius)
         n = 0
         for cy in range(cy0, cy1 + 1):
-            for cx in range(cx0, cx1 + 1):
-                c = cy * nx + cx
-                for k in range(start[c], start[c + 1]):
-                    j = items[k]
-                    if mask[j]:
-                        dx = x[j] - qx[q]
-                        dy = y[j] - qy[q]
-                        if dx * dx + dy * dy <= r2:
-                            n += 1
+            c0, c1 = row_cells(nx, cy, cx0, cx1)
+            for k in range(start[c0], start[c1]):
+                j = items[k]
+                if mask[j]:
+                    dx = x[j] - qx[q]
+                    dy = y[j] - qy[q]
+                    if dx * dx + dy * dy <= r2:
+                        n += 1
         out[q] = n
     return out
 
 
 @nb.njit(cache=True)
-def within(px, py, radius, x, y, mask, start, items, x0, y0, cell, nx, ny):
+def within(px, py, radius, x, y, mask, grid):
     """Indices (ascending) of indexed soldiers with ``mask`` within ``radius`` of a point."""
-    cx0, cx1, cy0, cy1 = cell_range(px, py, radius, x0, y0, cell, nx, ny)
+    g = Grid(*grid)
+    start, nx, items = g.start, g.nx, g.items
+    cx0, cx1, cy0, cy1 = disc_rows(g, px, py, radius)
     r2 = radius * radius
     found = []
     for cy in range(cy0, cy1 + 1):
-        for cx in range(cx0, cx1 + 1):
-            c = cy * nx + cx
-            for k in range(start[c], start[c + 1]):
-                j = items[k]
-                if mask[j]:
-                    dx = x[j] - px
-                    dy = y[j] - py
-                    if dx * dx + dy * dy <= r2:
-                        found.append(j)
+        c0, c1 = row_cells(nx, cy, cx0, cx1)
+        for k in range(start[c0], start[c1]):
+            j = items[k]
+            if mask[j]:
+                dx = x[j] - px
+                dy = y[j] - py
+                if dx * dx + dy * dy <= r2:
+                    found.append(j)
     out = np.array(found, dtype=np.int64) if len(found) else np.empty(0, np.int64)
     out.sort()
     return out

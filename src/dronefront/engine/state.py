@@ -3,18 +3,26 @@
 Soldiers, platoons (the tactical groups that move, detect and drill together), drone slots
 (one per operator team, flying one airframe at a time), batteries and jammers each get a
 table. Stages read and write these arrays in place; nothing holds per-agent Python objects.
+
+Tables are NamedTuples of arrays: their fields are never rebound during a run (stages and
+kernel views may hold them), only written in place. Shapes: ``N`` soldiers, ``G`` platoons,
+``M`` drone slots, ``K`` drone types, ``B`` batteries, ``J`` jammers, ``R`` lethality rings,
+``W`` route waypoints; "step" values are step indices, "code" values index the tuples below.
+Each field's comment gives its dtype, shape and unit.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import NamedTuple, get_args
 
 import numpy as np
 
 from dronefront.engine.rng import Streams, uniforms
+from dronefront.engine.spatial import GRID_CELL, Grid, build_side_grids
 from dronefront.engine.terrain import TerrainRaster, rasterize
-from dronefront.scenario.models import SIDES, Scenario
+from dronefront.scenario.models import SIDES, Scenario, TargetPolicy
 
 # Moving carefully (camouflage, using cover) and moving at night are slower; assumptions.
 DISCIPLINE_PACE_COST = 0.5
@@ -35,203 +43,273 @@ ISR, FPV, BOMBER, LOITERING = range(4)
 # Drone fates, counted per type.
 FATES = ("launched", "expended", "shot_down", "jammed", "crashed", "returned")
 LAUNCHED, EXPENDED, SHOT_DOWN, JAMMED, CRASHED, RETURNED = range(6)
+# Targeting policies of drone teams (``Drones.policy``).
+POLICIES: tuple[str, ...] = get_args(TargetPolicy)
+NEAREST, DENSEST, RANDOM, HIGHEST_VALUE = (POLICIES.index(p) for p in (
+    "nearest", "densest", "random", "highest_value"))
 
 
-@dataclass
-class Soldiers:
-    x: np.ndarray
-    y: np.ndarray
-    side: np.ndarray  # int8: 0 attacker, 1 defender
-    unit: np.ndarray  # int32 global unit index
-    platoon: np.ndarray  # int32 global platoon index
-    squad: np.ndarray  # int32 global squad index
-    status: np.ndarray  # int8 HEALTHY/WOUNDED/KILLED
-    posture: np.ndarray  # int8
-    role: np.ndarray  # int8
-    shoots: np.ndarray  # bool: fires at drones when its platoon engages
-    spotting: np.ndarray  # float64 multiplier on drone signature range
-    marksmanship: np.ndarray  # float64 per-step hit probability at ideal range
-    encounters: np.ndarray  # int32 drone encounters while healthy
-    cause: np.ndarray  # int16 weapon code of the casualty, -1 none
-    ox: np.ndarray  # formation slot offset, local frame (right, forward), metres
-    oy: np.ndarray
-    holding: np.ndarray  # bool: reached its objective and holds
-    terrain: np.ndarray  # int8 terrain class under the soldier
+class Soldiers(NamedTuple):
+    """One row per soldier (``N``)."""
+
+    x: np.ndarray  #: float64 (N,) m, east
+    y: np.ndarray  #: float64 (N,) m, north
+    side: np.ndarray  #: int8 (N,) 0 attacker, 1 defender
+    unit: np.ndarray  #: int32 (N,) index into ``State.unit_names``
+    platoon: np.ndarray  #: int32 (N,) global platoon index
+    squad: np.ndarray  #: int32 (N,) global squad index
+    status: np.ndarray  #: int8 (N,) HEALTHY, WOUNDED or KILLED
+    posture: np.ndarray  #: int8 (N,) code into POSTURES
+    role: np.ndarray  #: int8 (N,) code into ROLES
+    shoots: np.ndarray  #: bool (N,) fires at drones when its platoon engages
+    spotting: np.ndarray  #: float64 (N,) multiplier on drone signature range
+    marksmanship: np.ndarray  #: float64 (N,) per-step hit probability at ideal range
+    encounters: np.ndarray  #: int32 (N,) drone encounters while healthy
+    cause: np.ndarray  #: int16 (N,) weapon code (``State.weapon_names``) of a casualty, -1
+    ox: np.ndarray  #: float64 (N,) m, formation slot offset to the platoon's right
+    oy: np.ndarray  #: float64 (N,) m, formation slot offset forward
+    holding: np.ndarray  #: bool (N,) reached its objective and holds
+    terrain: np.ndarray  #: int8 (N,) terrain class under the soldier
 
     @property
     def n(self) -> int:
         return self.x.shape[0]
 
 
-@dataclass
-class Platoons:
-    side: np.ndarray
-    unit: np.ndarray
-    ax: np.ndarray  # anchor position
-    ay: np.ndarray
-    hx: np.ndarray  # heading (unit vector)
-    hy: np.ndarray
-    route_x: np.ndarray  # (G, W) waypoints, padded with the last one
-    route_y: np.ndarray
-    n_waypoints: np.ndarray
-    next_wp: np.ndarray
-    base_posture: np.ndarray
-    objective: np.ndarray  # objective index or -1
-    pace: np.ndarray
-    freeze: np.ndarray  # bool drill flags
-    disperse: np.ndarray
-    engage: np.ndarray
-    decoy: np.ndarray
-    freeze_time: np.ndarray
-    disperse_time: np.ndarray
-    disperse_factor: np.ndarray
-    discipline: np.ndarray
-    value: np.ndarray
-    frozen_until: np.ndarray  # step index
-    dispersed_until: np.ndarray
-    decoy_until: np.ndarray
-    decoy_dx: np.ndarray  # where the decoy runs, relative to the anchor
-    decoy_dy: np.ndarray
-    advanced: np.ndarray  # metres of route covered by the anchor
-    route_length: np.ndarray
-    fire_rate: np.ndarray  # direct fire: shots per soldier per second
-    fire_kill: np.ndarray
-    fire_wound: np.ndarray
-    fire_range: np.ndarray
+class Platoons(NamedTuple):
+    """One row per platoon (``G``): the group that moves, detects and drills together."""
+
+    side: np.ndarray  #: int8 (G,) 0 attacker, 1 defender
+    unit: np.ndarray  #: int32 (G,) index into ``State.unit_names``
+    ax: np.ndarray  #: float64 (G,) m, anchor (formation origin) east
+    ay: np.ndarray  #: float64 (G,) m, anchor north
+    hx: np.ndarray  #: float64 (G,) heading, unit vector east component
+    hy: np.ndarray  #: float64 (G,) heading, north component
+    route_x: np.ndarray  #: float64 (G, W) m, waypoints, padded with the last one
+    route_y: np.ndarray  #: float64 (G, W) m
+    n_waypoints: np.ndarray  #: int32 (G,) real waypoints in the route
+    next_wp: np.ndarray  #: int32 (G,) the waypoint the anchor heads for
+    base_posture: np.ndarray  #: int8 (G,) code into POSTURES; MOVING platoons advance
+    objective: np.ndarray  #: int32 (G,) index into ``State.objective_names``, -1 none
+    pace: np.ndarray  #: float64 (G,) m/s on open ground
+    freeze: np.ndarray  #: bool (G,) drill: freeze on a new drone contact
+    disperse: np.ndarray  #: bool (G,) drill: disperse
+    engage: np.ndarray  #: bool (G,) drill: fire at drones in contact
+    decoy: np.ndarray  #: bool (G,) drill: send a decoy runner
+    freeze_time: np.ndarray  #: float64 (G,) s
+    disperse_time: np.ndarray  #: float64 (G,) s
+    disperse_factor: np.ndarray  #: float64 (G,) formation scale while dispersing
+    discipline: np.ndarray  #: float64 (G,) concealment discipline, 0-1
+    value: np.ndarray  #: float64 (G,) target value weight
+    frozen_until: np.ndarray  #: int64 (G,) step; frozen while the step is earlier
+    dispersed_until: np.ndarray  #: int64 (G,) step
+    decoy_until: np.ndarray  #: int64 (G,) step
+    decoy_dx: np.ndarray  #: float64 (G,) m, where the decoy runs, from the anchor
+    decoy_dy: np.ndarray  #: float64 (G,) m
+    advanced: np.ndarray  #: float64 (G,) m of route covered by the anchor
+    route_length: np.ndarray  #: float64 (G,) m
+    fire_rate: np.ndarray  #: float64 (G,) direct fire: shots per soldier per second
+    fire_kill: np.ndarray  #: float64 (G,) direct fire: kill probability per shot
+    fire_wound: np.ndarray  #: float64 (G,) direct fire: wound probability per shot
+    fire_range: np.ndarray  #: float64 (G,) m, direct fire range from the platoon centre
+    lag: np.ndarray  #: float64 (G,) m, mean distance moving soldiers trail their slots
+    movers: np.ndarray  #: int64 (G,) soldiers that moved last step (1 before the first)
 
     @property
     def n(self) -> int:
         return self.side.shape[0]
 
 
-@dataclass
-class DroneTypes:
-    names: tuple[str, ...]
-    role: np.ndarray
-    speed: np.ndarray
-    endurance: np.ndarray
-    altitude: np.ndarray
-    radio: np.ndarray
-    link_range: np.ndarray
-    link_resistance: np.ndarray
-    sensor_range: np.ndarray
-    sensor_detect_prob: np.ndarray
-    night_capable: np.ndarray
-    acquire_range: np.ndarray
-    rings: np.ndarray  # (K, R, 3): radius, kill, wound; padded with radius -1
-    bombs: np.ndarray
-    bomb_interval: np.ndarray
-    aim_error: np.ndarray
-    cover_penetration: np.ndarray
-    signature_range: np.ndarray
-    cost: np.ndarray
+class DroneTypes(NamedTuple):
+    """One row per drone type (``K``), in ``names`` order."""
+
+    names: tuple[str, ...]  #: K names
+    role: np.ndarray  #: int8 (K,) code into DRONE_ROLES
+    speed: np.ndarray  #: float64 (K,) m/s
+    endurance: np.ndarray  #: float64 (K,) s per sortie
+    altitude: np.ndarray  #: float64 (K,) m above ground
+    radio: np.ndarray  #: bool (K,) radio link (else fibre: cannot be jammed)
+    link_range: np.ndarray  #: float64 (K,) m from home
+    link_resistance: np.ndarray  #: float64 (K,) share of jamming shrugged off
+    sensor_range: np.ndarray  #: float64 (K,) m, camera ground range
+    sensor_detect_prob: np.ndarray  #: float64 (K,) per step and soldier in range
+    night_capable: np.ndarray  #: bool (K,)
+    acquire_range: np.ndarray  #: float64 (K,) m
+    rings: np.ndarray  #: float64 (K, R, 3) radius m, kill, wound; padded with radius -1
+    bombs: np.ndarray  #: int64 (K,) per sortie
+    bomb_interval: np.ndarray  #: float64 (K,) s
+    aim_error: np.ndarray  #: float64 (K,) m, std. dev. per axis
+    cover_penetration: np.ndarray  #: float64 (K,) share of cover and protection defeated
+    signature_range: np.ndarray  #: float64 (K,) m at which a soldier may notice it
+    cost: np.ndarray  #: float64 (K,) per airframe
 
 
-@dataclass
-class Drones:
-    """One row per operator team (slot); a slot flies one airframe at a time."""
+class Drones(NamedTuple):
+    """One row per operator team (slot, ``M``); a slot flies one airframe at a time."""
 
-    side: np.ndarray
-    dtype: np.ndarray
-    home_x: np.ndarray
-    home_y: np.ndarray
-    inventory: np.ndarray
-    turnaround: np.ndarray  # steps
-    targeting_omniscient: np.ndarray
-    policy: np.ndarray  # index into POLICIES
-    density_radius: np.ndarray
-    station_x: np.ndarray  # nan: over the enemy
-    station_y: np.ndarray
-    active_from: np.ndarray  # step
-    active_until: np.ndarray  # step
-    state: np.ndarray
-    phase: np.ndarray
-    ready_step: np.ndarray
-    x: np.ndarray
-    y: np.ndarray
-    target: np.ndarray  # soldier index or -1
-    track: np.ndarray  # enemy platoon index or -1
-    aim_x: np.ndarray  # where it is heading when it has no soldier target
-    aim_y: np.ndarray
-    battery_end: np.ndarray  # step at which the battery is flat
-    bombs_left: np.ndarray
-    next_bomb: np.ndarray
-    sortie: np.ndarray  # global sortie id, -1 before the first launch
-    committed_decoy: np.ndarray
-
-    @property
-    def n(self) -> int:
-        return self.side.shape[0]
-
-
-POLICIES = ("nearest", "densest", "random", "highest_value")
-
-
-@dataclass
-class Batteries:
-    side: np.ndarray
-    x: np.ndarray
-    y: np.ndarray
-    rounds: np.ndarray
-    interval: np.ndarray  # seconds between rounds (all tubes)
-    rounds_per_mission: np.ndarray
-    latency: np.ndarray  # steps
-    sigma: np.ndarray  # per-axis dispersion, m
-    max_range: np.ndarray
-    min_group: np.ndarray
-    rings: np.ndarray  # (B, R, 3)
-    cost_per_round: np.ndarray
-    mission_left: np.ndarray  # rounds still to fire in the current mission
-    mission_x: np.ndarray
-    mission_y: np.ndarray
-    next_round_time: np.ndarray  # seconds
-    fired: np.ndarray  # rounds fired so far
+    side: np.ndarray  #: int8 (M,)
+    dtype: np.ndarray  #: int32 (M,) drone type
+    home_x: np.ndarray  #: float64 (M,) m, the team's position
+    home_y: np.ndarray  #: float64 (M,) m
+    inventory: np.ndarray  #: int64 (M,) airframes on the ground
+    turnaround: np.ndarray  #: int64 (M,) steps between sorties
+    targeting_omniscient: np.ndarray  #: bool (M,) picks from the whole enemy force
+    policy: np.ndarray  #: int8 (M,) code into POLICIES
+    density_radius: np.ndarray  #: float64 (M,) m, for the densest policy
+    station_x: np.ndarray  #: float64 (M,) m, ISR orbit; nan: over the enemy
+    station_y: np.ndarray  #: float64 (M,) m
+    active_from: np.ndarray  #: int64 (M,) step
+    active_until: np.ndarray  #: int64 (M,) step
+    state: np.ndarray  #: int8 (M,) IDLE or FLYING
+    phase: np.ndarray  #: int8 (M,) TRANSIT, ATTACK, ON_STATION or RETURN
+    ready_step: np.ndarray  #: int64 (M,) step from which it may launch
+    x: np.ndarray  #: float64 (M,) m
+    y: np.ndarray  #: float64 (M,) m
+    target: np.ndarray  #: int64 (M,) soldier index, -1 none
+    track: np.ndarray  #: int64 (M,) enemy platoon index, -1 none
+    aim_x: np.ndarray  #: float64 (M,) m, where it heads without a soldier target
+    aim_y: np.ndarray  #: float64 (M,) m
+    battery_end: np.ndarray  #: int64 (M,) step at which the battery is flat
+    bombs_left: np.ndarray  #: int64 (M,)
+    next_bomb: np.ndarray  #: int64 (M,) step
+    sortie: np.ndarray  #: int64 (M,) global sortie id, -1 before the first launch
+    committed_decoy: np.ndarray  #: bool (M,) chasing a decoy soldier
 
     @property
     def n(self) -> int:
         return self.side.shape[0]
 
 
-@dataclass
-class Jammers:
-    side: np.ndarray
-    x: np.ndarray
-    y: np.ndarray
-    radius: np.ndarray
-    strength: np.ndarray
-    active: np.ndarray
+class Batteries(NamedTuple):
+    """One row per artillery battery (``B``)."""
+
+    side: np.ndarray  #: int8 (B,)
+    x: np.ndarray  #: float64 (B,) m
+    y: np.ndarray  #: float64 (B,) m
+    rounds: np.ndarray  #: int64 (B,) rounds left
+    interval: np.ndarray  #: float64 (B,) s between rounds (all tubes)
+    rounds_per_mission: np.ndarray  #: int64 (B,)
+    latency: np.ndarray  #: int64 (B,) steps from call to first round
+    sigma: np.ndarray  #: float64 (B,) m, dispersion per axis
+    max_range: np.ndarray  #: float64 (B,) m
+    min_group: np.ndarray  #: int64 (B,) smallest tracked group worth a mission
+    rings: np.ndarray  #: float64 (B, R, 3) radius m, kill, wound
+    cost_per_round: np.ndarray  #: float64 (B,)
+    mission_left: np.ndarray  #: int64 (B,) rounds still to fire in the current mission
+    mission_x: np.ndarray  #: float64 (B,) m, aim point
+    mission_y: np.ndarray  #: float64 (B,) m
+    next_round_time: np.ndarray  #: float64 (B,) s
+    fired: np.ndarray  #: int64 (B,) rounds fired so far
+
+    @property
+    def n(self) -> int:
+        return self.side.shape[0]
 
 
-@dataclass
-class Tracks:
-    """What each side knows of each enemy platoon: last seen position, size and time."""
+class Jammers(NamedTuple):
+    """One row per jammer (``J``)."""
 
-    x: np.ndarray  # (2, G)
-    y: np.ndarray
-    n: np.ndarray
-    step: np.ndarray  # last update step, -inf-like when never seen
-    engaged_until: np.ndarray  # artillery: step until which a mission covers it
+    side: np.ndarray  #: int8 (J,)
+    x: np.ndarray  #: float64 (J,) m
+    y: np.ndarray  #: float64 (J,) m
+    radius: np.ndarray  #: float64 (J,) m
+    strength: np.ndarray  #: float64 (J,) probability a link in reach is lost per step
+    active: np.ndarray  #: bool (J,)
 
 
-@dataclass
-class Counters:
+class Tracks(NamedTuple):
+    """What each side (row) knows of each enemy platoon (column): last sighting."""
+
+    x: np.ndarray  #: float64 (2, G) m, mean position of the soldiers seen
+    y: np.ndarray  #: float64 (2, G) m
+    n: np.ndarray  #: int64 (2, G) soldiers seen
+    step: np.ndarray  #: int64 (2, G) step of the sighting; a large negative value: never
+    engaged_until: np.ndarray  #: int64 (2, G) step until which an artillery mission covers it
+
+
+class Counters(NamedTuple):
     """Running tallies that the summary and the time series are built from."""
 
-    fates: np.ndarray  # (2, K, len(FATES)) by side of the drone
-    shots: np.ndarray  # (2,) counter-drone shots fired, per shooting side
-    direct_shots: np.ndarray  # (2,)
-    shells: np.ndarray  # (2,)
-    strikes: np.ndarray  # (2, K) detonations and bombs released
-    decoy_downs: np.ndarray  # (2,) drones shot down while committed to a decoy, by shooter side
+    fates: np.ndarray  #: int64 (2, K, len(FATES)) by side of the drone
+    shots: np.ndarray  #: int64 (2,) counter-drone shots fired, by shooting side
+    direct_shots: np.ndarray  #: int64 (2,) direct-fire shots, by shooting side
+    shells: np.ndarray  #: int64 (2,) artillery rounds, by firing side
+    strikes: np.ndarray  #: int64 (2, K) detonations and bombs released
+    decoy_downs: np.ndarray  #: int64 (2,) drones downed while chasing a decoy, by shooter side
+
+
+class Bodies(NamedTuple):
+    """Kernel view: the soldier columns spatial queries read (the same arrays as Soldiers).
+
+    Kernels take views as plain tuples (``columns(Bodies, soldiers)``: Numba unboxes a plain
+    tuple about twice as fast as a NamedTuple) and name them again with ``Bodies(*raw)``.
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    side: np.ndarray
+    platoon: np.ndarray
+    status: np.ndarray
+    posture: np.ndarray
+    terrain: np.ndarray
+
+
+class Positions(NamedTuple):
+    """Kernel view: where the soldiers are and whether they live (drones flying at them)."""
+
+    x: np.ndarray
+    y: np.ndarray
+    status: np.ndarray
+
+
+class Spotting(NamedTuple):
+    """Kernel view: the soldier columns that decide who notices a drone."""
+
+    role: np.ndarray
+    spotting: np.ndarray
+
+
+class Marksmanship(NamedTuple):
+    """Kernel view: the soldier columns that decide who shoots at drones, and how well."""
+
+    shoots: np.ndarray
+    marksmanship: np.ndarray
+
+
+class Airframes(NamedTuple):
+    """Kernel view: the drone slot columns that soldiers see, shoot at and decoy."""
+
+    state: np.ndarray
+    side: np.ndarray
+    dtype: np.ndarray
+    sortie: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    target: np.ndarray
+    track: np.ndarray
+    committed_decoy: np.ndarray
+
+
+def columns(view: type, table: tuple) -> tuple:
+    """The arrays of ``table`` that the NamedTuple ``view`` names, in its order, as a plain
+    tuple for a kernel (which rebuilds the view with ``view(*columns)``).
+
+    >>> table = Bodies(*(np.arange(2) + k for k in range(7)))
+    >>> [int(a[0]) for a in columns(Bodies, table)][:3]
+    [0, 1, 2]
+    """
+    return tuple(getattr(table, name) for name in view._fields)
 
 
 @dataclass
 class State:
-    scenario: Scenario
-    dt: float
-    step: int
-    streams: Streams
-    terrain: TerrainRaster
+    """Everything a run evolves. Stages hand each other data only through these fields."""
+
+    scenario: Scenario  #: the resolved scenario (read-only)
+    dt: float  #: s per step
+    step: int  #: the step being simulated (0-based)
+    streams: Streams  #: the named random streams of this seed
+    terrain: TerrainRaster  #: terrain classes and their effects
     soldiers: Soldiers
     platoons: Platoons
     types: DroneTypes
@@ -242,12 +320,19 @@ class State:
     counters: Counters
     unit_names: list[str]
     objective_names: list[str]
-    weapon_names: list[str]  # drone types, then "artillery", "small_arms"
-    posture_concealment: np.ndarray
-    posture_protection: np.ndarray
+    weapon_names: list[str]  #: drone types, then "artillery", "small_arms" (weapon codes)
+    posture_concealment: np.ndarray  #: float64 (4,) by posture code
+    posture_protection: np.ndarray  #: float64 (4,) by posture code
+    track_ttl: np.ndarray  #: float64 (2,) steps a side's track stays usable
+    #: per side, a neighbour grid of its living soldiers; movement rebuilds it each step
+    grids: tuple[Grid, Grid]
+    #: int64, sorted: ``sortie * max(G, 1) + platoon`` of drone-platoon contacts this step
     contacts: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    #: int64, sorted: the same keys for every contact ever made (encounters, detections)
     seen: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
-    cache: dict = field(default_factory=dict)
+    next_sortie: int = 0  #: the id the next launched sortie gets
+    #: bumped whenever soldiers become casualties: invalidates memos over the living
+    casualty_epoch: int = 0
 
     @property
     def time(self) -> float:
@@ -434,6 +519,7 @@ def build_state(scenario: Scenario, seed: int) -> State:
         advanced=np.zeros(g), route_length=route_length,
         fire_rate=parr("fire_rate", np.float64), fire_kill=parr("fire_kill", np.float64),
         fire_wound=parr("fire_wound", np.float64), fire_range=parr("fire_range", np.float64),
+        lag=np.zeros(g), movers=np.ones(g, np.int64),
     )
 
     types = _drone_types(type_table)
@@ -457,6 +543,10 @@ def build_state(scenario: Scenario, seed: int) -> State:
         weapon_names=[*type_names, "artillery", "small_arms"],
         posture_concealment=np.array([scenario.posture_concealment[p] for p in POSTURES]),
         posture_protection=np.array([scenario.posture_protection[p] for p in POSTURES]),
+        track_ttl=np.array([getattr(scenario.sides, name).drone_doctrine.track_ttl / scenario.dt
+                            for name in SIDES]),
+        grids=build_side_grids(soldiers.x, soldiers.y, soldiers.status, soldiers.side, KILLED,
+                               GRID_CELL),
     )
 
 

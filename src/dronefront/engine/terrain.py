@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
+from typing import NamedTuple
 
+import numba as nb
 import numpy as np
 
 from dronefront.engine.geometry import points_in_polygon
@@ -28,13 +30,48 @@ class TerrainRaster:
 
     def lookup(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Class index at each point; points off the raster get the default class."""
-        ny, nx = self.grid.shape
-        cx = np.floor((x - self.x0) / self.cell).astype(np.int64)
-        cy = np.floor((y - self.y0) / self.cell).astype(np.int64)
-        inside = (cx >= 0) & (cx < nx) & (cy >= 0) & (cy < ny)
-        out = np.full(x.shape, self.default, np.int8)
-        out[inside] = self.grid[cy[inside], cx[inside]]
-        return out
+        return _lookup(tuple(Ground.of(self)), np.asarray(x, np.float64).ravel(),
+                       np.asarray(y, np.float64).ravel()).reshape(np.shape(x))
+
+
+class Ground(NamedTuple):
+    """Kernel view of a raster for class lookups (the raster's own grid and origin)."""
+
+    grid: np.ndarray  # int8 (ny, nx) class index, row 0 at y0
+    x0: float  # m
+    y0: float  # m
+    cell: float  # m
+    default: int  # class off the raster
+
+    @classmethod
+    def of(cls, raster: TerrainRaster) -> Ground:
+        return cls(raster.grid, raster.x0, raster.y0, raster.cell, raster.default)
+
+
+@nb.njit(inline="always", cache=True)
+def raster_cell(x, y, x0, y0, cell, nx, ny):
+    """``(row, column)`` of the raster cell under ``(x, y)``; ``(-1, -1)`` off the raster.
+
+    The class there is ``grid[row, col]``, else the default class. Scalars only: a helper
+    handed the grid would cost a reference-count pair per call.
+    """
+    cx = int(np.floor((x - x0) / cell))
+    cy = int(np.floor((y - y0) / cell))
+    if 0 <= cx < nx and 0 <= cy < ny:
+        return cy, cx
+    return -1, -1
+
+
+@nb.njit(cache=True)
+def _lookup(ground, x, y):
+    t = Ground(*ground)
+    grid = t.grid
+    ny, nx = grid.shape
+    out = np.empty(x.shape[0], np.int8)
+    for i in range(x.shape[0]):
+        cy, cx = raster_cell(x[i], y[i], t.x0, t.y0, t.cell, nx, ny)
+        out[i] = grid[cy, cx] if cy >= 0 else t.default
+    return out
 
 
 def rasterize(terrain: Terrain) -> TerrainRaster:

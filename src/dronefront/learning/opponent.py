@@ -15,14 +15,14 @@ After each engagement:
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from dronefront.engine.rng import normal, stream_key
-
-POLICIES = ("nearest", "densest", "random", "highest_value")
+from dronefront.engine.state import POLICIES
+from dronefront.scenario.models import TargetPolicy
 
 
 class DroneSideConfig(BaseModel):
@@ -34,7 +34,7 @@ class DroneSideConfig(BaseModel):
     timing: bool = True
     notes: bool = True
     rate: float = Field(0.2, ge=0.0, le=1.0)
-    initial_policy: Literal["nearest", "densest", "random", "highest_value"] = "densest"
+    initial_policy: TargetPolicy = "densest"
     initial_fibre_share: float = Field(0.2, ge=0.0, le=1.0)
     initial_thermal_share: float = Field(0.1, ge=0.0, le=1.0)
     mix_gain: float = Field(1.5, ge=0.0)

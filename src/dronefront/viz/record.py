@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from dronefront.engine.result import Result, build_result
+from dronefront.engine.result import Result
 from dronefront.scenario.models import Scenario
 
 #: Most soldiers drawn in a replay; beyond it every k-th soldier is kept.
@@ -168,6 +168,6 @@ def record_run(
         if progress is not None:
             progress(state.step, total)
     assert frame == n_frames
-    result = build_result(sim)
+    result = sim.result()
     return Recording(result=result, every=every, soldier_index=index, soldier_stride=stride,
                      total_soldiers=int(state.soldiers.n), **rec)

@@ -10,31 +10,48 @@ movement and dispersal beat drone-cued artillery.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numba as nb
 import numpy as np
 
 from dronefront.engine.events import EventLog
+from dronefront.engine.formulas import fresh_track
 from dronefront.engine.rng import normals
 from dronefront.engine.stages.damage import resolve_blasts
-from dronefront.engine.stages.drones import _fresh_tracks
-from dronefront.engine.state import State
+from dronefront.engine.state import Batteries, State, Tracks, columns
 
 # Per-call overhead, not arithmetic, dominates on arrays this small: a step is one kernel
 # call unless a mission starts or rounds fall. Battery state changes only here, so after a
-# quiet step the stage sleeps (``state.cache["artillery.wake"]``) until a round can next
-# fall; an idle battery keeps it looking every step.
+# quiet step the stage sleeps (``Artillery.wake``) until a round can next fall; an idle
+# battery keeps it looking every step.
 NEVER = 1 << 62
 
 
+class Readiness(NamedTuple):
+    """Kernel view: the battery columns that say whether a battery has anything to do."""
+
+    side: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    mission_left: np.ndarray
+    rounds: np.ndarray
+    min_group: np.ndarray
+    max_range: np.ndarray
+    next_round_time: np.ndarray
+
+
 @nb.njit(cache=True)
-def _todo(step, dt, ttl, side, bx, by, mission_left, rounds, min_group, max_range,
-          next_round_time, platoon_side, tr_x, tr_y, tr_n, tr_step, engaged_until):
+def _todo(step, dt, ttl, readiness, platoon_side, tracks):
     """What this step holds: (sides with an idle battery that has a target, whether a round
     falls in ``[t, t + dt)``, the next step the stage must look again).
 
-    The target test is a mission's, with ``_fresh_tracks`` written out (``ttl`` in steps
-    per side), so that an idle battery with nothing to shoot at costs no more.
+    The target test is a mission's (``ttl`` in steps per side).
     """
+    b, tr = Readiness(*readiness), Tracks(*tracks)
+    side, bx, by, mission_left, rounds = b.side, b.x, b.y, b.mission_left, b.rounds
+    min_group, max_range, next_round_time = b.min_group, b.max_range, b.next_round_time
+    tr_x, tr_y, tr_n, tr_step, engaged_until = tr.x, tr.y, tr.n, tr.step, tr.engaged_until
     end = (step + 1) * dt
     targets = 0
     idle = due = False
@@ -44,7 +61,7 @@ def _todo(step, dt, ttl, side, bx, by, mission_left, rounds, min_group, max_rang
             idle = True
             s = side[i]
             for g in range(platoon_side.shape[0]):
-                if (platoon_side[g] != s and tr_n[s, g] > 0 and step - tr_step[s, g] <= ttl[s]
+                if (fresh_track(s, g, step, ttl[s], platoon_side, tr_n, tr_step)
                         and engaged_until[s, g] < step and tr_n[s, g] >= min_group[i]
                         and np.hypot(tr_x[s, g] - bx[i], tr_y[s, g] - by[i]) <= max_range[i]):
                     targets |= 1 << s
@@ -58,13 +75,16 @@ def _todo(step, dt, ttl, side, bx, by, mission_left, rounds, min_group, max_rang
 
 
 @nb.njit(cache=True)
-def _missions(fresh, step, dt, side, bx, by, rounds, rounds_per_mission, latency, interval,
-              max_range, min_group, mission_left, mission_x, mission_y, next_round_time,
-              tr_x, tr_y, tr_n, engaged_until):
+def _missions(step, dt, ttl, batteries, platoon_side, tracks):
     """Start a mission for each idle battery with a target, in battery order.
 
     Returns (battery, group, rounds) of the missions started.
     """
+    b, tr = Batteries(*batteries), Tracks(*tracks)
+    side, bx, by, rounds, latency, interval = b.side, b.x, b.y, b.rounds, b.latency, b.interval
+    max_range, min_group, mission_left = b.max_range, b.min_group, b.mission_left
+    mission_x, mission_y, next_round_time = b.mission_x, b.mission_y, b.next_round_time
+    tr_x, tr_y, tr_n, tr_step, engaged_until = tr.x, tr.y, tr.n, tr.step, tr.engaged_until
     idle = np.empty(side.shape[0], np.bool_)
     for i in range(side.shape[0]):
         idle[i] = mission_left[i] == 0 and rounds[i] > 0
@@ -76,14 +96,15 @@ def _missions(fresh, step, dt, side, bx, by, rounds, rounds_per_mission, latency
             continue
         s = side[i]
         best = -1
-        for g in range(fresh.shape[1]):
-            if (fresh[s, g] and engaged_until[s, g] < step and tr_n[s, g] >= min_group[i]
+        for g in range(platoon_side.shape[0]):
+            if (fresh_track(s, g, step, ttl[s], platoon_side, tr_n, tr_step)
+                    and engaged_until[s, g] < step and tr_n[s, g] >= min_group[i]
                     and np.hypot(tr_x[s, g] - bx[i], tr_y[s, g] - by[i]) <= max_range[i]
                     and (best < 0 or tr_n[s, g] > tr_n[s, best])):
                 best = g
         if best < 0:
             continue
-        size = min(rounds_per_mission[i], rounds[i])
+        size = min(b.rounds_per_mission[i], rounds[i])
         mission_left[i] = size
         mission_x[i], mission_y[i] = tr_x[s, best], tr_y[s, best]
         next_round_time[i] = (step + latency[i]) * dt
@@ -96,13 +117,17 @@ def _missions(fresh, step, dt, side, bx, by, rounds, rounds_per_mission, latency
 
 
 @nb.njit(cache=True)
-def _rounds(step, dt, side, mission_left, next_round_time, interval, fired, rounds, mission_x,
-            mission_y, sigma, battery_rings, shells, key, weapon):
+def _rounds(step, dt, batteries, shells, key, weapon):
     """Fire the rounds whose time falls in ``[t, t + dt)``, battery by battery.
 
     Returns per round: battery, x, y, shell id, and the rings, weapon code and (zero) cover
     penetration of its blast; ``None`` when no round falls.
     """
+    b = Batteries(*batteries)
+    side, mission_left, next_round_time, interval = (b.side, b.mission_left, b.next_round_time,
+                                                     b.interval)
+    fired, rounds, mission_x, mission_y = b.fired, b.rounds, b.mission_x, b.mission_y
+    sigma, battery_rings = b.sigma, b.rings
     end = (step + 1) * dt
     total = 0
     for i in range(side.shape[0]):
@@ -141,55 +166,48 @@ def _rounds(step, dt, side, mission_left, next_round_time, interval, fired, roun
             np.zeros(total))
 
 
-def artillery(state: State, log: EventLog) -> None:
+class Artillery:
     """Start missions for idle batteries, then land this step's rounds."""
-    b, tr = state.batteries, state.tracks
-    step, dt = state.step, state.dt
-    if b.n == 0 or step < state.cache.get("artillery.wake", 0):
-        return
-    ttl = state.cache.get("artillery.ttl")
-    if ttl is None:
-        sides = state.scenario.sides
-        ttl = state.cache["artillery.ttl"] = np.array([
-            sides.attacker.drone_doctrine.track_ttl / dt,
-            sides.defender.drone_doctrine.track_ttl / dt,
-        ])
-    targets, due, state.cache["artillery.wake"] = _todo(
-        step, dt, ttl, b.side, b.x, b.y, b.mission_left, b.rounds, b.min_group, b.max_range,
-        b.next_round_time, state.platoons.side, tr.x, tr.y, tr.n, tr.step, tr.engaged_until,
-    )
-    if targets:
-        _call_for_fire(state, log, targets)
-        due = True  # a new mission may fire at once
-    if not due:
-        return
-    fell = _rounds(step, dt, b.side, b.mission_left, b.next_round_time, b.interval, b.fired,
-                   b.rounds, b.mission_x, b.mission_y, b.sigma, b.rings, state.counters.shells,
-                   state.streams["artillery.dispersion"], state.artillery_code)
-    if fell is None:
-        return
-    battery, bx, by, shell_id, rings, weapon, penetration = fell
-    if log.keeps:
-        log.add(step, "shell", b.side[battery], bx, by, weapon=state.artillery_code,
-                actor=battery)
-    resolve_blasts(state, log, bx, by, rings, shell_id, weapon, penetration,
-                   "damage.artillery")
 
+    name = "artillery"
 
-def _call_for_fire(state: State, log: EventLog, sides: int) -> None:
-    """Idle batteries of the ``sides`` (bitmask) start a mission on their target."""
-    b, tr = state.batteries, state.tracks
-    fresh = np.zeros(tr.n.shape, bool)
-    for side in (0, 1):
-        if sides >> side & 1:
-            fresh[side] = _fresh_tracks(state, side)
-    battery, group, size = _missions(
-        fresh, state.step, state.dt, b.side, b.x, b.y, b.rounds, b.rounds_per_mission,
-        b.latency, b.interval, b.max_range, b.min_group, b.mission_left, b.mission_x,
-        b.mission_y, b.next_round_time, tr.x, tr.y, tr.n, tr.engaged_until,
-    )
-    if log.keeps:
-        for i, g, n in zip(battery.tolist(), group.tolist(), size.tolist(), strict=True):
-            side = int(b.side[i])
-            log.add(state.step, "call_for_fire", side, tr.x[side, g], tr.y[side, g],
-                    weapon=state.artillery_code, platoon=g, actor=i, value=n)
+    def __init__(self, state: State) -> None:
+        self.wake = 0  # the next step at which anything can happen (batteries change only here)
+        self.batteries = tuple(state.batteries)
+        self.readiness = columns(Readiness, state.batteries)
+        self.tracks = tuple(state.tracks)
+        self.key = state.streams["artillery.dispersion"]
+
+    def __call__(self, state: State, log: EventLog) -> None:
+        b = state.batteries
+        step, dt = state.step, state.dt
+        if b.n == 0 or step < self.wake:
+            return
+        targets, due, self.wake = _todo(step, dt, state.track_ttl, self.readiness,
+                                        state.platoons.side, self.tracks)
+        if targets:
+            self._call_for_fire(state, log)
+            due = True  # a new mission may fire at once
+        if not due:
+            return
+        fell = _rounds(step, dt, self.batteries, state.counters.shells, self.key,
+                       state.artillery_code)
+        if fell is None:
+            return
+        battery, bx, by, shell_id, rings, weapon, penetration = fell
+        if log.keeps:
+            log.add(step, "shell", b.side[battery], bx, by, weapon=state.artillery_code,
+                    actor=battery)
+        resolve_blasts(state, log, bx, by, rings, shell_id, weapon, penetration,
+                       "damage.artillery")
+
+    def _call_for_fire(self, state: State, log: EventLog) -> None:
+        """Idle batteries with a target start a mission on it."""
+        b, tr = state.batteries, state.tracks
+        battery, group, size = _missions(state.step, state.dt, state.track_ttl, self.batteries,
+                                         state.platoons.side, self.tracks)
+        if log.keeps:
+            for i, g, n in zip(battery.tolist(), group.tolist(), size.tolist(), strict=True):
+                side = int(b.side[i])
+                log.add(state.step, "call_for_fire", side, tr.x[side, g], tr.y[side, g],
+                        weapon=state.artillery_code, platoon=g, actor=i, value=n)

@@ -18,14 +18,14 @@ the drone falls with probability ``1 - prod_j (1 - p_j)`` (one draw per drone an
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numba as nb
 import numpy as np
 
 from dronefront.engine.events import EventLog
 from dronefront.engine.rng import uniform
-from dronefront.engine.spatial import cell_range
+from dronefront.engine.spatial import Grid, disc_rows, grid_columns, row_cells
 from dronefront.engine.stages.drones import end_sorties
 from dronefront.engine.state import (
     BOMBER,
@@ -36,13 +36,59 @@ from dronefront.engine.state import (
     LOITERING,
     SHOT_DOWN,
     SPOTTER,
+    Airframes,
+    Bodies,
+    Marksmanship,
+    Spotting,
     State,
+    columns,
 )
+from dronefront.scenario.models import SIDES
 
 # Per-call overhead, not arithmetic, dominates on arrays this small: a step is one kernel
 # call, more only on the rare steps with new contacts or contacts to fire at. Powers and
 # expm1 stay in NumPy (tables built once per run, or calls on the rare steps that need
 # them) so that results match NumPy's SIMD loops bit for bit.
+
+
+class Profiles(NamedTuple):
+    """Kernel view: how each drone type shows itself to soldiers (by type)."""
+
+    altitude: np.ndarray  # float64 m
+    signature: np.ndarray  # float64 m at which a soldier with spotting 1 may notice it
+    speed_factor: np.ndarray  # float64 factor on hit probability for its speed
+
+
+class Rules(NamedTuple):
+    """Kernel view: the run's counter-drone parameters."""
+
+    night: float  # factor on spotting ranges
+    spotter_bonus: float
+    engage_range: float  # m
+    falloff: float  # share of hit probability lost at the edge of engage range
+    decoy_bonus: float  # factor on hit probability against a drone chasing a decoy
+    n_groups: int  # contact keys are sortie * n_groups + platoon
+    p_detect: np.ndarray  # float64 platoon detection probability by soldiers in range
+    decoy_commit: np.ndarray  # float64 by drone side
+    decoy_distance: float  # m
+    decoy_steps: int
+
+
+class Drills(NamedTuple):
+    """Kernel view: the platoon columns the drills read and write."""
+
+    freeze: np.ndarray
+    freeze_time: np.ndarray
+    frozen_until: np.ndarray
+    disperse: np.ndarray
+    disperse_time: np.ndarray
+    dispersed_until: np.ndarray
+    decoy: np.ndarray
+    hx: np.ndarray
+    hy: np.ndarray
+    decoy_dx: np.ndarray
+    decoy_dy: np.ndarray
+    decoy_until: np.ndarray
 
 
 @nb.njit(cache=True)
@@ -86,10 +132,7 @@ def _merge(sorted_keys, keep, extra, n_extra):
 
 
 @nb.njit(cache=True)
-def _detect(state, side, dx, dy, dtype, sortie, altitude, signature, night, spotter_bonus,
-            x, y, status, role, spotting, platoon, n_groups, contacts, p_detect, key, step,
-            start0, items0, x00, y00, cell0, nx0, ny0, start1, items1, x01, y01, cell1, nx1,
-            ny1):
+def _detect(airframes, profiles, bodies, spotting, rules, contacts, grids, key, step):
     """This step's contacts and the new ones, packed as ``(out, n)``: ``out[:n]`` are the
     sorted contact keys, ``out[n:]`` the new contacts' slots, platoons and keys, one block
     each (``out`` is ``contacts`` itself when nothing changed: the common case, no copy).
@@ -97,6 +140,12 @@ def _detect(state, side, dx, dy, dtype, sortie, altitude, signature, night, spot
     Pairs are visited drones of side 1 first (against side 0's soldiers), then side 0,
     each in slot order, its platoons in the order their soldiers are met in the grid.
     """
+    a, t, b, sk, ru = (Airframes(*airframes), Profiles(*profiles), Bodies(*bodies),
+                       Spotting(*spotting), Rules(*rules))
+    state, side, dx, dy, dtype, sortie = a.state, a.side, a.x, a.y, a.dtype, a.sortie
+    altitude, signature = t.altitude, t.signature
+    x, y, status, platoon, role, spotting = b.x, b.y, b.status, b.platoon, sk.role, sk.spotting
+    night, spotter_bonus, n_groups, p_detect = ru.night, ru.spotter_bonus, ru.n_groups, ru.p_detect
     max_spotting = 0.0
     for j in range(spotting.shape[0]):
         max_spotting = max(max_spotting, spotting[j] * night)
@@ -108,10 +157,8 @@ def _detect(state, side, dx, dy, dtype, sortie, altitude, signature, night, spot
     new_g = []
     new_k = []
     for soldiers_side in range(2):
-        if soldiers_side == 0:
-            start, items, x0, y0, cell, nx, ny = start0, items0, x00, y00, cell0, nx0, ny0
-        else:
-            start, items, x0, y0, cell, nx, ny = start1, items1, x01, y01, cell1, nx1, ny1
+        g_ = Grid(*grids[soldiers_side])
+        start, nx, items = g_.start, g_.nx, g_.items
         for f in range(state.shape[0]):
             if state[f] != FLYING or side[f] == soldiers_side:
                 continue
@@ -122,26 +169,24 @@ def _detect(state, side, dx, dy, dtype, sortie, altitude, signature, night, spot
             if horizontal <= 0:
                 continue
             n_touched = 0
-            cx0, cx1, cy0, cy1 = cell_range(dx[f], dy[f], np.sqrt(horizontal), x0, y0, cell,
-                                            nx, ny)
+            cx0, cx1, cy0, cy1 = disc_rows(g_, dx[f], dy[f], np.sqrt(horizontal))
             for cy in range(cy0, cy1 + 1):
-                for cx in range(cx0, cx1 + 1):
-                    c = cy * nx + cx
-                    for k in range(start[c], start[c + 1]):
-                        j = items[k]
-                        if status[j] != HEALTHY:
-                            continue
-                        r = sig * (spotting[j] * night)
-                        if role[j] == SPOTTER:
-                            r *= spotter_bonus
-                        ddx = x[j] - dx[f]
-                        ddy = y[j] - dy[f]
-                        if ddx * ddx + ddy * ddy + alt * alt <= r * r:
-                            g = platoon[j]
-                            if counts[g] == 0:
-                                touched[n_touched] = g
-                                n_touched += 1
-                            counts[g] += 1
+                c0, c1 = row_cells(nx, cy, cx0, cx1)
+                for k in range(start[c0], start[c1]):
+                    j = items[k]
+                    if status[j] != HEALTHY:
+                        continue
+                    r = sig * (spotting[j] * night)
+                    if role[j] == SPOTTER:
+                        r *= spotter_bonus
+                    ddx = x[j] - dx[f]
+                    ddy = y[j] - dy[f]
+                    if ddx * ddx + ddy * ddy + alt * alt <= r * r:
+                        g = platoon[j]
+                        if counts[g] == 0:
+                            touched[n_touched] = g
+                            n_touched += 1
+                        counts[g] += 1
             for i in range(n_touched):
                 g = touched[i]
                 pair = sortie[f] * n_groups + g
@@ -191,12 +236,20 @@ def _encounters(keys, groups, seen, status, platoon, encounters, n_groups):
 
 
 @nb.njit(cache=True)
-def _drills(slots, groups, step, dt, freeze, freeze_time, frozen_until, disperse,
-            disperse_time, dispersed_until, decoy_drill, drone_role, dtype, target, track,
-            committed, sortie, drone_side, commit, platoon, role, status, decoy_distance, hx, hy,
-            decoy_dx, decoy_dy, decoy_until, decoy_steps, key_decoy, key_side):
-    """Run the drills of platoons with new contacts; returns the decoy commitments
-    as (slot, decoy soldier, platoon)."""
+def _drills(slots, groups, step, dt, drills, airframes, drone_role, bodies, spotting, rules,
+            keys):
+    """Run the drills of platoons with new contacts (``slots[i]`` met ``groups[i]``);
+    returns the decoy commitments as (slot, decoy soldier, platoon)."""
+    p, a, b, ru = Drills(*drills), Airframes(*airframes), Bodies(*bodies), Rules(*rules)
+    freeze, freeze_time, frozen_until = p.freeze, p.freeze_time, p.frozen_until
+    disperse, disperse_time, dispersed_until = p.disperse, p.disperse_time, p.dispersed_until
+    decoy_drill, hx, hy, decoy_dx, decoy_dy = p.decoy, p.hx, p.hy, p.decoy_dx, p.decoy_dy
+    decoy_until = p.decoy_until
+    dtype, target, track, sortie = a.dtype, a.target, a.track, a.sortie
+    committed = a.committed_decoy
+    drone_side, platoon, status, role = a.side, b.platoon, b.status, Spotting(*spotting).role
+    commit, decoy_distance, decoy_steps = ru.decoy_commit, ru.decoy_distance, ru.decoy_steps
+    key_decoy, key_side = keys
     n = slots.shape[0]
     for i in range(n):
         g = groups[i]
@@ -253,12 +306,18 @@ def _drills(slots, groups, step, dt, freeze, freeze_time, frozen_until, disperse
 
 
 @nb.njit(cache=True)
-def _fire(state, side, dx, dy, dtype, sortie, committed, altitude, speed_factor, decoy_bonus,
-          contacts, n_groups, engage_range, falloff, x, y, status, shoots, marksmanship,
-          platoon, engages, shots, key, step, start0, items0, x00, y00, cell0, nx0, ny0,
-          start1, items1, x01, y01, cell1, nx1, ny1):
+def _fire(airframes, profiles, bodies, marksmen, rules, contacts, engages, grids, shots, key,
+          step):
     """Flying drones under fire (slot order): slots, shooter counts, log-probability that
     every shooter misses, and the fire draw. Adds the shots to ``shots``."""
+    a, t, b, sk, ru = (Airframes(*airframes), Profiles(*profiles), Bodies(*bodies),
+                       Marksmanship(*marksmen), Rules(*rules))
+    state, side, dx, dy, dtype, sortie = a.state, a.side, a.x, a.y, a.dtype, a.sortie
+    committed, altitude, speed_factor = a.committed_decoy, t.altitude, t.speed_factor
+    x, y, status, platoon = b.x, b.y, b.status, b.platoon
+    shoots, marksmanship = sk.shoots, sk.marksmanship
+    engage_range, falloff, decoy_bonus, n_groups = (ru.engage_range, ru.falloff, ru.decoy_bonus,
+                                                    ru.n_groups)
     r2 = engage_range * engage_range
     out_f = []
     out_n = []
@@ -267,10 +326,8 @@ def _fire(state, side, dx, dy, dtype, sortie, committed, altitude, speed_factor,
     for f in range(state.shape[0]):
         if state[f] != FLYING:
             continue
-        if side[f] != 0:
-            start, items, x0, y0, cell, nx, ny = start0, items0, x00, y00, cell0, nx0, ny0
-        else:
-            start, items, x0, y0, cell, nx, ny = start1, items1, x01, y01, cell1, nx1, ny1
+        g = Grid(*grids[1 - side[f]])
+        start, nx, items = g.start, g.nx, g.items
         alt = altitude[dtype[f]]
         horizontal = r2 - alt * alt
         if horizontal <= 0:
@@ -278,27 +335,26 @@ def _fire(state, side, dx, dy, dtype, sortie, committed, altitude, speed_factor,
         bonus = decoy_bonus if committed[f] else 1.0
         log_miss = 0.0
         shooters = 0
-        cx0, cx1, cy0, cy1 = cell_range(dx[f], dy[f], np.sqrt(horizontal), x0, y0, cell, nx, ny)
+        cx0, cx1, cy0, cy1 = disc_rows(g, dx[f], dy[f], np.sqrt(horizontal))
         for cy in range(cy0, cy1 + 1):
-            for cx in range(cx0, cx1 + 1):
-                c = cy * nx + cx
-                for k in range(start[c], start[c + 1]):
-                    j = items[k]
-                    if status[j] != HEALTHY or not shoots[j] or not engages[platoon[j]]:
-                        continue
-                    ddx = x[j] - dx[f]
-                    ddy = y[j] - dy[f]
-                    d2 = ddx * ddx + ddy * ddy + alt * alt
-                    if d2 > r2 or not _member(sortie[f] * n_groups + platoon[j], contacts):
-                        continue
-                    p = (marksmanship[j] * (1.0 - falloff * np.sqrt(d2) / engage_range)
-                         * speed_factor[dtype[f]] * bonus)
-                    p = min(max(p, 0.0), 1.0)
-                    if p >= 1.0:
-                        log_miss = -np.inf
-                    else:
-                        log_miss += np.log1p(-p)
-                    shooters += 1
+            c0, c1 = row_cells(nx, cy, cx0, cx1)
+            for k in range(start[c0], start[c1]):
+                j = items[k]
+                if status[j] != HEALTHY or not shoots[j] or not engages[platoon[j]]:
+                    continue
+                ddx = x[j] - dx[f]
+                ddy = y[j] - dy[f]
+                d2 = ddx * ddx + ddy * ddy + alt * alt
+                if d2 > r2 or not _member(sortie[f] * n_groups + platoon[j], contacts):
+                    continue
+                p = (marksmanship[j] * (1.0 - falloff * np.sqrt(d2) / engage_range)
+                     * speed_factor[dtype[f]] * bonus)
+                p = min(max(p, 0.0), 1.0)
+                if p >= 1.0:
+                    log_miss = -np.inf
+                else:
+                    log_miss += np.log1p(-p)
+                shooters += 1
         if shooters > 0:
             shots[1 - side[f]] += shooters
             out_f.append(f)
@@ -309,102 +365,84 @@ def _fire(state, side, dx, dy, dtype, sortie, committed, altitude, speed_factor,
             np.array(out_log_miss, np.float64), np.array(out_u, np.float64))
 
 
-@dataclass(frozen=True, slots=True)
-class _Run:
-    """Per-run constants: the scenario, the drone types and the platoons do not change."""
+class CounterDrone:
+    """Detect drones, trigger drills on new contacts, and fire at drones in contact."""
 
-    p_detect: np.ndarray  # platoon detection probability by soldiers in range
-    speed_factor: np.ndarray  # by drone type
-    decoy_commit: np.ndarray  # by drone side
-    decoy_steps: int
-    night: float  # factor on spotting ranges
-    n_groups: int
-    detect_key: np.uint64
+    name = "counterdrone"
 
-
-def _run(state: State) -> _Run:
-    run = state.cache.get("counterdrone")
-    if run is None:
+    def __init__(self, state: State) -> None:
+        # Per-run constants: the scenario, the drone types and the platoons do not change.
         cfg = state.scenario.counter_drone
         sides = state.scenario.sides
-        run = state.cache["counterdrone"] = _Run(
-            p_detect=1.0 - (1.0 - cfg.detect_prob) ** np.arange(state.soldiers.n + 1),
-            speed_factor=np.minimum(
-                1.0, (cfg.reference_speed / state.types.speed) ** cfg.speed_exponent),
-            decoy_commit=np.array([sides.attacker.drone_doctrine.decoy_commit,
-                                   sides.defender.drone_doctrine.decoy_commit]),
-            decoy_steps=int(np.ceil(60.0 / state.dt)),
-            night=cfg.night_factor if state.scenario.night else 1.0,
-            n_groups=max(state.platoons.n, 1),
-            detect_key=state.streams["counterdrone.detect"],
-        )
-    return run
+        self.cfg = cfg
+        #: platoon detection probability by the number of its soldiers in range
+        self.p_detect = 1.0 - (1.0 - cfg.detect_prob) ** np.arange(state.soldiers.n + 1)
+        #: hit-probability factor by drone type
+        self.speed_factor = np.minimum(
+            1.0, (cfg.reference_speed / state.types.speed) ** cfg.speed_exponent)
+        self.decoy_commit = np.array([getattr(sides, name).drone_doctrine.decoy_commit
+                                      for name in SIDES])
+        self.decoy_steps = int(np.ceil(60.0 / state.dt))
+        self.night = cfg.night_factor if state.scenario.night else 1.0  # on spotting ranges
+        self.n_groups = max(state.platoons.n, 1)
+        self.detect_key = state.streams["counterdrone.detect"]
+        self.rules = tuple(Rules(
+            night=self.night, spotter_bonus=cfg.spotter_bonus, engage_range=cfg.engage_range,
+            falloff=cfg.range_falloff, decoy_bonus=cfg.decoy_hit_bonus, n_groups=self.n_groups,
+            p_detect=self.p_detect, decoy_commit=self.decoy_commit,
+            decoy_distance=cfg.decoy_distance, decoy_steps=self.decoy_steps))
+        t = state.types
+        self.profiles = tuple(Profiles(altitude=t.altitude, signature=t.signature_range,
+                                       speed_factor=self.speed_factor))
+        self.airframes = columns(Airframes, state.drones)
+        self.bodies = columns(Bodies, state.soldiers)
+        self.spotting = columns(Spotting, state.soldiers)
+        self.marksmen = columns(Marksmanship, state.soldiers)
+        self.drills = columns(Drills, state.platoons)
 
+    def __call__(self, state: State, log: EventLog) -> None:
+        d, s = state.drones, state.soldiers
+        out, n = _detect(self.airframes, self.profiles, self.bodies, self.spotting, self.rules,
+                         state.contacts, grid_columns(state.grids), self.detect_key, state.step)
+        if out.shape[0] == n:
+            state.contacts = out
+        else:
+            state.contacts = out[:n]
+            new_f, new_g, new_keys = out[n:].reshape(3, -1)
+            if log.keeps:
+                log.add(state.step, "spotted", state.platoons.side[new_g], d.x[new_f],
+                        d.y[new_f], weapon=d.dtype[new_f], platoon=new_g, actor=d.sortie[new_f])
+            state.seen = _encounters(new_keys, new_g, state.seen, s.status, s.platoon,
+                                     s.encounters, self.n_groups)
+            self._run_drills(state, log, new_f, new_g)
+        if n:
+            self._shoot(state, log)
 
-def counterdrone(state: State, log: EventLog) -> None:
-    """Detect drones, trigger drills on new contacts, and fire at drones in contact."""
-    d, t, s = state.drones, state.types, state.soldiers
-    run = state.cache.get("counterdrone") or _run(state)
-    g0, g1 = state.cache["grids"]
-    out, n = _detect(
-        d.state, d.side, d.x, d.y, d.dtype, d.sortie, t.altitude, t.signature_range,
-        run.night, state.scenario.counter_drone.spotter_bonus, s.x, s.y, s.status, s.role,
-        s.spotting, s.platoon, run.n_groups, state.contacts, run.p_detect, run.detect_key,
-        state.step, g0.start, g0.items, g0.x0, g0.y0, g0.cell, g0.nx, g0.ny,
-        g1.start, g1.items, g1.x0, g1.y0, g1.cell, g1.nx, g1.ny,
-    )
-    if out.shape[0] == n:
-        state.contacts = out
-    else:
-        state.contacts = out[:n]
-        new_f, new_g, new_keys = out[n:].reshape(3, -1)
+    def _run_drills(self, state: State, log: EventLog, slots: np.ndarray,
+                    groups: np.ndarray) -> None:
+        d, s, p = state.drones, state.soldiers, state.platoons
+        keys = (state.streams["counterdrone.decoy"], state.streams["counterdrone.decoy_side"])
+        slot, decoy, g = _drills(slots, groups, state.step, state.dt, self.drills,
+                                 self.airframes, state.types.role, self.bodies, self.spotting,
+                                 self.rules, keys)
+        if slot.size and log.keeps:
+            log.add(state.step, "decoy", p.side[g], s.x[decoy], s.y[decoy],
+                    weapon=d.dtype[slot], platoon=g, actor=d.sortie[slot], target=decoy)
+
+    def _shoot(self, state: State, log: EventLog) -> None:
+        d = state.drones
+        slots, shooters, log_miss, u = _fire(
+            self.airframes, self.profiles, self.bodies, self.marksmen, self.rules, state.contacts,
+            state.platoons.engage, grid_columns(state.grids), state.counters.shots,
+            state.streams["counterdrone.fire"], state.step)
+        if slots.size == 0:
+            return
         if log.keeps:
-            log.add(state.step, "spotted", state.platoons.side[new_g], d.x[new_f], d.y[new_f],
-                    weapon=d.dtype[new_f], platoon=new_g, actor=d.sortie[new_f])
-        state.seen = _encounters(new_keys, new_g, state.seen, s.status, s.platoon,
-                                 s.encounters, run.n_groups)
-        _run_drills(state, log, new_f, new_g)
-    if n:
-        _shoot(state, log)
-
-
-def _run_drills(state: State, log: EventLog, slots: np.ndarray, groups: np.ndarray) -> None:
-    d, t, s, p = state.drones, state.types, state.soldiers, state.platoons
-    run = _run(state)
-    slot, decoy, g = _drills(
-        slots, groups, state.step, state.dt, p.freeze, p.freeze_time, p.frozen_until,
-        p.disperse, p.disperse_time, p.dispersed_until, p.decoy, t.role, d.dtype, d.target,
-        d.track, d.committed_decoy, d.sortie, d.side, run.decoy_commit, s.platoon, s.role,
-        s.status, state.scenario.counter_drone.decoy_distance, p.hx, p.hy, p.decoy_dx,
-        p.decoy_dy, p.decoy_until, run.decoy_steps, state.streams["counterdrone.decoy"],
-        state.streams["counterdrone.decoy_side"],
-    )
-    if slot.size and log.keeps:
-        log.add(state.step, "decoy", p.side[g], s.x[decoy], s.y[decoy], weapon=d.dtype[slot],
-                platoon=g, actor=d.sortie[slot], target=decoy)
-
-
-def _shoot(state: State, log: EventLog) -> None:
-    d, t, s, p = state.drones, state.types, state.soldiers, state.platoons
-    cfg = state.scenario.counter_drone
-    run = _run(state)
-    g0, g1 = state.cache["grids"]
-    slots, shooters, log_miss, u = _fire(
-        d.state, d.side, d.x, d.y, d.dtype, d.sortie, d.committed_decoy, t.altitude,
-        run.speed_factor, cfg.decoy_hit_bonus, state.contacts, run.n_groups, cfg.engage_range,
-        cfg.range_falloff, s.x, s.y, s.status, s.shoots, s.marksmanship, s.platoon, p.engage,
-        state.counters.shots, state.streams["counterdrone.fire"], state.step,
-        g0.start, g0.items, g0.x0, g0.y0, g0.cell, g0.nx, g0.ny,
-        g1.start, g1.items, g1.x0, g1.y0, g1.cell, g1.nx, g1.ny,
-    )
-    if slots.size == 0:
-        return
-    if log.keeps:
-        log.add(state.step, "shot", 1 - d.side[slots], d.x[slots], d.y[slots],
-                weapon=len(state.weapon_names) - 1, actor=d.sortie[slots], value=shooters)
-    down = slots[u < -np.expm1(log_miss)]
-    if down.size:
-        np.add.at(state.counters.decoy_downs, 1 - d.side[down], d.committed_decoy[down])
-        gone = np.isin(state.contacts // run.n_groups, d.sortie[down])
-        state.contacts = state.contacts[~gone]
-        end_sorties(state, log, down, SHOT_DOWN, "shoot_down", len(state.weapon_names) - 1)
+            log.add(state.step, "shot", 1 - d.side[slots], d.x[slots], d.y[slots],
+                    weapon=len(state.weapon_names) - 1, actor=d.sortie[slots], value=shooters)
+        down = slots[u < -np.expm1(log_miss)]
+        if down.size:
+            np.add.at(state.counters.decoy_downs, 1 - d.side[down], d.committed_decoy[down])
+            gone = np.isin(state.contacts // self.n_groups, d.sortie[down])
+            state.contacts = state.contacts[~gone]
+            end_sorties(state, log, down, SHOT_DOWN, "shoot_down", len(state.weapon_names) - 1)

@@ -11,59 +11,78 @@ Tight ranks lose more per strike only because more soldiers stand inside the rin
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numba as nb
 import numpy as np
 
 from dronefront.engine.events import EventLog
+from dronefront.engine.formulas import Shelter, exposure
 from dronefront.engine.rng import uniform
-from dronefront.engine.spatial import cell_range
-from dronefront.engine.state import KILLED, WOUNDED, State
+from dronefront.engine.spatial import Grid, disc_rows, row_cells
+from dronefront.engine.state import KILLED, WOUNDED, Bodies, State, columns
+
+
+class Blasts(NamedTuple):
+    """Kernel view: the blasts of one call, resolved in order."""
+
+    x: np.ndarray  # float64 m
+    y: np.ndarray  # float64 m
+    rings: np.ndarray  # float64 (n, R, 3): radius m, kill, wound; padded with radius -1
+    penetration: np.ndarray  # float64 share of cover and protection defeated
+    blast_id: np.ndarray  # int64 draw id
 
 
 @nb.njit(cache=True)
-def _resolve(bx, by, rings, penetration, blast_id, x, y, status, terrain, posture, cover,
-             protection, start, items, x0, y0, cell, nx, ny, key, step):
+def _resolve(blasts, bodies, shelter, grid, key, step):
+    """Resolve ``blasts`` against the soldiers of one grid: (soldier, blast, new status)."""
+    q = Blasts(*blasts)
+    b = Bodies(*bodies)
+    sh = Shelter(*shelter)
+    g = Grid(*grid)
+    start, nx, items = g.start, g.nx, g.items
+    x, y, status, terrain, posture = b.x, b.y, b.status, b.terrain, b.posture
+    cover, protection = sh.cover, sh.protection
+    rings, bx, by, penetration, blast_id = q.rings, q.x, q.y, q.penetration, q.blast_id
     hit_soldier = []
     hit_blast = []
     hit_status = []
-    for b in range(bx.shape[0]):
+    for i in range(bx.shape[0]):
         reach = 0.0
         for k in range(rings.shape[1]):
-            reach = max(reach, rings[b, k, 0])
+            reach = max(reach, rings[i, k, 0])
         r2max = reach * reach
-        cx0, cx1, cy0, cy1 = cell_range(bx[b], by[b], reach, x0, y0, cell, nx, ny)
+        cx0, cx1, cy0, cy1 = disc_rows(g, bx[i], by[i], reach)
         for cy in range(cy0, cy1 + 1):
-            for cx in range(cx0, cx1 + 1):
-                c = cy * nx + cx
-                for s in range(start[c], start[c + 1]):
-                    j = items[s]
-                    if status[j] == KILLED:
-                        continue
-                    dx = x[j] - bx[b]
-                    dy = y[j] - by[b]
-                    d2 = dx * dx + dy * dy
-                    if d2 > r2max:
-                        continue
-                    d = np.sqrt(d2)
-                    pk = 0.0
-                    pw = 0.0
-                    for k in range(rings.shape[1]):
-                        if rings[b, k, 0] >= d:
-                            pk = rings[b, k, 1]
-                            pw = rings[b, k, 2]
-                            break
-                    keep = 1.0 - penetration[b]
-                    f = (1.0 - cover[terrain[j]] * keep) * (1.0 - protection[posture[j]] * keep)
-                    u = uniform(key, step, blast_id[b], j)
-                    if u < pk * f:
-                        status[j] = KILLED
-                    elif u < (pk + pw) * f and status[j] != WOUNDED:
-                        status[j] = WOUNDED
-                    else:
-                        continue
-                    hit_soldier.append(j)
-                    hit_blast.append(b)
-                    hit_status.append(status[j])
+            c0, c1 = row_cells(nx, cy, cx0, cx1)
+            for s in range(start[c0], start[c1]):
+                j = items[s]
+                if status[j] == KILLED:
+                    continue
+                dx = x[j] - bx[i]
+                dy = y[j] - by[i]
+                d2 = dx * dx + dy * dy
+                if d2 > r2max:
+                    continue
+                d = np.sqrt(d2)
+                pk = 0.0
+                pw = 0.0
+                for k in range(rings.shape[1]):
+                    if rings[i, k, 0] >= d:
+                        pk = rings[i, k, 1]
+                        pw = rings[i, k, 2]
+                        break
+                f = exposure(cover[terrain[j]], protection[posture[j]], 1.0 - penetration[i])
+                u = uniform(key, step, blast_id[i], j)
+                if u < pk * f:
+                    status[j] = KILLED
+                elif u < (pk + pw) * f and status[j] != WOUNDED:
+                    status[j] = WOUNDED
+                else:
+                    continue
+                hit_soldier.append(j)
+                hit_blast.append(i)
+                hit_status.append(status[j])
     return (np.array(hit_soldier, np.int64), np.array(hit_blast, np.int64),
             np.array(hit_status, np.int8))
 
@@ -83,20 +102,18 @@ def resolve_blasts(
     if bx.shape[0] == 0:
         return 0
     s = state.soldiers
+    blasts = tuple(Blasts(x=bx, y=by, rings=rings, penetration=penetration, blast_id=blast_id))
+    bodies, shelter = columns(Bodies, s), tuple(Shelter.of(state))
     hits = []
-    for grid in state.cache["grids"]:
-        soldier, blast, status = _resolve(
-            bx, by, rings, penetration, blast_id, s.x, s.y, s.status, s.terrain, s.posture,
-            state.terrain.cover, state.posture_protection, grid.start, grid.items,
-            grid.x0, grid.y0, grid.cell, grid.nx, grid.ny, state.streams[stream], state.step,
-        )
-        hits.append((soldier, blast, status))
+    for grid in state.grids:
+        hits.append(_resolve(blasts, bodies, shelter, tuple(grid), state.streams[stream],
+                             state.step))
     soldier = np.concatenate([h[0] for h in hits])
     blast = np.concatenate([h[1] for h in hits])
     status = np.concatenate([h[2] for h in hits])
     if soldier.size:
         s.cause[soldier] = weapon[blast]
-        state.cache.pop("densest", None)
+        state.casualty_epoch += 1
         log.add(
             state.step, "casualty", s.side[soldier], s.x[soldier], s.y[soldier],
             weapon=weapon[blast], cause=weapon[blast], platoon=s.platoon[soldier],

@@ -16,9 +16,10 @@ import numba as nb
 import numpy as np
 
 from dronefront.engine.events import EventLog
+from dronefront.engine.formulas import Shelter, exposure
 from dronefront.engine.rng import uniform
 from dronefront.engine.spatial import nonzero as _nz
-from dronefront.engine.state import HEALTHY, KILLED, WOUNDED, State
+from dronefront.engine.state import HEALTHY, KILLED, WOUNDED, Bodies, State, columns
 
 # Squared distances this far (relative) from range squared decide "in range" exactly as
 # hypot would; only the few in between need the (slower) hypot itself.
@@ -56,13 +57,16 @@ def _rosters(status, platoon, side, count, n_side0):
 
 
 @nb.njit(cache=True)
-def _fire(armed, fire, status, platoon, side, x, y, terrain, posture, p_side, cover, protection,
-          keys, step, direct_shots):
+def _fire(armed, fire, bodies, p_side, shelter, keys, step, direct_shots):
     """Aim every shot of the step, then land them; returns the soldiers hit, ascending.
 
     ``fire`` rows, per platoon: shots per soldier per step, kill and wound probabilities,
     range.
     """
+    b = Bodies(*bodies)
+    sh = Shelter(*shelter)
+    status, platoon, side, x, y = b.status, b.platoon, b.side, b.x, b.y
+    terrain, posture, cover, protection = b.terrain, b.posture, sh.cover, sh.protection
     n, n_groups = status.shape[0], p_side.shape[0]
     count = np.zeros(n_groups, np.int64)
     centre = np.zeros((2, n_groups))
@@ -121,7 +125,7 @@ def _fire(armed, fire, status, platoon, side, x, y, terrain, posture, p_side, co
                 target = enemies[int(uniform(keys[1], step, shot, 0) * m)]
                 direct_shots[side[i]] += 1
                 u = uniform(keys[2], step, shot, 0)
-                shield = (1.0 - cover[terrain[target]]) * (1.0 - protection[posture[target]])
+                shield = exposure(cover[terrain[target]], protection[posture[target]], 1.0)
                 if u < fire[1, g] * shield:
                     effect = KILLED
                 elif u < (fire[1, g] + fire[2, g]) * shield:
@@ -142,29 +146,32 @@ def _fire(armed, fire, status, platoon, side, x, y, terrain, posture, p_side, co
     return hit
 
 
-def direct_fire(state: State, log: EventLog) -> None:
+class DirectFire:
     """Resolve one step of aimed fire for every platoon that has it."""
-    setup = state.cache.get("direct_fire")
-    if setup is None:  # fire parameters never change: find the armed platoons once
+
+    name = "direct_fire"
+
+    def __init__(self, state: State) -> None:
+        # Fire parameters never change: find the armed platoons once.
         p = state.platoons
-        fire = np.stack([p.fire_rate * state.dt, p.fire_kill, p.fire_wound, p.fire_range])
-        keys = np.array([state.streams[f"direct_fire.{name}"]
-                         for name in ("shots", "aim", "effect")], np.uint64)
-        setup = state.cache["direct_fire"] = (_nz(p.fire_rate > 0), fire, keys)
-    armed, fire, keys = setup
-    if armed.size == 0:
-        return
-    s = state.soldiers
-    hit = _fire(
-        armed, fire, s.status, s.platoon, s.side, s.x, s.y, s.terrain, s.posture,
-        state.platoons.side, state.terrain.cover, state.posture_protection, keys, state.step,
-        state.counters.direct_shots,
-    )
-    if hit.size == 0:
-        return
-    code = state.small_arms_code
-    s.cause[hit] = code
-    state.cache.pop("densest", None)
-    if log.keeps:
-        log.add(state.step, "casualty", s.side[hit], s.x[hit], s.y[hit], weapon=code,
-                cause=code, platoon=s.platoon[hit], target=hit, value=s.status[hit])
+        self.armed = _nz(p.fire_rate > 0)
+        self.fire = np.stack([p.fire_rate * state.dt, p.fire_kill, p.fire_wound, p.fire_range])
+        self.keys = np.array([state.streams[f"direct_fire.{name}"]
+                              for name in ("shots", "aim", "effect")], np.uint64)
+        self.bodies = columns(Bodies, state.soldiers)
+        self.shelter = tuple(Shelter.of(state))
+
+    def __call__(self, state: State, log: EventLog) -> None:
+        if self.armed.size == 0:
+            return
+        s = state.soldiers
+        hit = _fire(self.armed, self.fire, self.bodies, state.platoons.side, self.shelter,
+                    self.keys, state.step, state.counters.direct_shots)
+        if hit.size == 0:
+            return
+        code = state.small_arms_code
+        s.cause[hit] = code
+        state.casualty_epoch += 1
+        if log.keeps:
+            log.add(state.step, "casualty", s.side[hit], s.x[hit], s.y[hit], weapon=code,
+                    cause=code, platoon=s.platoon[hit], target=hit, value=s.status[hit])

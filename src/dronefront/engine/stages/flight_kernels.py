@@ -10,14 +10,17 @@ the stage-wide mask operations it replaces.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numba as nb
 import numpy as np
 
+from dronefront.engine.formulas import fresh_track
 from dronefront.engine.rng import normals, uniform
-from dronefront.engine.stages.targeting import DENSEST, NEAREST, RANDOM
 from dronefront.engine.state import (
     ATTACK,
     BOMBER,
+    DENSEST,
     FLYING,
     FPV,
     IDLE,
@@ -25,9 +28,15 @@ from dronefront.engine.state import (
     KILLED,
     LAUNCHED,
     LOITERING,
+    NEAREST,
     ON_STATION,
+    RANDOM,
     RETURN,
     TRANSIT,
+    Drones,
+    Jammers,
+    Positions,
+    Tracks,
 )
 
 NIGHT_ACQUIRE_FACTOR = 0.3  # assumption: day-only cameras at night
@@ -35,21 +44,119 @@ NIGHT_ACQUIRE_FACTOR = 0.3  # assumption: day-only cameras at night
 _jit = nb.njit(cache=True, error_model="numpy")
 
 
+class Performance(NamedTuple):
+    """Kernel view: the drone type columns (by type) that flight, launch and strikes read."""
+
+    role: np.ndarray
+    speed: np.ndarray
+    endurance: np.ndarray
+    link_range: np.ndarray
+    acquire_range: np.ndarray
+    night_capable: np.ndarray
+    bombs: np.ndarray
+    bomb_interval: np.ndarray
+    aim_error: np.ndarray
+
+
+class Readiness(NamedTuple):
+    """Kernel view: the drone slot columns that decide whether a team may launch."""
+
+    state: np.ndarray
+    ready_step: np.ndarray
+    inventory: np.ndarray
+    active_from: np.ndarray
+    active_until: np.ndarray
+    dtype: np.ndarray
+
+
+class Sorties(NamedTuple):
+    """Kernel view: the drone slot columns a step of flight reads and writes."""
+
+    state: np.ndarray
+    dtype: np.ndarray
+    side: np.ndarray
+    phase: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    home_x: np.ndarray
+    home_y: np.ndarray
+    battery_end: np.ndarray
+    target: np.ndarray
+    track: np.ndarray
+    aim_x: np.ndarray
+    aim_y: np.ndarray
+    targeting_omniscient: np.ndarray
+    committed_decoy: np.ndarray
+    station_x: np.ndarray
+    next_bomb: np.ndarray
+
+
+class Tethers(NamedTuple):
+    """Kernel view: the drone slot columns that decide whether a link holds."""
+
+    state: np.ndarray
+    dtype: np.ndarray
+    side: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    home_x: np.ndarray
+    home_y: np.ndarray
+
+
+class Cruise(NamedTuple):
+    """Kernel view: the drone type columns (by type) a step of flight reads."""
+
+    role: np.ndarray
+    speed: np.ndarray
+    acquire_range: np.ndarray
+    night_capable: np.ndarray
+
+
+class Links(NamedTuple):
+    """Kernel view: the drone type columns (by type) of its control link."""
+
+    link_range: np.ndarray
+    radio: np.ndarray
+    link_resistance: np.ndarray
+
+
+class Anchors(NamedTuple):
+    """Kernel view: the platoon columns launch plans read."""
+
+    side: np.ndarray
+    ax: np.ndarray
+    ay: np.ndarray
+    value: np.ndarray
+
+
+class Plan(NamedTuple):
+    """Kernel view: where each ready slot would fly (``plan_launch``) and its soldier."""
+
+    slots: np.ndarray  # int64 ready slots
+    go: np.ndarray  # bool: launches
+    target: np.ndarray  # int64 soldier, -1 none
+    track: np.ndarray  # int64 enemy platoon, -1 none
+    aim_x: np.ndarray  # float64 m
+    aim_y: np.ndarray  # float64 m
+
+
 @_jit
 def best_track(side, step, ttl, p_side, tr_n, tr_step):
     """The fresh enemy group with most soldiers that ``side`` tracks (lowest index on ties)."""
     best, best_n = -1, 0
     for g in range(p_side.shape[0]):
-        if p_side[g] != side and tr_n[side, g] > 0 and step - tr_step[side, g] <= ttl:
+        if fresh_track(side, g, step, ttl, p_side, tr_n, tr_step):
             if best < 0 or tr_n[side, g] > best_n:
                 best, best_n = g, tr_n[side, g]
     return best
 
 
 @_jit
-def ready_slots(step, night, state, ready_step, inventory, active_from, active_until, dtype,
-                role, night_capable, out):
+def ready_slots(step, night, readiness, role, night_capable, out):
     """Write the idle slots that may launch now into ``out``; return how many."""
+    d = Readiness(*readiness)
+    state, ready_step, inventory, dtype = d.state, d.ready_step, d.inventory, d.dtype
+    active_from, active_until = d.active_from, d.active_until
     n = 0
     for i in range(state.shape[0]):
         if (state[i] == IDLE and ready_step[i] <= step and inventory[i] > 0
@@ -63,15 +170,19 @@ def ready_slots(step, night, state, ready_step, inventory, active_from, active_u
 
 
 @_jit
-def plan_launch(step, key, ttl, slots, dtype, side, omniscient, policy, station_x, station_y,
-                home_x, home_y, role, link_range, s_side, s_status, p_side, p_ax, p_ay,
-                p_value, tr_x, tr_y, tr_n, tr_step):
+def plan_launch(step, key, ttl, slots, drones, performance, s_side, s_status, anchors, tracks):
     """Where each ready slot would fly: (go, track, aim_x, aim_y, omni).
 
     ISR: its fixed station, else the mean anchor of the enemy's platoons (while any enemy
     lives). Track-cued attack drones: the best fresh track within 0.95 of link range by
     policy. Omniscient attack drones are only flagged: the caller picks their soldier.
     """
+    d, perf, a, tr = Drones(*drones), Performance(*performance), Anchors(*anchors), Tracks(*tracks)
+    dtype, side, omniscient, policy = d.dtype, d.side, d.targeting_omniscient, d.policy
+    station_x, station_y, home_x, home_y = d.station_x, d.station_y, d.home_x, d.home_y
+    role, link_range = perf.role, perf.link_range
+    p_side, p_ax, p_ay, p_value = a.side, a.ax, a.ay, a.value
+    tr_x, tr_y, tr_n, tr_step = tr.x, tr.y, tr.n, tr.step
     m = slots.shape[0]
     go = np.zeros(m, np.bool_)
     track = np.full(m, -1, np.int64)
@@ -109,7 +220,7 @@ def plan_launch(step, key, ttl, slots, dtype, side, omniscient, policy, station_
         reach = 0.95 * link_range[k]
         best, best_score = -1, -np.inf
         for g in range(p_side.shape[0]):
-            if not (p_side[g] != own and tr_n[own, g] > 0 and step - tr_step[own, g] <= ttl[own]):
+            if not fresh_track(own, g, step, ttl[own], p_side, tr_n, tr_step):
                 continue
             dist = np.hypot(tr_x[own, g] - home_x[slot], tr_y[own, g] - home_y[slot])
             if not dist <= reach:
@@ -132,15 +243,20 @@ def plan_launch(step, key, ttl, slots, dtype, side, omniscient, policy, station_
 
 
 @_jit
-def launch_slots(step, dt, first, slots, go, target, track, aim_x, aim_y, dtype, side, state,
-                 phase, x, y, home_x, home_y, d_target, d_track, d_aim_x, d_aim_y, battery_end,
-                 bombs_left, next_bomb, inventory, committed_decoy, sortie, endurance, bombs,
-                 fates):
+def launch_slots(step, dt, first, plan, drones, performance, fates):
     """Launch ``slots[go]`` in order with sorties numbered from ``first``; return how many.
 
     Each airframe leaves home with a full battery and bomb load, to ATTACK its soldier if
     it has one, else in TRANSIT to its aim point.
     """
+    q, d, perf = Plan(*plan), Drones(*drones), Performance(*performance)
+    slots, go, target, track, aim_x, aim_y = q.slots, q.go, q.target, q.track, q.aim_x, q.aim_y
+    dtype, side, state, phase, x, y = d.dtype, d.side, d.state, d.phase, d.x, d.y
+    home_x, home_y, d_target, d_track = d.home_x, d.home_y, d.target, d.track
+    d_aim_x, d_aim_y, battery_end, bombs_left = d.aim_x, d.aim_y, d.battery_end, d.bombs_left
+    next_bomb, inventory, committed_decoy, sortie = (d.next_bomb, d.inventory,
+                                                     d.committed_decoy, d.sortie)
+    endurance, bombs = perf.endurance, perf.bombs
     m = 0
     for i in range(slots.shape[0]):
         if not go[i]:
@@ -163,14 +279,19 @@ def launch_slots(step, dt, first, slots, go, target, track, aim_x, aim_y, dtype,
     return m
 
 @_jit
-def link_losses(step, key, state, dtype, side, x, y, home_x, home_y, link_range, radio,
-                resistance, j_active, j_side, j_x, j_y, j_radius, j_strength, out):
+def link_losses(step, key, tethers, links, jammers, out):
     """Flying slots that lose their link: (beyond link range, jammed).
 
     Writes the first list at ``out[:n]`` and the second at ``out[n:]`` (``n`` slots). A
     radio link near hostile jammers survives with the product of ``1 - strength`` over
     them; it is lost with ``(1 - that) * (1 - resistance)``, one draw per exposed slot.
     """
+    d, lk, jm = Tethers(*tethers), Links(*links), Jammers(*jammers)
+    state, dtype, side, x, y = d.state, d.dtype, d.side, d.x, d.y
+    home_x, home_y = d.home_x, d.home_y
+    link_range, radio, resistance = lk.link_range, lk.radio, lk.link_resistance
+    j_active, j_side, j_x, j_y, j_radius, j_strength = (jm.active, jm.side, jm.x, jm.y, jm.radius,
+                                                        jm.strength)
     n = state.shape[0]
     n_range, n_jam = 0, 0
     for i in range(n):
@@ -196,9 +317,7 @@ def link_losses(step, key, state, dtype, side, x, y, home_x, home_y, link_range,
 
 
 @_jit
-def flight_begin(step, dt, night, state, dtype, side, phase, x, y, home_x, home_y,
-                 battery_end, target, track, aim_x, aim_y, omniscient, committed_decoy, role,
-                 speed, acquire_range, night_capable, s_status, tr_x, tr_y, out, reach_out):
+def flight_begin(step, dt, night, sorties, cruise, s_status, tracks, out, reach_out):
     """Endurance, turning home and retargeting: (flying, flat, to acquire).
 
     Strike drones with a flat battery are listed at ``out[:n_flat]`` (the caller grounds
@@ -206,6 +325,15 @@ def flight_begin(step, dt, night, state, dtype, side, phase, x, y, home_x, home_
     dead targets and follow their track; those that need a soldier and are near their aim
     (or omniscient) are listed at ``out[n:]`` with their acquire range in ``reach_out``.
     """
+    d, perf, tr = Sorties(*sorties), Cruise(*cruise), Tracks(*tracks)
+    state, dtype, side, phase, x, y = d.state, d.dtype, d.side, d.phase, d.x, d.y
+    home_x, home_y, battery_end, target, track = (d.home_x, d.home_y, d.battery_end, d.target,
+                                                  d.track)
+    aim_x, aim_y, omniscient, committed_decoy = (d.aim_x, d.aim_y, d.targeting_omniscient,
+                                                 d.committed_decoy)
+    role, speed, acquire_range, night_capable = (perf.role, perf.speed, perf.acquire_range,
+                                                 perf.night_capable)
+    tr_x, tr_y = tr.x, tr.y
     n = state.shape[0]
     n_fly, n_flat, n_pick = 0, 0, 0
     for i in range(n):
@@ -247,9 +375,7 @@ def flight_begin(step, dt, night, state, dtype, side, phase, x, y, home_x, home_
 
 
 @_jit
-def flight_move(step, dt, ttl, state, dtype, side, phase, x, y, home_x, home_y, battery_end,
-                target, aim_x, aim_y, station_x, next_bomb, role, speed, s_x, s_y, p_side,
-                tr_x, tr_y, tr_n, tr_step, out):
+def flight_move(step, dt, ttl, sorties, cruise, s_x, s_y, p_side, tracks, out):
     """Aim ISR, move every flying drone one step and sort the arrivals: (home, strike, bomb).
 
     Roaming ISR follows the largest fresh tracked group. A drone flies at its home (RETURN),
@@ -258,6 +384,12 @@ def flight_move(step, dt, ttl, state, dtype, side, phase, x, y, home_x, home_y, 
     slots). Strike drones with a flat battery (still FLYING until the caller grounds them)
     are skipped.
     """
+    d, perf, tr = Sorties(*sorties), Cruise(*cruise), Tracks(*tracks)
+    state, dtype, side, phase, x, y = d.state, d.dtype, d.side, d.phase, d.x, d.y
+    home_x, home_y, battery_end, target = d.home_x, d.home_y, d.battery_end, d.target
+    aim_x, aim_y, station_x, next_bomb = d.aim_x, d.aim_y, d.station_x, d.next_bomb
+    role, speed = perf.role, perf.speed
+    tr_x, tr_y, tr_n, tr_step = tr.x, tr.y, tr.n, tr.step
     n = state.shape[0]
     n_home, n_strike, n_bomb = 0, 0, 0
     best = np.full(2, -2, np.int64)  # -2: not looked up yet
@@ -310,39 +442,36 @@ def flight_move(step, dt, ttl, state, dtype, side, phase, x, y, home_x, home_y, 
 
 
 @_jit
-def flight_step(step, dt, night, ttl, state, dtype, side, phase, x, y, home_x, home_y,
-                battery_end, target, track, aim_x, aim_y, omniscient, committed_decoy,
-                station_x, next_bomb, role, speed, acquire_range, night_capable, s_x, s_y,
-                s_status, p_side, tr_x, tr_y, tr_n, tr_step, out, reach_out):
+def flight_step(step, dt, night, ttl, sorties, cruise, positions, p_side, tracks, out,
+                reach_out):
     """``flight_begin``, then ``flight_move`` unless some drone needs a target acquired.
 
     Returns (flying, flat, to acquire, home, strikers, bombers); the last three are -1 when
     the move is left to the caller (after it has acquired targets).
     """
-    n_fly, n_flat, n_pick = flight_begin(
-        step, dt, night, state, dtype, side, phase, x, y, home_x, home_y, battery_end, target,
-        track, aim_x, aim_y, omniscient, committed_decoy, role, speed, acquire_range,
-        night_capable, s_status, tr_x, tr_y, out, reach_out,
-    )
+    b = Positions(*positions)
+    n_fly, n_flat, n_pick = flight_begin(step, dt, night, sorties, cruise, b.status, tracks,
+                                         out, reach_out)
     if n_fly == 0 or n_pick > 0:
         return n_fly, n_flat, n_pick, -1, -1, -1
-    n_home, n_strike, n_bomb = flight_move(
-        step, dt, ttl, state, dtype, side, phase, x, y, home_x, home_y, battery_end, target,
-        aim_x, aim_y, station_x, next_bomb, role, speed, s_x, s_y, p_side, tr_x, tr_y, tr_n,
-        tr_step, out,
-    )
+    n_home, n_strike, n_bomb = flight_move(step, dt, ttl, sorties, cruise, b.x, b.y, p_side,
+                                           tracks, out)
     return n_fly, n_flat, n_pick, n_home, n_strike, n_bomb
 
 
 @_jit
-def strike(step, dt, key, strikers, bombers, dtype, side, sortie, target, x, y, phase,
-           bombs_left, next_bomb, bombs, bomb_interval, aim_error, s_x, s_y, strikes):
+def strike(step, dt, key, strikers, bombers, drones, performance, s_x, s_y, strikes):
     """Strikers detonate and bombers drop on their soldier: (slots, kind, blast_id, target, bx, by).
 
     A blast lands at the target plus a normal aim error; blast ids are ``sortie * 64`` plus
     the bomb number. Each drone is moved onto its target; bombers reload, drop the target
     and turn home when out of bombs. Counts ``strikes``.
     """
+    d, perf = Drones(*drones), Performance(*performance)
+    dtype, side, sortie, target = d.dtype, d.side, d.sortie, d.target
+    x, y, phase = d.x, d.y, d.phase
+    bombs_left, next_bomb = d.bombs_left, d.next_bomb
+    bombs, bomb_interval, aim_error = perf.bombs, perf.bomb_interval, perf.aim_error
     ns = strikers.shape[0]
     m = ns + bombers.shape[0]
     slots = np.concatenate((strikers, bombers))

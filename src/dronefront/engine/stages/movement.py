@@ -10,45 +10,92 @@ factor. Soldiers inside their objective stop and hold. Drills set postures.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numba as nb
 import numpy as np
 
 from dronefront.engine.events import EventLog
-from dronefront.engine.spatial import build_side_grids
+from dronefront.engine.spatial import Grid, side_grids
 from dronefront.engine.spatial import nonzero as _nz
-from dronefront.engine.state import CONCEALED, DECOY, HALTED, HEALTHY, KILLED, MOVING, State
-from dronefront.engine.terrain import points_in_area
+from dronefront.engine.state import (
+    CONCEALED,
+    DECOY,
+    HALTED,
+    HEALTHY,
+    KILLED,
+    MOVING,
+    Bodies,
+    State,
+    columns,
+)
+from dronefront.engine.terrain import Ground, points_in_area, raster_cell
 
 MAX_LAG = 15.0  # metres; assumption
 CATCH_UP = 1.5  # speed multiplier for a soldier behind its slot; assumption
 
 
-def advance_anchors(state: State) -> None:
-    """Move each active platoon anchor along its route by its distance budget."""
-    p = state.platoons
-    lag = state.cache.get("lag")
-    movers = state.cache.get("movers")
-    if lag is None:  # first step: nobody lags yet
-        lag, movers = np.zeros(p.n), np.ones(p.n, np.int64)
-    tr = state.terrain
-    _advance(state.step, lag, movers, p.frozen_until, p.base_posture, p.ax, p.ay, p.hx, p.hy,
-             p.next_wp, p.n_waypoints, p.route_x, p.route_y,
-             p.advanced, p.pace, tr.grid, tr.x0, tr.y0, tr.cell, tr.default, tr.movement,
-             state.dt)
+class March(NamedTuple):
+    """Kernel view: the platoon columns movement reads and writes (the state's arrays)."""
+
+    base_posture: np.ndarray
+    frozen_until: np.ndarray
+    dispersed_until: np.ndarray
+    decoy_until: np.ndarray
+    disperse_factor: np.ndarray
+    pace: np.ndarray
+    ax: np.ndarray
+    ay: np.ndarray
+    hx: np.ndarray
+    hy: np.ndarray
+    decoy_dx: np.ndarray
+    decoy_dy: np.ndarray
+    objective: np.ndarray
+    next_wp: np.ndarray
+    n_waypoints: np.ndarray
+    route_x: np.ndarray
+    route_y: np.ndarray
+    advanced: np.ndarray
+    lag: np.ndarray
+    movers: np.ndarray
+
+
+class Formation(NamedTuple):
+    """Kernel view: the soldier columns that place a soldier in its platoon's formation."""
+
+    ox: np.ndarray
+    oy: np.ndarray
+    role: np.ndarray
+    holding: np.ndarray
 
 
 @nb.njit(cache=True)
-def _advance(step, lag, movers, frozen_until, base_posture, ax, ay, hx, hy, next_wp, n_wp,
-             route_x, route_y, advanced, pace, t_grid, t_x0, t_y0, t_cell, t_default,
-             movement_factor, dt):
-    ny, nx = t_grid.shape
+def _march(step, dt, sprint, march, bodies, formation, ground, movement_factor, rects, cell):
+    """Advance every anchor, then move every soldier (one step); returns the neighbour grids
+    of the soldiers where they now stand (as ``Grid`` fields, one per side)."""
+    p = March(*march)
+    t = Ground(*ground)
+    b = Bodies(*bodies)
+    _advance(step, dt, p, t, movement_factor)
+    _move_soldiers(step, dt, sprint, p, b, Formation(*formation), t, movement_factor, rects)
+    return side_grids(b.x, b.y, b.status, b.side, KILLED, cell)
+
+
+@nb.njit(cache=True)
+def _advance(step, dt, p, t, movement_factor):
+    """Move each active platoon anchor along its route by its distance budget."""
+    ax, ay, hx, hy, next_wp = p.ax, p.ay, p.hx, p.hy, p.next_wp
+    route_x, route_y, advanced = p.route_x, p.route_y, p.advanced
+    n_wp, frozen_until, base_posture, lag, movers = (p.n_waypoints, p.frozen_until,
+                                                     p.base_posture, p.lag, p.movers)
+    pace, grid = p.pace, t.grid
+    t_ny, t_nx = grid.shape
     for g in range(ax.shape[0]):
         if (next_wp[g] >= n_wp[g] or frozen_until[g] > step or base_posture[g] != MOVING
                 or lag[g] > MAX_LAG or movers[g] <= 0):
             continue
-        cx = int(np.floor((ax[g] - t_x0) / t_cell))
-        cy = int(np.floor((ay[g] - t_y0) / t_cell))
-        cls = t_grid[cy, cx] if 0 <= cx < nx and 0 <= cy < ny else t_default
+        cy, cx = raster_cell(ax[g], ay[g], t.x0, t.y0, t.cell, t_nx, t_ny)
+        cls = grid[cy, cx] if cy >= 0 else t.default
         budget = pace[g] * movement_factor[cls] * dt
         while budget > 0 and next_wp[g] < n_wp[g]:
             w = next_wp[g]
@@ -73,15 +120,19 @@ def _advance(step, lag, movers, frozen_until, base_posture, ax, ay, hx, hy, next
 
 
 @nb.njit(cache=True)
-def _move_soldiers(x, y, status, holding, platoon, role, ox, oy, terrain, posture, base_posture,
-                   frozen_until, dispersed_until, decoy_until, disperse_factor, pace, ax, ay,
-                   hx, hy, decoy_dx, decoy_dy, objective, rects, t_grid, t_x0, t_y0, t_cell,
-                   t_default, movement_factor, sprint, dt, step, lag, lag_n):
+def _move_soldiers(step, dt, sprint, p, b, f, t, movement_factor, rects):
     """Move every healthy, mobile soldier towards its slot; hold inside rect objectives.
 
-    Fills ``lag`` (mean distance still to go after moving, per platoon) and ``lag_n``
+    Fills ``p.lag`` (mean distance still to go after moving, per platoon) and ``p.movers``
     (soldiers that moved, per platoon)."""
-    ny, nx = t_grid.shape
+    x, y, status, platoon, terrain, posture = b.x, b.y, b.status, b.platoon, b.terrain, b.posture
+    ox, oy, role, holding = f.ox, f.oy, f.role, f.holding
+    base_posture, frozen_until, dispersed_until = p.base_posture, p.frozen_until, p.dispersed_until
+    decoy_until, disperse_factor, pace = p.decoy_until, p.disperse_factor, p.pace
+    ax, ay, hx, hy, decoy_dx, decoy_dy = p.ax, p.ay, p.hx, p.hy, p.decoy_dx, p.decoy_dy
+    objective, lag, lag_n = p.objective, p.lag, p.movers
+    grid = t.grid
+    t_ny, t_nx = grid.shape
     lag[:] = 0.0
     lag_n[:] = 0
     for i in range(x.shape[0]):
@@ -121,12 +172,8 @@ def _move_soldiers(x, y, status, holding, platoon, role, ox, oy, terrain, postur
             y[i] += dy * frac
             lag[g] += dist - reach
         lag_n[g] += 1
-        cx = int(np.floor((x[i] - t_x0) / t_cell))
-        cy = int(np.floor((y[i] - t_y0) / t_cell))
-        if 0 <= cx < nx and 0 <= cy < ny:
-            terrain[i] = t_grid[cy, cx]
-        else:
-            terrain[i] = t_default
+        cy, cx = raster_cell(x[i], y[i], t.x0, t.y0, t.cell, t_nx, t_ny)
+        terrain[i] = grid[cy, cx] if cy >= 0 else t.default
         k = objective[g]
         if k >= 0 and rects[k, 4] > 0:
             if rects[k, 0] <= x[i] <= rects[k, 2] and rects[k, 1] <= y[i] <= rects[k, 3]:
@@ -135,37 +182,33 @@ def _move_soldiers(x, y, status, holding, platoon, role, ox, oy, terrain, postur
         lag[g] /= max(lag_n[g], 1)
 
 
-def movement(state: State, log: EventLog) -> None:
-    """Advance anchors, move soldiers towards their slots, apply holding and postures."""
-    s, p = state.soldiers, state.platoons
-    advance_anchors(state)
-    rects = state.cache.get("objective_rects")
-    if rects is None:
-        rects = np.zeros((max(len(state.scenario.objectives), 1), 5))
-        for k, spec in enumerate(state.scenario.objectives):
+class Movement:
+    """Advance anchors, move soldiers towards their slots, apply holding and postures; then
+    rebuild ``state.grids`` (the neighbour grids every later stage queries)."""
+
+    name = "movement"
+
+    def __init__(self, state: State) -> None:
+        objectives = state.scenario.objectives
+        self.rects = np.zeros((max(len(objectives), 1), 5))
+        for k, spec in enumerate(objectives):
             if spec.rect is not None:
                 x0, y0, x1, y1 = spec.rect
-                rects[k] = (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1), 1.0)
-        state.cache["objective_rects"] = rects
-    lag = state.cache.get("lag")
-    if lag is None:
-        lag = state.cache["lag"] = np.zeros(p.n)
-        state.cache["movers"] = np.zeros(p.n, np.int64)
-        state.cache["polygons"] = any(o.polygon is not None for o in state.scenario.objectives)
-    movers = state.cache["movers"]
-    tr = state.terrain
-    _move_soldiers(
-        s.x, s.y, s.status, s.holding, s.platoon, s.role, s.ox, s.oy, s.terrain, s.posture,
-        p.base_posture, p.frozen_until, p.dispersed_until, p.decoy_until, p.disperse_factor,
-        p.pace, p.ax, p.ay, p.hx, p.hy, p.decoy_dx, p.decoy_dy, p.objective, rects, tr.grid,
-        tr.x0, tr.y0, tr.cell, tr.default, tr.movement, state.scenario.sprint_factor,
-        state.dt, state.step, lag, movers,
-    )
-    if state.cache["polygons"]:
-        _hold_polygons(state)
-    state.cache["grids"] = build_side_grids(s.x, s.y, s.status, s.side, KILLED,
-                                            state.cache["grid_cell"])
-    state.cache.pop("densest", None)
+                self.rects[k] = (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1), 1.0)
+        self.polygons = any(o.polygon is not None for o in objectives)
+        self.grid_cell = state.grids[0].cell
+        self.march = columns(March, state.platoons)
+        self.bodies = columns(Bodies, state.soldiers)
+        self.formation = columns(Formation, state.soldiers)
+        self.ground = tuple(Ground.of(state.terrain))
+
+    def __call__(self, state: State, log: EventLog) -> None:
+        g0, g1 = _march(state.step, state.dt, state.scenario.sprint_factor, self.march,
+                        self.bodies, self.formation, self.ground, state.terrain.movement,
+                        self.rects, self.grid_cell)
+        state.grids = Grid(*g0), Grid(*g1)
+        if self.polygons:  # holding does not enter the grids
+            _hold_polygons(state)
 
 
 def _hold_polygons(state: State) -> None:

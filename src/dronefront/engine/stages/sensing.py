@@ -9,30 +9,57 @@ position of the soldiers seen this step, how many, and when.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numba as nb
 import numpy as np
 
 from dronefront.engine.events import EventLog
+from dronefront.engine.formulas import Concealment, visibility
 from dronefront.engine.rng import uniform
-from dronefront.engine.spatial import cell_range
+from dronefront.engine.spatial import Grid, disc_rows, grid_columns, row_cells
 from dronefront.engine.spatial import nonzero as _nz
-from dronefront.engine.state import BOMBER, FLYING, HEALTHY, ISR, KILLED, OBSERVER, State
+from dronefront.engine.state import (
+    BOMBER,
+    FLYING,
+    HEALTHY,
+    ISR,
+    KILLED,
+    OBSERVER,
+    Bodies,
+    State,
+    Tracks,
+    columns,
+)
+from dronefront.scenario.models import SIDES
 
 NIGHT_SENSOR_FACTOR = 0.2  # assumption: day cameras at night
 NIGHT_OBSERVER_FACTOR = 0.3  # assumption: naked-eye observation at night
 
 
+class Sensors(NamedTuple):
+    """Kernel view: every sensor that may ever look, in sensing order."""
+
+    ids: np.ndarray  # int64 draw ids: a drone slot, or n_drones + an observer soldier
+    reach: np.ndarray  # float64 (2, S): range m, detection probability per step
+    split: int  # side 0's sensors are ids[:split], side 1's the rest
+
+
 @nb.njit(cache=True)
-def _look(px, py, radius, prob, sensor, x, y, status, platoon, terrain, posture, discipline,
-          t_conc, p_conc, start, items, x0, y0, cell, nx, ny, key, step, mark, sums, count):
-    """One sensor's sightings among the soldiers of a grid, pooled per platoon in grid order."""
-    cx0, cx1, cy0, cy1 = cell_range(px, py, radius, x0, y0, cell, nx, ny)
-    if cx0 > cx1:
-        return
+def _look(px, py, r, sensor, reach, b, conc, g, key, step, mark, pooled):
+    """Sensor row ``r`` (draw id ``sensor``, at ``(px, py)``) among the soldiers of grid
+    ``g``: its sightings, pooled per platoon (``pooled``: position sums and counts)."""
+    radius, prob = reach[0, r], reach[1, r]
+    sums, count = pooled
+    # Columns out of the views once: taken in the loop, each costs a refcount pair.
+    x, y, status, platoon, terrain, posture = b.x, b.y, b.status, b.platoon, b.terrain, b.posture
+    start, nx, items = g.start, g.nx, g.items
+    t_conc, p_conc, discipline = conc.terrain, conc.posture, conc.discipline
+    cx0, cx1, cy0, cy1 = disc_rows(g, px, py, radius)
     r2 = radius * radius
     for cy in range(cy0, cy1 + 1):
-        # The cells cx0..cx1 of a row are contiguous in items: one span, in cell order.
-        for k in range(start[cy * nx + cx0], start[cy * nx + cx1 + 1]):
+        c0, c1 = row_cells(nx, cy, cx0, cx1)
+        for k in range(start[c0], start[c1]):
             j = items[k]
             if status[j] == KILLED or mark[j] == step:
                 continue
@@ -40,58 +67,56 @@ def _look(px, py, radius, prob, sensor, x, y, status, platoon, terrain, posture,
             dy = y[j] - py
             if dx * dx + dy * dy > r2:
                 continue
-            g = platoon[j]
-            visible = ((1.0 - t_conc[terrain[j]]) * (1.0 - p_conc[posture[j]])
-                       * (1.0 - discipline[g]))
-            if uniform(key, step, sensor, j) < prob * visible:
+            p = platoon[j]
+            if uniform(key, step, sensor, j) < prob * visibility(
+                    t_conc[terrain[j]], p_conc[posture[j]], discipline[p]):
                 mark[j] = step
-                sums[0, g] += x[j]
-                sums[1, g] += y[j]
-                count[g] += 1
+                sums[0, p] += x[j]
+                sums[1, p] += y[j]
+                count[p] += 1
 
 
 @nb.njit(cache=True)
-def _sense(sensor, reach, split, d_state, d_x, d_y, x, y, status, platoon, terrain, posture,
-           discipline, t_conc, p_conc, start0, items0, x00, y00, cell0, nx0, ny0, start1, items1,
-           x01, y01, cell1, nx1, ny1, key, step, mark, tr_x, tr_y, tr_n, tr_step):
+def _sense(sensors, d_state, d_x, d_y, bodies, concealment, grids, tracks, key, step, mark):
     """Both sides' sightings of one step; updates the tracks, returns the counts seen.
 
-    ``sensor`` holds draw ids (a slot, or ``n_drones`` + a soldier), side 0's from 0 to
-    ``split`` then side 1's; ``reach`` their ranges and detection probabilities.
+    Sensors of side 0 look at side 1's grid, then side 1's at side 0's; a soldier seen once
+    in a step is skipped by later sensors (``mark``: the step it was last seen).
     """
-    n_drones, n_groups = d_state.shape[0], discipline.shape[0]
+    q = Sensors(*sensors)
+    b = Bodies(*bodies)
+    conc = Concealment(*concealment)
+    tr = Tracks(*tracks)
+    n_drones, n_groups = d_state.shape[0], conc.discipline.shape[0]
     count = np.zeros((2, n_groups), np.int64)
     for side in range(2):
-        # A side's sensors look at the enemy's grid.
         if side == 0:
-            lo, hi = 0, split
-            start, items, x0, y0, cell, nx, ny = start1, items1, x01, y01, cell1, nx1, ny1
+            lo, hi = 0, q.split
         else:
-            lo, hi = split, sensor.shape[0]
-            start, items, x0, y0, cell, nx, ny = start0, items0, x00, y00, cell0, nx0, ny0
+            lo, hi = q.split, q.ids.shape[0]
         if lo == hi:
             continue
+        g = Grid(*grids[1 - side])
         sums = np.zeros((2, n_groups))
         for r in range(lo, hi):
-            q = sensor[r]
-            if q < n_drones:
-                if d_state[q] != FLYING:
+            sensor = q.ids[r]
+            if sensor < n_drones:
+                if d_state[sensor] != FLYING:
                     continue
-                px, py = d_x[q], d_y[q]
+                px, py = d_x[sensor], d_y[sensor]
             else:
-                if status[q - n_drones] != HEALTHY:
+                if b.status[sensor - n_drones] != HEALTHY:
                     continue
-                px, py = x[q - n_drones], y[q - n_drones]
-            _look(px, py, reach[0, r], reach[1, r], q, x, y, status, platoon, terrain, posture,
-                  discipline, t_conc, p_conc, start, items, x0, y0, cell, nx, ny, key, step,
-                  mark, sums, count[side])
-        for g in range(n_groups):
-            c = count[side, g]
+                px, py = b.x[sensor - n_drones], b.y[sensor - n_drones]
+            _look(px, py, r, sensor, q.reach, b, conc, g, key, step, mark,
+                  (sums, count[side]))
+        for p in range(n_groups):
+            c = count[side, p]
             if c:
-                tr_x[side, g] = sums[0, g] / c
-                tr_y[side, g] = sums[1, g] / c
-                tr_n[side, g] = c
-                tr_step[side, g] = step
+                tr.x[side, p] = sums[0, p] / c
+                tr.y[side, p] = sums[1, p] / c
+                tr.n[side, p] = c
+                tr.step[side, p] = step
     return count
 
 
@@ -104,7 +129,7 @@ def _sensors(state: State) -> tuple[np.ndarray, np.ndarray, int]:
     type_prob = t.sensor_detect_prob * np.where(
         night & ~t.night_capable, NIGHT_SENSOR_FACTOR, 1.0)
     ids, ranges, probs = [], [], []
-    for side, name in enumerate(("attacker", "defender")):
+    for side, name in enumerate(SIDES):
         doctrine = getattr(state.scenario.sides, name).drone_doctrine
         slots = _nz(sensing_type[d.dtype] & (d.side == side))
         observers = _nz((s.role == OBSERVER) & (s.side == side))
@@ -119,31 +144,32 @@ def _sensors(state: State) -> tuple[np.ndarray, np.ndarray, int]:
     return sensor, np.stack([np.concatenate(ranges), np.concatenate(probs)]), split
 
 
-def sensing(state: State, log: EventLog) -> None:
+class Sensing:
     """Update each side's tracks of enemy platoons from this step's sightings."""
-    setup = state.cache.get("sensing")
-    if setup is None:  # roles, sides and sensor types never change: list the sensors once
-        sensor, reach, split = _sensors(state)
+
+    name = "sensing"
+
+    def __init__(self, state: State) -> None:
+        # Roles, sides and sensor types never change: list the sensors once.
+        self.sensors = Sensors(*_sensors(state))
         # The step a soldier was last seen: once seen, later sensors of the step skip it.
-        mark = np.full(state.soldiers.n, -1, np.int64)
-        setup = state.cache["sensing"] = (
-            sensor, reach, split, mark, state.streams["sensing.detect"])
-    sensor, reach, split, mark, key = setup
-    if sensor.size == 0:
-        return
-    d, s, tr, step = state.drones, state.soldiers, state.tracks, state.step
-    g0, g1 = state.cache["grids"]
-    count = _sense(
-        sensor, reach, split, d.state, d.x, d.y, s.x, s.y, s.status, s.platoon, s.terrain,
-        s.posture, state.platoons.discipline, state.terrain.concealment,
-        state.posture_concealment, g0.start, g0.items, g0.x0, g0.y0, g0.cell, g0.nx, g0.ny,
-        g1.start, g1.items, g1.x0, g1.y0, g1.cell, g1.nx, g1.ny, key, step, mark, tr.x, tr.y,
-        tr.n, tr.step,
-    )
-    if not log.keeps:
-        return
-    for side in (0, 1):
-        seen = _nz(count[side])
-        if seen.size:
-            log.add(step, "detection", side, tr.x[side, seen], tr.y[side, seen],
-                    platoon=seen, value=count[side, seen])
+        self.mark = np.full(state.soldiers.n, -1, np.int64)
+        self.key = state.streams["sensing.detect"]
+        self.raw_sensors = tuple(self.sensors)
+        self.bodies = columns(Bodies, state.soldiers)
+        self.concealment = tuple(Concealment.of(state))
+        self.tracks = tuple(state.tracks)
+
+    def __call__(self, state: State, log: EventLog) -> None:
+        if self.sensors.ids.size == 0:
+            return
+        d, tr, step = state.drones, state.tracks, state.step
+        count = _sense(self.raw_sensors, d.state, d.x, d.y, self.bodies, self.concealment,
+                       grid_columns(state.grids), self.tracks, self.key, step, self.mark)
+        if not log.keeps:
+            return
+        for side in (0, 1):
+            seen = _nz(count[side])
+            if seen.size:
+                log.add(step, "detection", side, tr.x[side, seen], tr.y[side, seen],
+                        platoon=seen, value=count[side, seen])

@@ -9,37 +9,44 @@ search stops as soon as no remaining bound can beat (or tie at a lower index) th
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numba as nb
 import numpy as np
 
+from dronefront.engine.formulas import Concealment, visibility
 from dronefront.engine.rng import uniform
-from dronefront.engine.spatial import cell_range
-from dronefront.engine.state import KILLED
+from dronefront.engine.spatial import Grid, disc_rows, grid_columns, row_cells
+from dronefront.engine.spatial import nonzero as _nz
+from dronefront.engine.state import DENSEST, KILLED, NEAREST, RANDOM, Bodies, State, columns
 
-NEAREST, DENSEST, RANDOM, HIGHEST_VALUE = range(4)
+FAR = 1e15  # metres: the reach of an omniscient pick
+
 
 
 @nb.njit(cache=True)
-def _count_near(px, py, radius, x, y, status, start, items, x0, y0, cell, nx, ny):
+def _count_near(px, py, radius, x, y, status, g):
+    start, nx, items = g.start, g.nx, g.items
     r2 = radius * radius
-    cx0, cx1, cy0, cy1 = cell_range(px, py, radius, x0, y0, cell, nx, ny)
+    cx0, cx1, cy0, cy1 = disc_rows(g, px, py, radius)
     n = 0
     for cy in range(cy0, cy1 + 1):
-        for cx in range(cx0, cx1 + 1):
-            c = cy * nx + cx
-            for k in range(start[c], start[c + 1]):
-                j = items[k]
-                if status[j] != KILLED:
-                    dx = x[j] - px
-                    dy = y[j] - py
-                    if dx * dx + dy * dy <= r2:
-                        n += 1
+        c0, c1 = row_cells(nx, cy, cx0, cx1)
+        for k in range(start[c0], start[c1]):
+            j = items[k]
+            if status[j] != KILLED:
+                dx = x[j] - px
+                dy = y[j] - py
+                if dx * dx + dy * dy <= r2:
+                    n += 1
     return n
 
 
 @nb.njit(cache=True)
-def densest_overall(radius, x, y, status, start, items, x0, y0, cell, nx, ny):
+def densest_overall(radius, x, y, status, grid):
     """Index of the living soldier with most living neighbours within ``radius``; -1 if none."""
+    g = Grid(*grid)
+    nx, ny, start, items = g.nx, g.ny, g.start, g.items
     ncell = nx * ny
     cnt = np.zeros(ncell, np.int64)
     minidx = np.full(ncell, np.iinfo(np.int64).max)
@@ -53,7 +60,7 @@ def densest_overall(radius, x, y, status, start, items, x0, y0, cell, nx, ny):
     occupied = np.flatnonzero(cnt)
     if occupied.shape[0] == 0:
         return -1
-    kr = int(np.ceil(radius / cell))
+    kr = int(np.ceil(radius / g.cell))
     bound = np.zeros(occupied.shape[0], np.int64)
     for i in range(occupied.shape[0]):
         c = occupied[i]
@@ -74,50 +81,160 @@ def densest_overall(radius, x, y, status, start, items, x0, y0, cell, nx, ny):
             j = items[k]
             if status[j] == KILLED:
                 continue
-            n = _count_near(x[j], y[j], radius, x, y, status, start, items, x0, y0, cell,
-                            nx, ny)
+            n = _count_near(x[j], y[j], radius, x, y, status, g)
             if n > best_n or (n == best_n and j < best):
                 best, best_n = j, n
     return best
 
 
 @nb.njit(cache=True)
-def acquire(px, py, reach, policy, density_radius, visibility, x, y, status, value, platoon,
-            start, items, x0, y0, cell, nx, ny, key, step, drone):
-    """Pick a visible living soldier within ``reach`` of ``(px, py)`` by ``policy``; -1 if none.
+def acquire(px, py, reach, policy, density_radius, visibility, b, value, g, key, step, drone):
+    """Pick a visible living soldier of grid ``g`` within ``reach`` of ``(px, py)`` by
+    ``policy``; -1 if none. ``b`` is a ``Bodies`` view, ``value`` per platoon.
 
     ``visibility[j]`` is the probability that soldier ``j`` is seen if in reach (one draw
     per drone, step and soldier).
     """
+    start, nx, items = g.start, g.nx, g.items
+    x, y, status, platoon = b.x, b.y, b.status, b.platoon
     r2 = reach * reach
-    cx0, cx1, cy0, cy1 = cell_range(px, py, reach, x0, y0, cell, nx, ny)
+    cx0, cx1, cy0, cy1 = disc_rows(g, px, py, reach)
     best = -1
     best_score = -np.inf
     best_d2 = np.inf
     for cy in range(cy0, cy1 + 1):
-        for cx in range(cx0, cx1 + 1):
-            c = cy * nx + cx
-            for k in range(start[c], start[c + 1]):
-                j = items[k]
-                if status[j] == KILLED:
-                    continue
-                dx = x[j] - px
-                dy = y[j] - py
-                d2 = dx * dx + dy * dy
-                if d2 > r2:
-                    continue
-                if visibility[j] < 1.0 and uniform(key, step, drone, j) >= visibility[j]:
-                    continue
-                if policy == NEAREST:
-                    score = -d2
-                elif policy == DENSEST:
-                    score = _count_near(x[j], y[j], density_radius, x, y, status, start, items,
-                                        x0, y0, cell, nx, ny)
-                elif policy == RANDOM:
-                    score = uniform(key, step, drone, j + 1099511627776)
-                else:
-                    score = value[platoon[j]]
-                if (score > best_score or (score == best_score and d2 < best_d2)
-                        or (score == best_score and d2 == best_d2 and j < best)):
-                    best, best_score, best_d2 = j, score, d2
+        c0, c1 = row_cells(nx, cy, cx0, cx1)
+        for k in range(start[c0], start[c1]):
+            j = items[k]
+            if status[j] == KILLED:
+                continue
+            dx = x[j] - px
+            dy = y[j] - py
+            d2 = dx * dx + dy * dy
+            if d2 > r2:
+                continue
+            if visibility[j] < 1.0 and uniform(key, step, drone, j) >= visibility[j]:
+                continue
+            if policy == NEAREST:
+                score = -d2
+            elif policy == DENSEST:
+                score = _count_near(x[j], y[j], density_radius, x, y, status, g)
+            elif policy == RANDOM:
+                score = uniform(key, step, drone, j + 1099511627776)
+            else:
+                score = value[platoon[j]]
+            if (score > best_score or (score == best_score and d2 < best_d2)
+                    or (score == best_score and d2 == best_d2 and j < best)):
+                best, best_score, best_d2 = j, score, d2
     return best
+
+
+@nb.njit(cache=True)
+def _visibility_of(concealment, terrain, posture, platoon):
+    c = Concealment(*concealment)
+    t_conc, p_conc, discipline = c.terrain, c.posture, c.discipline
+    out = np.empty(terrain.shape[0])
+    for j in range(terrain.shape[0]):
+        out[j] = visibility(t_conc[terrain[j]], p_conc[posture[j]], discipline[platoon[j]])
+    return out
+
+
+class Picks(NamedTuple):
+    """Kernel view: the slots to pick a target for, where they look from and how far."""
+
+    slots: np.ndarray  # int64 drone slots
+    x: np.ndarray  # float64 m
+    y: np.ndarray  # float64 m
+    reach: np.ndarray  # float64 m
+    omniscient: np.ndarray  # bool: sees every soldier at any range
+    skip: np.ndarray  # bool: already picked (the whole-force densest)
+
+
+@nb.njit(cache=True)
+def _acquire_many(out, picks, policy, radius, side, vis, bodies, value, grids, key, step):
+    """``out[i]``: ``acquire`` for slot ``slots[i]`` over the grid of its enemy side.
+
+    Omniscient slots see every soldier at any range.
+    """
+    q = Picks(*picks)
+    b = Bodies(*bodies)
+    g0 = Grid(*grids[0])
+    g1 = Grid(*grids[1])
+    ones = np.ones(0)
+    for i in range(q.slots.shape[0]):
+        if q.skip[i]:
+            continue
+        slot = q.slots[i]
+        seen, r = vis, q.reach[i]
+        if q.omniscient[i]:
+            if ones.shape[0] == 0:
+                ones = np.ones_like(vis)
+            seen, r = ones, FAR
+        if side[slot] == 1:
+            out[i] = acquire(q.x[i], q.y[i], r, policy[slot], radius[slot], seen, b, value,
+                             g0, key, step, slot)
+        else:
+            out[i] = acquire(q.x[i], q.y[i], r, policy[slot], radius[slot], seen, b, value,
+                             g1, key, step, slot)
+    return out
+
+
+class Targeter:
+    """Picks soldier targets for drone slots; shared by the launch and flight stages.
+
+    Keeps two memos, both exact: each soldier's visibility (valid for one step: terrain and
+    posture change only in movement) and the densest soldier of a side for a density radius
+    (valid while ``state.step`` and ``state.casualty_epoch`` stay the same).
+    """
+
+    def __init__(self, state: State) -> None:
+        self.key = state.streams["drones.acquire"]
+        self.bodies = columns(Bodies, state.soldiers)
+        self.concealment = tuple(Concealment.of(state))
+        self._visibility = np.empty(0)
+        self._visibility_step = -1
+        self._densest: dict[tuple[int, float], int] = {}
+        self._densest_at = (-1, -1)
+
+    def visibility(self, state: State) -> np.ndarray:
+        """(N,) probability that each soldier is seen when in a camera's reach (this step)."""
+        if self._visibility_step != state.step:
+            s = state.soldiers
+            self._visibility = _visibility_of(self.concealment, s.terrain, s.posture,
+                                              s.platoon)
+            self._visibility_step = state.step
+        return self._visibility
+
+    def densest(self, state: State, side: int, radius: float) -> int:
+        """The living soldier of ``side`` with most living neighbours within ``radius``."""
+        at = (state.step, state.casualty_epoch)
+        if at != self._densest_at:
+            self._densest.clear()
+            self._densest_at = at
+        key = (side, radius)
+        if key not in self._densest:
+            s = state.soldiers
+            self._densest[key] = densest_overall(radius, s.x, s.y, s.status,
+                                                 tuple(state.grids[side]))
+        return self._densest[key]
+
+    def select(self, state: State, slots: np.ndarray, px: np.ndarray, py: np.ndarray,
+               reach: np.ndarray, omniscient: np.ndarray) -> np.ndarray:
+        """A soldier target for each slot (or -1): by the slot's policy around ``(px, py)``."""
+        d = state.drones
+        out = np.full(slots.size, -1, np.int64)
+        if slots.size == 0:
+            return out
+        global_densest = omniscient & (d.policy[slots] == DENSEST)
+        if global_densest.any():
+            for i in _nz(global_densest):
+                out[i] = self.densest(state, 1 - int(d.side[slots[i]]),
+                                      float(d.density_radius[slots[i]]))
+            if global_densest.all():
+                return out
+        picks = Picks(slots=slots, x=px, y=py, reach=reach, omniscient=omniscient,
+                      skip=global_densest)
+        _acquire_many(out, tuple(picks), d.policy, d.density_radius, d.side,
+                      self.visibility(state), self.bodies, state.platoons.value,
+                      grid_columns(state.grids), self.key, state.step)
+        return out

@@ -1,0 +1,46 @@
+"""The per-step time series: its columns (``SERIES``) and the kernel that fills one row.
+
+One row per step and side; columns are soldier counts by status, drone slots by state,
+cumulative drone fates (all types) and rounds fired (shells, counter-drone and direct-fire
+shots).
+
+>>> SERIES[:5]
+('healthy', 'wounded', 'killed', 'drones_idle', 'drones_flying')
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+from dronefront.engine.state import FATES, FLYING, HEALTHY, IDLE, KILLED, WOUNDED, State
+
+SERIES = ("healthy", "wounded", "killed", "drones_idle", "drones_flying", *FATES,
+          "rounds_fired")
+
+
+def record_row(row: np.ndarray, state: State) -> None:
+    """Fill ``row`` (2, len(SERIES)) with the counts of ``state`` as it stands now."""
+    s, d, c = state.soldiers, state.drones, state.counters
+    _record_row(row, s.side, s.status, d.side, d.state, c.fates,
+                c.shells + c.shots + c.direct_shots)
+
+
+@nb.njit(cache=True)
+def _record_row(row, soldier_side, status, drone_side, drone_state, fates, rounds):
+    row[:] = 0
+    for i in range(soldier_side.shape[0]):
+        k = status[i]
+        column = 0 if k == HEALTHY else (1 if k == WOUNDED else (2 if k == KILLED else -1))
+        if column >= 0:
+            row[soldier_side[i], column] += 1
+    for i in range(drone_side.shape[0]):
+        if drone_state[i] == IDLE:
+            row[drone_side[i], 3] += 1
+        elif drone_state[i] == FLYING:
+            row[drone_side[i], 4] += 1
+    for side in range(2):
+        for t in range(fates.shape[1]):
+            for f in range(fates.shape[2]):
+                row[side, 5 + f] += fates[side, t, f]
+        row[side, row.shape[1] - 1] = rounds[side]
