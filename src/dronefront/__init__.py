@@ -11,8 +11,9 @@ start-up, see :mod:`dronefront.entry`) loads no NumPy, Numba or pydantic until n
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from dronefront.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from dronefront.api import run
@@ -25,11 +26,14 @@ if TYPE_CHECKING:
 
 __version__ = "0.1.0"
 
-_WHERE = {
-    "Campaign": "campaign", "CampaignResult": "campaign", "load_campaign": "campaign",
-    "run_campaign": "campaign", "Result": "engine.result", "Sim": "engine.sim",
-    "UserError": "errors", "builtin_names": "scenario.loader",
-    "load_scenario": "scenario.loader", "Scenario": "scenario.models", "run": "api",
+_EXPORTS = {
+    "api": ["run"],
+    "campaign": ["Campaign", "CampaignResult", "load_campaign", "run_campaign"],
+    "engine.result": ["Result"],
+    "engine.sim": ["Sim"],
+    "errors": ["UserError"],
+    "scenario.loader": ["builtin_names", "load_scenario"],
+    "scenario.models": ["Scenario"],
 }
 __all__ = [
     "Campaign", "CampaignResult", "Result", "Scenario", "Sim", "UserError", "builtin_names",
@@ -37,22 +41,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        missing = AttributeError(f"module {__name__!r} has no attribute {name!r}")
-        if name.startswith("_"):
-            raise missing
-        try:  # a subpackage used as an attribute: dronefront.engine after import dronefront
-            return importlib.import_module(f"{__name__}.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__name__}.{name}":
-                raise
-            raise missing from None
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *__all__])
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals(), subpackages=True)

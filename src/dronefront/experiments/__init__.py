@@ -12,8 +12,7 @@ format, designs, seed policy, store schema, executors, analysis and calibration 
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from dronefront.lazy import lazy_exports
 
 _EXPORTS = {
     "analysis": ["PairedDifference", "morris_indices", "paired_difference", "point_stats",
@@ -27,18 +26,5 @@ _EXPORTS = {
                "run_experiment", "status"],
     "store": ["Store", "StoredExperiment", "is_experiment_store", "open_store"],
 }
-_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
-__all__ = sorted(_WHERE)
-
-
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *__all__])
+__all__ = sorted(name for names in _EXPORTS.values() for name in names)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

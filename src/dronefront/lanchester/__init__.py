@@ -16,8 +16,7 @@ Names are imported on first use, so the ``dronefront`` command line starts witho
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from dronefront.lazy import lazy_exports
 
 _EXPORTS = {
     "fitting": ["FitResult", "Selection", "StrengthData", "fit", "one_step", "read_strength_csv",
@@ -27,18 +26,5 @@ _EXPORTS = {
              "outcome", "parse_reinforcement", "rhs", "solve", "state_residual"],
     "stochastic": ["StochasticResult", "simulate"],
 }
-_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
-__all__ = sorted(_WHERE)
-
-
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *__all__])
+__all__ = sorted(name for names in _EXPORTS.values() for name in names)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

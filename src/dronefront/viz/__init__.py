@@ -9,27 +9,13 @@ Names are imported on first use, so ``dronefront`` starts fast when viz is not n
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from dronefront.lazy import lazy_exports
 
 _EXPORTS = {
-    "Recording": "record", "record_run": "record", "thinning": "record",
-    "RunData": "data", "as_run_data": "data", "load_run": "data",
-    "build_replay": "replay", "record_from_run_dir": "replay", "write_replay": "replay",
-    "build_report": "report", "register_report_kind": "report", "write_report": "report",
-    "plots": None,
+    "record": ["Recording", "record_run", "thinning"],
+    "data": ["RunData", "as_run_data", "load_run"],
+    "replay": ["build_replay", "record_from_run_dir", "write_replay"],
+    "report": ["build_report", "register_report_kind", "write_report"],
 }
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'dronefront.viz' has no attribute {name!r}")
-    module = _EXPORTS[name]
-    if module is None:
-        return importlib.import_module(f"dronefront.viz.{name}")
-    return getattr(importlib.import_module(f"dronefront.viz.{module}"), name)
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *__all__])
+__all__ = sorted([*(name for names in _EXPORTS.values() for name in names), "plots"])
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals(), subpackages=True)
