@@ -20,8 +20,8 @@ from typing import Annotated, NoReturn
 import typer
 from rich.table import Table
 
-from dronefront.entry import caused_by_interrupt, say
 from dronefront.errors import UserError
+from dronefront.streams import caused_by_interrupt, say
 from dronefront.terminal import console, progress_bar
 from dronefront.text import markup_safe
 

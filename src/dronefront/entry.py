@@ -21,6 +21,8 @@ import signal
 import sys
 from typing import Any, NoReturn
 
+from dronefront.streams import caused_by_interrupt, say, silence
+
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE
@@ -84,22 +86,6 @@ class _ClosedStream:
         raise OSError(errno.EBADF, os.strerror(errno.EBADF))
 
 
-def caused_by_interrupt(exc: BaseException) -> bool:
-    """Whether ``exc`` is, or was raised while handling, a Ctrl-C.
-
-    An extension module interrupted while it initialises raises ``ImportError:
-    initialization failed`` with the KeyboardInterrupt only as its context.
-    """
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if isinstance(current, KeyboardInterrupt):
-            return True
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return False
-
-
 def _fill_closed_descriptors() -> None:
     """Open the null device on closed descriptors 0-2, so no file we open lands there."""
     for fd in (0, 1, 2):
@@ -110,25 +96,6 @@ def _fill_closed_descriptors() -> None:
             if new != fd:
                 os.dup2(new, fd)
                 os.close(new)
-
-
-def _silence(fd: int) -> None:
-    """Point descriptor ``fd`` at the null device, so the final flush at exit cannot fail."""
-    try:
-        null = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(null, fd)
-        os.close(null)
-    except OSError:
-        pass
-
-
-def say(line: str) -> None:
-    """Write one line to stderr; a full or closed stderr is not a traceback (nor exit 120)."""
-    try:
-        sys.stderr.write(line + "\n")
-        sys.stderr.flush()
-    except (OSError, AttributeError, ValueError):
-        _silence(2)
 
 
 def _run(argv: list[str] | None) -> Any:
@@ -149,7 +116,7 @@ def _run(argv: list[str] | None) -> Any:
         # a full disk shows here rather than in the interpreter's own flush at exit
         sys.stdout.flush()
     except StdoutError as exc:
-        _silence(1)
+        silence(1)
         if exc.errno == errno.EPIPE:
             return EXIT_BROKEN_PIPE
         say(f"error: cannot write to standard output: {exc.strerror}")
@@ -185,7 +152,7 @@ def main(argv: list[str] | None = None) -> NoReturn:
     try:
         sys.stdout.flush()
     except Exception:  # noqa: BLE001 - already reported; exit quietly
-        _silence(1)
+        silence(1)
     if code == EXIT_INTERRUPTED:
         _forget_interrupt()
     sys.exit(code)

@@ -210,10 +210,8 @@ def scenario_memory(scenario: Any) -> dict[str, float]:
     per-step series, terrain raster, neighbour grids over each side's start area); nothing
     is allocated.
     """
-    from dronefront.scenario.models import SIDES
-
     parts: dict[str, float] = {}
-    for side_name in SIDES:
+    for side_name in type(scenario.sides).model_fields:
         side = getattr(scenario.sides, side_name)
         box = [math.inf, math.inf, -math.inf, -math.inf]
         for i, unit in enumerate(side.units):
@@ -251,13 +249,11 @@ def scenario_memory(scenario: Any) -> dict[str, float]:
 
 def check_scenario(scenario: Any) -> None:
     """Every size cap of an engagement scenario; raises ``ValueError("field: ...")``."""
-    from dronefront.scenario.models import SIDES
-
     steps = scenario.duration / scenario.dt
     require("steps", steps, "duration", unit=f"steps (duration / dt = "
             f"{fmt(scenario.duration)} / {scenario.dt:g})")
     soldiers = drones = 0
-    for side_name in SIDES:
+    for side_name in type(scenario.sides).model_fields:
         side = getattr(scenario.sides, side_name)
         for i, unit in enumerate(side.units):
             require("soldiers", unit.count, f"sides.{side_name}.units.{i}.count")

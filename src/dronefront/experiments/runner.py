@@ -60,8 +60,9 @@ from dronefront.experiments.store import (
     write_progress,
 )
 from dronefront.io.jsonable import jsonable
-from dronefront.io.paths import inside, scenario_ref
+from dronefront.io.paths import inside
 from dronefront.io.rundir import sha256_of
+from dronefront.scenario.loader import scenario_ref
 
 Progress = Callable[[int, int], None]
 HASH_FORMAT = 1

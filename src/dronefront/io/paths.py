@@ -64,35 +64,6 @@ def looks_like_file(ref: str) -> bool:
     return ref.endswith((".yaml", ".yml")) or "/" in ref or "\\" in ref or ref.startswith("~")
 
 
-def scenario_ref(ref: str, base_dir: Path, *, file: str | None = None,
-                 line: int | None = None, field: str | None = None) -> Path | str:
-    """A scenario reference inside a file: a contained path, or a built-in name (as is).
-
-    A path must name an existing file; a name must be a built-in scenario.
-    """
-    from dronefront.scenario.loader import BUILTIN_DIR, builtin_names
-
-    text = str(ref)
-    if not looks_like_file(text) and "\0" not in text:
-        beside = Path(base_dir) / text
-        if not beside.is_file():
-            if (BUILTIN_DIR / f"{text}.yaml").is_file():
-                return text
-            import difflib
-
-            names = builtin_names()
-            close = difflib.get_close_matches(text, names, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise UserError(f"unknown scenario {text[:80]!r}{hint} (built-in: "
-                            f"{', '.join(names)}; a file needs a .yaml suffix or a '/')",
-                            file=file, line=line, field=field)
-    path = inside(text, base_dir, file=file, line=line, field=field)
-    if not path.is_file():
-        raise UserError(f"no such scenario file {text[:200]!r} (relative to "
-                        f"{Path(base_dir)})", file=file, line=line, field=field)
-    return path
-
-
 def text_problem(path: Path) -> str | None:
     """Why ``path`` is not a readable UTF-8 text file (``None`` if it is one).
 

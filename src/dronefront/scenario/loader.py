@@ -23,7 +23,7 @@ from pydantic import BaseModel, ValidationError
 
 from dronefront.arguments import check_overrides, check_source
 from dronefront.errors import UserError
-from dronefront.io.paths import inside, scenario_ref, text_problem
+from dronefront.io.paths import inside, looks_like_file, text_problem
 from dronefront.limits import check_file_size, check_yaml_events
 from dronefront.scenario.models import DEFAULT_DRONE_TYPES, Scenario
 
@@ -469,6 +469,33 @@ def validate(
 def builtin_names() -> list[str]:
     """Names of the scenarios shipped with the package."""
     return sorted(p.stem for p in BUILTIN_DIR.glob("*.yaml"))
+
+
+def scenario_ref(ref: str, base_dir: Path, *, file: str | None = None,
+                 line: int | None = None, field: str | None = None) -> Path | str:
+    """A scenario reference inside a file: a contained path, or a built-in name (as is).
+
+    A path must name an existing file; a name must be a built-in scenario.
+    """
+    text = str(ref)
+    if not looks_like_file(text) and "\0" not in text:
+        beside = Path(base_dir) / text
+        if not beside.is_file():
+            if (BUILTIN_DIR / f"{text}.yaml").is_file():
+                return text
+            import difflib
+
+            names = builtin_names()
+            close = difflib.get_close_matches(text, names, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise UserError(f"unknown scenario {text[:80]!r}{hint} (built-in: "
+                            f"{', '.join(names)}; a file needs a .yaml suffix or a '/')",
+                            file=file, line=line, field=field)
+    path = inside(text, base_dir, file=file, line=line, field=field)
+    if not path.is_file():
+        raise UserError(f"no such scenario file {text[:200]!r} (relative to "
+                        f"{Path(base_dir)})", file=file, line=line, field=field)
+    return path
 
 
 def resolve_path(path_or_name: str | Path) -> Path:

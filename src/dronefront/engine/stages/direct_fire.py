@@ -18,7 +18,7 @@ import numpy as np
 from dronefront.engine.events import EventLog
 from dronefront.engine.formulas import Shelter, exposure
 from dronefront.engine.rng import uniform
-from dronefront.engine.spatial import nonzero as _nz
+from dronefront.engine.spatial import nonzero
 from dronefront.engine.state import HEALTHY, KILLED, WOUNDED, Bodies, State, columns
 
 # Squared distances this far (relative) from range squared decide "in range" exactly as
@@ -154,7 +154,7 @@ class DirectFire:
     def __init__(self, state: State) -> None:
         # Fire parameters never change: find the armed platoons once.
         p = state.platoons
-        self.armed = _nz(p.fire_rate > 0)
+        self.armed = nonzero(p.fire_rate > 0)
         self.fire = np.stack([p.fire_rate * state.dt, p.fire_kill, p.fire_wound, p.fire_range])
         self.keys = np.array([state.streams[f"direct_fire.{name}"]
                               for name in ("shots", "aim", "effect")], np.uint64)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from dronefront.engine.events import EXTRA_CAUSES, EventLog
-from dronefront.engine.spatial import nonzero as _nz
+from dronefront.engine.spatial import nonzero
 from dronefront.engine.stages import flight_kernels as fk
 from dronefront.engine.stages.damage import resolve_blasts
 from dronefront.engine.stages.targeting import FAR, Targeter
@@ -89,7 +89,7 @@ class Launch:
         target = np.full(n, -1, np.int64)
         # Omniscient attack drones: a soldier now.
         if omni.any():
-            om = _nz(omni)
+            om = nonzero(omni)
             picks = self.targeter.select(state, slots[om], d.home_x[slots[om]],
                                          d.home_y[slots[om]], np.full(om.size, FAR),
                                          np.ones(om.size, bool))

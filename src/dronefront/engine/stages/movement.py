@@ -16,8 +16,7 @@ import numba as nb
 import numpy as np
 
 from dronefront.engine.events import EventLog
-from dronefront.engine.spatial import Grid, side_grids
-from dronefront.engine.spatial import nonzero as _nz
+from dronefront.engine.spatial import Grid, nonzero, side_grids
 from dronefront.engine.state import (
     CONCEALED,
     DECOY,
@@ -217,7 +216,7 @@ def _hold_polygons(state: State) -> None:
     for k, spec in enumerate(state.scenario.objectives):
         if spec.polygon is None:
             continue
-        sel = _nz((objective == k) & ~s.holding & (s.status == HEALTHY))
+        sel = nonzero((objective == k) & ~s.holding & (s.status == HEALTHY))
         if sel.size:
             inside = points_in_area(s.x[sel], s.y[sel], None, spec.polygon)
             s.holding[sel[inside]] = True

@@ -17,8 +17,7 @@ import numpy as np
 from dronefront.engine.events import EventLog
 from dronefront.engine.formulas import Concealment, visibility
 from dronefront.engine.rng import uniform
-from dronefront.engine.spatial import Grid, disc_rows, grid_columns, row_cells
-from dronefront.engine.spatial import nonzero as _nz
+from dronefront.engine.spatial import Grid, disc_rows, grid_columns, nonzero, row_cells
 from dronefront.engine.state import (
     BOMBER,
     FLYING,
@@ -131,8 +130,8 @@ def _sensors(state: State) -> tuple[np.ndarray, np.ndarray, int]:
     ids, ranges, probs = [], [], []
     for side, name in enumerate(SIDES):
         doctrine = getattr(state.scenario.sides, name).drone_doctrine
-        slots = _nz(sensing_type[d.dtype] & (d.side == side))
-        observers = _nz((s.role == OBSERVER) & (s.side == side))
+        slots = nonzero(sensing_type[d.dtype] & (d.side == side))
+        observers = nonzero((s.role == OBSERVER) & (s.side == side))
         ids += [slots, d.n + observers]
         ranges += [t.sensor_range[d.dtype[slots]],
                    np.full(observers.size, doctrine.observer_range, np.float64)]
@@ -169,7 +168,7 @@ class Sensing:
         if not log.keeps:
             return
         for side in (0, 1):
-            seen = _nz(count[side])
+            seen = nonzero(count[side])
             if seen.size:
                 log.add(step, "detection", side, tr.x[side, seen], tr.y[side, seen],
                         platoon=seen, value=count[side, seen])

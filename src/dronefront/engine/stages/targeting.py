@@ -16,8 +16,7 @@ import numpy as np
 
 from dronefront.engine.formulas import Concealment, visibility
 from dronefront.engine.rng import uniform
-from dronefront.engine.spatial import Grid, disc_rows, grid_columns, row_cells
-from dronefront.engine.spatial import nonzero as _nz
+from dronefront.engine.spatial import Grid, disc_rows, grid_columns, nonzero, row_cells
 from dronefront.engine.state import DENSEST, KILLED, NEAREST, RANDOM, Bodies, State, columns
 
 FAR = 1e15  # metres: the reach of an omniscient pick
@@ -227,7 +226,7 @@ class Targeter:
             return out
         global_densest = omniscient & (d.policy[slots] == DENSEST)
         if global_densest.any():
-            for i in _nz(global_densest):
+            for i in nonzero(global_densest):
                 out[i] = self.densest(state, 1 - int(d.side[slots[i]]),
                                       float(d.density_radius[slots[i]]))
             if global_densest.all():
