@@ -37,5 +37,6 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/engine_throughput.py
 	$(BIN)/python benchmarks/experiment_throughput.py --replicates 200
 
+# Build files only: run folders and experiment stores are the user's results and stay.
 clean:
-	rm -rf $(VENV) runs build *.egg-info experiments.duckdb*
+	rm -rf $(VENV) build src/*.egg-info
