@@ -75,6 +75,8 @@ TABLE: tuple[Limit, ...] = (
     Limit("lanchester_days", 1_000_000, "days", "horizon of a Lanchester solution "
           "(one output row per day)"),
     Limit("yaml_bytes", 10_000_000, "bytes", "size of a YAML file"),
+    Limit("input_bytes", 500_000_000, "bytes", "size of a CSV input (terrain raster, "
+          "observations, strength data)"),
     Limit("yaml_nodes", 1_000_000, "nodes", "YAML nodes after alias expansion"),
     Limit("yaml_aliases", 10_000, "aliases", "YAML aliases (*name) in one file"),
     Limit("yaml_depth", 100, "levels", "nesting depth of YAML lists and mappings"),
@@ -311,11 +313,12 @@ def check_yaml_events(text: str, file: str) -> None:
                   line=line)
 
 
-def check_file_size(path: Any, file: str) -> None:
-    """Refuse a file over ``yaml_bytes`` before reading it (no error if it cannot be
-    stat'ed: reading it then reports that)."""
+def check_file_size(path: Any, file: str, cap: str = "yaml_bytes",
+                    field: str | None = None) -> None:
+    """Refuse a file over the cap ``cap`` (``yaml_bytes`` or ``input_bytes``) before reading
+    it (no error if it cannot be stat'ed: reading it then reports that)."""
     try:
         size = os.stat(path).st_size
     except OSError:
         return
-    check("yaml_bytes", size, file=file)
+    check(cap, size, file=file, field=field)

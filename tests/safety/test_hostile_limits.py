@@ -105,6 +105,31 @@ def _load_with(env: str, *overrides: str):
     return call
 
 
+def _with_env(env: str, call):
+    """``call(sandbox)`` with the limits setting ``env``."""
+    def wrapped(sandbox: Path) -> None:
+        with _env(env):
+            call(sandbox)
+
+    return wrapped
+
+
+def _run_raster(sandbox: Path) -> None:
+    import dronefront
+
+    dronefront.run(sandbox / "s.yaml", seed=1)
+
+
+def _fit_strengths(sandbox: Path) -> None:
+    from dronefront.lanchester.fitting import read_strength_csv
+
+    read_strength_csv(sandbox / "strengths.csv")
+
+
+RASTER_SCENARIO = ("extends: reference-open-field\n"
+                   "overrides: {terrain.raster_file: r.csv, duration: 5}\n")
+
+
 def _deep_with_raised_cap(sandbox: Path) -> None:
     from dronefront.scenario.loader import load_scenario
 
@@ -161,6 +186,13 @@ CASES = [
             files={"e.yaml": BIG}, expect=("e.yaml", "yaml_bytes=")),
     Hostile("yaml-depth-raised-past-the-stack", call=_deep_with_raised_cap,
             files={"deep.yaml": DEEP_LIST}, expect=("deep.yaml", "nested too deeply")),
+    # ---- CSV inputs: checked by size before they are read
+    Hostile("raster-over-input-bytes", call=_with_env("input_bytes=100", _run_raster),
+            files={"s.yaml": RASTER_SCENARIO, "r.csv": "open\n" * 200},
+            expect=("r.csv", "terrain.raster_file", "input_bytes=")),
+    Hostile("strengths-over-input-bytes", call=_with_env("input_bytes=100", _fit_strengths),
+            files={"strengths.csv": "day,a,b\n" + "1,100,100\n" * 50},
+            expect=("strengths.csv", "bytes", "input_bytes=")),
     # ---- experiments: designs, replicates, runs
     Hostile("lhs-points", ["experiment", "run", "e.yaml"], files={"e.yaml": _experiment(
         FACTORS_2 + "design: {type: latin_hypercube, points: 1000000000}\n")},

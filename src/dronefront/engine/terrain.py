@@ -11,6 +11,7 @@ import numpy as np
 
 from dronefront.engine.geometry import points_in_polygon
 from dronefront.errors import UserError
+from dronefront.limits import check_file_size
 from dronefront.scenario.models import Terrain
 
 
@@ -115,6 +116,7 @@ def _read_raster(path: str, index: dict[str, int], shape: tuple[int, int]) -> np
     """Read a CSV of class names; errors say what was expected, never what the file holds."""
     at = {"file": path, "field": "terrain.raster_file"}
     expected = f"a CSV of terrain class names, {shape[0]} rows x {shape[1]} columns"
+    check_file_size(path, path, "input_bytes", field="terrain.raster_file")
     try:
         with open(path, newline="", encoding="utf-8") as handle:
             rows = [[c.strip() for c in row] for row in csv.reader(handle) if row]

@@ -202,6 +202,7 @@ def read_observations(spec: Observed, base_dir: Path, *, file: str | None = None
                         line=line, field="observed.file")
     if problem is not None:
         raise UserError(f"not {expected}: {problem}", file=display)
+    limits.check_file_size(path, display, "input_bytes")
     try:
         with path.open(newline="", encoding="utf-8") as fh:
             return _observations(csv.DictReader(fh), spec, needed, expected, display)

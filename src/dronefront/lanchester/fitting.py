@@ -120,6 +120,7 @@ def read_strength_csv(path: str | Path) -> StrengthData:
         raise UserError("file not found", file=name)
     if not p.is_file():
         raise UserError("not a regular file", file=name)
+    limits.check_file_size(p, name, "input_bytes")
     try:
         text = p.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
