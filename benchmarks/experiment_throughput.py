@@ -7,7 +7,9 @@ stored metrics are checked to be identical across executors. Parallel efficiency
 (starting a local Ray instance takes seconds; joining a running cluster does not); per-run
 overhead is the share of worker time
 not spent inside the model, ``1 - runs * model_s / (workers * wall_s)`` (process start,
-scheduling, transfers and store commits). Usage::
+scheduling, transfers and store commits). It also prints the driver's commit capacity: how
+many finished runs a second the store takes, one transaction per run against the batches
+the driver uses, which bounds what any number of workers can deliver. Usage::
 
     python benchmarks/experiment_throughput.py                      # 1000 x kursk-assault
     python benchmarks/experiment_throughput.py --replicates 100 --executors local processes
@@ -47,6 +49,25 @@ def measure(executor: str, path: Path, store: Path, workers: int | None) -> dict
     return {"executor": executor, "runs": report.ran, "wall_s": wall, "start_s": start_s,
             "rate": report.ran / wall, "warm_rate": report.ran / (wall - start_s),
             "model_s": model_s}
+
+
+def commit_capacity(folder: Path, runs: int = 2000) -> dict[str, float]:
+    """Runs per second the store commits: one transaction per run, and in batches."""
+    from dronefront.experiments.runner import BATCH_RUNS, commit_batches
+    from dronefront.experiments.store import FinishedRun, Store
+
+    summary = {"sides": {"attacker": {"casualties": 40}, "defender": {"casualties": 2}}}
+    metrics = {"sides.attacker.casualties": 40.0, "sides.defender.casualties": 2.0,
+               "exchange_ratio": 20.0}
+    rates = {}
+    for label, batch in (("per run", 1), (f"batches of up to {BATCH_RUNS}", BATCH_RUNS)):
+        with Store(folder / f"commit-{batch}.duckdb") as store:
+            store.register("c" * 16, {"name": "capacity"}, [(0, {}, [])])
+            finished = [FinishedRun(0, r, r, 0.01, summary, metrics) for r in range(runs)]
+            started = time.perf_counter()
+            commit_batches(store, "c" * 16, finished, batch_runs=batch, batch_seconds=1e9)
+            rates[label] = runs / (time.perf_counter() - started)
+    return rates
 
 
 def main() -> None:
@@ -90,6 +111,8 @@ def main() -> None:
     first = next(iter(frames.values()))
     same = all(f.equals(first) for f in frames.values())
     print(f"identical stored metrics on every executor: {same}")
+    for label, rate in commit_capacity(tmp).items():
+        print(f"driver commit capacity, {label}: {rate:,.0f} runs/s")
     if not same:
         pd.testing.assert_frame_equal(*list(frames.values())[:2])
 

@@ -23,7 +23,7 @@ from tests.experiments.experiment_helpers import small_engagement
 
 pytestmark = pytest.mark.slow
 
-POINTS, REPLICATES = 16, 2
+POINTS, REPLICATES = 64, 2  # long enough to stop between two batch commits
 TOTAL = POINTS * REPLICATES
 
 
@@ -98,6 +98,18 @@ def _check_complete(path: Path, store: Path, expected: pd.DataFrame) -> None:
     pd.testing.assert_frame_equal(results(path, store), expected, check_exact=True)
 
 
+def _running_status(path: Path, store: Path) -> dict:
+    """``status`` once the driver's progress file counts a committed batch (runs are
+    committed in batches, a fraction of a second apart)."""
+    deadline = time.monotonic() + 30
+    while True:
+        info = status(path, store)
+        if info.get("finished", 0) > 0 and "pid" in info.get("running", {}):
+            return info
+        assert time.monotonic() < deadline, info
+        time.sleep(0.02)
+
+
 def _stored(path: Path, store: Path) -> int:
     with Store(store, read_only=True) as db:
         return len(db.finished(load_experiment(path).key))
@@ -112,7 +124,7 @@ def test_sigkill_mid_experiment_then_resume(tmp_path, reference, executor):
     workers = _descendants(proc.pid)
     if executor == "processes":
         assert len(workers) >= 2  # the pool is running
-    running = status(path, store)  # the driver holds DuckDB's lock: its progress file speaks
+    running = _running_status(path, store)  # the driver holds DuckDB's lock: its progress
     assert running["running"]["pid"] == proc.pid and 0 < running["finished"] < TOTAL
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
@@ -130,6 +142,7 @@ def test_ctrl_c_stops_cleanly_and_the_same_command_resumes(tmp_path, reference):
     store = tmp_path / "interrupted.duckdb"
     proc = _start(path, store, "local")
     _wait_for_series(store, proc, 6)
+    _running_status(path, store)  # a batch is committed
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err

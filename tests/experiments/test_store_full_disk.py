@@ -14,8 +14,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from dronefront.errors import UserError
-from dronefront.experiments.runner import results, run_experiment
-from dronefront.experiments.store import Store
+from dronefront.experiments import runner
+from dronefront.experiments.runner import commit_batches, results, run_experiment
+from dronefront.experiments.store import FinishedRun, Store
 from tests.experiments.experiment_helpers import small_engagement
 
 POINTS, REPLICATES = 4, 2
@@ -51,6 +52,7 @@ def experiment(tmp_path):
 @pytest.mark.parametrize("where", ["commit", "series"])
 def test_full_disk_is_one_line_and_the_run_resumes(experiment, tmp_path, monkeypatch, where):
     path, expected = experiment
+    monkeypatch.setattr(runner, "BATCH_RUNS", 1)  # a commit per run: the disk fills mid-way
     store_path = tmp_path / "full.duckdb"
     store = Store(store_path)
     if where == "commit":
@@ -83,3 +85,36 @@ def test_full_disk_is_one_line_and_the_run_resumes(experiment, tmp_path, monkeyp
     report = run_experiment(path, store=store_path)
     assert report.ran == POINTS * REPLICATES - stored
     assert results(path, store_path).equals(expected)
+
+
+def _runs(n: int) -> list[FinishedRun]:
+    return [FinishedRun(point=i, replicate=0, seed=i, seconds=0.01, summary={"y": i},
+                        metrics={"y": float(i)}) for i in range(n)]
+
+
+def _registered(tmp_path) -> Store:
+    store = Store(tmp_path / "b.duckdb")
+    store.register("k" * 16, {"name": "batches"}, [(i, {"x": i}, [0.0]) for i in range(8)])
+    return store
+
+
+def test_runs_are_committed_in_batches_each_all_or_nothing(tmp_path):
+    store = _registered(tmp_path)
+    store.con = counting = _FillingConnection(store.con, room=2)  # the third commit fails
+    with pytest.raises(UserError):
+        commit_batches(store, "k" * 16, _runs(8), batch_runs=3, batch_seconds=60)
+    assert counting.room == 0  # two batches committed, the third refused
+    assert sorted(p for p, _ in store.finished("k" * 16)) == [0, 1, 2, 3, 4, 5]
+    rows = store.con.execute("SELECT count(*) FROM metrics").fetchone()[0]
+    assert rows == 6  # nothing of the refused batch, not even its metrics
+    store.close()
+
+
+def test_a_resumed_batch_adds_only_the_missing_runs(tmp_path):
+    store = _registered(tmp_path)
+    assert commit_batches(store, "k" * 16, _runs(5), batch_runs=2, batch_seconds=60) == 5
+    assert commit_batches(store, "k" * 16, _runs(8), batch_runs=3, batch_seconds=60) == 3
+    assert len(store.finished("k" * 16)) == 8
+    summary = store.con.execute("SELECT summary FROM runs WHERE point = 2").fetchone()[0]
+    assert summary == '{"y": 2}'  # the first record is kept
+    store.close()

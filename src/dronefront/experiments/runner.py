@@ -30,7 +30,7 @@ import difflib
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,6 +53,7 @@ from dronefront.experiments.spec import (
 )
 from dronefront.experiments.store import (
     DEFAULT_STORE,
+    FinishedRun,
     Store,
     StoredExperiment,
     open_store,
@@ -368,22 +369,76 @@ def execute(
     columns: list[str] | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> int:
-    """Run tasks through an executor and commit each finished run (driver side).
+    """Run tasks through an executor and commit the finished runs (driver side).
 
+    Runs are committed in batches, one transaction each (see :func:`commit_batches`).
     ``on_output`` turns an output into ``(metrics, series_to_store)``; it may raise.
     Returns the number of runs committed.
     """
+    def finished() -> Iterator[FinishedRun]:
+        for out in executor.map(model.fn, scenario, tasks, want_series=want_series,
+                                columns=columns):
+            if out.error is not None:
+                raise_run_error(out, file)
+            metrics, series = on_output(out)
+            yield FinishedRun(out.point, out.replicate, out.seed, out.seconds, out.summary,
+                              metrics, series, out.worker)
+
+    return commit_batches(store, key, finished(), progress=progress)
+
+
+#: A batch is committed when it holds this many runs or its first run is this old.
+BATCH_RUNS = 512
+BATCH_SECONDS = 0.25
+
+
+def commit_batches(store: Store, key: str, runs: Iterable[FinishedRun], *,
+                   progress: Callable[[int], None] | None = None,
+                   batch_runs: int | None = None, batch_seconds: float | None = None) -> int:
+    """Commit runs as they finish, a batch per transaction; returns how many were added.
+
+    One transaction per run costs a few milliseconds, which caps a driver at a few hundred
+    runs a second; a batch of up to ``batch_runs`` runs, or of what finished within
+    ``batch_seconds`` (default :data:`BATCH_RUNS`, :data:`BATCH_SECONDS`), costs about the
+    same as one. Each batch is all-or-nothing, so an
+    interrupted experiment never stores half a batch, and resuming it neither loses nor
+    repeats a run. When the runs stop with an error or Ctrl-C, the runs that finished
+    before it are committed first. ``progress(n)`` is called after each batch.
+    """
+    batch_runs = BATCH_RUNS if batch_runs is None else batch_runs
+    batch_seconds = BATCH_SECONDS if batch_seconds is None else batch_seconds
+    pending: list[FinishedRun] = []
+    since = 0.0
     committed = 0
-    for out in executor.map(model.fn, scenario, tasks, want_series=want_series,
-                            columns=columns):
-        if out.error is not None:
-            raise_run_error(out, file)
-        metrics, series = on_output(out)
-        if store.commit_run(key, out.point, out.replicate, out.seed, out.seconds, out.summary,
-                            metrics, series, out.worker):
-            committed += 1
+
+    def flush() -> None:
+        nonlocal committed
+        if not pending:
+            return
+        batch = pending.copy()
+        pending.clear()  # a batch that fails to commit is not tried again
+        try:
+            committed += store.commit_runs(key, batch)
+        except KeyboardInterrupt:  # Ctrl-C during the commit (rolled back): keep the runs
+            committed += store.commit_runs(key, batch)
+            raise
         if progress is not None:
-            progress(1)
+            progress(len(batch))
+
+    try:
+        for run in runs:
+            if not pending:
+                since = time.monotonic()
+            pending.append(run)
+            if len(pending) >= batch_runs or time.monotonic() - since >= batch_seconds:
+                flush()
+    except BaseException:
+        try:
+            flush()
+        except (UserError, KeyboardInterrupt):  # the disk is full, or a second Ctrl-C
+            pass
+        raise
+    flush()
     return committed
 
 
@@ -416,7 +471,8 @@ def run_experiment(
         done = len(finished)
         if progress is not None:
             progress(done, plan.total)
-        if tasks:
+        if tasks:  # from now on `experiment status` asks this driver, which holds the store
+            write_progress(db.path, plan.key, done, plan.total)
             ex = executor if isinstance(executor, Executor) else make_executor(
                 executor, workers=workers, ray_address=ray_address)
             checked = [False]

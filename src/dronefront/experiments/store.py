@@ -32,6 +32,7 @@ set()
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import difflib
 import functools
@@ -39,7 +40,7 @@ import json
 import os
 import re
 import socket
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -195,6 +196,20 @@ def read_progress(store: str | os.PathLike, key: str) -> dict | None:
         return json.loads(progress_path(store).read_text()).get(key)
     except (OSError, ValueError):
         return None
+
+
+@dataclass(frozen=True)
+class FinishedRun:
+    """One finished run as the driver stores it (see :meth:`Store.commit_runs`)."""
+
+    point: int
+    replicate: int
+    seed: int
+    seconds: float
+    summary: Any
+    metrics: Mapping[str, float | None]
+    series: pa.Table | None = None
+    worker: str = ""
 
 
 class Store:
@@ -369,39 +384,57 @@ class Store:
                    summary: Any, metrics: Mapping[str, float | None],
                    series: pa.Table | None = None, worker: str = "") -> bool:
         """Store one finished run in its own transaction; False if it was already there."""
-        rel = None
-        if series is not None:
-            rel = f"{key[:16]}/p{point:06d}-r{replicate:04d}.parquet"
-            target = self.series_dir / rel
-            tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-            try:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                pq.write_table(series, tmp, compression="zstd")
-                os.replace(tmp, target)
-            except OSError as exc:
-                tmp.unlink(missing_ok=True)
-                raise self._write_failed(exc) from None
-            except BaseException:
-                tmp.unlink(missing_ok=True)
-                raise
+        run = FinishedRun(point, replicate, seed, seconds, summary, metrics, series, worker)
+        return self.commit_runs(key, [run]) == 1
+
+    def commit_runs(self, key: str, runs: Sequence[FinishedRun]) -> int:
+        """Store finished runs in one transaction: all of them or, on any failure, none.
+
+        A run already stored (or given twice) keeps its first record and is skipped;
+        returns how many runs were added. Time series are written first, each to its own
+        file, so a committed run always has its series.
+        """
+        stored = self.finished(key) if runs else set()
+        new: list[FinishedRun] = []
+        for run in runs:
+            if (run.point, run.replicate) not in stored:
+                stored.add((run.point, run.replicate))
+                new.append(run)
+        if not new:
+            return 0
+        paths = [self._write_series(key, run) for run in new]
+        hostname = socket.gethostname()
+        now = dt.datetime.now()
         con = self.con
+        runs_table = pa.table({
+            "experiment": [key] * len(new),
+            "point": pa.array([run.point for run in new], pa.int32()),
+            "replicate": pa.array([run.replicate for run in new], pa.int32()),
+            "seed": pa.array([run.seed for run in new], pa.int64()),
+            "seconds": pa.array([run.seconds for run in new], pa.float64()),
+            "finished": pa.array([now] * len(new), pa.timestamp("us")),
+            "worker": [run.worker or hostname for run in new],
+            "summary": [json.dumps(run.summary, sort_keys=True, default=str) for run in new],
+            "timeseries": pa.array(paths, pa.string()),
+        })
+        metric_rows = [(run.point, run.replicate, name, value) for run in new
+                       for name, value in run.metrics.items()]
+        metrics_table = pa.table({
+            "experiment": [key] * len(metric_rows),
+            "point": pa.array([m[0] for m in metric_rows], pa.int32()),
+            "replicate": pa.array([m[1] for m in metric_rows], pa.int32()),
+            "metric": pa.array([m[2] for m in metric_rows], pa.string()),
+            "value": pa.array([None if m[3] is None else float(m[3]) for m in metric_rows],
+                              pa.float64()),
+        })
         con.execute("BEGIN")
         try:
-            con.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        [key, point, replicate, seed, seconds, dt.datetime.now(),
-                         worker or socket.gethostname(),
-                         json.dumps(summary, sort_keys=True, default=str), rel])
-            if metrics:
-                items = list(metrics.items())
-                con.execute("INSERT INTO metrics VALUES "
-                            + ", ".join(["(?, ?, ?, ?, ?)"] * len(items)),
-                            [x for name, value in items
-                             for x in (key, point, replicate, name,
-                                       None if value is None else float(value))])
+            # one statement per table for the whole batch (row by row costs ~5x more)
+            con.register("_batch_runs", runs_table)
+            con.register("_batch_metrics", metrics_table)
+            con.execute("INSERT INTO runs SELECT * FROM _batch_runs")
+            con.execute("INSERT INTO metrics SELECT * FROM _batch_metrics")
             con.execute("COMMIT")
-        except duckdb.ConstraintException:  # already stored: keep the first, add nothing
-            self._rollback()
-            return False
         except duckdb.InterruptException:  # Ctrl-C inside DuckDB: the same as outside it
             self._rollback()
             raise KeyboardInterrupt from None
@@ -410,13 +443,36 @@ class Store:
             if "interrupted" in str(exc).lower():
                 raise KeyboardInterrupt from None
             raise
-        except duckdb.Error as exc:  # a full disk, an I/O error: nothing of this run is kept
+        except duckdb.Error as exc:  # a full disk, an I/O error: nothing of this batch is kept
             self._rollback()
             raise self._write_failed(exc) from None
         except BaseException:
             self._rollback()
             raise
-        return True
+        finally:
+            for view in ("_batch_runs", "_batch_metrics"):
+                with contextlib.suppress(duckdb.Error):
+                    con.unregister(view)
+        return len(new)
+
+    def _write_series(self, key: str, run: FinishedRun) -> str | None:
+        """Write a run's time series to its own file (atomically); its path in the store."""
+        if run.series is None:
+            return None
+        rel = f"{key[:16]}/p{run.point:06d}-r{run.replicate:04d}.parquet"
+        target = self.series_dir / rel
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            pq.write_table(run.series, tmp, compression="zstd")
+            os.replace(tmp, target)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise self._write_failed(exc) from None
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        return rel
 
     def _write_failed(self, exc: BaseException) -> UserError:
         """The one-line error for a write the disk refused; the runs stored so far stay, and
