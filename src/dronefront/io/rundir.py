@@ -9,11 +9,14 @@ siblings that a killed write left behind are removed by the next write to the sa
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import errno
 import hashlib
 import json
 import os
 import shutil
 import stat
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -106,16 +109,54 @@ def _fsync_tree(folder: Path) -> None:
             fsync_file(os.path.join(dirpath, name))
 
 
+def exchange(a: Path, b: Path) -> bool:
+    """Swap two existing paths in one step (Linux ``renameat2`` with ``RENAME_EXCHANGE``);
+    False where the system or the filesystem cannot, and nothing was changed.
+
+    >>> import tempfile; d = Path(tempfile.mkdtemp())
+    >>> _ = (d / "a").write_text("A"); _ = (d / "b").write_text("B")
+    >>> exchange(d / "a", d / "b") is False or (d / "a").read_text() == "B"
+    True
+    """
+    if sys.platform != "linux":
+        return False
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):  # a C library without it
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
 def _swap(tmp: Path, target: Path) -> None:
-    """Rename ``tmp`` onto ``target``; whatever was there goes to a marked trash sibling
-    first (and is put back if the rename fails)."""
+    """Put ``tmp`` in place of ``target``. An earlier folder there is swapped out in one
+    step where the system allows it, so ``target`` never goes missing; elsewhere it goes to
+    a marked trash sibling first (and is put back if the rename fails). What was swapped
+    out carries the marker, so a kill before it is removed leaves it for the next write to
+    clean."""
+    (tmp / PARTIAL_MARKER).unlink()
+    if os.path.isdir(target) and not os.path.islink(target):
+        _mark(target)
+        try:
+            swapped = exchange(tmp, target)
+        except BaseException:
+            (target / PARTIAL_MARKER).unlink(missing_ok=True)
+            raise
+        if swapped:
+            shutil.rmtree(tmp, ignore_errors=True)
+            return
+        (target / PARTIAL_MARKER).unlink(missing_ok=True)
     trash = None
     if os.path.lexists(target):
         trash = Path(tempfile.mkdtemp(prefix=sibling_prefix(target.name, "old"),
                                       dir=target.parent))
         _mark(trash)
         os.replace(target, trash / "old")
-    (tmp / PARTIAL_MARKER).unlink()
     try:
         os.replace(tmp, target)
     except BaseException:
