@@ -53,3 +53,27 @@ def test_a_failed_swap_leaves_the_earlier_folder_unmarked(tmp_path, monkeypatch)
     assert (out / "summary.json").read_text() == first
     assert not (out / rundir.PARTIAL_MARKER).exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
+def _dead_pid() -> int:
+    import subprocess
+
+    proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    return int(proc.stdout)
+
+
+def test_a_killed_file_write_is_cleaned_by_the_next(tmp_path):
+    from dronefront.io.outputs import sibling_prefix, write_text
+
+    target = tmp_path / "report.html"
+    prefix = sibling_prefix(target.name, "tmp")
+    dead = tmp_path / f"{prefix}{_dead_pid()}-abc123"  # what a SIGKILL mid-write leaves
+    dead.write_text("half")
+    alive = tmp_path / f"{prefix}{__import__('os').getpid()}-def456"  # a write under way
+    alive.write_text("busy")
+    mine = tmp_path / f"{prefix}notes"  # a user's file that merely looks alike
+    mine.write_text("keep")
+    write_text(target, "<html></html>")
+    assert target.read_text() == "<html></html>"
+    assert not dead.exists() and alive.exists() and mine.read_text() == "keep"

@@ -233,6 +233,37 @@ def current_umask() -> int:
     return mask
 
 
+def process_gone(pid: int) -> bool:
+    """Whether no process ``pid`` runs here (so whatever it was writing is abandoned)."""
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, OverflowError):
+        return True
+    except PermissionError:  # alive, another user's
+        return False
+    return False
+
+
+def clean_stale_files(target: Path) -> list[Path]:
+    """Remove the ``.NAME.tmp-PID-*`` files beside ``target`` left by a write whose process
+    is gone (a SIGKILL between writing and renaming); return what was removed. Anything
+    else is left alone."""
+    prefix = sibling_prefix(target.name, "tmp")
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(os.path.abspath(target.parent)))
+    except OSError:
+        return removed
+    for entry in entries:
+        pid, sep, _ = entry.name[len(prefix):].partition("-")
+        if (entry.name.startswith(prefix) and sep and pid.isdigit()
+                and entry.is_file(follow_symlinks=False) and process_gone(int(pid))):
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+    return removed
+
+
 def sibling_prefix(name: str, what: str) -> str:
     """The name start of a temporary (``tmp``) or trash (``old``) sibling of ``name``,
     short enough that the sibling's name fits the filesystem.
@@ -273,8 +304,11 @@ def atomic_file(path: str | os.PathLike, *, make_parents: bool = False) -> Itera
     try:
         if make_parents:
             target.parent.mkdir(parents=True, exist_ok=True)
-        # an absolute name: pandas and pyarrow would expand a leading "~" of a relative one
-        fd, name = tempfile.mkstemp(prefix=sibling_prefix(target.name, "tmp"),
+        clean_stale_files(target)
+        # an absolute name: pandas and pyarrow would expand a leading "~" of a relative one;
+        # the process id in it lets a later write tell a killed write's leftover
+        fd, name = tempfile.mkstemp(prefix=f"{sibling_prefix(target.name, 'tmp')}"
+                                           f"{os.getpid()}-",
                                     dir=os.path.abspath(target.parent))
         os.close(fd)
     except OSError as exc:

@@ -31,6 +31,7 @@ from dronefront.io.outputs import (
     check_output,
     current_umask,
     fsync_file,
+    process_gone,
     sibling_prefix,
     write_error,
     write_text,
@@ -77,13 +78,7 @@ def _stale(entry: os.DirEntry) -> bool:
         return False
     if len(words) != 2 or words[0] != PARTIAL_TEXT or not words[1].isdigit():
         return False
-    pid = int(words[1])
-    try:
-        os.kill(pid, 0)
-    except (ProcessLookupError, OverflowError):
-        return True
-    except PermissionError:
-        return False  # that process is alive: maybe still writing
+    return process_gone(int(words[1]))
 
 
 def clean_stale(target: Path) -> list[Path]:
