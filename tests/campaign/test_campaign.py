@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import dronefront
+from dronefront.engine.state import LOST_FATES
 from dronefront.errors import UserError
 
 SMALL = [
@@ -49,7 +50,7 @@ def test_stocks_never_negative_and_spending_adds_up():
         types = summary["drones"]["defender"]
         # unit costs x items used: rebuild from fates and the scenario's type costs
         for name, fates in types.items():
-            lost = fates["expended"] + fates["shot_down"] + fates["jammed"] + fates["crashed"]
+            lost = sum(fates[f] for f in LOST_FATES)
             assert fates["cost_lost"] == pytest.approx(lost * _cost(name))
             total += fates["cost_lost"]
         total += summary["sides"]["defender"]["munitions"]["shells"] * 1000.0

@@ -35,7 +35,7 @@ from dronefront.campaign.assault import assault_scenario
 from dronefront.campaign.models import Campaign
 from dronefront.engine.rng import stream_key, uniforms
 from dronefront.engine.sim import Sim
-from dronefront.engine.state import DRONE_ROLES, KILLED, WOUNDED
+from dronefront.engine.state import DRONE_ROLES, KILLED, LOST_FATES, WOUNDED
 from dronefront.errors import UserError
 from dronefront.io.jsonable import jsonable
 from dronefront.io.outputs import check_output, stamp
@@ -442,7 +442,7 @@ class _CampaignState:
         spent = 0.0
         for name, fates in summary["drones"]["defender"].items():
             base = name.removesuffix("_thermal")
-            lost = fates["expended"] + fates["shot_down"] + fates["jammed"] + fates["crashed"]
+            lost = sum(fates[f] for f in LOST_FATES)
             if base in self.stock and math.isfinite(self.stock[base]):
                 self.stock[base] -= lost
             spent += fates["cost_lost"]
