@@ -58,6 +58,21 @@ def test_stocks_never_negative_and_spending_adds_up():
     assert total > 0
 
 
+def test_daily_fpv_sortie_outcomes_add_up_from_the_engagements():
+    result = small_campaign()
+    d = result.daily.to_pandas()
+    launched = missed = failed = 0
+    for row in result.engagements.to_pylist():
+        for name, fates in json.loads(row["summary"])["drones"]["defender"].items():
+            if name.startswith("fpv_"):  # the campaign's FPV-role types
+                launched += fates["launched"]
+                missed += fates["missed"]
+                failed += fates["failed"]
+    assert (d.fpv_sorties.sum(), d.fpv_missed.sum(), d.fpv_failed.sum()) == (
+        launched, missed, failed)
+    assert launched > d.fpv_strikes.sum() and missed > 0  # not every FPV strikes
+
+
 def _cost(name: str) -> float:
     from dronefront.scenario.models import DEFAULT_DRONE_TYPES
 

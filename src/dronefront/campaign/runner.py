@@ -447,6 +447,11 @@ class _CampaignState:
                 self.stock[base] -= lost
             spent += fates["cost_lost"]
             row["drones_lost"] += lost
+            spec = self.types.get(base)
+            if spec is not None and spec["role"] == "fpv":
+                row["fpv_sorties"] += fates["launched"]
+                row["fpv_missed"] += fates["missed"]
+                row["fpv_failed"] += fates["failed"]
         shells = summary["sides"]["defender"]["munitions"]["shells"]
         self.shells -= shells
         row["shells_fired"] += shells
@@ -525,8 +530,8 @@ _COLUMN_ORDER = {k: i for i, k in enumerate((
 def _empty_row(day: int, date: dt.date) -> dict[str, Any]:
     row: dict[str, Any] = {k: 0 for k in (
         "assaults", "night_assaults", "assault_soldiers", "killed", "wounded", "evacuated",
-        "fpv_strikes", "drones_detected", "shoot_downs", "drones_lost", "shells_fired",
-        "notes_shared", "notes_captured")}
+        "fpv_strikes", "fpv_sorties", "fpv_missed", "fpv_failed", "drones_detected",
+        "shoot_downs", "drones_lost", "shells_fired", "notes_shared", "notes_captured")}
     row.update({f"casualties_{role}": 0 for role in DRONE_ROLES if role != "isr"})
     row.update(casualties_artillery=0, casualties_small_arms=0, day=day, date=date,
                spend_usd=0.0)
