@@ -131,14 +131,17 @@ def print_summary(summary: dict) -> None:
     if causes.row_count:
         console.print(causes)
     drones = Table(title="drones by fate")
-    for col in ("side", "type", "launched", "spent", "shot down", "jammed", "crashed",
-                "home", "strikes"):
+    for col in ("side", "type", "launched", "hit", "missed", "failed", "shot down", "jammed",
+                "crashed", "home", "in flight", "strikes", "hit share"):
         drones.add_column(col, justify="right")
     for side, types in summary["drones"].items():
         for kind, f in types.items():
+            dived = f["expended"] + f["missed"] > 0  # bombers and ISR never dive
+            hit_share = f["shares"]["expended"] if dived else None
             drones.add_row(markup_safe(side), markup_safe(kind), *(str(f[k]) for k in (
-                "launched", "expended", "shot_down", "jammed", "crashed", "returned",
-                "strikes")))
+                "launched", "expended", "missed", "failed", "shot_down", "jammed", "crashed",
+                "returned", "in_flight", "strikes")),
+                "-" if hit_share is None else f"{hit_share:.0%}")
     if drones.row_count:
         console.print(drones)
 

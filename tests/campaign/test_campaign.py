@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import dronefront
+from dronefront.engine.state import LOST_FATES
 from dronefront.errors import UserError
 
 SMALL = [
@@ -49,12 +50,27 @@ def test_stocks_never_negative_and_spending_adds_up():
         types = summary["drones"]["defender"]
         # unit costs x items used: rebuild from fates and the scenario's type costs
         for name, fates in types.items():
-            lost = fates["expended"] + fates["shot_down"] + fates["jammed"] + fates["crashed"]
+            lost = sum(fates[f] for f in LOST_FATES)
             assert fates["cost_lost"] == pytest.approx(lost * _cost(name))
             total += fates["cost_lost"]
         total += summary["sides"]["defender"]["munitions"]["shells"] * 1000.0
     assert d.spend_usd.sum() == pytest.approx(total)
     assert total > 0
+
+
+def test_daily_fpv_sortie_outcomes_add_up_from_the_engagements():
+    result = small_campaign()
+    d = result.daily.to_pandas()
+    launched = missed = failed = 0
+    for row in result.engagements.to_pylist():
+        for name, fates in json.loads(row["summary"])["drones"]["defender"].items():
+            if name.startswith("fpv_"):  # the campaign's FPV-role types
+                launched += fates["launched"]
+                missed += fates["missed"]
+                failed += fates["failed"]
+    assert (d.fpv_sorties.sum(), d.fpv_missed.sum(), d.fpv_failed.sum()) == (
+        launched, missed, failed)
+    assert launched > d.fpv_strikes.sum() and missed > 0  # not every FPV strikes
 
 
 def _cost(name: str) -> float:

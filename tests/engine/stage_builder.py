@@ -20,6 +20,9 @@ TEST_FPV = {
     "sensor_range": 0.0, "sensor_detect_prob": 0.0, "acquire_range": 100.0,
     "signature_range": 200.0, "cost": 500.0,
     "lethality": [{"radius": 5.0, "kill": 1.0}],
+    # A perfect sortie: no failure, no terminal miss (tests of failure and miss set these).
+    "failure_prob": 0.0, "terminal_miss": 0.0, "miss_per_speed": 0.0, "miss_per_jamming": 0.0,
+    "miss_under_fire": 0.0,
 }
 
 BASE: dict[str, Any] = {

@@ -35,9 +35,11 @@ def test_curve_rejects_ceiling_below_start():
 
 @pytest.mark.parametrize("kind", ["cross_entropy", "thompson", "imitation"])
 def test_each_learner_beats_no_learning_on_the_same_trials(kind):
-    """Same engagement, same seeds trial by trial: only the learning differs."""
+    """Same engagement, same seeds trial by trial: only the learning differs. Four seeds:
+    since sorties can fail and miss (model.md §8.5) rewards are noisier and doctrine matters
+    less, and on two seeds imitation's margin fell to 0.05 (0.49 before)."""
     on, off = [], []
-    for seed in (0, 1):
+    for seed in range(4):
         common = dict(trials=12, seed=seed, overrides={"duration": 1500})
         on.append(train_doctrine("kursk-assault", LearnerConfig(kind=kind), **common).reward)
         off.append(train_doctrine("kursk-assault", LearnerConfig(kind=kind), enabled=False,

@@ -35,7 +35,7 @@ from dronefront.campaign.assault import assault_scenario
 from dronefront.campaign.models import Campaign
 from dronefront.engine.rng import stream_key, uniforms
 from dronefront.engine.sim import Sim
-from dronefront.engine.state import DRONE_ROLES, KILLED, WOUNDED
+from dronefront.engine.state import DRONE_ROLES, KILLED, LOST_FATES, WOUNDED
 from dronefront.errors import UserError
 from dronefront.io.jsonable import jsonable
 from dronefront.io.outputs import check_output, stamp
@@ -442,11 +442,16 @@ class _CampaignState:
         spent = 0.0
         for name, fates in summary["drones"]["defender"].items():
             base = name.removesuffix("_thermal")
-            lost = fates["expended"] + fates["shot_down"] + fates["jammed"] + fates["crashed"]
+            lost = sum(fates[f] for f in LOST_FATES)
             if base in self.stock and math.isfinite(self.stock[base]):
                 self.stock[base] -= lost
             spent += fates["cost_lost"]
             row["drones_lost"] += lost
+            spec = self.types.get(base)
+            if spec is not None and spec["role"] == "fpv":
+                row["fpv_sorties"] += fates["launched"]
+                row["fpv_missed"] += fates["missed"]
+                row["fpv_failed"] += fates["failed"]
         shells = summary["sides"]["defender"]["munitions"]["shells"]
         self.shells -= shells
         row["shells_fired"] += shells
@@ -525,8 +530,8 @@ _COLUMN_ORDER = {k: i for i, k in enumerate((
 def _empty_row(day: int, date: dt.date) -> dict[str, Any]:
     row: dict[str, Any] = {k: 0 for k in (
         "assaults", "night_assaults", "assault_soldiers", "killed", "wounded", "evacuated",
-        "fpv_strikes", "drones_detected", "shoot_downs", "drones_lost", "shells_fired",
-        "notes_shared", "notes_captured")}
+        "fpv_strikes", "fpv_sorties", "fpv_missed", "fpv_failed", "drones_detected",
+        "shoot_downs", "drones_lost", "shells_fired", "notes_shared", "notes_captured")}
     row.update({f"casualties_{role}": 0 for role in DRONE_ROLES if role != "isr"})
     row.update(casualties_artillery=0, casualties_small_arms=0, day=day, date=date,
                spend_usd=0.0)

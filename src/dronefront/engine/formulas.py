@@ -3,6 +3,8 @@
 >>> import numpy as np
 >>> visibility(0.5, 0.5, 0.2)
 0.2
+>>> round(miss_probability(0.2, 1.0, 0.0, 0.0, 0.0), 12)
+0.2
 """
 
 from __future__ import annotations
@@ -63,3 +65,23 @@ def exposure(cover, protection, keep):
     class and the ``protection`` of its posture leave, of which a weapon lets ``keep``
     (1 - its penetration) work."""
     return (1.0 - cover * keep) * (1.0 - protection * keep)
+
+
+@nb.njit(inline="always", cache=True)
+def jam_keep(x, y, side, active, j_side, j_x, j_y, j_radius, j_strength):
+    """What the jammers hostile to ``side`` leave of a radio link at ``(x, y)``: the product
+    of ``1 - strength`` over those whose radius covers the point (in jammer order)."""
+    keep = 1.0
+    for j in range(active.shape[0]):
+        if (active[j] and j_side[j] != side
+                and np.hypot(x - j_x[j], y - j_y[j]) <= j_radius[j]):
+            keep *= 1.0 - j_strength[j]
+    return keep
+
+
+@nb.njit(inline="always", cache=True)
+def miss_probability(base, skill, speed_term, jam_term, fire_term):
+    """Probability that a terminal dive misses: ``1 - (1 - base)^(1/skill) *
+    exp(-(speed_term + jam_term + fire_term) / skill)``; each term is a hazard (a
+    sensitivity times its factor), and skill divides the whole hazard."""
+    return 1.0 - np.exp((np.log1p(-base) - speed_term - jam_term - fire_term) / skill)

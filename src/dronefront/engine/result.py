@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from dronefront.engine.events import EventLog
 from dronefront.engine.series import SERIES
-from dronefront.engine.state import FATES, FPV, KILLED, WOUNDED, State
+from dronefront.engine.state import FATES, FPV, KILLED, LOST_FATES, WOUNDED, State
 from dronefront.io.jsonable import jsonable
 from dronefront.io.outputs import stamp
 from dronefront.io.rundir import atomic_dir, sha256_of, write_json, write_parquet
@@ -189,8 +189,13 @@ def summarize(state: State, seed: int) -> dict[str, Any]:
             fates = c.fates[i, k]
             if fates.sum() == 0:
                 continue
-            lost = int(fates[1:5].sum())
-            per_type[type_name] = {f: int(v) for f, v in zip(FATES, fates, strict=True)}
+            lost = int(sum(fates[FATES.index(f)] for f in LOST_FATES))
+            row = {f: int(v) for f, v in zip(FATES, fates, strict=True)}
+            launched = row["launched"]
+            # Every sortie ends in exactly one fate; those still flying have none yet.
+            row["in_flight"] = launched - int(fates[1:].sum())
+            row["shares"] = {f: _ratio(row[f], launched) for f in (*FATES[1:], "in_flight")}
+            per_type[type_name] = row
             per_type[type_name]["strikes"] = int(c.strikes[i, k])
             per_type[type_name]["cost_lost"] = float(lost * t.cost[k])
             drone_value_lost[i] += lost * t.cost[k]

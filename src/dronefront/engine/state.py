@@ -40,9 +40,15 @@ IDLE, FLYING = 0, 1
 TRANSIT, ATTACK, ON_STATION, RETURN = range(4)
 DRONE_ROLES = ("isr", "fpv", "bomber", "loitering")
 ISR, FPV, BOMBER, LOITERING = range(4)
-# Drone fates, counted per type.
-FATES = ("launched", "expended", "shot_down", "jammed", "crashed", "returned")
-LAUNCHED, EXPENDED, SHOT_DOWN, JAMMED, CRASHED, RETURNED = range(6)
+# Drone fates, counted per type: "launched", then how each sortie ended (exactly one each):
+# expended (a strike drone hit: it detonated at its target), shot down, jammed, crashed (out
+# of link range or battery), returned, missed (its terminal dive missed) or failed
+# (technical failure or operator error).
+FATES = ("launched", "expended", "shot_down", "jammed", "crashed", "returned", "missed",
+         "failed")
+LAUNCHED, EXPENDED, SHOT_DOWN, JAMMED, CRASHED, RETURNED, MISSED, FAILED = range(8)
+#: The endings that lose the airframe (all but "returned").
+LOST_FATES = ("expended", "shot_down", "jammed", "crashed", "missed", "failed")
 # Targeting policies of drone teams (``Drones.policy``).
 POLICIES: tuple[str, ...] = get_args(TargetPolicy)
 NEAREST, DENSEST, RANDOM, HIGHEST_VALUE = (POLICIES.index(p) for p in (
@@ -142,6 +148,12 @@ class DroneTypes(NamedTuple):
     cover_penetration: np.ndarray  #: float64 (K,) share of cover and protection defeated
     signature_range: np.ndarray  #: float64 (K,) m at which a soldier may notice it
     cost: np.ndarray  #: float64 (K,) per airframe
+    failure_prob: np.ndarray  #: float64 (K,) per sortie: technical failure or operator error
+    operator_skill: np.ndarray  #: float64 (K,) divides the terminal miss hazard
+    terminal_miss: np.ndarray  #: float64 (K,) miss probability at skill 1, all else ideal
+    miss_per_speed: np.ndarray  #: float64 (K,) miss hazard per m/s of target speed
+    miss_per_jamming: np.ndarray  #: float64 (K,) miss hazard per unit of jamming at the target
+    miss_under_fire: np.ndarray  #: float64 (K,) miss hazard per ln(1 + shooters at it)
 
 
 class Drones(NamedTuple):
@@ -174,6 +186,8 @@ class Drones(NamedTuple):
     next_bomb: np.ndarray  #: int64 (M,) step
     sortie: np.ndarray  #: int64 (M,) global sortie id, -1 before the first launch
     committed_decoy: np.ndarray  #: bool (M,) chasing a decoy soldier
+    fire_step: np.ndarray  #: int64 (M,) step it was last fired at (counter-drone), -1 never
+    fire_shooters: np.ndarray  #: int64 (M,) soldiers that fired at it in ``fire_step``
 
     @property
     def n(self) -> int:
@@ -568,6 +582,9 @@ def _drone_types(table: dict) -> DroneTypes:
         bombs=arr("bombs", np.int64), bomb_interval=arr("bomb_interval"),
         aim_error=arr("aim_error"), cover_penetration=arr("cover_penetration"),
         signature_range=arr("signature_range"), cost=arr("cost"),
+        failure_prob=arr("failure_prob"), operator_skill=arr("operator_skill"),
+        terminal_miss=arr("terminal_miss"), miss_per_speed=arr("miss_per_speed"),
+        miss_per_jamming=arr("miss_per_jamming"), miss_under_fire=arr("miss_under_fire"),
     )
 
 
@@ -605,7 +622,8 @@ def _drones(scenario: Scenario, type_index: dict, types: DroneTypes) -> Drones:
         track=np.full(m, -1, np.int64), aim_x=np.zeros(m), aim_y=np.zeros(m),
         battery_end=np.zeros(m, np.int64), bombs_left=np.zeros(m, np.int64),
         next_bomb=np.zeros(m, np.int64), sortie=np.full(m, -1, np.int64),
-        committed_decoy=np.zeros(m, bool),
+        committed_decoy=np.zeros(m, bool), fire_step=np.full(m, -1, np.int64),
+        fire_shooters=np.zeros(m, np.int64),
     )
 
 

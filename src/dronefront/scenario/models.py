@@ -175,6 +175,30 @@ class DroneType(Model):
         description="Distance at which an average soldier hears or sees it, m."
     )
     cost: NonNegative = Field(description="Unit cost, USD.")
+    # Sortie failure and terminal miss (docs/model.md §"Sortie outcomes"); all assumptions.
+    failure_prob: Probability = Field(
+        0.1, description="Per sortie: technical failure or operator error that loses the "
+        "airframe before it reaches a target (assumption)."
+    )
+    operator_skill: Positive = Field(
+        1.0, description="Operator skill; divides the terminal miss hazard (1: a typical "
+        "crew; assumption)."
+    )
+    terminal_miss: Probability = Field(
+        0.2, description="Probability that a strike drone's terminal dive misses a still "
+        "target, unjammed and not under fire, at skill 1 (assumption)."
+    )
+    miss_per_speed: NonNegative = Field(
+        0.2, description="Terminal miss hazard per m/s of the target's speed (assumption)."
+    )
+    miss_per_jamming: NonNegative = Field(
+        1.5, description="Terminal miss hazard per unit of hostile jamming at the target, "
+        "1 - prod(1 - strength) over the jammers covering it (assumption)."
+    )
+    miss_under_fire: NonNegative = Field(
+        0.15, description="Terminal miss hazard per unit of ln(1 + soldiers that fired at "
+        "the drone in the latest step) (assumption)."
+    )
 
     @field_validator("lethality")
     @classmethod

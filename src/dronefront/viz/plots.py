@@ -52,7 +52,8 @@ CAUSE_COLORS = {
 EXTRA_COLORS = ("#8c564b", "#7f7f7f", "#bcbd22", "#393b79", "#ad494a", "#6b6ecf")
 FATE_COLORS = {
     "expended": "#ff7f0e", "shot_down": "#111111", "jammed": "#17becf",
-    "crashed": "#8c564b", "returned": "#2ca02c", "in flight at end": "#c7c7c7",
+    "crashed": "#8c564b", "returned": "#2ca02c", "missed": "#e377c2", "failed": "#7f7f7f",
+    "in flight at end": "#c7c7c7",
 }
 EVENT_STYLE = {  # kind: colour, marker, label
     "strike": ("#ff7f0e", "o", "drone strike"),

@@ -63,6 +63,8 @@ BLASTS = {
     "shoot_down": (3, "#111111", "drone shot down"),
     "jam_loss": (4, "#555555", "drone lost to jamming"),
     "crash": (5, "#777777", "drone crashed"),
+    "miss": (6, "#e377c2", "drone dive missed"),
+    "failure": (7, "#999999", "drone sortie failed"),
 }
 
 

@@ -437,6 +437,9 @@ class CounterDrone:
             state.streams["counterdrone.fire"], state.step)
         if slots.size == 0:
             return
+        # Fire spoils a terminal dive next step (Flight: ``terminal_misses``).
+        d.fire_step[slots] = state.step
+        d.fire_shooters[slots] = shooters
         if log.keeps:
             log.add(state.step, "shot", 1 - d.side[slots], d.x[slots], d.y[slots],
                     weapon=len(state.weapon_names) - 1, actor=d.sortie[slots], value=shooters)

@@ -6,7 +6,10 @@ bombs every ``bomb_interval`` (bomber) → RETURN home, or shot down, or jammed,
 battery → turnaround → IDLE. Attack drones with ``targeting: omniscient`` pick their
 soldier at launch from the whole enemy force; with ``tracks`` they fly to a tracked group
 (seen within ``track_ttl``, within 0.95 of link range) chosen by policy, and acquire a
-visible soldier within ``acquire_range`` (ties: nearest, then lowest index).
+visible soldier within ``acquire_range`` (ties: nearest, then lowest index). A sortie may
+fail at launch (technical failure or operator error, ``failure_prob``) and a strike drone's
+terminal dive may miss (``terminal_misses``): each sortie ends in exactly one of the fates
+``state.FATES`` counts.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from dronefront.engine.events import EXTRA_CAUSES, EventLog
+from dronefront.engine.rng import uniforms
 from dronefront.engine.spatial import nonzero
 from dronefront.engine.stages import flight_kernels as fk
 from dronefront.engine.stages.damage import resolve_blasts
@@ -22,9 +26,12 @@ from dronefront.engine.state import (
     ATTACK,
     CRASHED,
     EXPENDED,
+    FAILED,
     IDLE,
     JAMMED,
+    MISSED,
     RETURNED,
+    Bodies,
     Positions,
     State,
     columns,
@@ -67,6 +74,8 @@ class Launch:
         self.targeter = targeter
         self.ints, _ = _scratch(state.drones.n)
         self.task_key = state.streams["drones.task"]
+        self.failure_key = state.streams["drones.failure"]
+        self.failure_prob = state.types.failure_prob
         self.drones = tuple(state.drones)
         self.readiness = columns(fk.Readiness, state.drones)
         self.performance = columns(fk.Performance, state.types)
@@ -102,11 +111,16 @@ class Launch:
         if launched == 0:
             return
         state.next_sortie = first + launched
+        slots = slots[go]
         if log.keeps:
-            slots = slots[go]
             log.add(step, "launch", d.side[slots], d.x[slots], d.y[slots],
                     weapon=d.dtype[slots], actor=d.sortie[slots], target=target[go],
                     platoon=track[go])
+        # Technical failure or operator error: the airframe is lost on this sortie.
+        failed = uniforms(self.failure_key, step, d.sortie[slots], 0) < self.failure_prob[
+            d.dtype[slots]]
+        if failed.any():
+            end_sorties(state, log, slots[failed], FAILED, "failure")
 
 
 class Jamming:
@@ -150,6 +164,12 @@ class Flight:
         self.ints, self.reach = _scratch(state.drones.n)
         self.flat_cause = len(state.weapon_names) + EXTRA_CAUSES.index("endurance")
         self.aim_key = state.streams["drones.aim"]
+        self.miss_key = state.streams["drones.miss"]
+        self.dives = columns(fk.Dives, state.drones)
+        self.terminal = columns(fk.Terminal, state.types)
+        self.bodies = columns(Bodies, state.soldiers)
+        self.pace = state.platoons.pace
+        self.jammers = tuple(state.jammers)
         self.drones = tuple(state.drones)
         self.sorties = columns(fk.Sorties, state.drones)
         self.performance = columns(fk.Performance, state.types)
@@ -185,6 +205,19 @@ class Flight:
     def _strike(self, state: State, log: EventLog, strikers: np.ndarray,
                 bombers: np.ndarray) -> None:
         d, t, s = state.drones, state.types, state.soldiers
+        if strikers.size:
+            miss = fk.terminal_misses(state.step, self.miss_key, strikers, self.dives,
+                                      self.terminal, self.bodies, self.pace, self.jammers)
+            if miss.any():
+                missed = strikers[miss]
+                if log.keeps:
+                    log.add(state.step, "miss", d.side[missed], d.x[missed], d.y[missed],
+                            weapon=d.dtype[missed], actor=d.sortie[missed],
+                            target=d.target[missed], platoon=s.platoon[d.target[missed]])
+                end_sorties(state, log, missed, MISSED, None)
+                strikers = strikers[~miss]
+                if strikers.size == 0 and bombers.size == 0:
+                    return
         slots, kind, blast_id, target, bx, by = fk.strike(
             state.step, state.dt, self.aim_key, strikers, bombers, self.drones, self.performance,
             s.x, s.y, state.counters.strikes)

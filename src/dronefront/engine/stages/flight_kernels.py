@@ -15,7 +15,7 @@ from typing import NamedTuple
 import numba as nb
 import numpy as np
 
-from dronefront.engine.formulas import fresh_track
+from dronefront.engine.formulas import fresh_track, jam_keep, miss_probability
 from dronefront.engine.rng import normals, uniform
 from dronefront.engine.state import (
     ATTACK,
@@ -28,11 +28,13 @@ from dronefront.engine.state import (
     KILLED,
     LAUNCHED,
     LOITERING,
+    MOVING,
     NEAREST,
     ON_STATION,
     RANDOM,
     RETURN,
     TRANSIT,
+    Bodies,
     Drones,
     Jammers,
     Positions,
@@ -118,6 +120,28 @@ class Links(NamedTuple):
     link_range: np.ndarray
     radio: np.ndarray
     link_resistance: np.ndarray
+
+
+class Terminal(NamedTuple):
+    """Kernel view: the drone type columns (by type) of a terminal dive's miss probability."""
+
+    radio: np.ndarray
+    operator_skill: np.ndarray
+    terminal_miss: np.ndarray
+    miss_per_speed: np.ndarray
+    miss_per_jamming: np.ndarray
+    miss_under_fire: np.ndarray
+
+
+class Dives(NamedTuple):
+    """Kernel view: the drone slot columns a terminal dive reads."""
+
+    dtype: np.ndarray
+    side: np.ndarray
+    sortie: np.ndarray
+    target: np.ndarray
+    fire_step: np.ndarray
+    fire_shooters: np.ndarray
 
 
 class Anchors(NamedTuple):
@@ -304,11 +328,8 @@ def link_losses(step, key, tethers, links, jammers, out):
             continue
         if not radio[k]:
             continue
-        p_keep = 1.0  # multiplied in jammer order, as np.prod does
-        for j in range(j_active.shape[0]):
-            if (j_active[j] and j_side[j] != side[i]
-                    and np.hypot(x[i] - j_x[j], y[i] - j_y[j]) <= j_radius[j]):
-                p_keep *= 1.0 - j_strength[j]
+        p_keep = jam_keep(x[i], y[i], side[i], j_active, j_side, j_x, j_y, j_radius,
+                          j_strength)
         p_loss = (1.0 - p_keep) * (1.0 - resistance[k])
         if p_loss > 0 and uniform(key, step, i, 0) < p_loss:
             out[n + n_jam] = i
@@ -499,3 +520,42 @@ def strike(step, dt, key, strikers, bombers, drones, performance, s_x, s_y, stri
             if bombs_left[slot] <= 0:
                 phase[slot] = RETURN
     return slots, kind, blast_id, tgt, bx, by
+
+
+@_jit
+def terminal_misses(step, key, strikers, dives, terminal, bodies, pace, jammers):
+    """Whether each striker's terminal dive misses its soldier (bool, ``strikers`` order).
+
+    The miss probability is ``formulas.miss_probability`` of the type's base miss and skill
+    and three hazards: ``miss_per_speed`` times the target's speed (its platoon's pace while
+    its posture is moving, else 0), ``miss_per_jamming`` times the hostile jamming at the
+    target (``1 - jam_keep``; radio links only: fibre sees no jamming) and
+    ``miss_under_fire`` times ``ln(1 + shooters)``, the soldiers that fired at the drone in
+    the latest step (each more shooter spoils the dive less).
+    One draw per striker, keyed by its sortie.
+    """
+    d, tm, b, jm = Dives(*dives), Terminal(*terminal), Bodies(*bodies), Jammers(*jammers)
+    dtype, side, sortie, target = d.dtype, d.side, d.sortie, d.target
+    fire_step, fire_shooters = d.fire_step, d.fire_shooters
+    radio = tm.radio
+    skill, base, per_speed, per_jam, per_fire = (tm.operator_skill, tm.terminal_miss,
+                                                    tm.miss_per_speed, tm.miss_per_jamming,
+                                                    tm.miss_under_fire)
+    s_x, s_y, s_platoon, s_posture = b.x, b.y, b.platoon, b.posture
+    j_active, j_side, j_x, j_y, j_radius, j_strength = (jm.active, jm.side, jm.x, jm.y, jm.radius,
+                                                        jm.strength)
+    m = strikers.shape[0]
+    miss = np.zeros(m, np.bool_)
+    for i in range(m):
+        slot = strikers[i]
+        k, tg = dtype[slot], target[slot]
+        speed = pace[s_platoon[tg]] if s_posture[tg] == MOVING else 0.0
+        jam = 0.0
+        if radio[k] and per_jam[k] > 0:
+            jam = 1.0 - jam_keep(s_x[tg], s_y[tg], side[slot], j_active, j_side, j_x, j_y,
+                                 j_radius, j_strength)
+        shooters = fire_shooters[slot] if fire_step[slot] >= step - 1 else 0
+        p = miss_probability(base[k], skill[k], per_speed[k] * speed, per_jam[k] * jam,
+                             per_fire[k] * np.log1p(shooters))
+        miss[i] = p > 0 and uniform(key, step, sortie[slot], 0) < p
+    return miss

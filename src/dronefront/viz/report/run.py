@@ -55,12 +55,12 @@ def run_report(run: RunData) -> str:
         fig("strength", "Healthy, wounded and killed soldiers per side, per step."),
     )
     fates = list(FATES)
-    drone_rows = [(side, kind, *(f.get(k, 0) for k in fates), f.get("strikes", 0),
-                   f.get("cost_lost"))
+    drone_rows = [(side, kind, *(f.get(k, 0) for k in fates), f.get("in_flight", 0),
+                   f.get("strikes", 0), f.get("cost_lost"))
                   for side, types in s.get("drones", {}).items() for kind, f in types.items()]
     drones = section(
         "drones", "Drones",
-        table(["side", "type", *(f.replace("_", " ") for f in fates), "strikes",
+        table(["side", "type", *(f.replace("_", " ") for f in fates), "in flight", "strikes",
                "cost lost (USD)"], drone_rows) if drone_rows else "<p>No drones flew.</p>",
         fig("drones", "Sorties by how they ended; 'returned' airframes fly again."),
     )
