@@ -136,12 +136,12 @@ def test_a_shot_with_hit_probability_one_brings_the_drone_down(seed):
     assert math.isclose(events_of(log, state, "shot")[0]["value"], 1.0)
 
 
-def _two_platoons(**counter_drone) -> State:
+def _two_platoons(drill: tuple[str, ...] = ("freeze",), **counter_drone) -> State:
     """Platoon 0 at the origin, platoon 1 (drill: freeze) 200 m east, an enemy FPV flying
     10 m from platoon 0 and 190 m from platoon 1 (out of its soldiers' 100 m reach)."""
     unit = {"count": 10, "posture": "moving",
             "doctrine": {"formation": "line", "spacing": 2.0, "pace": 1.5,
-                         "drill": ["freeze"]}}
+                         "drill": list(drill)}}
     state = small_state(
         counter_drone={"detect_prob": 1.0, "warning_delay": 10.0, **counter_drone},
         sides={"attacker": {"units": [{"name": "a", "start": [0.0, 0.0], **unit},
@@ -168,9 +168,11 @@ def test_a_warning_starts_a_neighbours_drill_after_the_delay_and_not_before():
     assert list(state.contacts) == [0 * 2 + 0]  # a warning is not a contact: no fire, no sight
 
 
-@pytest.mark.parametrize("radius", [0.0, 199.0])
-def test_no_warning_reaches_a_platoon_beyond_the_radius_or_with_warnings_off(radius):
-    state = _two_platoons(warning_radius=radius)
+@pytest.mark.parametrize(("radius", "drill"), [(0.0, ("freeze",)), (199.0, ("freeze",)),
+                                               (300.0, ("engage",))])
+def test_no_warning_beyond_the_radius_with_warnings_off_or_to_a_drill_that_only_fires(
+        radius, drill):
+    state = _two_platoons(drill, warning_radius=radius)
     stage, log = CounterDrone(state), EventLog()
     for step in range(10):
         state.step = step

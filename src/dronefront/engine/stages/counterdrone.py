@@ -378,11 +378,11 @@ class Anchors(NamedTuple):
 
 
 @nb.njit(cache=True)
-def _warn(slots, groups, sortie, seen, anchors, radius, n_groups):
+def _warn(slots, groups, sortie, seen, anchors, reacts, radius, n_groups):
     """Warnings of the first contacts among ``slots[i]`` met ``groups[i]`` (keys not in the
     sorted ``seen``): one per (sortie, platoon of the same side within ``radius`` of the
-    spotting platoon's anchor, itself excepted), as an int64 ``(4, n)`` block with rows due
-    (left 0), slot, sortie, platoon."""
+    spotting platoon's anchor, itself excepted, with a drill that ``reacts``), as an int64
+    ``(4, n)`` block with rows due (left 0), slot, sortie, platoon."""
     an = Anchors(*anchors)
     ax, ay, side = an.ax, an.ay, an.side
     # Anchors bucketed by cells of at least the radius (fewer than ~10^6 cells): a query
@@ -393,7 +393,9 @@ def _warn(slots, groups, sortie, seen, anchors, radius, n_groups):
     x0, y0, nx, ny, start, items = _grid(ax, ay, everyone, cell)
     g_ = Grid(x0, y0, cell, nx, ny, start, items)
     r2 = radius * radius
-    last = np.full(ax.shape[0], -1, np.int64)  # the sortie a platoon was last warned of here
+    # The sortie each platoon was last warned of in this call: ``_detect`` lists new contacts
+    # drone by drone, so one marker per platoon keeps warnings one per (sortie, platoon).
+    last = np.full(ax.shape[0], -1, np.int64)
     out_f = []
     out_s = []
     out_h = []
@@ -407,7 +409,7 @@ def _warn(slots, groups, sortie, seen, anchors, radius, n_groups):
             c0, c1 = row_cells(nx, cy, cx0, cx1)
             for k in range(start[c0], start[c1]):
                 h = items[k]
-                if h == g or side[h] != side[g] or last[h] == s:
+                if h == g or not reacts[h] or side[h] != side[g] or last[h] == s:
                     continue
                 dx = ax[h] - ax[g]
                 dy = ay[h] - ay[g]
@@ -472,7 +474,9 @@ class CounterDrone:
         p = state.platoons
         self.radius = cfg.warning_radius
         self.warn_steps = int(np.ceil(cfg.warning_delay / state.dt))
-        self.warns = self.radius > 0 and p.n > 1
+        # Only freeze, disperse and decoy act on a warning (fire needs sight of the drone).
+        self.reacts = p.freeze | p.disperse | p.decoy
+        self.warns = self.radius > 0 and p.n > 1 and bool(self.reacts.any())
         self.anchors = columns(Anchors, p)
 
     def __call__(self, state: State, log: EventLog) -> None:
@@ -488,8 +492,8 @@ class CounterDrone:
                 log.add(state.step, "spotted", state.platoons.side[new_g], d.x[new_f],
                         d.y[new_f], weapon=d.dtype[new_f], platoon=new_g, actor=d.sortie[new_f])
             if self.warns:  # judged on the contacts made before this step's
-                heard = _warn(new_f, new_g, d.sortie, state.seen, self.anchors, self.radius,
-                              self.n_groups)
+                heard = _warn(new_f, new_g, d.sortie, state.seen, self.anchors, self.reacts,
+                              self.radius, self.n_groups)
             state.seen = _encounters(new_keys, new_g, state.seen, s.status, s.platoon,
                                      s.encounters, self.n_groups)
             self._run_drills(state, log, new_f, new_g)
