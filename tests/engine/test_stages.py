@@ -134,3 +134,60 @@ def test_a_shot_with_hit_probability_one_brings_the_drone_down(seed):
     assert state.counters.shots[0] == 1  # the one shooter fired once
     assert [e["actor"] for e in events_of(log, state, "shoot_down")] == [0]
     assert math.isclose(events_of(log, state, "shot")[0]["value"], 1.0)
+
+
+def _two_platoons(drill: tuple[str, ...] = ("freeze",), **counter_drone) -> State:
+    """Platoon 0 at the origin, platoon 1 (drill: freeze) 200 m east, an enemy FPV flying
+    10 m from platoon 0 and 190 m from platoon 1 (out of its soldiers' 100 m reach)."""
+    unit = {"count": 10, "posture": "moving",
+            "doctrine": {"formation": "line", "spacing": 2.0, "pace": 1.5,
+                         "drill": list(drill)}}
+    state = small_state(
+        counter_drone={"detect_prob": 1.0, "warning_delay": 10.0, **counter_drone},
+        sides={"attacker": {"units": [{"name": "a", "start": [0.0, 0.0], **unit},
+                                      {"name": "b", "start": [200.0, 0.0], **unit}]},
+               "defender": {"teams": [{"drone": "test_fpv", "count": 1,
+                                       "position": [0.0, 500.0]}]}},
+    )
+    _fly(state, 0, 0.0, 10.0)
+    return state
+
+
+def test_a_warning_starts_a_neighbours_drill_after_the_delay_and_not_before():
+    state = _two_platoons(warning_radius=300.0)
+    stage, log, p = CounterDrone(state), EventLog(), state.platoons
+    freeze_steps = math.ceil(60.0 / state.dt)
+    for step in range(6):  # the 10 s delay is 5 steps of 2 s
+        state.step = step
+        stage(state, log)
+        assert p.frozen_until[0] == freeze_steps  # platoon 0 froze on its own contact
+        assert p.frozen_until[1] == (5 + freeze_steps if step >= 5 else -1)
+    (warned,) = events_of(log, state, "warned")
+    assert (warned["step"], warned["platoon"], warned["actor"]) == (5, 1, 0)
+    assert state.warnings.shape == (4, 0)  # delivered once, then gone
+    assert list(state.contacts) == [0 * 2 + 0]  # a warning is not a contact: no fire, no sight
+
+
+@pytest.mark.parametrize(("radius", "drill"), [(0.0, ("freeze",)), (199.0, ("freeze",)),
+                                               (300.0, ("engage",))])
+def test_no_warning_beyond_the_radius_with_warnings_off_or_to_a_drill_that_only_fires(
+        radius, drill):
+    state = _two_platoons(drill, warning_radius=radius)
+    stage, log = CounterDrone(state), EventLog()
+    for step in range(10):
+        state.step = step
+        stage(state, log)
+    assert state.platoons.frozen_until[1] == -1
+    assert events_of(log, state, "warned") == []
+
+
+def test_a_warning_about_a_drone_already_down_is_dropped():
+    state = _two_platoons(warning_radius=300.0)
+    stage, log = CounterDrone(state), EventLog()
+    stage(state, log)
+    state.drones.state[0] = IDLE  # the sortie ended before the warning arrived
+    for step in range(1, 8):
+        state.step = step
+        stage(state, log)
+    assert state.platoons.frozen_until[1] == -1
+    assert state.warnings.shape == (4, 0)

@@ -60,7 +60,8 @@ class Grid(NamedTuple):
 
 
 @nb.njit(cache=True)
-def _bbox(x, y, include):
+def bounding_box(x, y, include):
+    """(lo_x, lo_y, hi_x, hi_y) of the included points (infinite where none is)."""
     lo_x, lo_y, hi_x, hi_y = np.inf, np.inf, -np.inf, -np.inf
     for i in range(x.shape[0]):
         if include[i]:
@@ -72,9 +73,9 @@ def _bbox(x, y, include):
 
 
 @nb.njit(cache=True)
-def _grid(x, y, include, cell):
+def grid_buckets(x, y, include, cell):
     """Origin, size and buckets of the grid over the included soldiers' bounding box."""
-    lo_x, lo_y, hi_x, hi_y = _bbox(x, y, include)
+    lo_x, lo_y, hi_x, hi_y = bounding_box(x, y, include)
     if np.isfinite(lo_x):
         x0, y0 = lo_x - cell, lo_y - cell
         nx = int((hi_x - x0) / cell) + 2
@@ -87,7 +88,7 @@ def _grid(x, y, include, cell):
 
 def build_grid(x: np.ndarray, y: np.ndarray, include: np.ndarray, cell: float) -> Grid:
     """Index the soldiers where ``include`` is true into cells of side ``cell`` metres."""
-    x0, y0, nx, ny, start, items = _grid(x, y, include, float(cell))
+    x0, y0, nx, ny, start, items = grid_buckets(x, y, include, float(cell))
     return Grid(x0, y0, cell, nx, ny, start, items)
 
 
@@ -96,7 +97,7 @@ def side_grids(x, y, status, side, dead, cell):
     """Both sides' grids of the soldiers whose status is not ``dead``, as ``Grid`` fields."""
     out = []
     for which in range(2):
-        x0, y0, nx, ny, start, items = _grid(x, y, (side == which) & (status != dead), cell)
+        x0, y0, nx, ny, start, items = grid_buckets(x, y, (side == which) & (status != dead), cell)
         out.append((x0, y0, cell, nx, ny, start, items))
     return out[0], out[1]
 

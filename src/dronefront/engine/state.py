@@ -344,6 +344,9 @@ class State:
     contacts: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     #: int64, sorted: the same keys for every contact ever made (encounters, detections)
     seen: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    #: int64 (4, P), columns in arrival order: warnings on their way to neighbouring platoons,
+    #: rows ``due`` (step it arrives), drone ``slot``, ``sortie``, warned ``platoon``
+    warnings: np.ndarray = field(default_factory=lambda: np.empty((4, 0), np.int64))
     next_sortie: int = 0  #: the id the next launched sortie gets
     #: bumped whenever soldiers become casualties: invalidates memos over the living
     casualty_epoch: int = 0

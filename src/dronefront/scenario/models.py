@@ -440,6 +440,14 @@ class CounterDrone(Model):
     speed_exponent: NonNegative = 1.0
     decoy_hit_bonus: Annotated[float, Field(ge=1.0)] = 1.5
     decoy_distance: NonNegative = 25.0
+    warning_delay: NonNegative = Field(
+        10.0, description="Seconds from a platoon's new contact to its warning reaching "
+        "neighbouring platoons (radio or voice relay; assumption)."
+    )
+    warning_radius: NonNegative = Field(
+        300.0, description="Platoons whose anchor is within this distance (m) of the spotting "
+        "platoon's are warned; 0 switches warnings off (assumption)."
+    )
 
 
 class Scenario(Model):

@@ -14,6 +14,10 @@ Fire: each healthy shooter of an engaging platoon in contact, within ``engage_ra
 with ``p_j = marksmanship_j * (1 - range_falloff * d / engage_range) * min(1,
 (reference_speed / speed) ** speed_exponent) * (decoy_hit_bonus if committed to a decoy)``;
 the drone falls with probability ``1 - prod_j (1 - p_j)`` (one draw per drone and step).
+
+Warnings: a platoon's first contact with a sortie warns every other platoon of its side whose
+anchor lies within ``warning_radius``; ``warning_delay`` later each warned platoon still out
+of contact with that drone runs its drill as if it had spotted it (``State.warnings``).
 """
 
 from __future__ import annotations
@@ -25,7 +29,14 @@ import numpy as np
 
 from dronefront.engine.events import EventLog
 from dronefront.engine.rng import uniform
-from dronefront.engine.spatial import Grid, disc_rows, grid_columns, row_cells
+from dronefront.engine.spatial import (
+    Grid,
+    bounding_box,
+    disc_rows,
+    grid_buckets,
+    grid_columns,
+    row_cells,
+)
 from dronefront.engine.stages.drones import end_sorties
 from dronefront.engine.state import (
     BOMBER,
@@ -365,6 +376,74 @@ def _fire(airframes, profiles, bodies, marksmen, rules, contacts, engages, grids
             np.array(out_log_miss, np.float64), np.array(out_u, np.float64))
 
 
+class Anchors(NamedTuple):
+    """Kernel view: where each platoon is and whose it is, for warnings."""
+
+    ax: np.ndarray
+    ay: np.ndarray
+    side: np.ndarray
+
+
+@nb.njit(cache=True)
+def _warn(slots, groups, sortie, seen, anchors, reacts, radius, n_groups):
+    """Warnings of the first contacts among ``slots[i]`` met ``groups[i]`` (keys not in the
+    sorted ``seen``): one per (sortie, platoon of the same side within ``radius`` of the
+    spotting platoon's anchor, itself excepted, with a drill that ``reacts``), as an int64
+    ``(4, n)`` block with rows due (left 0), slot, sortie, platoon."""
+    an = Anchors(*anchors)
+    ax, ay, side = an.ax, an.ay, an.side
+    # Anchors bucketed by cells of at least the radius (fewer than ~10^6 cells): a query
+    # scans a few cells instead of every platoon.
+    everyone = np.ones(ax.shape[0], np.bool_)
+    lo_x, lo_y, hi_x, hi_y = bounding_box(ax, ay, everyone)
+    cell = max(radius, max(hi_x - lo_x, hi_y - lo_y) / 1000.0, 1e-3)
+    x0, y0, nx, ny, start, items = grid_buckets(ax, ay, everyone, cell)
+    g_ = Grid(x0, y0, cell, nx, ny, start, items)
+    r2 = radius * radius
+    # The sortie each platoon was last warned of in this call: ``_detect`` lists new contacts
+    # drone by drone, so one marker per platoon keeps warnings one per (sortie, platoon).
+    last = np.full(ax.shape[0], -1, np.int64)
+    out_f = []
+    out_s = []
+    out_h = []
+    for i in range(slots.shape[0]):
+        f, g = slots[i], groups[i]
+        s = sortie[f]
+        if _member(s * n_groups + g, seen):
+            continue
+        cx0, cx1, cy0, cy1 = disc_rows(g_, ax[g], ay[g], radius)
+        for cy in range(cy0, cy1 + 1):
+            c0, c1 = row_cells(nx, cy, cx0, cx1)
+            for k in range(start[c0], start[c1]):
+                h = items[k]
+                if h == g or not reacts[h] or side[h] != side[g] or last[h] == s:
+                    continue
+                dx = ax[h] - ax[g]
+                dy = ay[h] - ay[g]
+                if dx * dx + dy * dy <= r2:
+                    last[h] = s
+                    out_f.append(f)
+                    out_s.append(s)
+                    out_h.append(h)
+    out = np.zeros((4, len(out_f)), np.int64)
+    for k in range(len(out_f)):
+        out[1, k] = out_f[k]
+        out[2, k] = out_s[k]
+        out[3, k] = out_h[k]
+    return out
+
+
+def _in_sorted(values: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
+    """Which ``values`` occur in ``sorted_keys`` (binary search, no sort).
+
+    >>> _in_sorted(np.array([3, 4]), np.array([1, 3, 9])).tolist()
+    [True, False]
+    """
+    pos = np.searchsorted(sorted_keys, values)
+    pos[pos == sorted_keys.shape[0]] = 0
+    return sorted_keys[pos] == values if sorted_keys.size else np.zeros(values.shape, bool)
+
+
 class CounterDrone:
     """Detect drones, trigger drills on new contacts, and fire at drones in contact."""
 
@@ -399,6 +478,13 @@ class CounterDrone:
         self.spotting = columns(Spotting, state.soldiers)
         self.marksmen = columns(Marksmanship, state.soldiers)
         self.drills = columns(Drills, state.platoons)
+        p = state.platoons
+        self.radius = cfg.warning_radius
+        self.warn_steps = int(np.ceil(cfg.warning_delay / state.dt))
+        # Only freeze, disperse and decoy act on a warning (fire needs sight of the drone).
+        self.reacts = p.freeze | p.disperse | p.decoy
+        self.warns = self.radius > 0 and p.n > 1 and bool(self.reacts.any())
+        self.anchors = columns(Anchors, p)
 
     def __call__(self, state: State, log: EventLog) -> None:
         d, s = state.drones, state.soldiers
@@ -412,9 +498,17 @@ class CounterDrone:
             if log.keeps:
                 log.add(state.step, "spotted", state.platoons.side[new_g], d.x[new_f],
                         d.y[new_f], weapon=d.dtype[new_f], platoon=new_g, actor=d.sortie[new_f])
+            if self.warns:  # judged on the contacts made before this step's
+                heard = _warn(new_f, new_g, d.sortie, state.seen, self.anchors, self.reacts,
+                              self.radius, self.n_groups)
             state.seen = _encounters(new_keys, new_g, state.seen, s.status, s.platoon,
                                      s.encounters, self.n_groups)
             self._run_drills(state, log, new_f, new_g)
+            if self.warns and heard.shape[1]:
+                heard[0] = state.step + self.warn_steps
+                state.warnings = np.concatenate([state.warnings, heard], axis=1)
+        if state.warnings.shape[1] and state.warnings[0, 0] <= state.step:
+            self._deliver_warnings(state, log)
         if n:
             self._shoot(state, log)
 
@@ -428,6 +522,22 @@ class CounterDrone:
         if slot.size and log.keeps:
             log.add(state.step, "decoy", p.side[g], s.x[decoy], s.y[decoy],
                     weapon=d.dtype[slot], platoon=g, actor=d.sortie[slot], target=decoy)
+
+    def _deliver_warnings(self, state: State, log: EventLog) -> None:
+        """Warnings due this step start the drills of platoons not in contact with the drone."""
+        w, d = state.warnings, state.drones
+        n_due = int(np.searchsorted(w[0], state.step, side="right"))
+        due, state.warnings = w[:, :n_due], w[:, n_due:]
+        slot, sortie, g = due[1], due[2], due[3]
+        live = ((d.state[slot] == FLYING) & (d.sortie[slot] == sortie)
+                & ~_in_sorted(sortie * self.n_groups + g, state.contacts))
+        slot, g = slot[live], g[live]
+        if slot.size == 0:
+            return
+        if log.keeps:
+            log.add(state.step, "warned", state.platoons.side[g], d.x[slot], d.y[slot],
+                    weapon=d.dtype[slot], platoon=g, actor=d.sortie[slot])
+        self._run_drills(state, log, slot, g)
 
     def _shoot(self, state: State, log: EventLog) -> None:
         d = state.drones

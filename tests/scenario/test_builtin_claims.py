@@ -1,0 +1,141 @@
+"""Each built-in scenario does what its description says (`dronefront scenarios`), over seeds.
+
+One test per scenario; a new built-in scenario must add its own (the last test checks).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow.compute as pc
+
+import dronefront
+from dronefront.lanchester.validation import aimed_fire_check
+from dronefront.scenario.loader import builtin_names
+
+SEEDS = (1, 2, 3)
+CHECKED = {"ew-screen", "kursk-assault", "kursk-assault-dispersed", "kursk-campaign",
+           "lanchester-aimed-fire", "reference-open-field", "swarm-breach"}
+
+
+def _side(result, name: str = "attacker") -> dict:
+    return result.summary["sides"][name]
+
+
+def _events(result, kind: str):
+    return result.events.filter(pc.equal(result.events["kind"], kind))
+
+
+def test_every_builtin_scenario_has_a_claim_test():
+    assert set(builtin_names()) == CHECKED
+
+
+def test_kursk_assault_company_advances_under_isr_cued_fpvs_bomber_and_artillery(engine_run):
+    for seed in SEEDS:
+        r = engine_run("kursk-assault", seed)
+        a, drones = _side(r), r.summary["drones"]["defender"]
+        assert a["objective_progress"] > 0.25  # it advances (the route is 2.1 km)
+        assert drones["isr_quad"]["launched"] + drones["isr_fixed_wing"]["launched"] > 0
+        assert drones["fpv_radio"]["strikes"] > 0 and drones["bomber"]["strikes"] > 0
+        causes = a["casualties_by_cause"]
+        assert {"fpv_radio", "bomber", "artillery"} <= set(causes)
+        # The jammer section (600 m around (0, -100)) covers only the start line: every FPV
+        # lost to jamming fell near it, and FPVs still strike further on.
+        jam = _events(r, "jam_loss")
+        dist = np.hypot(jam["x"].to_numpy(), jam["y"].to_numpy() + 100.0)
+        assert (dist <= 600.0 + 1.0).all()
+        strikes = _events(r, "strike")
+        assert (strikes["y"].to_numpy() > 500.0).any()
+
+
+def test_kursk_assault_dispersed_lessons_cut_losses_per_strike_and_down_drones(engine_run):
+    tight, spread, downs = [], [], 0
+    for seed in SEEDS:
+        base, lessons = _side(engine_run("kursk-assault", seed)), \
+            _side(engine_run("kursk-assault-dispersed", seed))
+        tight.append(base["casualties_per_fpv_strike"])
+        spread.append(lessons["casualties_per_fpv_strike"])
+        downs += lessons["drones_shot_down"]
+        assert base["drones_shot_down"] == 0  # no shooters, no drill in the original
+    assert np.mean(spread) < np.mean(tight)
+    assert downs > 0  # designated shooters and the engage drill bring drones down
+
+
+def test_ew_screen_jamming_grounds_radio_fpvs_and_fibre_takes_some_back(engine_run):
+    off = ["sides.defender.jammers.0.active=false", "sides.defender.jammers.1.active=false"]
+    with_ew, without = [], []
+    for seed in SEEDS:
+        on_run, off_run = engine_run("ew-screen", seed), engine_run("ew-screen", seed, *off)
+        radio, fibre = (on_run.summary["drones"]["attacker"][k] for k in ("fpv_radio",
+                                                                          "fpv_fibre"))
+        assert radio["jammed"] > 0 and fibre["jammed"] == 0
+        assert fibre["strikes"] > 0  # what fibre takes back: strikes EW cannot stop
+        assert off_run.summary["drones"]["attacker"]["fpv_radio"]["jammed"] == 0
+        with_ew.append(_side(on_run, "defender")["casualties"])
+        without.append(_side(off_run, "defender")["casualties"])
+    assert np.mean(with_ew) < np.mean(without)  # what EW buys
+
+
+def test_swarm_breach_drones_strike_the_line_before_the_infantry_assaults_it(engine_run):
+    for seed in SEEDS[:2]:
+        r = engine_run("swarm-breach", seed)
+        drones = r.summary["drones"]["attacker"]
+        assert sum(t["launched"] for t in drones.values()) >= 200  # hundreds of drones
+        assert drones["loitering"]["launched"] > 0
+        line = _side(r, "defender")
+        assert line["drones_shot_down"] > 0  # counter-drone teams
+        assert sum(t["jammed"] for t in drones.values()) > 0  # EW
+        # The breach is tried and decided within the scenario: the company closes with the
+        # line and either reaches it or is stopped to the last man, and the infantry fight
+        # follows the drone strikes.
+        company = _side(r)
+        assert company["objective_progress"] > 0.8
+        assert company["objective_reached_share"] > 0 or company["healthy"] == 0
+        casualties = _events(r, "casualty")
+        rifle = pc.equal(casualties["cause"].cast("string"), "small_arms")
+        assert pc.any(rifle).as_py()
+        first_rifle = pc.min(casualties.filter(rifle)["step"]).as_py()
+        assert pc.min(_events(r, "strike")["step"]).as_py() < first_rifle
+
+
+def test_lanchester_aimed_fire_is_the_square_law_limit():
+    check = aimed_fire_check(replicates=50, seed=1)  # the acceptance of docs/validation.md
+    assert check.max_relative_error < 0.05
+    assert check.engine_b[-1] < 0.05 * check.engine_b[0] < check.engine_a[-1]
+
+
+def test_reference_open_field_blocks_walk_north_and_d_fpvs_hit_the_densest(engine_run):
+    for n in (50, 600):
+        r = engine_run("reference-open-field", 1, f"parameters.N={n}", "duration=300")
+        s, p = r.state.soldiers, r.state.platoons
+        assert s.n == n and np.bincount(s.platoon).max() == 30
+        assert r.state.drones.n == max(1, n // 100)
+        assert _side(r)["objective_progress"] > 0  # they walk north towards y = 1000
+        assert (p.hx == 0).all() and (p.hy == 1).all()
+        strikes = r.summary["drones"]["defender"]["reference_fpv"]["strikes"]
+        assert strikes > 0
+
+
+def test_kursk_campaign_daily_assaults_a_pause_and_reinforcements():
+    campaign = dronefront.load_campaign("kursk-campaign")
+    assert campaign.force.strength + sum(r.count for r in campaign.reinforcements) > 11000
+    assert str(campaign.end) == "2025-04-30"
+    for seed in SEEDS[:2]:
+        # Daily battalion-size assaults in tight ranks, against drones and artillery.
+        first = dronefront.run_campaign("kursk-campaign", seed=seed, days=3).daily.to_pandas()
+        assert str(first.date.iloc[0]) == "2024-12-05" and first.combat.all()
+        assert (first.assaults == 1).all() and (first.assault_soldiers >= 300).all()
+        # Tight ranks: under a third of the 10 m of the dispersed lesson on the first day.
+        assert first.expected_spacing.iloc[0] < 3.0
+        assert first.casualties_fpv.sum() > 0 and first.casualties_artillery.sum() > 0
+        # Learning on both sides: soldiers' spotting grows with encounters, and the drone
+        # side changes its fibre share.
+        assert (np.diff(first.mean_spotting) > 0).all()
+        assert first.fibre_share.iloc[-1] != first.fibre_share.iloc[0]
+        # Mid-January the assaults stop.
+        pause = dronefront.run_campaign("kursk-campaign", seed=seed, days=4,
+                                        overrides=["start=2025-01-14"]).daily.to_pandas()
+        assert pause.combat.tolist() == [True, True, False, False]
+        # Reinforcements arrive on 1 February.
+        late = dronefront.run_campaign("kursk-campaign", seed=seed, days=1,
+                                       overrides=["start=2025-02-01"]).daily.to_pandas()
+        assert late.replacements.iloc[0] >= 1500
