@@ -51,6 +51,7 @@ def test_a_blast_suppresses_by_distance_and_suppression_decays_with_tau():
     morale(state, EventLog())
     expected = np.maximum(0.0, 1.0 - s.x / 30.0)
     np.testing.assert_allclose(s.suppression, expected, rtol=1e-12)
+    assert state.platoons.shaken[0] == int((expected > 0.5).sum()) == 3  # 0, 5, 10 m
     assert state.shocks == []
     morale(state, EventLog())  # no new event: only decay
     np.testing.assert_allclose(s.suppression, expected * math.exp(-2.0 / 60.0), rtol=1e-12)
@@ -60,6 +61,7 @@ def test_a_suppressed_soldier_goes_prone_and_crawls_the_rest_march_on():
     state = small_state(**ROUTE)
     s = state.soldiers
     s.suppression[:5] = 0.9  # above the threshold 0.5
+    state.platoons.shaken[0] = 5  # as the morale stage counts them
     x0, y0 = s.x.copy(), s.y.copy()
     Movement(state)(state, EventLog())
     moved = np.hypot(s.x - x0, s.y - y0)

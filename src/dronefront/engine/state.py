@@ -125,6 +125,7 @@ class Platoons(NamedTuple):
     breakpoint: np.ndarray  #: float64 (G,) share lost at which cohesion breaks
     on_break: np.ndarray  #: int8 (G,) code into BREAK_ACTIONS
     broken: np.ndarray  #: bool (G,) cohesion has broken (stays broken for the run)
+    shaken: np.ndarray  #: int64 (G,) healthy soldiers above the suppression threshold
     rally_x: np.ndarray  #: float64 (G,) m, where a withdrawing platoon's anchor heads (start)
     rally_y: np.ndarray  #: float64 (G,) m
 
@@ -541,7 +542,8 @@ def build_state(scenario: Scenario, seed: int) -> State:
         lag=np.zeros(g), movers=np.ones(g, np.int64),
         strength=np.bincount(soldiers.platoon, minlength=g).astype(np.int64)[:g],
         breakpoint=parr("breakpoint", np.float64), on_break=parr("on_break", np.int8),
-        broken=np.zeros(g, bool), rally_x=parr("ax", np.float64), rally_y=parr("ay", np.float64),
+        broken=np.zeros(g, bool), shaken=np.zeros(g, np.int64),
+        rally_x=parr("ax", np.float64), rally_y=parr("ay", np.float64),
     )
 
     types = _drone_types(type_table)

@@ -1,6 +1,6 @@
 """Morale: suppression of soldiers by nearby blasts and casualties, and platoon cohesion.
 
-Each step every soldier's suppression decays and grows with the step's events
+Each step every suppressed soldier's level decays and grows with the step's events
 (``State.shocks``, appended by blasts and casualties):
 ``S_i <- S_i * exp(-dt / tau) + sum_e w_e * max(0, 1 - d_ie / radius)``, with ``w_e`` the
 blast or casualty weight. A healthy soldier with ``S_i > threshold`` is suppressed: he goes
@@ -8,7 +8,9 @@ to ground (posture ``prone``: its concealment and protection make him harder to 
 hit), crawls (movement) and does not shoot (direct fire, counter-drone fire). A platoon
 breaks once its losses reach ``breakpoint`` of its strength
 (``cohesion = 1 - casualties / strength``); what it then does (halt, go to ground,
-withdraw) is its doctrine's ``on_break``, applied by movement. See docs/model.md §11a.
+withdraw) is its doctrine's ``on_break``, applied by movement. Levels under ``FLOOR`` of the
+threshold drop to 0, so each step visits only soldiers recently near an event. See
+docs/model.md §11a.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ from dronefront.engine.state import (
     columns,
 )
 
+FLOOR = 0.01  # share of the threshold under which a level counts as 0; assumption
+
 
 class Nerves(NamedTuple):
     """Kernel view: the soldier columns suppression reads and writes (the state's arrays)."""
@@ -52,31 +56,31 @@ class Cohesion(NamedTuple):
     breakpoint: np.ndarray
     on_break: np.ndarray
     broken: np.ndarray
+    shaken: np.ndarray
 
 
 @nb.njit(cache=True)
-def _suppress(nerves, cohesion, grids, ex, ey, ew, rules):
-    """Decay every soldier's suppression, add the events' (``ex``, ``ey``, weight ``ew``),
-    and set the postures of soldiers in platoons that movement does not place (those not
-    moving). ``rules``: decay factor, radius (m), threshold. Returns whether any soldier is
-    still suppressed at all (``S > 0``)."""
+def _suppress(nerves, cohesion, grids, active, ex, ey, ew, rules):
+    """Decay the suppression of the ``active`` soldiers (those above 0), add the events'
+    (``ex``, ``ey``, weight ``ew``), count each platoon's ``shaken`` soldiers, and set the
+    postures of suppressed soldiers in platoons that movement does not place (base
+    ``halted``). ``rules``: decay factor, radius (m),
+    threshold, floor. Returns the soldiers still above 0 (levels under the floor drop to 0)."""
     n = Nerves(*nerves)
     c = Cohesion(*cohesion)
     x, y, status, platoon, posture, level = n.x, n.y, n.status, n.platoon, n.posture, n.suppression
-    base_posture, on_break, broken = c.base_posture, c.on_break, c.broken
-    decay, radius, threshold = rules[0], rules[1], rules[2]
-    floor = 1e-6 * max(threshold, 1e-9)
-    live = False
-    for i in range(x.shape[0]):
-        if level[i] > 0.0:
-            level[i] *= decay
-            if level[i] < floor:
-                level[i] = 0.0
+    base_posture, on_break, broken, shaken = c.base_posture, c.on_break, c.broken, c.shaken
+    decay, radius, threshold, floor = rules[0], rules[1], rules[2], rules[3]
+    for i in active:
+        level[i] *= decay
+    raised = []
     r2 = radius * radius
     for side in range(2):
         g = Grid(*grids[side])
         start, nx, items = g.start, g.nx, g.items
         for e in range(ex.shape[0]):
+            if ew[e] <= 0.0:
+                continue
             cx0, cx1, cy0, cy1 = disc_rows(g, ex[e], ey[e], radius)
             for cy in range(cy0, cy1 + 1):
                 c0, c1 = row_cells(nx, cy, cx0, cx1)
@@ -86,17 +90,27 @@ def _suppress(nerves, cohesion, grids, ex, ey, ew, rules):
                     dy = y[j] - ey[e]
                     d2 = dx * dx + dy * dy
                     if d2 < r2:
+                        if level[j] == 0.0:
+                            raised.append(j)
                         level[j] += ew[e] * (1.0 - np.sqrt(d2) / radius)
-    for i in range(x.shape[0]):
-        if level[i] > 0.0:
-            live = True
+    keep = np.empty(active.shape[0] + len(raised), np.int64)
+    m = 0
+    shaken[:] = 0
+    for k in range(keep.shape[0]):
+        i = active[k] if k < active.shape[0] else raised[k - active.shape[0]]
+        if level[i] < floor:
+            level[i] = 0.0
+        else:
+            keep[m] = i
+            m += 1
         p = platoon[i]
-        base = base_posture[p]
-        if status[i] != HEALTHY or base != HALTED:
-            continue  # movement places moving platoons; cover is not given up to lie down
-        down = level[i] > threshold or (broken[p] and on_break[p] == BREAK_GROUND)
-        posture[i] = PRONE if down else HALTED
-    return live
+        if level[i] > threshold and status[i] == HEALTHY:
+            shaken[p] += 1
+        if status[i] == HEALTHY and base_posture[p] == HALTED:
+            # movement places moving platoons; cover (concealed, dug in) is not given up
+            down = level[i] > threshold or (broken[p] and on_break[p] == BREAK_GROUND)
+            posture[i] = PRONE if down else HALTED
+    return keep[:m]
 
 
 @nb.njit(cache=True)
@@ -125,19 +139,23 @@ class Morale:
     def __init__(self, state: State) -> None:
         spec = state.scenario.suppression
         self.enabled = spec.enabled
+        # Levels this far under the threshold are dropped to 0, so that only soldiers
+        # recently near an event are visited each step.
+        floor = FLOOR * spec.threshold if spec.threshold > 0 else 1e-12
         self.rules = np.array([math.exp(-state.dt / spec.recovery_time), spec.radius,
-                               spec.threshold])
+                               spec.threshold, floor])
         self.weights = np.array([0.0, 0.0])
         self.weights[SHOCK_BLAST] = spec.blast_weight
         self.weights[SHOCK_FALLEN] = spec.casualty_weight
         self.nerves = columns(Nerves, state.soldiers)
         self.cohesion = columns(Cohesion, state.platoons)
-        self.live = False  # whether any soldier's suppression is above 0 (exact: the state's)
+        # the soldiers whose suppression is above 0, a memo of the state's levels
+        self.active = np.flatnonzero(state.soldiers.suppression > 0)
         self.epoch = state.casualty_epoch
 
     def __call__(self, state: State, log: EventLog) -> None:
         shocks = state.shocks
-        if self.enabled and (shocks or self.live):
+        if self.enabled and (shocks or self.active.size):
             if shocks:
                 ex = np.concatenate([s[0] for s in shocks])
                 ey = np.concatenate([s[1] for s in shocks])
@@ -145,13 +163,18 @@ class Morale:
                                      for s in shocks])
             else:
                 ex = ey = ew = np.empty(0)
-            self.live = _suppress(self.nerves, self.cohesion, tuple(tuple(g) for g in state.grids),
-                                  ex, ey, ew, self.rules)
+            self.active = _suppress(self.nerves, self.cohesion,
+                                    tuple(tuple(g) for g in state.grids), self.active,
+                                    ex, ey, ew, self.rules)
         shocks.clear()
         if state.casualty_epoch != self.epoch:
             self.epoch = state.casualty_epoch
             s, p = state.soldiers, state.platoons
             newly = _cohesion(s.status, s.platoon, self.cohesion)
+            ground = newly[(p.on_break[newly] == BREAK_GROUND) & (p.base_posture[newly] == HALTED)]
+            if ground.size:  # a holding platoon that breaks to ground lies down at once
+                down = np.isin(s.platoon, ground) & (s.status == HEALTHY)
+                s.posture[down] = PRONE
             if newly.size and log.keeps:
                 log.add(state.step, "break", p.side[newly], p.ax[newly], p.ay[newly],
                         platoon=newly, value=p.on_break[newly])

@@ -67,6 +67,7 @@ class March(NamedTuple):
     movers: np.ndarray
     broken: np.ndarray
     on_break: np.ndarray
+    shaken: np.ndarray
     rally_x: np.ndarray
     rally_y: np.ndarray
 
@@ -151,7 +152,7 @@ def _move_soldiers(step, dt, gaits, p, b, f, t, movement_factor, rects):
     (soldiers that moved, per platoon)."""
     x, y, status, platoon, terrain, posture = b.x, b.y, b.status, b.platoon, b.terrain, b.posture
     ox, oy, role, holding, suppression = f.ox, f.oy, f.role, f.holding, f.suppression
-    broken, on_break = p.broken, p.on_break
+    broken, on_break, shaken = p.broken, p.on_break, p.shaken
     sprint, threshold, crawl = gaits[0], gaits[1], gaits[2]
     base_posture, frozen_until, dispersed_until = p.base_posture, p.frozen_until, p.dispersed_until
     decoy_until, disperse_factor, pace = p.decoy_until, p.disperse_factor, p.pace
@@ -161,12 +162,22 @@ def _move_soldiers(step, dt, gaits, p, b, f, t, movement_factor, rects):
     t_ny, t_nx = grid.shape
     lag[:] = 0.0
     lag_n[:] = 0
+    # Per platoon, once (one load per soldier below): bit 1 broken and halted, bit 2 broken
+    # and gone to ground, bit 4 someone shaken (only then is a soldier's level read).
+    stance = np.zeros(lag.shape[0], np.int8)
+    for g in range(lag.shape[0]):
+        if broken[g]:
+            stance[g] = 2 if on_break[g] == BREAK_GROUND else (1 if on_break[g] == BREAK_HALT
+                                                               else 0)
+        if shaken[g] > 0:
+            stance[g] |= 4
     for i in range(x.shape[0]):
         g = platoon[i]
         if base_posture[g] != MOVING or status[i] != HEALTHY:
             continue
-        grounded = broken[g] and on_break[g] == BREAK_GROUND
-        down = grounded or suppression[i] > threshold
+        st = stance[g]
+        grounded = (st & 2) != 0
+        down = grounded or ((st & 4) != 0 and suppression[i] > threshold)
         if frozen_until[g] > step or grounded:
             posture[i] = PRONE if down else CONCEALED
             continue
@@ -195,7 +206,7 @@ def _move_soldiers(step, dt, gaits, p, b, f, t, movement_factor, rects):
         if dist <= reach:
             x[i] = tx
             y[i] = ty
-            if broken[g] and on_break[g] == BREAK_HALT and not down:
+            if (st & 1) != 0 and not down:
                 posture[i] = HALTED
         else:
             frac = reach / dist
