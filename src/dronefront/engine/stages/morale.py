@@ -48,6 +48,15 @@ class Nerves(NamedTuple):
     suppression: np.ndarray
 
 
+class Levels(NamedTuple):
+    """Kernel view: the soldier columns a step without events reads and writes."""
+
+    status: np.ndarray
+    platoon: np.ndarray
+    posture: np.ndarray
+    suppression: np.ndarray
+
+
 class Cohesion(NamedTuple):
     """Kernel view: the platoon columns that decide postures and breaking."""
 
@@ -61,16 +70,12 @@ class Cohesion(NamedTuple):
 
 @nb.njit(cache=True)
 def _suppress(nerves, cohesion, grids, active, ex, ey, ew, rules):
-    """Decay the suppression of the ``active`` soldiers (those above 0), add the events'
-    (``ex``, ``ey``, weight ``ew``), count each platoon's ``shaken`` soldiers, and set the
-    postures of suppressed soldiers in platoons that movement does not place (base
-    ``halted``). ``rules``: decay factor, radius (m),
-    threshold, floor. Returns the soldiers still above 0 (levels under the floor drop to 0)."""
+    """A step with events: decay the ``active`` soldiers' levels (those above 0), add the
+    events' (``ex``, ``ey``, weight ``ew``), then settle (``_settle``). ``rules``: decay
+    factor, radius (m), threshold, floor. Returns the soldiers still above 0."""
     n = Nerves(*nerves)
-    c = Cohesion(*cohesion)
-    x, y, status, platoon, posture, level = n.x, n.y, n.status, n.platoon, n.posture, n.suppression
-    base_posture, on_break, broken, shaken = c.base_posture, c.on_break, c.broken, c.shaken
-    decay, radius, threshold, floor = rules[0], rules[1], rules[2], rules[3]
+    x, y, level = n.x, n.y, n.suppression
+    decay, radius = rules[0], rules[1]
     for i in active:
         level[i] *= decay
     raised = []
@@ -93,7 +98,30 @@ def _suppress(nerves, cohesion, grids, active, ex, ey, ew, rules):
                         if level[j] == 0.0:
                             raised.append(j)
                         level[j] += ew[e] * (1.0 - np.sqrt(d2) / radius)
-    keep = np.empty(active.shape[0] + len(raised), np.int64)
+    return _settle(n.status, n.platoon, n.posture, level, Cohesion(*cohesion), active,
+                   np.array(raised, np.int64), rules)
+
+
+@nb.njit(cache=True)
+def _decay(levels, cohesion, active, rules):
+    """A step without events: decay the ``active`` soldiers' levels, then settle."""
+    v = Levels(*levels)
+    level = v.suppression
+    decay = rules[0]
+    for i in active:
+        level[i] *= decay
+    return _settle(v.status, v.platoon, v.posture, level, Cohesion(*cohesion), active,
+                   np.empty(0, np.int64), rules)
+
+
+@nb.njit(inline="always", cache=True)
+def _settle(status, platoon, posture, level, c, active, raised, rules):
+    """Drop levels under the floor to 0, count each platoon's ``shaken`` soldiers, and set
+    the postures of suppressed soldiers in platoons that movement does not place (base
+    ``halted``); returns the soldiers still above 0."""
+    base_posture, on_break, broken, shaken = c.base_posture, c.on_break, c.broken, c.shaken
+    threshold, floor = rules[2], rules[3]
+    keep = np.empty(active.shape[0] + raised.shape[0], np.int64)
     m = 0
     shaken[:] = 0
     for k in range(keep.shape[0]):
@@ -148,6 +176,7 @@ class Morale:
         self.weights[SHOCK_BLAST] = spec.blast_weight
         self.weights[SHOCK_FALLEN] = spec.casualty_weight
         self.nerves = columns(Nerves, state.soldiers)
+        self.levels = columns(Levels, state.soldiers)
         self.cohesion = columns(Cohesion, state.platoons)
         # the soldiers whose suppression is above 0, a memo of the state's levels
         self.active = np.flatnonzero(state.soldiers.suppression > 0)
@@ -155,17 +184,17 @@ class Morale:
 
     def __call__(self, state: State, log: EventLog) -> None:
         shocks = state.shocks
-        if self.enabled and (shocks or self.active.size):
-            if shocks:
-                ex = np.concatenate([s[0] for s in shocks])
-                ey = np.concatenate([s[1] for s in shocks])
-                ew = np.concatenate([np.full(s[0].shape[0], self.weights[s[2]])
-                                     for s in shocks])
-            else:
-                ex = ey = ew = np.empty(0)
+        if not self.enabled:
+            pass
+        elif shocks:
+            ex = np.concatenate([s[0] for s in shocks])
+            ey = np.concatenate([s[1] for s in shocks])
+            ew = np.concatenate([np.full(s[0].shape[0], self.weights[s[2]]) for s in shocks])
             self.active = _suppress(self.nerves, self.cohesion,
                                     tuple(tuple(g) for g in state.grids), self.active,
                                     ex, ey, ew, self.rules)
+        elif self.active.size:
+            self.active = _decay(self.levels, self.cohesion, self.active, self.rules)
         shocks.clear()
         if state.casualty_epoch != self.epoch:
             self.epoch = state.casualty_epoch
