@@ -91,10 +91,20 @@ def test_same_seed_same_campaign(tmp_path):
 
 
 def test_replacements_arrive_untrained():
+    from dronefront.campaign.runner import _Roster
+
     d = small_campaign().daily.to_pandas()
-    # the mean experience dips on the day the untrained replacements arrive
     day = d.index[d.replacements > 0][0]
-    assert d.mean_experience[day] <= d.mean_experience[day - 1]
+    assert d.replacements[day] == 50 and d.mean_experience[day - 1] > 0
+    # They join with no experience, onto the least-manned battalions. (The daily mean need
+    # not dip that day: since suppression keeps men in the fight longer, the veterans'
+    # encounters that day can outweigh 50 newcomers.)
+    roster = _Roster(6, 3)
+    roster.experience[:] = 4
+    roster.status[[0, 3]] = 1  # two of battalion 0 gone
+    roster.add(2, 3)
+    assert roster.experience[6:].tolist() == [0, 0]
+    assert roster.battalion[6:].tolist() == [0, 1]
 
 
 def test_learning_off_freezes_doctrine():

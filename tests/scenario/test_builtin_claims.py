@@ -33,7 +33,9 @@ def test_kursk_assault_company_advances_under_isr_cued_fpvs_bomber_and_artillery
     for seed in SEEDS:
         r = engine_run("kursk-assault", seed)
         a, drones = _side(r), r.summary["drones"]["defender"]
-        assert a["objective_progress"] > 0.25  # it advances (the route is 2.1 km)
+        # it advances (the route is 2.1 km) until its losses break its platoons
+        assert a["objective_progress"] > 0.1
+        assert _events(r, "break").num_rows > 0
         assert drones["isr_quad"]["launched"] + drones["isr_fixed_wing"]["launched"] > 0
         assert drones["fpv_radio"]["strikes"] > 0 and drones["bomber"]["strikes"] > 0
         causes = a["casualties_by_cause"]

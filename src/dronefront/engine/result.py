@@ -173,6 +173,8 @@ def summarize(state: State, seed: int) -> dict[str, Any]:
             "objective_progress": float(np.mean(np.minimum(
                 p.advanced[routed] / p.route_length[routed], 1.0))) if routed.any() else None,
             "objective_reached_share": _ratio(reached, initial),
+            "platoons": int(np.count_nonzero(p.side == i)),
+            "broken_platoons": int(np.count_nonzero((p.side == i) & p.broken)),
             "drone_encounters": int(s.encounters[mine].sum()),
             "drones_detected": detected[i],
             "drones_shot_down": int(c.fates[1 - i, :, FATES.index("shot_down")].sum()),

@@ -27,6 +27,7 @@ from dronefront.engine.stages.artillery import Artillery
 from dronefront.engine.stages.counterdrone import CounterDrone
 from dronefront.engine.stages.direct_fire import DirectFire
 from dronefront.engine.stages.drones import Flight, Jamming, Launch
+from dronefront.engine.stages.morale import Morale
 from dronefront.engine.stages.movement import Movement
 from dronefront.engine.stages.sensing import Sensing
 from dronefront.engine.stages.targeting import Targeter
@@ -38,14 +39,15 @@ __all__ = ["SERIES", "STAGE_NAMES", "Sim", "build_stages"]
 
 #: The order of one step.
 STAGE_NAMES = ("movement", "sensing", "artillery", "launch", "jamming", "flight",
-               "counterdrone", "direct_fire")
+               "counterdrone", "direct_fire", "morale")
 
 
 def build_stages(state: State) -> list[Stage]:
     """The stages of a run over ``state``, in step order (``STAGE_NAMES``)."""
     targeter = Targeter(state)  # launch and flight share its per-step memos
     return [Movement(state), Sensing(state), Artillery(state), Launch(state, targeter),
-            Jamming(state), Flight(state, targeter), CounterDrone(state), DirectFire(state)]
+            Jamming(state), Flight(state, targeter), CounterDrone(state), DirectFire(state),
+            Morale(state)]
 
 
 class Sim:

@@ -22,7 +22,7 @@ import numpy as np
 from dronefront.engine.rng import Streams, uniforms
 from dronefront.engine.spatial import GRID_CELL, Grid, build_side_grids
 from dronefront.engine.terrain import TerrainRaster, rasterize
-from dronefront.scenario.models import SIDES, Scenario, TargetPolicy
+from dronefront.scenario.models import SIDES, BreakAction, Scenario, TargetPolicy
 
 # Moving carefully (camouflage, using cover) and moving at night are slower; assumptions.
 DISCIPLINE_PACE_COST = 0.5
@@ -30,8 +30,8 @@ NIGHT_PACE_FACTOR = 0.7
 
 # Codes stored in the int8 arrays.
 HEALTHY, WOUNDED, KILLED = 0, 1, 2
-POSTURES = ("moving", "halted", "concealed", "dug_in")
-MOVING, HALTED, CONCEALED, DUG_IN = range(4)
+POSTURES = ("moving", "halted", "concealed", "dug_in", "prone")
+MOVING, HALTED, CONCEALED, DUG_IN, PRONE = range(5)
 ROLES = ("rifleman", "spotter", "shooter", "decoy", "observer")
 RIFLEMAN, SPOTTER, SHOOTER, DECOY, OBSERVER = range(5)
 # Drone slot states.
@@ -53,6 +53,12 @@ LOST_FATES = ("expended", "shot_down", "jammed", "crashed", "missed", "failed")
 POLICIES: tuple[str, ...] = get_args(TargetPolicy)
 NEAREST, DENSEST, RANDOM, HIGHEST_VALUE = (POLICIES.index(p) for p in (
     "nearest", "densest", "random", "highest_value"))
+# What a platoon does when its cohesion breaks (``Platoons.on_break``).
+BREAK_ACTIONS: tuple[str, ...] = get_args(BreakAction)
+BREAK_HALT, BREAK_GROUND, BREAK_WITHDRAW = (BREAK_ACTIONS.index(a) for a in (
+    "halt", "ground", "withdraw"))
+# Kinds of suppressing events in ``State.shocks``.
+SHOCK_BLAST, SHOCK_FALLEN = 0, 1
 
 
 class Soldiers(NamedTuple):
@@ -76,6 +82,7 @@ class Soldiers(NamedTuple):
     oy: np.ndarray  #: float64 (N,) m, formation slot offset forward
     holding: np.ndarray  #: bool (N,) reached its objective and holds
     terrain: np.ndarray  #: int8 (N,) terrain class under the soldier
+    suppression: np.ndarray  #: float64 (N,) suppression level; above the threshold: prone
 
     @property
     def n(self) -> int:
@@ -120,6 +127,13 @@ class Platoons(NamedTuple):
     fire_range: np.ndarray  #: float64 (G,) m, direct fire range from the platoon centre
     lag: np.ndarray  #: float64 (G,) m, mean distance moving soldiers trail their slots
     movers: np.ndarray  #: int64 (G,) soldiers that moved last step (1 before the first)
+    strength: np.ndarray  #: int64 (G,) soldiers at the start (cohesion's denominator)
+    breakpoint: np.ndarray  #: float64 (G,) share lost at which cohesion breaks
+    on_break: np.ndarray  #: int8 (G,) code into BREAK_ACTIONS
+    broken: np.ndarray  #: bool (G,) cohesion has broken (stays broken for the run)
+    shaken: np.ndarray  #: int64 (G,) healthy soldiers above the suppression threshold
+    rally_x: np.ndarray  #: float64 (G,) m, where a withdrawing platoon's anchor heads (start)
+    rally_y: np.ndarray  #: float64 (G,) m
 
     @property
     def n(self) -> int:
@@ -335,8 +349,8 @@ class State:
     unit_names: list[str]
     objective_names: list[str]
     weapon_names: list[str]  #: drone types, then "artillery", "small_arms" (weapon codes)
-    posture_concealment: np.ndarray  #: float64 (4,) by posture code
-    posture_protection: np.ndarray  #: float64 (4,) by posture code
+    posture_concealment: np.ndarray  #: float64 (5,) by posture code
+    posture_protection: np.ndarray  #: float64 (5,) by posture code
     track_ttl: np.ndarray  #: float64 (2,) steps a side's track stays usable
     #: per side, a neighbour grid of its living soldiers; movement rebuilds it each step
     grids: tuple[Grid, Grid]
@@ -350,6 +364,9 @@ class State:
     next_sortie: int = 0  #: the id the next launched sortie gets
     #: bumped whenever soldiers become casualties: invalidates memos over the living
     casualty_epoch: int = 0
+    #: suppressing events of this step, ``(x, y, kind)``: float64 arrays (m) and a SHOCK_*
+    #: code; blasts and casualties append, the morale stage consumes and clears it
+    shocks: list = field(default_factory=list)
 
     @property
     def time(self) -> float:
@@ -410,7 +427,7 @@ def build_state(scenario: Scenario, seed: int) -> State:
         "side", "unit", "ax", "ay", "hx", "hy", "route", "base_posture", "objective", "pace",
         "freeze", "disperse", "engage", "decoy", "freeze_time", "disperse_time",
         "disperse_factor", "discipline", "value", "fire_rate", "fire_kill", "fire_wound",
-        "fire_range")}
+        "fire_range", "breakpoint", "on_break")}
     unit_names: list[str] = []
     squad_counter = 0
     jitter_key = streams["formation.jitter"]
@@ -482,6 +499,8 @@ def build_state(scenario: Scenario, seed: int) -> State:
                     ("fire_kill", fire.kill_prob if fire else 0.0),
                     ("fire_wound", fire.wound_prob if fire else 0.0),
                     ("fire_range", fire.range if fire else 0.0),
+                    ("breakpoint", doc.breakpoint),
+                    ("on_break", BREAK_ACTIONS.index(doc.on_break)),
                 ):
                     pcols[key].append(value)
 
@@ -499,6 +518,7 @@ def build_state(scenario: Scenario, seed: int) -> State:
         marksmanship=cat("marksmanship", np.float64), encounters=np.zeros(n, np.int32),
         cause=np.full(n, -1, np.int16), ox=cat("ox", np.float64), oy=cat("oy", np.float64),
         holding=np.zeros(n, bool), terrain=terrain.lookup(x, y),
+        suppression=np.zeros(n, np.float64),
     )
 
     g = len(pcols["side"])
@@ -537,6 +557,10 @@ def build_state(scenario: Scenario, seed: int) -> State:
         fire_rate=parr("fire_rate", np.float64), fire_kill=parr("fire_kill", np.float64),
         fire_wound=parr("fire_wound", np.float64), fire_range=parr("fire_range", np.float64),
         lag=np.zeros(g), movers=np.ones(g, np.int64),
+        strength=np.bincount(soldiers.platoon, minlength=g).astype(np.int64)[:g],
+        breakpoint=parr("breakpoint", np.float64), on_break=parr("on_break", np.int8),
+        broken=np.zeros(g, bool), shaken=np.zeros(g, np.int64),
+        rally_x=parr("ax", np.float64), rally_y=parr("ay", np.float64),
     )
 
     types = _drone_types(type_table)

@@ -28,6 +28,9 @@ Point = tuple[float, float]
 
 SIDES = ("attacker", "defender")
 DrillAction = Literal["freeze", "disperse", "engage", "decoy"]
+BreakAction = Literal["halt", "ground", "withdraw"]
+#: Concealment and protection of a soldier gone to ground, for scenarios that omit "prone".
+PRONE_DEFAULTS = {"posture_concealment": 0.4, "posture_protection": 0.4}
 TargetPolicy = Literal["nearest", "densest", "random", "highest_value"]
 Role = Literal["rifleman", "spotter", "shooter", "decoy", "observer"]
 
@@ -293,6 +296,14 @@ class Doctrine(Model):
     night_movement: bool = Field(
         False, description="Prefers to assault at night (campaigns set the engagement's night)."
     )
+    breakpoint: Probability = Field(
+        0.3, description="Share of a platoon's strength lost (wounded or killed) at which its "
+        "cohesion breaks (docs/model.md, suppression and cohesion)."
+    )
+    on_break: BreakAction = Field(
+        "halt", description="What a broken platoon does: halt where it is, go to ground, or "
+        "withdraw to its start."
+    )
 
 
 class Layout(Model):
@@ -450,6 +461,31 @@ class CounterDrone(Model):
     )
 
 
+class Suppression(Model):
+    """Suppression of soldiers by strikes, shells and casualties near them (docs/model.md)."""
+
+    enabled: bool = Field(True, description="Whether soldiers are suppressed at all.")
+    radius: Positive = Field(
+        30.0, description="Distance within which an event suppresses, m; the weight falls "
+        "linearly to zero there."
+    )
+    blast_weight: NonNegative = Field(
+        1.0, description="Suppression an exploding strike, bomb or shell adds at distance 0."
+    )
+    casualty_weight: NonNegative = Field(
+        0.5, description="Suppression a comrade falling adds at distance 0."
+    )
+    recovery_time: Positive = Field(
+        60.0, description="Time constant of the exponential decay of suppression, s."
+    )
+    threshold: NonNegative = Field(
+        0.5, description="Suppression above which a soldier goes to ground."
+    )
+    crawl: Probability = Field(
+        0.2, description="Speed multiplier of a soldier gone to ground (crawling)."
+    )
+
+
 class Scenario(Model):
     """A whole engagement: terrain, both sides, drones and the shared mechanics."""
 
@@ -467,12 +503,23 @@ class Scenario(Model):
     sides: Sides = Sides()
     counter_drone: CounterDrone = CounterDrone()
     posture_concealment: dict[str, Probability] = Field(
-        default_factory=lambda: {"moving": 0.0, "halted": 0.2, "concealed": 0.5, "dug_in": 0.7}
+        default_factory=lambda: {"moving": 0.0, "halted": 0.2, "concealed": 0.5, "dug_in": 0.7,
+                                 "prone": 0.4}
     )
     posture_protection: dict[str, Probability] = Field(
-        default_factory=lambda: {"moving": 0.0, "halted": 0.1, "concealed": 0.3, "dug_in": 0.6}
+        default_factory=lambda: {"moving": 0.0, "halted": 0.1, "concealed": 0.3, "dug_in": 0.6,
+                                 "prone": 0.4}
     )
     sprint_factor: Annotated[float, Field(ge=1.0)] = 2.0
+    suppression: Suppression = Suppression()
+
+    @field_validator("posture_concealment", "posture_protection")
+    @classmethod
+    def _prone(cls, value: dict[str, float], info) -> dict[str, float]:
+        """Scenarios written before "prone" existed keep loading: it takes its default."""
+        if "prone" in value:
+            return value
+        return {**value, "prone": PRONE_DEFAULTS[info.field_name]}
 
     @property
     def steps(self) -> int:

@@ -45,6 +45,7 @@ from dronefront.engine.state import (
     FPV,
     HEALTHY,
     LOITERING,
+    PRONE,
     SHOT_DOWN,
     SPOTTER,
     Airframes,
@@ -325,7 +326,7 @@ def _fire(airframes, profiles, bodies, marksmen, rules, contacts, engages, grids
                        Marksmanship(*marksmen), Rules(*rules))
     state, side, dx, dy, dtype, sortie = a.state, a.side, a.x, a.y, a.dtype, a.sortie
     committed, altitude, speed_factor = a.committed_decoy, t.altitude, t.speed_factor
-    x, y, status, platoon = b.x, b.y, b.status, b.platoon
+    x, y, status, platoon, posture = b.x, b.y, b.status, b.platoon, b.posture
     shoots, marksmanship = sk.shoots, sk.marksmanship
     engage_range, falloff, decoy_bonus, n_groups = (ru.engage_range, ru.falloff, ru.decoy_bonus,
                                                     ru.n_groups)
@@ -351,7 +352,8 @@ def _fire(airframes, profiles, bodies, marksmen, rules, contacts, engages, grids
             c0, c1 = row_cells(nx, cy, cx0, cx1)
             for k in range(start[c0], start[c1]):
                 j = items[k]
-                if status[j] != HEALTHY or not shoots[j] or not engages[platoon[j]]:
+                if (status[j] != HEALTHY or not shoots[j] or not engages[platoon[j]]
+                        or posture[j] == PRONE):  # gone to ground: not shooting
                     continue
                 ddx = x[j] - dx[f]
                 ddy = y[j] - dy[f]

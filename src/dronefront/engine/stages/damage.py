@@ -20,7 +20,15 @@ from dronefront.engine.events import EventLog
 from dronefront.engine.formulas import Shelter, exposure
 from dronefront.engine.rng import uniform
 from dronefront.engine.spatial import Grid, disc_rows, row_cells
-from dronefront.engine.state import KILLED, WOUNDED, Bodies, State, columns
+from dronefront.engine.state import (
+    KILLED,
+    SHOCK_BLAST,
+    SHOCK_FALLEN,
+    WOUNDED,
+    Bodies,
+    State,
+    columns,
+)
 
 
 class Blasts(NamedTuple):
@@ -98,9 +106,11 @@ def resolve_blasts(
     penetration: np.ndarray,
     stream: str,
 ) -> int:
-    """Apply blasts in order; record casualties with their cause. Returns casualties."""
+    """Apply blasts in order; record casualties with their cause and both as suppressing
+    events (``State.shocks``). Returns casualties."""
     if bx.shape[0] == 0:
         return 0
+    state.shocks.append((bx, by, SHOCK_BLAST))
     s = state.soldiers
     blasts = tuple(Blasts(x=bx, y=by, rings=rings, penetration=penetration, blast_id=blast_id))
     bodies, shelter = columns(Bodies, s), tuple(Shelter.of(state))
@@ -114,6 +124,7 @@ def resolve_blasts(
     if soldier.size:
         s.cause[soldier] = weapon[blast]
         state.casualty_epoch += 1
+        state.shocks.append((s.x[soldier], s.y[soldier], SHOCK_FALLEN))
         log.add(
             state.step, "casualty", s.side[soldier], s.x[soldier], s.y[soldier],
             weapon=weapon[blast], cause=weapon[blast], platoon=s.platoon[soldier],

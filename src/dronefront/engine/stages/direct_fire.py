@@ -5,7 +5,8 @@ Each healthy soldier of a platoon with ``direct_fire`` fires ``rate * dt`` shots
 enemy soldier drawn uniformly from those within ``range`` of its platoon's centre. Each
 shot kills with ``kill_prob * f`` or wounds with ``wound_prob * f``, where
 ``f = (1 - cover[terrain]) * (1 - protection[posture])`` of the target, as for blasts.
-All shots of a step are aimed before any lands, so fire is simultaneous.
+All shots of a step are aimed before any lands, so fire is simultaneous. Soldiers gone to
+ground (posture ``prone``: suppressed, or their broken platoon went to ground) do not fire.
 """
 
 from __future__ import annotations
@@ -19,7 +20,16 @@ from dronefront.engine.events import EventLog
 from dronefront.engine.formulas import Shelter, exposure
 from dronefront.engine.rng import uniform
 from dronefront.engine.spatial import nonzero
-from dronefront.engine.state import HEALTHY, KILLED, WOUNDED, Bodies, State, columns
+from dronefront.engine.state import (
+    HEALTHY,
+    KILLED,
+    PRONE,
+    SHOCK_FALLEN,
+    WOUNDED,
+    Bodies,
+    State,
+    columns,
+)
 
 # Squared distances this far (relative) from range squared decide "in range" exactly as
 # hypot would; only the few in between need the (slower) hypot itself.
@@ -119,6 +129,8 @@ def _fire(armed, fire, bodies, p_side, shelter, keys, step, direct_shots):
         whole = int(expected)
         frac = expected % 1.0
         for i in members[first[g]:first[g + 1]]:
+            if posture[i] == PRONE:  # suppressed or gone to ground: not shooting
+                continue
             shots = whole + (1 if uniform(keys[0], step, i, 0) < frac else 0)
             for k in range(shots):
                 shot = i * 64 + k
@@ -172,6 +184,7 @@ class DirectFire:
         code = state.small_arms_code
         s.cause[hit] = code
         state.casualty_epoch += 1
+        state.shocks.append((s.x[hit], s.y[hit], SHOCK_FALLEN))
         if log.keeps:
             log.add(state.step, "casualty", s.side[hit], s.x[hit], s.y[hit], weapon=code,
                     cause=code, platoon=s.platoon[hit], target=hit, value=s.status[hit])

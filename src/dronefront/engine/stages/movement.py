@@ -6,6 +6,10 @@ than ``MAX_LAG`` metres on average. A soldier heads for its slot, ``anchor + R(h
 offset * scale`` (``scale`` is the disperse factor while dispersing), at ``pace *
 movement[terrain]`` times the catch-up (or sprint, while dispersing or drawing a drone)
 factor. Soldiers inside their objective stop and hold. Drills set postures.
+
+A suppressed soldier (``suppression > threshold``, docs/model.md §11a) goes prone and
+crawls (speed times ``crawl``). A broken platoon's anchor stops (``halt``, ``ground``: its
+soldiers also go prone and stay put) or heads back to its start (``withdraw``).
 """
 
 from __future__ import annotations
@@ -18,12 +22,16 @@ import numpy as np
 from dronefront.engine.events import EventLog
 from dronefront.engine.spatial import Grid, nonzero, side_grids
 from dronefront.engine.state import (
+    BREAK_GROUND,
+    BREAK_HALT,
+    BREAK_WITHDRAW,
     CONCEALED,
     DECOY,
     HALTED,
     HEALTHY,
     KILLED,
     MOVING,
+    PRONE,
     Bodies,
     State,
     columns,
@@ -57,6 +65,11 @@ class March(NamedTuple):
     advanced: np.ndarray
     lag: np.ndarray
     movers: np.ndarray
+    broken: np.ndarray
+    on_break: np.ndarray
+    shaken: np.ndarray
+    rally_x: np.ndarray
+    rally_y: np.ndarray
 
 
 class Formation(NamedTuple):
@@ -66,17 +79,19 @@ class Formation(NamedTuple):
     oy: np.ndarray
     role: np.ndarray
     holding: np.ndarray
+    suppression: np.ndarray
 
 
 @nb.njit(cache=True)
-def _march(step, dt, sprint, march, bodies, formation, ground, movement_factor, rects, cell):
+def _march(step, dt, gaits, march, bodies, formation, ground, movement_factor, rects, cell):
     """Advance every anchor, then move every soldier (one step); returns the neighbour grids
-    of the soldiers where they now stand (as ``Grid`` fields, one per side)."""
+    of the soldiers where they now stand (as ``Grid`` fields, one per side). ``gaits``:
+    sprint factor, suppression threshold, crawl factor."""
     p = March(*march)
     t = Ground(*ground)
     b = Bodies(*bodies)
     _advance(step, dt, p, t, movement_factor)
-    _move_soldiers(step, dt, sprint, p, b, Formation(*formation), t, movement_factor, rects)
+    _move_soldiers(step, dt, gaits, p, b, Formation(*formation), t, movement_factor, rects)
     return side_grids(b.x, b.y, b.status, b.side, KILLED, cell)
 
 
@@ -88,14 +103,25 @@ def _advance(step, dt, p, t, movement_factor):
     n_wp, frozen_until, base_posture, lag, movers = (p.n_waypoints, p.frozen_until,
                                                      p.base_posture, p.lag, p.movers)
     pace, grid = p.pace, t.grid
+    broken, on_break, rally_x, rally_y = p.broken, p.on_break, p.rally_x, p.rally_y
     t_ny, t_nx = grid.shape
     for g in range(ax.shape[0]):
-        if (next_wp[g] >= n_wp[g] or frozen_until[g] > step or base_posture[g] != MOVING
-                or lag[g] > MAX_LAG or movers[g] <= 0):
+        withdraw = broken[g] and on_break[g] == BREAK_WITHDRAW
+        if (frozen_until[g] > step or base_posture[g] != MOVING or lag[g] > MAX_LAG
+                or movers[g] <= 0 or (broken[g] and not withdraw)
+                or (next_wp[g] >= n_wp[g] and not withdraw)):
             continue
         cy, cx = raster_cell(ax[g], ay[g], t.x0, t.y0, t.cell, t_nx, t_ny)
         cls = grid[cy, cx] if cy >= 0 else t.default
         budget = pace[g] * movement_factor[cls] * dt
+        if withdraw:  # back towards the start, facing the enemy still
+            dx = rally_x[g] - ax[g]
+            dy = rally_y[g] - ay[g]
+            dist = np.hypot(dx, dy)
+            frac = min(budget / dist, 1.0) if dist > 0 else 0.0
+            ax[g] += dx * frac
+            ay[g] += dy * frac
+            continue
         while budget > 0 and next_wp[g] < n_wp[g]:
             w = next_wp[g]
             dx = route_x[g, w] - ax[g]
@@ -119,13 +145,15 @@ def _advance(step, dt, p, t, movement_factor):
 
 
 @nb.njit(cache=True)
-def _move_soldiers(step, dt, sprint, p, b, f, t, movement_factor, rects):
+def _move_soldiers(step, dt, gaits, p, b, f, t, movement_factor, rects):
     """Move every healthy, mobile soldier towards its slot; hold inside rect objectives.
 
     Fills ``p.lag`` (mean distance still to go after moving, per platoon) and ``p.movers``
     (soldiers that moved, per platoon)."""
     x, y, status, platoon, terrain, posture = b.x, b.y, b.status, b.platoon, b.terrain, b.posture
-    ox, oy, role, holding = f.ox, f.oy, f.role, f.holding
+    ox, oy, role, holding, suppression = f.ox, f.oy, f.role, f.holding, f.suppression
+    broken, on_break, shaken = p.broken, p.on_break, p.shaken
+    sprint, threshold, crawl = gaits[0], gaits[1], gaits[2]
     base_posture, frozen_until, dispersed_until = p.base_posture, p.frozen_until, p.dispersed_until
     decoy_until, disperse_factor, pace = p.decoy_until, p.disperse_factor, p.pace
     ax, ay, hx, hy, decoy_dx, decoy_dy = p.ax, p.ay, p.hx, p.hy, p.decoy_dx, p.decoy_dy
@@ -134,18 +162,29 @@ def _move_soldiers(step, dt, sprint, p, b, f, t, movement_factor, rects):
     t_ny, t_nx = grid.shape
     lag[:] = 0.0
     lag_n[:] = 0
+    # Per platoon, once (one load per soldier below): bit 1 broken and halted, bit 2 broken
+    # and gone to ground, bit 4 someone shaken (only then is a soldier's level read).
+    stance = np.zeros(lag.shape[0], np.int8)
+    for g in range(lag.shape[0]):
+        if broken[g]:
+            stance[g] = 2 if on_break[g] == BREAK_GROUND else (1 if on_break[g] == BREAK_HALT
+                                                               else 0)
+        if shaken[g] > 0:
+            stance[g] |= 4
     for i in range(x.shape[0]):
         g = platoon[i]
         if base_posture[g] != MOVING or status[i] != HEALTHY:
             continue
-        frozen = frozen_until[g] > step
-        if frozen:
-            posture[i] = CONCEALED
+        st = stance[g]
+        grounded = (st & 2) != 0
+        down = grounded or ((st & 4) != 0 and suppression[i] > threshold)
+        if frozen_until[g] > step or grounded:
+            posture[i] = PRONE if down else CONCEALED
             continue
         if holding[i]:
-            posture[i] = HALTED
+            posture[i] = PRONE if down else HALTED
             continue
-        posture[i] = MOVING
+        posture[i] = PRONE if down else MOVING
         dispersing = dispersed_until[g] > step
         scale = disperse_factor[g] if dispersing else 1.0
         sx = ox[i] * scale
@@ -162,9 +201,13 @@ def _move_soldiers(step, dt, sprint, p, b, f, t, movement_factor, rects):
         dy = ty - y[i]
         dist = np.sqrt(dx * dx + dy * dy)
         reach = pace[g] * movement_factor[terrain[i]] * boost * dt
+        if down:
+            reach *= crawl
         if dist <= reach:
             x[i] = tx
             y[i] = ty
+            if (st & 1) != 0 and not down:
+                posture[i] = HALTED
         else:
             frac = reach / dist
             x[i] += dx * frac
@@ -200,9 +243,12 @@ class Movement:
         self.bodies = columns(Bodies, state.soldiers)
         self.formation = columns(Formation, state.soldiers)
         self.ground = tuple(Ground.of(state.terrain))
+        spec = state.scenario.suppression
+        self.gaits = np.array([state.scenario.sprint_factor,
+                               spec.threshold if spec.enabled else np.inf, spec.crawl])
 
     def __call__(self, state: State, log: EventLog) -> None:
-        g0, g1 = _march(state.step, state.dt, state.scenario.sprint_factor, self.march,
+        g0, g1 = _march(state.step, state.dt, self.gaits, self.march,
                         self.bodies, self.formation, self.ground, state.terrain.movement,
                         self.rects, self.grid_cell)
         state.grids = Grid(*g0), Grid(*g1)

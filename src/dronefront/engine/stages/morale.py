@@ -1,0 +1,209 @@
+"""Morale: suppression of soldiers by nearby blasts and casualties, and platoon cohesion.
+
+Each step every suppressed soldier's level decays and grows with the step's events
+(``State.shocks``, appended by blasts and casualties):
+``S_i <- S_i * exp(-dt / tau) + sum_e w_e * max(0, 1 - d_ie / radius)``, with ``w_e`` the
+blast or casualty weight. A healthy soldier with ``S_i > threshold`` is suppressed: he goes
+to ground (posture ``prone``: its concealment and protection make him harder to see and to
+hit), crawls (movement) and does not shoot (direct fire, counter-drone fire). A platoon
+breaks once its losses reach ``breakpoint`` of its strength
+(``cohesion = 1 - casualties / strength``); what it then does (halt, go to ground,
+withdraw) is its doctrine's ``on_break``, applied by movement. Levels under ``FLOOR`` of the
+threshold drop to 0, so each step visits only soldiers recently near an event. See
+docs/model.md §11a.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numba as nb
+import numpy as np
+
+from dronefront.engine.events import EventLog
+from dronefront.engine.spatial import Grid, disc_rows, row_cells
+from dronefront.engine.state import (
+    BREAK_GROUND,
+    HALTED,
+    HEALTHY,
+    PRONE,
+    SHOCK_BLAST,
+    SHOCK_FALLEN,
+    State,
+    columns,
+)
+
+FLOOR = 0.01  # share of the threshold under which a level counts as 0; assumption
+
+
+class Nerves(NamedTuple):
+    """Kernel view: the soldier columns suppression reads and writes (the state's arrays)."""
+
+    x: np.ndarray
+    y: np.ndarray
+    status: np.ndarray
+    platoon: np.ndarray
+    posture: np.ndarray
+    suppression: np.ndarray
+
+
+class Levels(NamedTuple):
+    """Kernel view: the soldier columns a step without events reads and writes."""
+
+    status: np.ndarray
+    platoon: np.ndarray
+    posture: np.ndarray
+    suppression: np.ndarray
+
+
+class Cohesion(NamedTuple):
+    """Kernel view: the platoon columns that decide postures and breaking."""
+
+    base_posture: np.ndarray
+    strength: np.ndarray
+    breakpoint: np.ndarray
+    on_break: np.ndarray
+    broken: np.ndarray
+    shaken: np.ndarray
+
+
+@nb.njit(cache=True)
+def _suppress(nerves, cohesion, grids, active, ex, ey, ew, rules):
+    """A step with events: decay the ``active`` soldiers' levels (those above 0), add the
+    events' (``ex``, ``ey``, weight ``ew``), then settle (``_settle``). ``rules``: decay
+    factor, radius (m), threshold, floor. Returns the soldiers still above 0."""
+    n = Nerves(*nerves)
+    x, y, level = n.x, n.y, n.suppression
+    decay, radius = rules[0], rules[1]
+    for i in active:
+        level[i] *= decay
+    raised = []
+    r2 = radius * radius
+    for side in range(2):
+        g = Grid(*grids[side])
+        start, nx, items = g.start, g.nx, g.items
+        for e in range(ex.shape[0]):
+            if ew[e] <= 0.0:
+                continue
+            cx0, cx1, cy0, cy1 = disc_rows(g, ex[e], ey[e], radius)
+            for cy in range(cy0, cy1 + 1):
+                c0, c1 = row_cells(nx, cy, cx0, cx1)
+                for s in range(start[c0], start[c1]):
+                    j = items[s]
+                    dx = x[j] - ex[e]
+                    dy = y[j] - ey[e]
+                    d2 = dx * dx + dy * dy
+                    if d2 < r2:
+                        if level[j] == 0.0:
+                            raised.append(j)
+                        level[j] += ew[e] * (1.0 - np.sqrt(d2) / radius)
+    return _settle(n.status, n.platoon, n.posture, level, Cohesion(*cohesion), active,
+                   np.array(raised, np.int64), rules)
+
+
+@nb.njit(cache=True)
+def _decay(levels, cohesion, active, rules):
+    """A step without events: decay the ``active`` soldiers' levels, then settle."""
+    v = Levels(*levels)
+    level = v.suppression
+    decay = rules[0]
+    for i in active:
+        level[i] *= decay
+    return _settle(v.status, v.platoon, v.posture, level, Cohesion(*cohesion), active,
+                   np.empty(0, np.int64), rules)
+
+
+@nb.njit(inline="always", cache=True)
+def _settle(status, platoon, posture, level, c, active, raised, rules):
+    """Drop levels under the floor to 0, count each platoon's ``shaken`` soldiers, and set
+    the postures of suppressed soldiers in platoons that movement does not place (base
+    ``halted``); returns the soldiers still above 0."""
+    base_posture, on_break, broken, shaken = c.base_posture, c.on_break, c.broken, c.shaken
+    threshold, floor = rules[2], rules[3]
+    keep = np.empty(active.shape[0] + raised.shape[0], np.int64)
+    m = 0
+    shaken[:] = 0
+    for k in range(keep.shape[0]):
+        i = active[k] if k < active.shape[0] else raised[k - active.shape[0]]
+        if level[i] < floor:
+            level[i] = 0.0
+        else:
+            keep[m] = i
+            m += 1
+        p = platoon[i]
+        if level[i] > threshold and status[i] == HEALTHY:
+            shaken[p] += 1
+        if status[i] == HEALTHY and base_posture[p] == HALTED:
+            # movement places moving platoons; cover (concealed, dug in) is not given up
+            down = level[i] > threshold or (broken[p] and on_break[p] == BREAK_GROUND)
+            posture[i] = PRONE if down else HALTED
+    return keep[:m]
+
+
+@nb.njit(cache=True)
+def _cohesion(status, platoon, cohesion):
+    """Break every platoon whose losses reach its breakpoint; returns the newly broken."""
+    c = Cohesion(*cohesion)
+    strength, breakpoint, broken = c.strength, c.breakpoint, c.broken
+    lost = np.zeros(strength.shape[0], np.int64)
+    for i in range(status.shape[0]):
+        if status[i] != HEALTHY:
+            lost[platoon[i]] += 1
+    newly = []
+    for p in range(strength.shape[0]):
+        if not broken[p] and lost[p] > 0 and lost[p] >= breakpoint[p] * strength[p]:
+            broken[p] = True
+            newly.append(p)
+    return np.array(newly, np.int64)
+
+
+class Morale:
+    """Suppress soldiers near the step's blasts and casualties; break platoons whose losses
+    reach their breakpoint. Consumes ``State.shocks``."""
+
+    name = "morale"
+
+    def __init__(self, state: State) -> None:
+        spec = state.scenario.suppression
+        self.enabled = spec.enabled
+        # Levels this far under the threshold are dropped to 0, so that only soldiers
+        # recently near an event are visited each step.
+        floor = FLOOR * spec.threshold if spec.threshold > 0 else 1e-12
+        self.rules = np.array([math.exp(-state.dt / spec.recovery_time), spec.radius,
+                               spec.threshold, floor])
+        self.weights = np.array([0.0, 0.0])
+        self.weights[SHOCK_BLAST] = spec.blast_weight
+        self.weights[SHOCK_FALLEN] = spec.casualty_weight
+        self.nerves = columns(Nerves, state.soldiers)
+        self.levels = columns(Levels, state.soldiers)
+        self.cohesion = columns(Cohesion, state.platoons)
+        # the soldiers whose suppression is above 0, a memo of the state's levels
+        self.active = np.flatnonzero(state.soldiers.suppression > 0)
+        self.epoch = state.casualty_epoch
+
+    def __call__(self, state: State, log: EventLog) -> None:
+        shocks = state.shocks
+        if not self.enabled:
+            pass
+        elif shocks:
+            ex = np.concatenate([s[0] for s in shocks])
+            ey = np.concatenate([s[1] for s in shocks])
+            ew = np.concatenate([np.full(s[0].shape[0], self.weights[s[2]]) for s in shocks])
+            self.active = _suppress(self.nerves, self.cohesion,
+                                    tuple(tuple(g) for g in state.grids), self.active,
+                                    ex, ey, ew, self.rules)
+        elif self.active.size:
+            self.active = _decay(self.levels, self.cohesion, self.active, self.rules)
+        shocks.clear()
+        if state.casualty_epoch != self.epoch:
+            self.epoch = state.casualty_epoch
+            s, p = state.soldiers, state.platoons
+            newly = _cohesion(s.status, s.platoon, self.cohesion)
+            ground = newly[(p.on_break[newly] == BREAK_GROUND) & (p.base_posture[newly] == HALTED)]
+            if ground.size:  # a holding platoon that breaks to ground lies down at once
+                down = np.isin(s.platoon, ground) & (s.status == HEALTHY)
+                s.posture[down] = PRONE
+            if newly.size and log.keeps:
+                log.add(state.step, "break", p.side[newly], p.ax[newly], p.ay[newly],
+                        platoon=newly, value=p.on_break[newly])
