@@ -146,6 +146,7 @@ def write_page(docs: Path, replicates: int = 50) -> Path:
     from dronefront.lanchester.plots import plot_fit, save_figure
 
     images = []
+    poor: list[str] = []
     for scenario in DRONE_SCENARIOS:
         selection = drone_attrition_law(scenario)
         table = selection.table()
@@ -153,14 +154,17 @@ def write_page(docs: Path, replicates: int = 50) -> Path:
         best = selection.fits[selection.best]
         lines.append(f"| `{scenario}` | {selection.best} | {table[0]['weight']:.2f} | "
                      f"{gap:.1f} | {best.r2:.3f} |")
+        if best.r2 < 0.5:
+            poor.append(f"`{scenario}`, {best.r2:.2f}")
         save_figure(plot_fit(best), out / f"{scenario}.png")
         images.append(f"![{scenario}](validation/{scenario}.png)")
     lines += [
         "",
-        "Time is in minutes here (the fitter's 'day' column). A negative R² means that even "
-        "the best of these laws describes the mean trajectory worse than its average: "
-        "attrition there comes in waves (drone salvos, then the infantry fight), which no "
-        "single constant-coefficient law captures.",
+        "Time is in minutes here (the fitter's 'day' column)." + (
+            f" A low R² ({'; '.join(poor)}) means that none of these laws describes the mean "
+            "trajectory well (below 0, worse than its average): attrition there comes in "
+            "waves (drone salvos, then the infantry fight), which no single "
+            "constant-coefficient law captures." if poor else ""),
         "",
         *images,
         "",
