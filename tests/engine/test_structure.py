@@ -1,4 +1,7 @@
-"""The engine's shape: no import cycles, and stages that talk only through the state."""
+"""The engine's shape: stages that talk only through the state, kernels over tables.
+
+Import cycles are checked for the whole package in tests/packaging/test_package_shape.py.
+"""
 
 from __future__ import annotations
 
@@ -8,43 +11,6 @@ from pathlib import Path
 import dronefront.engine
 
 ENGINE = Path(dronefront.engine.__file__).parent
-
-
-def _module(path: Path) -> str:
-    parts = path.relative_to(ENGINE.parent.parent).with_suffix("").parts
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-
-
-def _imports() -> dict[str, set[str]]:
-    """Engine module -> the engine modules it imports (at any level, lazily or not)."""
-    graph: dict[str, set[str]] = {}
-    for path in ENGINE.rglob("*.py"):
-        deps = set()
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
-                    "dronefront.engine"):
-                deps.add(node.module)
-                deps.update(f"{node.module}.{a.name}" for a in node.names)
-            elif isinstance(node, ast.Import):
-                deps.update(a.name for a in node.names)
-        graph[_module(path)] = deps
-    return {m: {d for d in deps if d in graph and d != m} for m, deps in graph.items()}
-
-
-def test_engine_has_no_import_cycles():
-    graph = _imports()
-    done: set[str] = set()
-
-    def visit(module: str, path: tuple[str, ...]) -> None:
-        assert module not in path, f"import cycle: {' -> '.join((*path, module))}"
-        if module in done:
-            return
-        for dep in sorted(graph[module]):
-            visit(dep, (*path, module))
-        done.add(module)
-
-    for module in sorted(graph):
-        visit(module, ())
 
 
 def test_no_stage_uses_a_string_keyed_cache():
