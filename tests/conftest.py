@@ -10,6 +10,10 @@ import pytest
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
+# Importing the tripwire is what a hostile-input test checks never happens; the doctest
+# collection (``--doctest-modules``) must not import it either.
+collect_ignore = ["safety/tripwire.py"]
+
 
 @functools.lru_cache(maxsize=256)
 def _cached_run(name: str, seed: int, overrides: tuple[str, ...]):
