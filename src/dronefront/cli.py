@@ -90,10 +90,8 @@ def run_cmd(
     = False,
 ) -> None:
     """Run one engagement, print its summary and write its run folder."""
-    from rich.markup import escape
-
     from dronefront.engine.sim import Sim
-    from dronefront.io.outputs import check_output, default_folder, shown
+    from dronefront.io.outputs import check_output, default_folder
     from dronefront.scenario.loader import load_scenario
 
     spec = load_scenario(scenario, set_ or [])
@@ -104,7 +102,7 @@ def run_cmd(
         result = sim.run(progress=advance)
     result.write(out, force=force)
     print_summary(result.summary)
-    console.print(f"run folder: [bold]{escape(shown(out))}[/bold]  "
+    console.print(f"run folder: [bold]{markup_safe(out)}[/bold]  "
                   f"({result.run_seconds:.2f} s for {spec.steps} steps)")
 
 

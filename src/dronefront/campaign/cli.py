@@ -29,15 +29,13 @@ def campaign_cmd(
     = False,
 ) -> None:
     """Run a campaign: daily engagements with learning on both sides."""
-    from rich.markup import escape
-
     from dronefront.campaign.runner import (
         check_days,
         daily_casualty_table,
         load_campaign,
         run_campaign,
     )
-    from dronefront.io.outputs import check_output, default_folder, shown
+    from dronefront.io.outputs import check_output, default_folder
     from dronefront.terminal import console, progress_bar
 
     spec = load_campaign(campaign, set_ or [])
@@ -66,7 +64,7 @@ def campaign_cmd(
         f"last two weeks {_fmt(s['casualties_per_assault_last_two_weeks'])}; "
         f"defender spend ${s['defender_spend_usd']:,.0f}"
     )
-    console.print(f"campaign folder: [bold]{escape(shown(out))}[/bold]  ({result.seconds:.1f} s)")
+    console.print(f"campaign folder: [bold]{markup_safe(out)}[/bold]  ({result.seconds:.1f} s)")
 
 
 def _fmt(value: float | None) -> str:

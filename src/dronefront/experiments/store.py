@@ -394,7 +394,7 @@ class Store:
         returns how many runs were added. Time series are written first, each to its own
         file, so a committed run always has its series.
         """
-        stored = self.finished(key) if runs else set()
+        stored = self._stored_among(key, runs)
         new: list[FinishedRun] = []
         for run in runs:
             if (run.point, run.replicate) not in stored:
@@ -454,6 +454,23 @@ class Store:
                 with contextlib.suppress(duckdb.Error):
                     con.unregister(view)
         return len(new)
+
+    def _stored_among(self, key: str, runs: Sequence[FinishedRun]) -> set[tuple[int, int]]:
+        """(point, replicate) of those ``runs`` already stored: a look-up of the batch's
+        keys, not of every run of the experiment."""
+        if not runs:
+            return set()
+        keys = pa.table({"point": pa.array([r.point for r in runs], pa.int32()),
+                         "replicate": pa.array([r.replicate for r in runs], pa.int32())})
+        self.con.register("_batch_keys", keys)
+        try:
+            rows = self.con.execute(
+                "SELECT r.point, r.replicate FROM runs r JOIN _batch_keys k "
+                "ON r.point = k.point AND r.replicate = k.replicate WHERE r.experiment = ?",
+                [key]).fetchall()
+        finally:
+            self.con.unregister("_batch_keys")
+        return {(int(p), int(r)) for p, r in rows}
 
     def _write_series(self, key: str, run: FinishedRun) -> str | None:
         """Write a run's time series to its own file (atomically); its path in the store."""
