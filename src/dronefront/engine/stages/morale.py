@@ -184,16 +184,14 @@ class Morale:
 
     def __call__(self, state: State, log: EventLog) -> None:
         shocks = state.shocks
-        if not self.enabled:
-            pass
-        elif shocks:
+        if self.enabled and shocks:
             ex = np.concatenate([s[0] for s in shocks])
             ey = np.concatenate([s[1] for s in shocks])
             ew = np.concatenate([np.full(s[0].shape[0], self.weights[s[2]]) for s in shocks])
             self.active = _suppress(self.nerves, self.cohesion,
                                     tuple(tuple(g) for g in state.grids), self.active,
                                     ex, ey, ew, self.rules)
-        elif self.active.size:
+        elif self.enabled and self.active.size:
             self.active = _decay(self.levels, self.cohesion, self.active, self.rules)
         shocks.clear()
         if state.casualty_epoch != self.epoch:
