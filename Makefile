@@ -31,7 +31,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 
 validation: $(STAMP)
-	$(BIN)/python -m dronefront.lanchester.validation docs
+	$(BIN)/python -m dronefront.validation docs
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/engine_throughput.py
