@@ -25,6 +25,7 @@ import os
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -268,6 +269,7 @@ def _ratio(num: float, den: float) -> float | None:
     return num / den if den else None
 
 
+@lru_cache(maxsize=1)
 def _attack_roles() -> dict[str, str]:
     """Drone type name -> role, for the built-in engagement (thermal variants included)."""
     from dronefront.scenario.loader import load_scenario
@@ -578,8 +580,9 @@ def _fixed_patterns() -> list[Pattern]:
             "Shoot-downs need shooters with contact in range; they rise only if the "
             "doctrine learner adopts `engage` with shooters and marksmanship grows with "
             "encounters (model.md §10, §15). With the shipped fire defaults shoot-downs "
-            "are rare, so the first-week and late figures are both near 0. Shot-by-shot "
-            "counter-drone fire or drills that reach the doctrine sooner would move it."),
+            "are few, so each run's rise is noisy and the interval can include 0. "
+            "Shot-by-shot counter-drone fire, or drills that reach the doctrine sooner, "
+            "would move it."),
         Pattern(
             "decoy-and-shoot",
             "The decoy-and-shoot drill (one bait, two shooters) brings drones down",
@@ -634,7 +637,8 @@ def casualty_patterns(path: Path = CASUALTY_DATA) -> list[Pattern]:
                     else "cumulative casualties by")
             out.append(Pattern(
                 f"kursk-casualties-{date}", f"{row['source']}: {row['note']}", "campaign",
-                (Source(row["source"], str(date), None, "A",
+                (Source(row["source"], str(date), None,
+                        "A, party to the war" if "Ukraine" in row["source"] else "A",
                         "examples/data/README.md"),),
                 Range(low, high, text), f"{what} {date}, `{CAMPAIGN}`", "count",
                 cumulative_at(date, window),
