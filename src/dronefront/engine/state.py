@@ -297,6 +297,7 @@ class Care(NamedTuple):
     collect_y: np.ndarray  #: float64 (G,) m
     evac_rate: np.ndarray  #: float64 (G,) casualties evacuated per step
     evac_credit: np.ndarray  #: float64 (G,) evacuations the platoon's rear can make now
+    evac_step: np.ndarray  #: int64 (1,) the step up to which ``evac_credit`` has accrued
 
 
 class Bodies(NamedTuple):
@@ -654,7 +655,7 @@ def _care(scenario: Scenario, soldiers: Soldiers, platoons: Platoons, drones: Dr
         drag_speed=parr([c.drag_speed for c in specs]),
         collect_x=parr([c[0] for c in collect]), collect_y=parr([c[1] for c in collect]),
         evac_rate=parr([c.evacuation_rate * dt / 60.0 for c in specs]),
-        evac_credit=np.zeros(g),
+        evac_credit=np.zeros(g), evac_step=np.zeros(1, np.int64),
     )
 
 

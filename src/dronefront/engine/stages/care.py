@@ -11,7 +11,9 @@ least one helper is there:
 - ``drag``: the helpers there drag him, upright, towards the collection point at
   ``drag_speed * movement[terrain]``.
 
-Then the casualty is READY and his helpers go back to their places. A READY casualty leaves
+Then the casualty is READY and his helpers go back to their places. Helpers are sent in the
+step after someone falls and after helpers come free; a casualty with nobody free in reach
+then waits for the next such moment. A READY casualty leaves
 the field when his platoon's rear has capacity: each platoon gains ``evacuation_rate``
 evacuations per minute (banking at most one, or one step's worth if more), spent on the
 READY casualties longest waiting first. An evacuated soldier stays wounded but is no longer
@@ -21,6 +23,8 @@ or the casualty dies. See docs/model.md §11b.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numba as nb
 import numpy as np
@@ -39,7 +43,6 @@ from dronefront.engine.state import (
     READY,
     WOUNDED,
     Bodies,
-    Care,
     State,
     columns,
 )
@@ -67,32 +70,55 @@ def _nearest_helper(c, g, radius, x, y, status, platoon, helping, grid):
     return best
 
 
+class Aid(NamedTuple):
+    """Kernel view: the ``Care`` columns one step of care reads and writes."""
+
+    helping: np.ndarray
+    phase: np.ndarray
+    care_left: np.ndarray
+    since: np.ndarray
+    mode: np.ndarray
+    helpers: np.ndarray
+    radius: np.ndarray
+    treat_time: np.ndarray
+    drag_speed: np.ndarray
+    collect_x: np.ndarray
+    collect_y: np.ndarray
+    evac_rate: np.ndarray
+    evac_credit: np.ndarray
+    evac_step: np.ndarray
+
+
 @nb.njit(cache=True)
-def _care(step, dt, care, bodies, pace, ground, movement_factor, grids):
-    """One step of casualty care; returns the soldiers evacuated this step."""
-    cr, b, t = Care(*care), Bodies(*bodies), Ground(*ground)
+def _care(step, dt, aid, bodies, pace, ground, movement_factor, grids, assign):
+    """One step of casualty care, sending helpers only if ``assign``: (the soldiers
+    evacuated this step, whether work goes on: a helper at work or a READY casualty alive
+    waiting, whether helpers came free this step)."""
+    cr, b, t = Aid(*aid), Bodies(*bodies), Ground(*ground)
     x, y, side, platoon, status, posture, terrain = (b.x, b.y, b.side, b.platoon, b.status,
                                                      b.posture, b.terrain)
     helping, phase, care_left, since = cr.helping, cr.phase, cr.care_left, cr.since
     mode, helpers, radius, treat_time = cr.mode, cr.helpers, cr.radius, cr.treat_time
     drag_speed, collect_x, collect_y = cr.drag_speed, cr.collect_x, cr.collect_y
-    evac_rate, evac_credit = cr.evac_rate, cr.evac_credit
+    evac_rate, evac_credit, evac_step = cr.evac_rate, cr.evac_credit, cr.evac_step
     g0, g1 = Grid(*grids[0]), Grid(*grids[1])
     tgrid = t.grid
     t_ny, t_nx = tgrid.shape
     n = x.shape[0]
     # 1. Release helpers who fell, or whose casualty died or needs them no more.
     count = np.zeros(n, np.int32)
+    freed = False
     for i in range(n):
         c = helping[i]
         if c < 0:
             continue
         if status[i] != HEALTHY or status[c] != WOUNDED or phase[c] != IN_CARE:
             helping[i] = -1
+            freed = True
         else:
             count[c] += 1
     # 2. Send comrades to the casualties short of helpers.
-    for c in range(n):
+    for c in range(n if assign else 0):
         if status[c] != WOUNDED or phase[c] != IN_CARE:
             continue
         g = platoon[c]
@@ -164,21 +190,31 @@ def _care(step, dt, care, bodies, pace, ground, movement_factor, grids):
             continue
         if phase[c] == READY:
             helping[i] = -1
+            freed = True
         elif arrived[i] and mode[platoon[i]] == CARE_DRAG:
             x[i] = x[c]
             y[i] = y[c]
             terrain[i] = terrain[c]
     # 5. The rear evacuates READY casualties, longest waiting first, as capacity allows.
-    any_ready = done
+    # Capacity accrues for every step since the last call (the stage sleeps while idle).
+    elapsed = step - evac_step[0]
+    evac_step[0] = step
     for g in range(evac_rate.shape[0]):
-        evac_credit[g] = min(evac_credit[g] + evac_rate[g], max(1.0, evac_rate[g]))
+        evac_credit[g] = min(evac_credit[g] + evac_rate[g] * elapsed,
+                             max(1.0, evac_rate[g]))
+    any_ready = done
     if not any_ready:
         for c in range(n):
             if phase[c] == READY and status[c] == WOUNDED:
                 any_ready = True
                 break
+    busy = False
+    for i in range(n):
+        if helping[i] >= 0:
+            busy = True
+            break
     if not any_ready:
-        return np.empty(0, np.int64)
+        return np.empty(0, np.int64), busy, freed
     ready = []
     for c in range(n):
         if phase[c] == READY and status[c] == WOUNDED:
@@ -195,7 +231,8 @@ def _care(step, dt, care, bodies, pace, ground, movement_factor, grids):
             evac_credit[g] -= 1.0
             phase[c] = EVACUATED
             out.append(c)
-    return np.array(out, np.int64)
+    left = len(out) < cand.shape[0]  # READY casualties still waiting
+    return np.array(out, np.int64), busy or left, freed
 
 
 class CasualtyCare:
@@ -209,15 +246,23 @@ class CasualtyCare:
 
     def __init__(self, state: State) -> None:
         self.enabled = state.care.helping.shape[0] > 0
-        self.care = tuple(state.care)
+        self.aid = columns(Aid, state.care)
         self.bodies = columns(Bodies, state.soldiers)
         self.ground = tuple(Ground.of(state.terrain))
+        # Helpers are sent when someone has fallen (``casualty_epoch``) or helpers came
+        # free; between those, with no helper at work and nobody READY waiting, a step of
+        # care is an exact no-op and the stage sleeps (capacity accrues for the steps slept).
+        self.busy = self.freed = False
+        self.epoch = state.casualty_epoch
 
     def __call__(self, state: State, log: EventLog) -> None:
-        if not self.enabled:
+        assign = self.freed or state.casualty_epoch != self.epoch
+        if not self.enabled or not (assign or self.busy):
             return
-        out = _care(state.step, state.dt, self.care, self.bodies, state.platoons.pace,
-                    self.ground, state.terrain.movement, tuple(tuple(g) for g in state.grids))
+        self.epoch = state.casualty_epoch
+        out, self.busy, self.freed = _care(
+            state.step, state.dt, self.aid, self.bodies, state.platoons.pace, self.ground,
+            state.terrain.movement, (tuple(state.grids[0]), tuple(state.grids[1])), assign)
         if out.size == 0:
             return
         s, d = state.soldiers, state.drones
