@@ -13,7 +13,7 @@ from dronefront.scenario.models import SIDES
 KINDS = (
     "launch", "detection", "spotted", "strike", "bomb", "call_for_fire", "shell", "shot",
     "shoot_down", "jam_loss", "crash", "return", "casualty", "decoy", "miss", "failure",
-    "warned", "break",
+    "warned", "break", "evacuated",
 )
 KIND = {name: i for i, name in enumerate(KINDS)}
 SIDE_NAMES = SIDES  # kept for importers: the names live in scenario.models

@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from dronefront.engine.events import EventLog
 from dronefront.engine.series import SERIES
-from dronefront.engine.state import FATES, FPV, KILLED, LOST_FATES, WOUNDED, State
+from dronefront.engine.state import EVACUATED, FATES, FPV, KILLED, LOST_FATES, WOUNDED, State
 from dronefront.io.jsonable import jsonable
 from dronefront.io.outputs import stamp
 from dronefront.io.rundir import atomic_dir, sha256_of, write_json, write_parquet
@@ -140,6 +140,8 @@ def summarize(state: State, seed: int) -> dict[str, Any]:
     detected = [int(np.unique(seen_sortie[p.side[seen_group] == i]).size) if p.n else 0
                 for i in (0, 1)]
     units = _per_unit(state)
+    phase = state.care.phase
+    evacuated = phase == EVACUATED if phase.size else np.zeros(s.n, bool)
     value_lost = np.zeros(2)
     spent = np.zeros(2)
     drone_value_lost = np.zeros(2)
@@ -168,6 +170,9 @@ def summarize(state: State, seed: int) -> dict[str, Any]:
             "wounded": wounded,
             "casualties": killed + wounded,
             "casualties_by_cause": by_cause,
+            "killed_after_wounded": int(np.count_nonzero(
+                mine & (s.status == KILLED) & (state.care.wounded_step >= 0))),
+            "evacuated": int(np.count_nonzero(mine & evacuated)),
             "fpv_strikes_received": enemy_fpv_strikes,
             "casualties_per_fpv_strike": _ratio(fpv_casualties, enemy_fpv_strikes),
             "objective_progress": float(np.mean(np.minimum(

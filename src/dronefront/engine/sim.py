@@ -24,6 +24,7 @@ from dronefront.engine.result import Result, build_result
 from dronefront.engine.series import SERIES, record_row
 from dronefront.engine.stages import Stage
 from dronefront.engine.stages.artillery import Artillery
+from dronefront.engine.stages.care import CasualtyCare
 from dronefront.engine.stages.counterdrone import CounterDrone
 from dronefront.engine.stages.direct_fire import DirectFire
 from dronefront.engine.stages.drones import Flight, Jamming, Launch
@@ -38,16 +39,16 @@ from dronefront.scenario.models import Scenario
 __all__ = ["SERIES", "STAGE_NAMES", "Sim", "build_stages"]
 
 #: The order of one step.
-STAGE_NAMES = ("movement", "sensing", "artillery", "launch", "jamming", "flight",
+STAGE_NAMES = ("care", "movement", "sensing", "artillery", "launch", "jamming", "flight",
                "counterdrone", "direct_fire", "morale")
 
 
 def build_stages(state: State) -> list[Stage]:
     """The stages of a run over ``state``, in step order (``STAGE_NAMES``)."""
     targeter = Targeter(state)  # launch and flight share its per-step memos
-    return [Movement(state), Sensing(state), Artillery(state), Launch(state, targeter),
-            Jamming(state), Flight(state, targeter), CounterDrone(state), DirectFire(state),
-            Morale(state)]
+    return [CasualtyCare(state), Movement(state), Sensing(state), Artillery(state),
+            Launch(state, targeter), Jamming(state), Flight(state, targeter),
+            CounterDrone(state), DirectFire(state), Morale(state)]
 
 
 class Sim:

@@ -102,6 +102,17 @@ def side_grids(x, y, status, side, dead, cell):
     return out[0], out[1]
 
 
+@nb.njit(cache=True)
+def side_grids_present(x, y, status, side, dead, phase, gone, cell):
+    """``side_grids`` leaving out, too, the soldiers whose ``phase`` is ``gone`` (evacuated)."""
+    out = []
+    for which in range(2):
+        x0, y0, nx, ny, start, items = grid_buckets(
+            x, y, (side == which) & (status != dead) & (phase != gone), cell)
+        out.append((x0, y0, cell, nx, ny, start, items))
+    return out[0], out[1]
+
+
 def build_side_grids(x: np.ndarray, y: np.ndarray, status: np.ndarray, side: np.ndarray,
                      dead: int, cell: float) -> tuple[Grid, Grid]:
     """One grid per side of the soldiers whose status is not ``dead`` (as ``build_grid``).

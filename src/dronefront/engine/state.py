@@ -22,7 +22,7 @@ import numpy as np
 from dronefront.engine.rng import Streams, uniforms
 from dronefront.engine.spatial import GRID_CELL, Grid, build_side_grids
 from dronefront.engine.terrain import TerrainRaster, rasterize
-from dronefront.scenario.models import SIDES, BreakAction, Scenario, TargetPolicy
+from dronefront.scenario.models import SIDES, BreakAction, CareMode, Scenario, TargetPolicy
 
 # Moving carefully (camouflage, using cover) and moving at night are slower; assumptions.
 DISCIPLINE_PACE_COST = 0.5
@@ -51,8 +51,14 @@ LAUNCHED, EXPENDED, SHOT_DOWN, JAMMED, CRASHED, RETURNED, MISSED, FAILED = range
 LOST_FATES = ("expended", "shot_down", "jammed", "crashed", "missed", "failed")
 # Targeting policies of drone teams (``Drones.policy``).
 POLICIES: tuple[str, ...] = get_args(TargetPolicy)
-NEAREST, DENSEST, RANDOM, HIGHEST_VALUE = (POLICIES.index(p) for p in (
-    "nearest", "densest", "random", "highest_value"))
+NEAREST, DENSEST, RANDOM, HIGHEST_VALUE, WEIGHTED = (POLICIES.index(p) for p in (
+    "nearest", "densest", "random", "highest_value", "weighted"))
+#: Columns of ``Drones.weights`` (the weighted policy's ``TargetWeights``, shot memory in steps).
+WEIGHT_NAMES = ("moving", "still", "prone", "shooting", "fallen", "bunched", "shot_memory")
+# Casualty care (``Care.mode`` per platoon, ``Care.phase`` per casualty).
+CARE_MODES: tuple[str, ...] = get_args(CareMode)
+CARE_NONE, CARE_TREAT, CARE_DRAG = (CARE_MODES.index(m) for m in ("none", "treat", "drag"))
+IN_CARE, READY, EVACUATED = 0, 1, 2
 # What a platoon does when its cohesion breaks (``Platoons.on_break``).
 BREAK_ACTIONS: tuple[str, ...] = get_args(BreakAction)
 BREAK_HALT, BREAK_GROUND, BREAK_WITHDRAW = (BREAK_ACTIONS.index(a) for a in (
@@ -202,6 +208,8 @@ class Drones(NamedTuple):
     committed_decoy: np.ndarray  #: bool (M,) chasing a decoy soldier
     fire_step: np.ndarray  #: int64 (M,) step it was last fired at (counter-drone), -1 never
     fire_shooters: np.ndarray  #: int64 (M,) soldiers that fired at it in ``fire_step``
+    weights: np.ndarray  #: float64 (M, 7) weighted policy, columns ``WEIGHT_NAMES``
+    strikes_fallen: np.ndarray  #: bool (M,) keeps a target that falls wounded (policy)
 
     @property
     def n(self) -> int:
@@ -264,6 +272,32 @@ class Counters(NamedTuple):
     shells: np.ndarray  #: int64 (2,) artillery rounds, by firing side
     strikes: np.ndarray  #: int64 (2, K) detonations and bombs released
     decoy_downs: np.ndarray  #: int64 (2,) drones downed while chasing a decoy, by shooter side
+
+
+class Care(NamedTuple):
+    """Casualty care and what targeting needs to know of soldiers (docs/model.md §11b).
+
+    Soldier columns are empty (size 0) when no platoon cares for its wounded (``helping``,
+    ``phase``, ``care_left``, ``since``) or no drone team uses the weighted policy
+    (``last_shot``): the stages then skip the mechanic.
+    """
+
+    wounded_step: np.ndarray  #: int32 (N,) step a soldier was first wounded, -1 never
+    helping: np.ndarray  #: int32 (N or 0,) the casualty a healthy soldier helps, -1 none
+    phase: np.ndarray  #: int8 (N or 0,) of a casualty: IN_CARE, READY or EVACUATED
+    care_left: np.ndarray  #: float64 (N or 0,) s of treatment still needed, -1 not begun
+    since: np.ndarray  #: int32 (N or 0,) step a casualty became READY
+    last_shot: np.ndarray  #: int32 (N or 0,) step a soldier last fired, -1 never
+    mode: np.ndarray  #: int8 (G,) code into CARE_MODES
+    helpers: np.ndarray  #: int64 (G,) helpers per casualty
+    radius: np.ndarray  #: float64 (G,) m
+    treat_time: np.ndarray  #: float64 (G,) s
+    drag_speed: np.ndarray  #: float64 (G,) m/s on open ground
+    collect_x: np.ndarray  #: float64 (G,) m, collection point
+    collect_y: np.ndarray  #: float64 (G,) m
+    evac_rate: np.ndarray  #: float64 (G,) casualties evacuated per step
+    evac_credit: np.ndarray  #: float64 (G,) evacuations the platoon's rear can make now
+    evac_step: np.ndarray  #: int64 (1,) the step up to which ``evac_credit`` has accrued
 
 
 class Bodies(NamedTuple):
@@ -367,6 +401,8 @@ class State:
     #: suppressing events of this step, ``(x, y, kind)``: float64 arrays (m) and a SHOCK_*
     #: code; blasts and casualties append, the morale stage consumes and clears it
     shocks: list = field(default_factory=list)
+    #: casualty care, wound history and recent shots (``Care``); built by ``build_state``
+    care: Care | None = None
 
     @property
     def time(self) -> float:
@@ -576,7 +612,9 @@ def build_state(scenario: Scenario, seed: int) -> State:
         direct_shots=np.zeros(2, np.int64), shells=np.zeros(2, np.int64),
         strikes=np.zeros((2, len(type_names)), np.int64), decoy_downs=np.zeros(2, np.int64),
     )
+    care = _care(scenario, soldiers, platoons, drones)
     return State(
+        care=care,
         scenario=scenario, dt=scenario.dt, step=0, streams=streams, terrain=terrain,
         soldiers=soldiers, platoons=platoons, types=types, drones=drones,
         batteries=batteries, jammers=jammers, tracks=tracks, counters=counters,
@@ -588,6 +626,36 @@ def build_state(scenario: Scenario, seed: int) -> State:
                             for name in SIDES]),
         grids=build_side_grids(soldiers.x, soldiers.y, soldiers.status, soldiers.side, KILLED,
                                GRID_CELL),
+    )
+
+
+def _care(scenario: Scenario, soldiers: Soldiers, platoons: Platoons, drones: Drones) -> Care:
+    """The ``Care`` table: per-platoon doctrine from its unit, soldier columns only if used."""
+    units = [u for name in SIDES for u in getattr(scenario.sides, name).units]
+    specs = [units[u].doctrine.casualty_care for u in platoons.unit.tolist()]
+    starts = [units[u].start for u in platoons.unit.tolist()]
+    g = len(specs)
+    mode = np.array([CARE_MODES.index(c.mode) for c in specs], np.int8).reshape(g)
+    n = soldiers.n
+    caring = bool((mode != CARE_NONE).any())
+    weighted = bool((drones.policy == WEIGHTED).any())
+    nc = n if caring else 0
+    dt = scenario.dt
+    collect = [c.collection_point or start for c, start in zip(specs, starts, strict=True)]
+
+    def parr(values: list, dtype=np.float64) -> np.ndarray:
+        return np.array(values, dtype=dtype).reshape(g)
+
+    return Care(
+        wounded_step=np.full(n, -1, np.int32), helping=np.full(nc, -1, np.int32),
+        phase=np.zeros(nc, np.int8), care_left=np.full(nc, -1.0), since=np.zeros(nc, np.int32),
+        last_shot=np.full(n if weighted else 0, -1, np.int32), mode=mode,
+        helpers=parr([c.helpers for c in specs], np.int64),
+        radius=parr([c.radius for c in specs]), treat_time=parr([c.treat_time for c in specs]),
+        drag_speed=parr([c.drag_speed for c in specs]),
+        collect_x=parr([c[0] for c in collect]), collect_y=parr([c[1] for c in collect]),
+        evac_rate=parr([c.evacuation_rate * dt / 60.0 for c in specs]),
+        evac_credit=np.zeros(g), evac_step=np.zeros(1, np.int64),
     )
 
 
@@ -618,6 +686,8 @@ def _drone_types(table: dict) -> DroneTypes:
 def _drones(scenario: Scenario, type_index: dict, types: DroneTypes) -> Drones:
     dt = scenario.dt
     rows: list[tuple] = []
+    weights: list[tuple] = []
+    fallen: list[bool] = []
     for side_index, side_name in enumerate(SIDES):
         for team in getattr(scenario.sides, side_name).teams:
             station = team.station or (math.nan, math.nan)
@@ -631,6 +701,11 @@ def _drones(scenario: Scenario, type_index: dict, types: DroneTypes) -> Drones:
                     int(math.ceil(team.active_from / dt - 1e-9)),
                     int(min(until / dt, 2**40)),
                 ))
+                w = team.weights
+                weights.append((w.moving, w.still, w.prone, w.shooting, w.fallen, w.bunched,
+                                w.shot_memory / dt))
+                # A target that falls wounded is kept unless the policy spares the fallen.
+                fallen.append(team.policy not in ("densest", "weighted") or w.fallen > 0)
     m = len(rows)
     cols = list(zip(*rows, strict=True)) if rows else [()] * 13
 
@@ -651,6 +726,8 @@ def _drones(scenario: Scenario, type_index: dict, types: DroneTypes) -> Drones:
         next_bomb=np.zeros(m, np.int64), sortie=np.full(m, -1, np.int64),
         committed_decoy=np.zeros(m, bool), fire_step=np.full(m, -1, np.int64),
         fire_shooters=np.zeros(m, np.int64),
+        weights=np.array(weights, np.float64).reshape(m, len(WEIGHT_NAMES)),
+        strikes_fallen=np.array(fallen, bool).reshape(m),
     )
 
 

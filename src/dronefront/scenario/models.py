@@ -31,7 +31,8 @@ DrillAction = Literal["freeze", "disperse", "engage", "decoy"]
 BreakAction = Literal["halt", "ground", "withdraw"]
 #: Concealment and protection of a soldier gone to ground, for scenarios that omit "prone".
 PRONE_DEFAULTS = {"posture_concealment": 0.4, "posture_protection": 0.4}
-TargetPolicy = Literal["nearest", "densest", "random", "highest_value"]
+TargetPolicy = Literal["nearest", "densest", "random", "highest_value", "weighted"]
+CareMode = Literal["none", "treat", "drag"]
 Role = Literal["rifleman", "spotter", "shooter", "decoy", "observer"]
 
 
@@ -274,6 +275,34 @@ class Skills(Model):
     )
 
 
+class CasualtyCare(Model):
+    """What a platoon does for its wounded (docs/model.md, casualty care)."""
+
+    mode: CareMode = Field(
+        "none", description="none: the wounded lie where they fell; treat: comrades treat them "
+        "where they lie, then they await evacuation; drag: comrades drag them to the "
+        "collection point, where they await evacuation."
+    )
+    helpers: int = Field(1, ge=1, le=4, description="Healthy comrades sent to each casualty.")
+    radius: Positive = Field(
+        30.0, description="Only comrades of the same platoon within this distance of a "
+        "casualty go to him, m."
+    )
+    treat_time: NonNegative = Field(
+        180.0, description="Time helpers spend treating a casualty at the spot (treat), s."
+    )
+    drag_speed: Positive = Field(
+        0.5, description="Speed of helpers dragging a casualty on open ground, m/s."
+    )
+    collection_point: Point | None = Field(
+        None, description="Casualty collection point, m; default: the unit's start point."
+    )
+    evacuation_rate: NonNegative = Field(
+        0.5, description="Casualties per minute the unit's rear evacuates from the field once "
+        "treated or brought to the collection point."
+    )
+
+
 class Doctrine(Model):
     """A unit's choices: how it moves and what it does when it detects a drone."""
 
@@ -303,6 +332,9 @@ class Doctrine(Model):
     on_break: BreakAction = Field(
         "halt", description="What a broken platoon does: halt where it is, go to ground, or "
         "withdraw to its start."
+    )
+    casualty_care: CasualtyCare = Field(
+        default_factory=CasualtyCare, description="Treating, dragging and evacuating the wounded."
     )
 
 
@@ -358,6 +390,33 @@ class DirectFire(Model):
     range: Positive = 400.0
 
 
+class TargetWeights(Model):
+    """Weights of the ``weighted`` targeting policy (docs/model.md, weighted targeting).
+
+    A soldier's score is ``activity * (1 + bunched * upright neighbours)``; soldiers scoring 0
+    are never picked, so with ``fallen: 0`` the wounded are spared.
+    """
+
+    moving: NonNegative = Field(1.0, description="Activity of an upright soldier on the move.")
+    still: NonNegative = Field(
+        0.5, description="Activity of an upright soldier standing still (halted, concealed, "
+        "dug in)."
+    )
+    prone: NonNegative = Field(0.25, description="Activity of a healthy soldier gone to ground.")
+    shooting: NonNegative = Field(
+        1.0, description="Added to the activity of a soldier who fired within shot_memory."
+    )
+    fallen: NonNegative = Field(
+        0.0, description="Activity of a wounded soldier lying where he fell (0: never struck)."
+    )
+    bunched: NonNegative = Field(
+        0.25, description="Score gained per upright comrade within the team's density radius."
+    )
+    shot_memory: NonNegative = Field(
+        30.0, description="How long a soldier who fired still counts as shooting, s."
+    )
+
+
 class OperatorTeams(Model):
     """Drone operator teams of one drone type: each flies one airframe at a time."""
 
@@ -369,6 +428,9 @@ class OperatorTeams(Model):
     targeting: Literal["tracks", "omniscient"] = "tracks"
     policy: TargetPolicy = "densest"
     density_radius: Positive = 10.0
+    weights: TargetWeights = Field(
+        default_factory=TargetWeights, description="What the weighted policy looks for."
+    )
     station: Point | None = Field(None, description="ISR orbit centre; default: nearest enemy.")
     active_from: NonNegative = Field(0.0, description="Earliest launch, s from start.")
     active_until: float | None = None

@@ -95,6 +95,15 @@ def _resolve(blasts, bodies, shelter, grid, key, step):
             np.array(hit_status, np.int8))
 
 
+def mark_wounded(state: State, soldiers: np.ndarray) -> None:
+    """Remember the step ``soldiers`` were first wounded (``Care.wounded_step``): a soldier
+    killed later was struck again where he lay (the summary's ``killed_after_wounded``)."""
+    if soldiers.size:
+        first = state.care.wounded_step
+        fresh = soldiers[first[soldiers] < 0]
+        first[fresh] = state.step
+
+
 def resolve_blasts(
     state: State,
     log: EventLog,
@@ -122,6 +131,7 @@ def resolve_blasts(
     blast = np.concatenate([h[1] for h in hits])
     status = np.concatenate([h[2] for h in hits])
     if soldier.size:
+        mark_wounded(state, soldier[status == WOUNDED])
         s.cause[soldier] = weapon[blast]
         state.casualty_epoch += 1
         state.shocks.append((s.x[soldier], s.y[soldier], SHOCK_FALLEN))

@@ -20,6 +20,7 @@ from dronefront.engine.events import EventLog
 from dronefront.engine.formulas import Shelter, exposure
 from dronefront.engine.rng import uniform
 from dronefront.engine.spatial import nonzero
+from dronefront.engine.stages.damage import mark_wounded
 from dronefront.engine.state import (
     HEALTHY,
     KILLED,
@@ -67,12 +68,14 @@ def _rosters(status, platoon, side, count, n_side0):
 
 
 @nb.njit(cache=True)
-def _fire(armed, fire, bodies, p_side, shelter, keys, step, direct_shots):
+def _fire(armed, fire, bodies, p_side, shelter, keys, step, direct_shots, busy, last_shot):
     """Aim every shot of the step, then land them; returns the soldiers hit, ascending.
 
     ``fire`` rows, per platoon: shots per soldier per step, kill and wound probabilities,
-    range.
+    range. Soldiers helping a casualty (``busy[i] >= 0``) do not fire; ``last_shot`` records
+    the step each shooter fired. Both are empty when unused.
     """
+    caring, recording = busy.shape[0] > 0, last_shot.shape[0] > 0
     b = Bodies(*bodies)
     sh = Shelter(*shelter)
     status, platoon, side, x, y = b.status, b.platoon, b.side, b.x, b.y
@@ -131,7 +134,11 @@ def _fire(armed, fire, bodies, p_side, shelter, keys, step, direct_shots):
         for i in members[first[g]:first[g + 1]]:
             if posture[i] == PRONE:  # suppressed or gone to ground: not shooting
                 continue
+            if caring and busy[i] >= 0:  # busy with a casualty
+                continue
             shots = whole + (1 if uniform(keys[0], step, i, 0) < frac else 0)
+            if recording and shots > 0:
+                last_shot[i] = step
             for k in range(shots):
                 shot = i * 64 + k
                 target = enemies[int(uniform(keys[1], step, shot, 0) * m)]
@@ -177,11 +184,14 @@ class DirectFire:
         if self.armed.size == 0:
             return
         s = state.soldiers
+        care = state.care
         hit = _fire(self.armed, self.fire, self.bodies, state.platoons.side, self.shelter,
-                    self.keys, state.step, state.counters.direct_shots)
+                    self.keys, state.step, state.counters.direct_shots, care.helping,
+                    care.last_shot)
         if hit.size == 0:
             return
         code = state.small_arms_code
+        mark_wounded(state, hit[s.status[hit] == WOUNDED])
         s.cause[hit] = code
         state.casualty_epoch += 1
         state.shocks.append((s.x[hit], s.y[hit], SHOCK_FALLEN))

@@ -34,6 +34,8 @@ from dronefront.engine.state import (
     RANDOM,
     RETURN,
     TRANSIT,
+    WEIGHTED,
+    WOUNDED,
     Bodies,
     Drones,
     Jammers,
@@ -91,6 +93,7 @@ class Sorties(NamedTuple):
     committed_decoy: np.ndarray
     station_x: np.ndarray
     next_bomb: np.ndarray
+    strikes_fallen: np.ndarray
 
 
 class Tethers(NamedTuple):
@@ -251,7 +254,7 @@ def plan_launch(step, key, ttl, slots, drones, performance, s_side, s_status, an
                 continue
             if policy[slot] == NEAREST:
                 score = -dist
-            elif policy[slot] == DENSEST:
+            elif policy[slot] == DENSEST or policy[slot] == WEIGHTED:
                 score = float(tr_n[own, g])
             elif policy[slot] == RANDOM:
                 score = uniform(key, step, g, slot)
@@ -343,7 +346,8 @@ def flight_begin(step, dt, night, sorties, cruise, s_status, tracks, out, reach_
 
     Strike drones with a flat battery are listed at ``out[:n_flat]`` (the caller grounds
     them); others turn home when the way back takes the battery left. Attack drones drop
-    dead targets and follow their track; those that need a soldier and are near their aim
+    dead targets (and wounded ones, unless ``strikes_fallen``) and follow their track;
+    those that need a soldier and are near their aim
     (or omniscient) are listed at ``out[n:]`` with their acquire range in ``reach_out``.
     """
     d, perf, tr = Sorties(*sorties), Cruise(*cruise), Tracks(*tracks)
@@ -352,6 +356,7 @@ def flight_begin(step, dt, night, sorties, cruise, s_status, tracks, out, reach_
                                                   d.track)
     aim_x, aim_y, omniscient, committed_decoy = (d.aim_x, d.aim_y, d.targeting_omniscient,
                                                  d.committed_decoy)
+    strikes_fallen = d.strikes_fallen
     role, speed, acquire_range, night_capable = (perf.role, perf.speed, perf.acquire_range,
                                                  perf.night_capable)
     tr_x, tr_y = tr.x, tr.y
@@ -376,7 +381,9 @@ def flight_begin(step, dt, night, sorties, cruise, s_status, tracks, out, reach_
         if r == ISR or phase[i] == RETURN:
             continue
         tg = target[i]
-        if tg >= 0 and s_status[tg] == KILLED:
+        # A policy that spares the fallen drops a target who fell wounded (docs/model.md §8.6).
+        if tg >= 0 and (s_status[tg] == KILLED
+                        or (s_status[tg] == WOUNDED and not strikes_fallen[i])):
             target[i] = -1
             committed_decoy[i] = False
             tg = -1

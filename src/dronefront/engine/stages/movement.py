@@ -20,13 +20,14 @@ import numba as nb
 import numpy as np
 
 from dronefront.engine.events import EventLog
-from dronefront.engine.spatial import Grid, nonzero, side_grids
+from dronefront.engine.spatial import Grid, nonzero, side_grids, side_grids_present
 from dronefront.engine.state import (
     BREAK_GROUND,
     BREAK_HALT,
     BREAK_WITHDRAW,
     CONCEALED,
     DECOY,
+    EVACUATED,
     HALTED,
     HEALTHY,
     KILLED,
@@ -83,16 +84,23 @@ class Formation(NamedTuple):
 
 
 @nb.njit(cache=True)
-def _march(step, dt, gaits, march, bodies, formation, ground, movement_factor, rects, cell):
+def _march(step, dt, gaits, march, bodies, formation, ground, movement_factor, rects, cell,
+           tending):
     """Advance every anchor, then move every soldier (one step); returns the neighbour grids
     of the soldiers where they now stand (as ``Grid`` fields, one per side). ``gaits``:
-    sprint factor, suppression threshold, crawl factor."""
+    sprint factor, suppression threshold, crawl factor. ``tending``: casualty care's
+    ``helping`` and ``phase`` columns (empty without care): helpers are left to the care
+    stage and the evacuated leave the grids."""
     p = March(*march)
     t = Ground(*ground)
     b = Bodies(*bodies)
+    helping, phase = tending
     _advance(step, dt, p, t, movement_factor)
-    _move_soldiers(step, dt, gaits, p, b, Formation(*formation), t, movement_factor, rects)
-    return side_grids(b.x, b.y, b.status, b.side, KILLED, cell)
+    _move_soldiers(step, dt, gaits, p, b, Formation(*formation), t, movement_factor, rects,
+                   helping)
+    if phase.shape[0] == 0:
+        return side_grids(b.x, b.y, b.status, b.side, KILLED, cell)
+    return side_grids_present(b.x, b.y, b.status, b.side, KILLED, phase, EVACUATED, cell)
 
 
 @nb.njit(cache=True)
@@ -145,8 +153,9 @@ def _advance(step, dt, p, t, movement_factor):
 
 
 @nb.njit(cache=True)
-def _move_soldiers(step, dt, gaits, p, b, f, t, movement_factor, rects):
+def _move_soldiers(step, dt, gaits, p, b, f, t, movement_factor, rects, helping):
     """Move every healthy, mobile soldier towards its slot; hold inside rect objectives.
+    Soldiers helping a casualty (``helping``, empty without care) are the care stage's.
 
     Fills ``p.lag`` (mean distance still to go after moving, per platoon) and ``p.movers``
     (soldiers that moved, per platoon)."""
@@ -171,9 +180,12 @@ def _move_soldiers(step, dt, gaits, p, b, f, t, movement_factor, rects):
                                                                else 0)
         if shaken[g] > 0:
             stance[g] |= 4
+    caring = helping.shape[0] > 0
     for i in range(x.shape[0]):
         g = platoon[i]
         if base_posture[g] != MOVING or status[i] != HEALTHY:
+            continue
+        if caring and helping[i] >= 0:
             continue
         st = stance[g]
         grounded = (st & 2) != 0
@@ -242,6 +254,7 @@ class Movement:
         self.march = columns(March, state.platoons)
         self.bodies = columns(Bodies, state.soldiers)
         self.formation = columns(Formation, state.soldiers)
+        self.tending = (state.care.helping, state.care.phase)
         self.ground = tuple(Ground.of(state.terrain))
         spec = state.scenario.suppression
         self.gaits = np.array([state.scenario.sprint_factor,
@@ -250,7 +263,7 @@ class Movement:
     def __call__(self, state: State, log: EventLog) -> None:
         g0, g1 = _march(state.step, state.dt, self.gaits, self.march,
                         self.bodies, self.formation, self.ground, state.terrain.movement,
-                        self.rects, self.grid_cell)
+                        self.rects, self.grid_cell, self.tending)
         state.grids = Grid(*g0), Grid(*g1)
         if self.polygons:  # holding does not enter the grids
             _hold_polygons(state)

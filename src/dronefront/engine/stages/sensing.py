@@ -4,7 +4,9 @@ A sensor at ground range ``d <= range`` from an enemy soldier sees it this step 
 probability ``p * (1 - c) * night`` where ``c = 1 - (1 - c_terrain)(1 - c_posture)(1 -
 discipline)`` and ``night`` is 1 by day or for night-capable sensors, else
 ``NIGHT_SENSOR_FACTOR``. Sightings are pooled per enemy platoon into a track: the mean
-position of the soldiers seen this step, how many, and when.
+position of the soldiers seen this step, how many, and when. Only upright (healthy)
+soldiers make a track: the wounded lying in a field are no group to call fire on
+(docs/model.md §11b), so shells follow the fighting soldiers, not where the fallen lie.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ from dronefront.engine.state import (
     FLYING,
     HEALTHY,
     ISR,
-    KILLED,
     OBSERVER,
     Bodies,
     State,
@@ -60,7 +61,7 @@ def _look(px, py, r, sensor, reach, b, conc, g, key, step, mark, pooled):
         c0, c1 = row_cells(nx, cy, cx0, cx1)
         for k in range(start[c0], start[c1]):
             j = items[k]
-            if status[j] == KILLED or mark[j] == step:
+            if status[j] != HEALTHY or mark[j] == step:  # tracks are of upright soldiers
                 continue
             dx = x[j] - px
             dy = y[j] - py

@@ -1,10 +1,17 @@
-"""Target selection: pick one enemy soldier by policy (nearest, densest, random, value).
+"""Target selection: pick one enemy soldier by policy (nearest, densest, random, value,
+weighted).
 
-``densest`` is the soldier with the most living soldiers of its side within the drone
-team's density radius (itself included), ties to the lowest index. Over the whole enemy
-force it is found by branch and bound on the grid: a cell's soldiers cannot beat the sum of
-the living soldiers in the cells around it, so cells are visited best bound first and the
-search stops as soon as no remaining bound can beat (or tie at a lower index) the best.
+``densest`` is the upright (healthy) soldier with the most upright soldiers of its side
+within the drone team's density radius (itself included), ties to the lowest index: the
+wounded lying on the ground neither draw nor count. Over the whole enemy force it is found
+by branch and bound on the grid: a cell's soldiers cannot beat the sum of the upright
+soldiers in the cells around it, so cells are visited best bound first and the search stops
+as soon as no remaining bound can beat (or tie at a lower index) the best.
+
+``weighted`` scores what a soldier is doing (docs/model.md §8.6): ``activity * (1 + bunched *
+upright neighbours)``, with the activity from the team's weights for moving, standing
+still, gone to ground, having fired recently and lying wounded; soldiers scoring 0 are
+never picked.
 """
 
 from __future__ import annotations
@@ -17,14 +24,36 @@ import numpy as np
 from dronefront.engine.formulas import Concealment, visibility
 from dronefront.engine.rng import uniform
 from dronefront.engine.spatial import Grid, disc_rows, grid_columns, nonzero, row_cells
-from dronefront.engine.state import DENSEST, KILLED, NEAREST, RANDOM, Bodies, State, columns
+from dronefront.engine.state import (
+    DENSEST,
+    HEALTHY,
+    KILLED,
+    MOVING,
+    NEAREST,
+    PRONE,
+    RANDOM,
+    WEIGHTED,
+    WOUNDED,
+    Bodies,
+    State,
+    columns,
+)
 
 FAR = 1e15  # metres: the reach of an omniscient pick
 
 
 
+class Scoring(NamedTuple):
+    """Kernel view: what the value and weighted policies score."""
+
+    value: np.ndarray  # float64 (G,) platoon target value
+    weights: np.ndarray  # float64 (M, 7) weighted policy (``state.WEIGHT_NAMES``)
+    last_shot: np.ndarray  # int32 (N or 0,) step a soldier last fired, -1 never
+
+
 @nb.njit(cache=True)
 def _count_near(px, py, radius, x, y, status, g):
+    """Upright (healthy) soldiers of grid ``g`` within ``radius`` of ``(px, py)``."""
     start, nx, items = g.start, g.nx, g.items
     r2 = radius * radius
     cx0, cx1, cy0, cy1 = disc_rows(g, px, py, radius)
@@ -33,7 +62,7 @@ def _count_near(px, py, radius, x, y, status, g):
         c0, c1 = row_cells(nx, cy, cx0, cx1)
         for k in range(start[c0], start[c1]):
             j = items[k]
-            if status[j] != KILLED:
+            if status[j] == HEALTHY:
                 dx = x[j] - px
                 dy = y[j] - py
                 if dx * dx + dy * dy <= r2:
@@ -43,7 +72,8 @@ def _count_near(px, py, radius, x, y, status, g):
 
 @nb.njit(cache=True)
 def densest_overall(radius, x, y, status, grid):
-    """Index of the living soldier with most living neighbours within ``radius``; -1 if none."""
+    """Index of the upright soldier with most upright neighbours within ``radius``; -1 if
+    none."""
     g = Grid(*grid)
     nx, ny, start, items = g.nx, g.ny, g.start, g.items
     ncell = nx * ny
@@ -52,7 +82,7 @@ def densest_overall(radius, x, y, status, grid):
     for c in range(ncell):
         for k in range(start[c], start[c + 1]):
             j = items[k]
-            if status[j] != KILLED:
+            if status[j] == HEALTHY:
                 cnt[c] += 1
                 if j < minidx[c]:
                     minidx[c] = j
@@ -78,7 +108,7 @@ def densest_overall(radius, x, y, status, grid):
             break
         for k in range(start[c], start[c + 1]):
             j = items[k]
-            if status[j] == KILLED:
+            if status[j] != HEALTHY:
                 continue
             n = _count_near(x[j], y[j], radius, x, y, status, g)
             if n > best_n or (n == best_n and j < best):
@@ -86,16 +116,32 @@ def densest_overall(radius, x, y, status, grid):
     return best
 
 
+@nb.njit(inline="always", cache=True)
+def _activity(j, status, posture, last_shot, w, step):
+    """The weighted policy's activity of soldier ``j`` (``w``: the team's weights row)."""
+    if status[j] == WOUNDED:
+        return w[4]
+    p = posture[j]
+    a = w[0] if p == MOVING else (w[2] if p == PRONE else w[1])
+    if last_shot.shape[0] > 0 and last_shot[j] >= 0 and step - last_shot[j] <= w[6]:
+        a += w[3]
+    return a
+
+
 @nb.njit(cache=True)
-def acquire(px, py, reach, policy, density_radius, visibility, b, value, g, key, step, drone):
+def acquire(px, py, reach, policy, density_radius, visibility, b, scoring, g, key, step, drone):
     """Pick a visible living soldier of grid ``g`` within ``reach`` of ``(px, py)`` by
-    ``policy``; -1 if none. ``b`` is a ``Bodies`` view, ``value`` per platoon.
+    ``policy``; -1 if none. ``b`` is a ``Bodies`` view, ``scoring`` a ``Scoring`` view.
 
     ``visibility[j]`` is the probability that soldier ``j`` is seen if in reach (one draw
-    per drone, step and soldier).
+    per drone, step and soldier). ``densest`` picks only upright soldiers, ``weighted`` only
+    soldiers scoring above 0.
     """
     start, nx, items = g.start, g.nx, g.items
-    x, y, status, platoon = b.x, b.y, b.status, b.platoon
+    x, y, status, platoon, posture = b.x, b.y, b.status, b.platoon, b.posture
+    value, last_shot = scoring.value, scoring.last_shot
+    w = scoring.weights[drone]
+    upright_only = policy == DENSEST
     r2 = reach * reach
     cx0, cx1, cy0, cy1 = disc_rows(g, px, py, reach)
     best = -1
@@ -105,13 +151,17 @@ def acquire(px, py, reach, policy, density_radius, visibility, b, value, g, key,
         c0, c1 = row_cells(nx, cy, cx0, cx1)
         for k in range(start[c0], start[c1]):
             j = items[k]
-            if status[j] == KILLED:
+            if status[j] == KILLED or (upright_only and status[j] != HEALTHY):
                 continue
             dx = x[j] - px
             dy = y[j] - py
             d2 = dx * dx + dy * dy
             if d2 > r2:
                 continue
+            if policy == WEIGHTED:
+                a = _activity(j, status, posture, last_shot, w, step)
+                if a <= 0.0:
+                    continue
             if visibility[j] < 1.0 and uniform(key, step, drone, j) >= visibility[j]:
                 continue
             if policy == NEAREST:
@@ -120,6 +170,10 @@ def acquire(px, py, reach, policy, density_radius, visibility, b, value, g, key,
                 score = _count_near(x[j], y[j], density_radius, x, y, status, g)
             elif policy == RANDOM:
                 score = uniform(key, step, drone, j + 1099511627776)
+            elif policy == WEIGHTED:
+                near = _count_near(x[j], y[j], density_radius, x, y, status, g)
+                near -= 1 if status[j] == HEALTHY else 0  # neighbours, not himself
+                score = a * (1.0 + w[5] * near)
             else:
                 score = value[platoon[j]]
             if (score > best_score or (score == best_score and d2 < best_d2)
@@ -150,13 +204,14 @@ class Picks(NamedTuple):
 
 
 @nb.njit(cache=True)
-def _acquire_many(out, picks, policy, radius, side, vis, bodies, value, grids, key, step):
+def _acquire_many(out, picks, policy, radius, side, vis, bodies, scoring, grids, key, step):
     """``out[i]``: ``acquire`` for slot ``slots[i]`` over the grid of its enemy side.
 
     Omniscient slots see every soldier at any range.
     """
     q = Picks(*picks)
     b = Bodies(*bodies)
+    sc = Scoring(*scoring)
     g0 = Grid(*grids[0])
     g1 = Grid(*grids[1])
     ones = np.ones(0)
@@ -170,10 +225,10 @@ def _acquire_many(out, picks, policy, radius, side, vis, bodies, value, grids, k
                 ones = np.ones_like(vis)
             seen, r = ones, FAR
         if side[slot] == 1:
-            out[i] = acquire(q.x[i], q.y[i], r, policy[slot], radius[slot], seen, b, value,
+            out[i] = acquire(q.x[i], q.y[i], r, policy[slot], radius[slot], seen, b, sc,
                              g0, key, step, slot)
         else:
-            out[i] = acquire(q.x[i], q.y[i], r, policy[slot], radius[slot], seen, b, value,
+            out[i] = acquire(q.x[i], q.y[i], r, policy[slot], radius[slot], seen, b, sc,
                              g1, key, step, slot)
     return out
 
@@ -190,6 +245,8 @@ class Targeter:
         self.key = state.streams["drones.acquire"]
         self.bodies = columns(Bodies, state.soldiers)
         self.concealment = tuple(Concealment.of(state))
+        self.scoring = tuple(Scoring(value=state.platoons.value, weights=state.drones.weights,
+                                     last_shot=state.care.last_shot))
         self._visibility = np.empty(0)
         self._visibility_step = -1
         self._densest: dict[tuple[int, float], int] = {}
@@ -205,7 +262,7 @@ class Targeter:
         return self._visibility
 
     def densest(self, state: State, side: int, radius: float) -> int:
-        """The living soldier of ``side`` with most living neighbours within ``radius``."""
+        """The upright soldier of ``side`` with most upright neighbours within ``radius``."""
         at = (state.step, state.casualty_epoch)
         if at != self._densest_at:
             self._densest.clear()
@@ -234,6 +291,6 @@ class Targeter:
         picks = Picks(slots=slots, x=px, y=py, reach=reach, omniscient=omniscient,
                       skip=global_densest)
         _acquire_many(out, tuple(picks), d.policy, d.density_radius, d.side,
-                      self.visibility(state), self.bodies, state.platoons.value,
+                      self.visibility(state), self.bodies, self.scoring,
                       grid_columns(state.grids), self.key, state.step)
         return out

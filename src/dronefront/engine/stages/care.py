@@ -1,0 +1,275 @@
+"""Casualty care: comrades go to the wounded, treat or drag them, and the rear evacuates them.
+
+A platoon whose doctrine cares for its wounded (``casualty_care.mode`` ``treat`` or
+``drag``) sends up to ``helpers`` healthy comrades to each of its wounded: the nearest ones
+within ``radius`` that help no one else (casualties by index, helpers nearest first, ties
+to the lowest index). A helper leaves the advance (movement skips him, he does not fire)
+and walks to the casualty at ``pace * movement[terrain] * CATCH_UP``, upright. Once at
+least one helper is there:
+
+- ``treat``: the helpers kneel (posture ``halted``) beside him for ``treat_time`` seconds;
+- ``drag``: the helpers there drag him, upright, towards the collection point at
+  ``drag_speed * movement[terrain]``.
+
+Then the casualty is READY and his helpers go back to their places. Helpers are sent in the
+step after someone falls and after helpers come free; a casualty with nobody free in reach
+then waits for the next such moment. A READY casualty leaves
+the field when his platoon's rear has capacity: each platoon gains ``evacuation_rate``
+evacuations per minute (banking at most one, or one step's worth if more), spent on the
+READY casualties longest waiting first. An evacuated soldier stays wounded but is no longer
+on the field: the neighbour grids (and so every sensor, drone, shell and suppression) skip
+him and drones flying at him lose their target. Helpers are released early if they fall,
+or the casualty dies. See docs/model.md §11b.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numba as nb
+import numpy as np
+
+from dronefront.engine.events import EventLog
+from dronefront.engine.spatial import Grid, disc_rows, row_cells
+from dronefront.engine.stages.movement import CATCH_UP
+from dronefront.engine.state import (
+    CARE_DRAG,
+    CARE_NONE,
+    EVACUATED,
+    HALTED,
+    HEALTHY,
+    IN_CARE,
+    MOVING,
+    READY,
+    WOUNDED,
+    Bodies,
+    State,
+    columns,
+)
+from dronefront.engine.terrain import Ground, raster_cell
+
+
+@nb.njit(cache=True)
+def _nearest_helper(c, g, radius, x, y, status, platoon, helping, grid):
+    """The healthy soldier of platoon ``g`` nearest casualty ``c`` within ``radius`` who
+    helps no one; ties to the lowest index; -1 if none."""
+    start, nx, items = grid.start, grid.nx, grid.items
+    best, best_d2 = -1, radius * radius
+    cx0, cx1, cy0, cy1 = disc_rows(grid, x[c], y[c], radius)
+    for cy in range(cy0, cy1 + 1):
+        c0, c1 = row_cells(nx, cy, cx0, cx1)
+        for k in range(start[c0], start[c1]):
+            j = items[k]
+            if status[j] != HEALTHY or platoon[j] != g or helping[j] >= 0:
+                continue
+            dx = x[j] - x[c]
+            dy = y[j] - y[c]
+            d2 = dx * dx + dy * dy
+            if d2 < best_d2 or (d2 == best_d2 and (best < 0 or j < best)):
+                best, best_d2 = j, d2
+    return best
+
+
+class Aid(NamedTuple):
+    """Kernel view: the ``Care`` columns one step of care reads and writes."""
+
+    helping: np.ndarray
+    phase: np.ndarray
+    care_left: np.ndarray
+    since: np.ndarray
+    mode: np.ndarray
+    helpers: np.ndarray
+    radius: np.ndarray
+    treat_time: np.ndarray
+    drag_speed: np.ndarray
+    collect_x: np.ndarray
+    collect_y: np.ndarray
+    evac_rate: np.ndarray
+    evac_credit: np.ndarray
+    evac_step: np.ndarray
+
+
+@nb.njit(cache=True)
+def _care(step, dt, aid, bodies, pace, ground, movement_factor, grids, assign):
+    """One step of casualty care, sending helpers only if ``assign``: (the soldiers
+    evacuated this step, whether work goes on: a helper at work or a READY casualty alive
+    waiting, whether helpers came free this step)."""
+    cr, b, t = Aid(*aid), Bodies(*bodies), Ground(*ground)
+    x, y, side, platoon, status, posture, terrain = (b.x, b.y, b.side, b.platoon, b.status,
+                                                     b.posture, b.terrain)
+    helping, phase, care_left, since = cr.helping, cr.phase, cr.care_left, cr.since
+    mode, helpers, radius, treat_time = cr.mode, cr.helpers, cr.radius, cr.treat_time
+    drag_speed, collect_x, collect_y = cr.drag_speed, cr.collect_x, cr.collect_y
+    evac_rate, evac_credit, evac_step = cr.evac_rate, cr.evac_credit, cr.evac_step
+    g0, g1 = Grid(*grids[0]), Grid(*grids[1])
+    tgrid = t.grid
+    t_ny, t_nx = tgrid.shape
+    n = x.shape[0]
+    # 1. Release helpers who fell, or whose casualty died or needs them no more.
+    count = np.zeros(n, np.int32)
+    freed = False
+    for i in range(n):
+        c = helping[i]
+        if c < 0:
+            continue
+        if status[i] != HEALTHY or status[c] != WOUNDED or phase[c] != IN_CARE:
+            helping[i] = -1
+            freed = True
+        else:
+            count[c] += 1
+    # 2. Send comrades to the casualties short of helpers.
+    for c in range(n if assign else 0):
+        if status[c] != WOUNDED or phase[c] != IN_CARE:
+            continue
+        g = platoon[c]
+        if mode[g] == CARE_NONE:
+            continue
+        if care_left[c] < 0.0:
+            care_left[c] = treat_time[g]
+        while count[c] < helpers[g]:
+            j = _nearest_helper(c, g, radius[g], x, y, status, platoon, helping,
+                                g0 if side[c] == 0 else g1)
+            if j < 0:
+                break
+            helping[j] = c
+            count[c] += 1
+    # 3. Helpers walk to their casualty; those who reach him are with him.
+    arrived = np.zeros(n, np.bool_)
+    present = np.zeros(n, np.int32)
+    for i in range(n):
+        c = helping[i]
+        if c < 0:
+            continue
+        g = platoon[i]
+        dx = x[c] - x[i]
+        dy = y[c] - y[i]
+        dist = np.sqrt(dx * dx + dy * dy)
+        reach = pace[g] * movement_factor[terrain[i]] * CATCH_UP * dt
+        if dist <= reach:
+            x[i] = x[c]
+            y[i] = y[c]
+            arrived[i] = True
+            present[c] += 1
+            posture[i] = MOVING if mode[g] == CARE_DRAG else HALTED
+        else:
+            x[i] += dx * reach / dist
+            y[i] += dy * reach / dist
+            posture[i] = MOVING
+        cy, cx = raster_cell(x[i], y[i], t.x0, t.y0, t.cell, t_nx, t_ny)
+        terrain[i] = tgrid[cy, cx] if cy >= 0 else t.default
+    # 4. Treat, or drag towards the collection point; done: READY.
+    done = False
+    for c in range(n):
+        if present[c] == 0:
+            continue
+        g = platoon[c]
+        if mode[g] == CARE_DRAG:
+            dx = collect_x[g] - x[c]
+            dy = collect_y[g] - y[c]
+            dist = np.sqrt(dx * dx + dy * dy)
+            reach = drag_speed[g] * movement_factor[terrain[c]] * dt
+            if dist <= reach:
+                x[c] = collect_x[g]
+                y[c] = collect_y[g]
+                phase[c] = READY
+            else:
+                x[c] += dx * reach / dist
+                y[c] += dy * reach / dist
+            cy, cx = raster_cell(x[c], y[c], t.x0, t.y0, t.cell, t_nx, t_ny)
+            terrain[c] = tgrid[cy, cx] if cy >= 0 else t.default
+        else:
+            care_left[c] -= dt
+            if care_left[c] <= 1e-9:
+                phase[c] = READY
+        if phase[c] == READY:
+            since[c] = step
+            done = True
+    for i in range(n):  # draggers move with their casualty; helpers of the READY go back
+        c = helping[i]
+        if c < 0:
+            continue
+        if phase[c] == READY:
+            helping[i] = -1
+            freed = True
+        elif arrived[i] and mode[platoon[i]] == CARE_DRAG:
+            x[i] = x[c]
+            y[i] = y[c]
+            terrain[i] = terrain[c]
+    # 5. The rear evacuates READY casualties, longest waiting first, as capacity allows.
+    # Capacity accrues for every step since the last call (the stage sleeps while idle).
+    elapsed = step - evac_step[0]
+    evac_step[0] = step
+    for g in range(evac_rate.shape[0]):
+        evac_credit[g] = min(evac_credit[g] + evac_rate[g] * elapsed,
+                             max(1.0, evac_rate[g]))
+    any_ready = done
+    if not any_ready:
+        for c in range(n):
+            if phase[c] == READY and status[c] == WOUNDED:
+                any_ready = True
+                break
+    busy = False
+    for i in range(n):
+        if helping[i] >= 0:
+            busy = True
+            break
+    if not any_ready:
+        return np.empty(0, np.int64), busy, freed
+    ready = []
+    for c in range(n):
+        if phase[c] == READY and status[c] == WOUNDED:
+            ready.append(c)
+    cand = np.array(ready, np.int64)
+    keys = np.empty(cand.shape[0], np.int64)
+    for k in range(cand.shape[0]):
+        keys[k] = np.int64(since[cand[k]]) * (np.int64(1) << np.int64(32)) + cand[k]
+    out = []
+    for k in np.argsort(keys):
+        c = cand[k]
+        g = platoon[c]
+        if evac_credit[g] >= 1.0:
+            evac_credit[g] -= 1.0
+            phase[c] = EVACUATED
+            out.append(c)
+    left = len(out) < cand.shape[0]  # READY casualties still waiting
+    return np.array(out, np.int64), busy or left, freed
+
+
+class CasualtyCare:
+    """Helpers to the wounded, treatment or dragging, evacuation (docs/model.md §11b).
+
+    Runs first in the step, before movement rebuilds the neighbour grids (which then leave
+    out the evacuated); does nothing when no platoon cares for its wounded.
+    """
+
+    name = "care"
+
+    def __init__(self, state: State) -> None:
+        self.enabled = state.care.helping.shape[0] > 0
+        self.aid = columns(Aid, state.care)
+        self.bodies = columns(Bodies, state.soldiers)
+        self.ground = tuple(Ground.of(state.terrain))
+        # Helpers are sent when someone has fallen (``casualty_epoch``) or helpers came
+        # free; between those, with no helper at work and nobody READY waiting, a step of
+        # care is an exact no-op and the stage sleeps (capacity accrues for the steps slept).
+        self.busy = self.freed = False
+        self.epoch = state.casualty_epoch
+
+    def __call__(self, state: State, log: EventLog) -> None:
+        assign = self.freed or state.casualty_epoch != self.epoch
+        if not self.enabled or not (assign or self.busy):
+            return
+        self.epoch = state.casualty_epoch
+        out, self.busy, self.freed = _care(
+            state.step, state.dt, self.aid, self.bodies, state.platoons.pace, self.ground,
+            state.terrain.movement, (tuple(state.grids[0]), tuple(state.grids[1])), assign)
+        if out.size == 0:
+            return
+        s, d = state.soldiers, state.drones
+        gone = np.isin(d.target, out)
+        if gone.any():  # drones flying at an evacuated soldier look for another target
+            d.target[gone] = -1
+            d.committed_decoy[gone] = False
+        if log.keeps:
+            log.add(state.step, "evacuated", s.side[out], s.x[out], s.y[out],
+                    platoon=s.platoon[out], target=out)
