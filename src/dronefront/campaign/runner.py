@@ -428,6 +428,8 @@ class _CampaignState:
             radio = next((t for t in fpv if self.types[t["drone"]]["link"] == "radio"), None)
             fibre = next((t for t in fpv if self.types[t["drone"]]["link"] == "fibre"), None)
             n_fibre = round(total * self.drone_side.fibre_share) if radio and fibre else 0
+            if radio and fibre:
+                n_fibre = self._stock_split(radio, fibre, total, n_fibre)
             split = [(radio, total - n_fibre), (fibre, n_fibre)] if radio and fibre else [
                 (t, t["count"]) for t in fpv]
             for team, count in split:
@@ -467,6 +469,19 @@ class _CampaignState:
                     else:
                         t["inventory"] = min(cap + (1 if extra else 0), t["inventory"])
         return out, thermal
+
+    def _stock_split(self, radio: dict, fibre: dict, total: int, n_fibre: int) -> int:
+        """Fly what the stocks hold: while the teams of one link type would run short of
+        airframes and the other type has a team's worth to spare, move a team across."""
+        r = self.stock.get(radio["drone"], math.inf)
+        f = self.stock.get(fibre["drone"], math.inf)
+        inv_r, inv_f = radio["inventory"], fibre["inventory"]
+        while (n_fibre < total and r < (total - n_fibre) * inv_r
+               and f >= (n_fibre + 1) * inv_f):
+            n_fibre += 1
+        while n_fibre > 0 and f < n_fibre * inv_f and r >= (total - n_fibre + 1) * inv_r:
+            n_fibre -= 1
+        return n_fibre
 
     def _account(self, summary: dict, thermal_types: set[str], row: dict[str, Any]) -> None:
         spent = 0.0

@@ -7,7 +7,8 @@ After each engagement:
   a [0, 1) scale by a running scale ``m`` (a moving mean of ``x``): ``r = x / (x + m)``, so
   an engagement as good as usual scores 0.5. Beliefs start at 0.5 (the initial policy a
   little above) and each draw is ``mu + z * max(explore, spread / sqrt(n + 1))``: the
-  spread never falls below ``explore``, so the bandit keeps trying the other policies;
+  spread never falls below ``explore``, so the bandit keeps trying the other policies; the
+  chosen policy's mean moves by ``max(forget, 1 / n) * (r - mu)``;
 - drone mix: the fibre share of FPV teams moves towards the share of radio FPVs lost to
   jamming: ``f <- (1 - rate) f + rate * min(1, jam_share * mix_gain)``;
 - timing: the thermal (night-capable) share of teams moves towards the share of assaults
@@ -45,11 +46,14 @@ class DroneSideConfig(BaseModel):
     mix_gain: float = Field(1.5, ge=0.0)
     spread: float = Field(0.25, gt=0.0, le=1.0,
                           description="Thompson prior spread on the [0, 1) reward scale.")
-    explore: float = Field(0.05, ge=0.0, le=1.0,
+    explore: float = Field(0.03, ge=0.0, le=1.0,
                            description="Floor on the Thompson spread: exploration never "
                            "stops.")
     habit_bonus: float = Field(0.05, ge=0.0, le=0.5,
                                description="Prior edge of the initial policy over the others.")
+    forget: float = Field(0.05, ge=0.0, le=1.0,
+                          description="Floor on the targeting bandit's step 1/n: how fast "
+                          "old rewards fade (the attacker changes too).")
     scale_rate: float = Field(0.1, gt=0.0, le=1.0,
                               description="Weight of each engagement in the running reward "
                               "scale.")
@@ -110,7 +114,7 @@ class DroneSide:
         if self.config.targeting and x is not None:
             k = POLICIES.index(policy)
             self.counts[k] += 1
-            step = max(rate, 1.0 / self.counts[k])
+            step = max(self.config.forget, 1.0 / self.counts[k])
             self.means[k] += step * (self.normalised(x) - self.means[k])
         radio = [v for name, v in drones.items() if name.startswith("fpv_radio")]
         launched = sum(v["launched"] for v in radio)
