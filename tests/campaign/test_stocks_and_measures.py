@@ -151,3 +151,25 @@ def test_over_seeds_counts_the_seeds_that_show_the_trends():
     assert out["mean"]["shoot_downs_per_encounter_first_week"] == pytest.approx(0.1)
     assert out["mean"]["casualties_per_assault_last_two_weeks"] == pytest.approx(32.5)
     assert out["fpv_sortie_outcomes"]["failed_or_missed"] == pytest.approx(0.4)
+
+
+@pytest.mark.slow
+def test_drone_side_learning_does_not_weaken_the_drone_side():
+    """Small campaigns, same seeds: with the drone side learning, the attacker loses at least
+    as many soldiers on average as with it switched off (within 3 %); a drone side stuck on
+    the worst-matched policy (random targeting, no adaptation) loses clearly more, so the
+    comparison can tell a weak drone side apart."""
+    common = [*SMALL, "drone_stocks.fpv_radio.initial=60",
+              "drone_stocks.fpv_radio.production_per_day=12"]
+
+    def casualties(no_learning: tuple[str, ...], extra: tuple[str, ...] = ()) -> float:
+        return float(sum(
+            dronefront.run_campaign("kursk-campaign", seed=s, overrides=[*common, *extra],
+                                    days=20, no_learning=no_learning).summary["casualties"]
+            for s in range(8)))
+
+    on = casualties(())
+    off = casualties(("defender",))
+    stuck = casualties(("defender",), ("learning.defender.initial_policy=random",))
+    assert on >= 0.97 * off, (on, off)
+    assert stuck < 0.97 * off, (stuck, off)

@@ -112,7 +112,7 @@ def _play(side: DroneSide, days: int, value: dict[str, float], scale: float = 1.
 def test_normalised_reward_is_on_a_zero_one_scale_with_a_matched_prior():
     side = DroneSide(DroneSideConfig(scale_rate=0.2), seed=0)
     assert side.means.min() == pytest.approx(0.5)
-    assert side.means[POLICIES.index("densest")] == pytest.approx(0.55)
+    assert side.means[POLICIES.index("densest")] == pytest.approx(0.5 + side.config.habit_bonus)
     rewards = [side.normalised(x) for x in (3.0, 3.0, 6.0, 0.0, 4.5, 200.0)]
     assert rewards[:2] == [0.5, 0.5]
     assert all(0.0 <= r < 1.0 for r in rewards)

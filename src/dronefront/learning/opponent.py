@@ -44,12 +44,12 @@ class DroneSideConfig(BaseModel):
     initial_fibre_share: float = Field(0.2, ge=0.0, le=1.0)
     initial_thermal_share: float = Field(0.1, ge=0.0, le=1.0)
     mix_gain: float = Field(1.5, ge=0.0)
-    spread: float = Field(0.25, gt=0.0, le=1.0,
+    spread: float = Field(0.15, gt=0.0, le=1.0,
                           description="Thompson prior spread on the [0, 1) reward scale.")
     explore: float = Field(0.03, ge=0.0, le=1.0,
                            description="Floor on the Thompson spread: exploration never "
                            "stops.")
-    habit_bonus: float = Field(0.05, ge=0.0, le=0.5,
+    habit_bonus: float = Field(0.1, ge=0.0, le=0.5,
                                description="Prior edge of the initial policy over the others.")
     forget: float = Field(0.05, ge=0.0, le=1.0,
                           description="Floor on the targeting bandit's step 1/n: how fast "
