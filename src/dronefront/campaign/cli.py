@@ -64,8 +64,16 @@ def campaign_cmd(
         f"last two weeks {_fmt(s['casualties_per_assault_last_two_weeks'])}; "
         f"defender spend ${s['defender_spend_usd']:,.0f}"
     )
+    outcomes = s["fpv_sortie_outcomes"]
+    console.print(
+        f"shoot-downs per drone encounter: first week "
+        f"{_fmt(s['shoot_downs_per_encounter_first_week'], 3)}, last two weeks "
+        f"{_fmt(s['shoot_downs_per_encounter_last_two_weeks'], 3)}; FPV sorties "
+        f"{outcomes['sorties']:,}, failed or missed {_fmt(outcomes['failed_or_missed'], 2)}; "
+        f"days a short stock cut an engagement: {s['stocks']['days_short']['days']}"
+    )
     console.print(f"campaign folder: [bold]{markup_safe(out)}[/bold]  ({result.seconds:.1f} s)")
 
 
-def _fmt(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1f}"
+def _fmt(value: float | None, digits: int = 1) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"

@@ -32,6 +32,12 @@ from dronefront.arguments import (
     describe,
 )
 from dronefront.campaign.assault import assault_scenario
+from dronefront.campaign.measures import (
+    FPV_OUTCOMES,
+    fpv_sortie_outcomes,
+    stock_report,
+    weekly,
+)
 from dronefront.campaign.models import Campaign
 from dronefront.engine.rng import stream_key, uniforms
 from dronefront.engine.sim import Sim
@@ -58,6 +64,9 @@ from dronefront.scenario.loader import (
 )
 
 ACTIVE, AWAY, DEAD, GONE = 0, 1, 2, 3  # campaign soldier status
+#: Drone roles whose airframes come back from a sortie that does not end otherwise.
+REUSABLE_ROLES = ("isr", "bomber")
+FPV_FATES = FPV_OUTCOMES  # daily columns fpv_<fate>: the engine's FATES after "launched"
 LEARNING_SIDES = ("attacker", "defender")
 
 
@@ -250,6 +259,8 @@ class _CampaignState:
 
         self.types = {**{k: v.model_dump(mode="json") for k, v in DEFAULT_DRONE_TYPES.items()},
                       **types}
+        self.fpv_types = {name for name, t in self.types.items() if t["role"] == "fpv"}
+        self.fpv_types |= {f"{name}_thermal" for name in self.fpv_types}
         teams = template["sides"]["defender"]["teams"]
         self.stock = {name: float(spec.drone_stocks[name].initial) if name in spec.drone_stocks
                       else math.inf for name in {t["drone"] for t in teams}}
@@ -258,6 +269,7 @@ class _CampaignState:
                 raise UserError(f"no defender team flies {name!r}",
                                 field=f"drone_stocks.{name}")
         self.shells = float(spec.shells.initial)
+        self._short = False  # whether a short stock cut the engagement being built
         self.next_battalion = 0
         self.engagement_count = 0
         self.rows: list[dict[str, Any]] = []
@@ -355,10 +367,11 @@ class _CampaignState:
             if self.notes.captured(draw_day + k, battalion, unit["killed"]):
                 row["notes_captured"] += 1
                 self.drone_side.read_note(str(drill))
-        self.drone_side.update(summary, policy, night)
+        self.drone_side.update(summary, policy, night, self.fpv_types)
         self._account(summary, thermal_types, row)
         att = summary["sides"]["attacker"]
         row["assaults"] += 1
+        row["supply_short"] += int(self._short)
         row["night_assaults"] += int(night)
         row["assault_soldiers"] += int(group.size)
         row["killed"] += att["killed"]
@@ -390,6 +403,7 @@ class _CampaignState:
         data["name"] = f"{self.spec.name}-assault"
         defender = data["sides"]["defender"]
         defender["drone_doctrine"]["decoy_commit"] = self.drone_side.decoy_commit
+        self._short = False
         teams, thermal_types = self._teams(defender["teams"], night, policy)
         defender["teams"] = teams
         for name in thermal_types:
@@ -398,7 +412,9 @@ class _CampaignState:
                                          "cost": self.types[base]["cost"] * 1.5}
         batteries = defender.get("batteries", [])
         for battery in batteries:  # share the stock: no battery plans more than its part
-            battery["rounds"] = int(min(battery["rounds"], self.shells // len(batteries)))
+            share = int(self.shells // len(batteries))
+            self._short |= share < battery["rounds"]
+            battery["rounds"] = int(min(battery["rounds"], share))
         return data, thermal_types
 
     def _teams(self, teams: list[dict], night: bool, policy: str) -> tuple[list, set[str]]:
@@ -412,6 +428,8 @@ class _CampaignState:
             radio = next((t for t in fpv if self.types[t["drone"]]["link"] == "radio"), None)
             fibre = next((t for t in fpv if self.types[t["drone"]]["link"] == "fibre"), None)
             n_fibre = round(total * self.drone_side.fibre_share) if radio and fibre else 0
+            if radio and fibre:
+                n_fibre = self._stock_split(radio, fibre, total, n_fibre)
             split = [(radio, total - n_fibre), (fibre, n_fibre)] if radio and fibre else [
                 (t, t["count"]) for t in fpv]
             for team, count in split:
@@ -428,32 +446,66 @@ class _CampaignState:
             role = self.types[team["drone"].removesuffix("_thermal")]["role"]
             if role in ("fpv", "bomber", "loitering"):
                 team["policy"] = policy
-        # Cap each team's airframes by what the stock can give all teams of that type.
+        # Cap the teams' airframes by what the stock holds: each team's share is
+        # floor(stock / teams), and the remainder goes one each to the first teams, so a
+        # short stock flies fewer sorties and none is left idle by rounding.
         for base in self.stock:
             mine = [t for t in out if t["drone"].removesuffix("_thermal") == base]
             n_teams = sum(t["count"] for t in mine)
             if n_teams and math.isfinite(self.stock[base]):
-                cap = int(self.stock[base] // n_teams)
+                whole = max(int(self.stock[base]), 0)
+                cap, spare = divmod(whole, n_teams)
                 for t in mine:
-                    t["inventory"] = int(min(t["inventory"], cap))
+                    if cap >= t["inventory"]:
+                        continue
+                    self._short = True
+                    extra = min(spare, t["count"])  # one more airframe for that many teams
+                    spare -= extra
+                    if extra and extra < t["count"]:  # split the team: some get one more
+                        out.append({**copy.deepcopy(t), "count": extra,
+                                    "inventory": min(cap + 1, t["inventory"])})
+                        t["count"] -= extra
+                        t["inventory"] = cap
+                    else:
+                        t["inventory"] = min(cap + (1 if extra else 0), t["inventory"])
         return out, thermal
+
+    def _stock_split(self, radio: dict, fibre: dict, total: int, n_fibre: int) -> int:
+        """Fly what the stocks hold: while the teams of one link type would run short of
+        airframes and the other type has a team's worth to spare, move a team across."""
+        r = self.stock.get(radio["drone"], math.inf)
+        f = self.stock.get(fibre["drone"], math.inf)
+        inv_r, inv_f = radio["inventory"], fibre["inventory"]
+        while (n_fibre < total and r < (total - n_fibre) * inv_r
+               and f >= (n_fibre + 1) * inv_f):
+            n_fibre += 1
+        while n_fibre > 0 and f < n_fibre * inv_f and r >= (total - n_fibre + 1) * inv_r:
+            n_fibre -= 1
+        return n_fibre
 
     def _account(self, summary: dict, thermal_types: set[str], row: dict[str, Any]) -> None:
         spent = 0.0
         for name, fates in summary["drones"]["defender"].items():
             base = name.removesuffix("_thermal")
             lost = sum(fates[f] for f in LOST_FATES)
+            spec = self.types.get(base)
+            role = spec["role"] if spec is not None else None
+            # Every sortie draws an airframe; only those that came back return to the
+            # stock. One-way roles still in the air when the engagement ends are spent;
+            # reusable ones (ISR, bombers) are counted as flying home.
+            drawn = fates["launched"] - fates["returned"]
+            if role in REUSABLE_ROLES:
+                drawn -= fates.get("in_flight", 0)
             if base in self.stock and math.isfinite(self.stock[base]):
-                self.stock[base] -= lost
+                self.stock[base] = max(self.stock[base] - drawn, 0.0)
             spent += fates["cost_lost"]
             row["drones_lost"] += lost
-            spec = self.types.get(base)
-            if spec is not None and spec["role"] == "fpv":
+            if role == "fpv":
                 row["fpv_sorties"] += fates["launched"]
-                row["fpv_missed"] += fates["missed"]
-                row["fpv_failed"] += fates["failed"]
+                for fate in FPV_FATES:
+                    row[f"fpv_{fate}"] += fates.get(fate, 0)
         shells = summary["sides"]["defender"]["munitions"]["shells"]
-        self.shells -= shells
+        self.shells = max(self.shells - shells, 0.0)
         row["shells_fired"] += shells
         spent += summary["sides"]["defender"]["munitions"]["shells_cost"]
         row["spend_usd"] += spent
@@ -530,8 +582,9 @@ _COLUMN_ORDER = {k: i for i, k in enumerate((
 def _empty_row(day: int, date: dt.date) -> dict[str, Any]:
     row: dict[str, Any] = {k: 0 for k in (
         "assaults", "night_assaults", "assault_soldiers", "killed", "wounded", "evacuated",
-        "fpv_strikes", "fpv_sorties", "fpv_missed", "fpv_failed", "drones_detected",
-        "shoot_downs", "drones_lost", "shells_fired", "notes_shared", "notes_captured")}
+        "fpv_strikes", "fpv_sorties", *(f"fpv_{f}" for f in FPV_FATES), "drones_detected",
+        "shoot_downs", "drones_lost", "shells_fired", "notes_shared", "notes_captured",
+        "supply_short")}
     row.update({f"casualties_{role}": 0 for role in DRONE_ROLES if role != "isr"})
     row.update(casualties_artillery=0, casualties_small_arms=0, day=day, date=date,
                spend_usd=0.0)
@@ -577,6 +630,9 @@ def _campaign_summary(state: _CampaignState, rows: list[dict]) -> dict[str, Any]
                                                           "drones_detected"),
         "fpv_casualty_share_first_week": ratio(fpv[:7], "fpv", "casualties"),
         "fpv_casualty_share_last_two_weeks": ratio(fpv[-14:], "fpv", "casualties"),
+        "weekly": weekly(rows),
+        "fpv_sortie_outcomes": fpv_sortie_outcomes(rows),
+        "stocks": stock_report(rows),
         "final_fibre_share": state.drone_side.fibre_share,
         "final_decoy_commit": state.drone_side.decoy_commit,
         "doctrine_modes": {

@@ -18,6 +18,13 @@ The cross-entropy and imitation learners keep a floor ``explore`` on each option
 probability so that no option is ruled out for good (Thompson sampling explores by itself).
 Draws come from counter-based streams keyed by (day, unit, dimension), so switching a
 learner off does not move any other random number.
+
+Coherence: a :class:`Requirement` ties one dimension's options to another's. By default a
+drill that engages drones needs shooters (> 0) and a drill that does not engage has none.
+Dimensions are sampled in an order where a conditioned dimension comes after the one it
+depends on, and its probabilities are renormalised over the options allowed by what was
+already drawn, so an incoherent doctrine is never sampled. A dimension that a choice forces
+to a single option was not a choice: learners do not learn from it.
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ from collections import deque
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from dronefront.engine.rng import normal, stream_key, uniform
 
@@ -44,8 +51,40 @@ DEFAULT_HABIT: dict[str, Any] = {
 }
 
 
+class Requirement(BaseModel):
+    """When an option of ``dimension`` contains ``contains``, ``then`` must be one of
+    ``allowed``; otherwise one of ``otherwise`` (empty: any option).
+
+    >>> rule = Requirement(dimension="drill", contains="engage", then="shooters",
+    ...                    allowed=[2, 4, 8], otherwise=[0])
+    >>> rule.permitted("freeze+engage"), rule.permitted("freeze")
+    ([2, 4, 8], [0])
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    dimension: str = Field(description="The deciding dimension, e.g. drill.")
+    contains: str = Field(min_length=1, description="Token in the deciding option's name.")
+    then: str = Field(description="The dimension it constrains, e.g. shooters.")
+    allowed: list[Any] = Field(min_length=1, description="Options of `then` if it holds.")
+    otherwise: list[Any] = Field(default_factory=list,
+                                 description="Options of `then` if not (empty: any).")
+
+    def holds(self, option: Any) -> bool:
+        return self.contains in str(option)
+
+    def permitted(self, option: Any) -> list[Any]:
+        return self.allowed if self.holds(option) else self.otherwise
+
+
+def _default_requirements() -> list[Requirement]:
+    return [Requirement(dimension="drill", contains="engage", then="shooters",
+                        allowed=[2, 4, 8], otherwise=[0])]
+
+
 class DoctrineSpace(BaseModel):
-    """The options a unit can choose from and the habits it starts with."""
+    """The options a unit can choose from, the habits it starts with, and the requirements
+    that keep a sampled doctrine coherent."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -53,6 +92,62 @@ class DoctrineSpace(BaseModel):
     habit: dict[str, Any] = Field(default_factory=lambda: dict(DEFAULT_HABIT))
     habit_weight: float = Field(0.9, ge=0.0, le=1.0,
                                 description="Initial probability of each habitual option.")
+    requires: list[Requirement] = Field(
+        default_factory=_default_requirements,
+        description="Coherence between dimensions (default: an engaging drill needs "
+        "shooters, any other drill has none). Requirements on dimensions a space does not "
+        "have are ignored.")
+
+    @model_validator(mode="after")
+    def _coherent(self) -> DoctrineSpace:
+        seen: set[str] = set()
+        for k, rule in enumerate(self.active_requirements()):
+            opts = self.options[rule.then]
+            for value in (*rule.allowed, *rule.otherwise):
+                if value not in opts:
+                    raise ValueError(f"requires.{k}: {value!r} is not an option of "
+                                     f"{rule.then!r}")
+            if rule.then in seen or rule.then == rule.dimension:
+                raise ValueError(f"requires.{k}: {rule.then!r} is already constrained")
+            seen.add(rule.then)
+            if rule.dimension in seen:
+                raise ValueError(f"requires.{k}: a constrained dimension cannot decide "
+                                 "another")
+        return self
+
+    def active_requirements(self) -> list[Requirement]:
+        """The requirements whose dimensions this space has."""
+        return [r for r in self.requires if r.dimension in self.options
+                and r.then in self.options]
+
+    def order(self) -> list[int]:
+        """Dimension indices in sampling order: constrained dimensions last."""
+        names = list(self.options)
+        late = {r.then for r in self.active_requirements()}
+        return ([d for d, n in enumerate(names) if n not in late]
+                + [d for d, n in enumerate(names) if n in late])
+
+    def mask(self, d: int, choice: np.ndarray) -> np.ndarray:
+        """Which options of dimension ``d`` the already chosen dimensions allow."""
+        names = list(self.options)
+        opts = self.options[names[d]]
+        ok = np.ones(len(opts), bool)
+        for rule in self.active_requirements():
+            if rule.then == names[d]:
+                decider = self.options[rule.dimension][int(choice[names.index(rule.dimension)])]
+                permitted = rule.permitted(decider)
+                if permitted:
+                    ok &= np.array([o in permitted for o in opts])
+        return ok
+
+    def free(self, choice: np.ndarray) -> np.ndarray:
+        """Per dimension, whether the choice left more than one option open (else it was
+        forced and carries no lesson)."""
+        return np.array([self.mask(d, choice).sum() > 1 for d in range(len(self.options))])
+
+    def coherent(self, choice: np.ndarray) -> bool:
+        """Whether a choice satisfies every requirement."""
+        return all(bool(self.mask(d, choice)[int(k)]) for d, k in enumerate(choice))
 
     def initial(self) -> list[np.ndarray]:
         probs = []
@@ -107,23 +202,33 @@ class DoctrineLearner:
         self.counts = [[np.ones(k) for k in sizes] for _ in range(n_units)]
         self.history: list[deque] = [deque(maxlen=config.memory) for _ in range(n_units)]
         self._key = stream_key(seed, "learning.doctrine")
+        self._order = space.order()
 
     # ------------------------------------------------------------------ choosing
     def choose(self, unit: int, day: int) -> np.ndarray:
         """Sample the unit's doctrine for today's assault (one option index per dimension)."""
         if self.enabled and self.config.kind == "thompson":
             return self._thompson_choice(unit, day)
-        choice = np.empty(len(self.probs[unit]), np.int64)
-        for d, p in enumerate(self.probs[unit]):
-            u = uniform(self._key, day, unit, d)
-            choice[d] = min(int(np.searchsorted(np.cumsum(p), u, side="right")), p.size - 1)
+        choice = np.zeros(len(self.probs[unit]), np.int64)
+        for d in self._order:
+            ok = self.space.mask(d, choice)
+            p = self.probs[unit][d] * ok
+            if p.sum() <= 0.0:  # every permitted option has probability 0: pick among them
+                p = ok.astype(float)
+            u = uniform(self._key, day, unit, d) * p.sum()
+            k = min(int(np.searchsorted(np.cumsum(p), u, side="right")), p.size - 1)
+            while p[k] == 0.0:  # rounding at the top end: the last permitted option
+                k -= 1
+            choice[d] = k
         return choice
 
     def _thompson_choice(self, unit: int, day: int) -> np.ndarray:
-        choice = np.empty(len(self.means[unit]), np.int64)
-        for d, (mu, n) in enumerate(zip(self.means[unit], self.counts[unit], strict=True)):
+        choice = np.zeros(len(self.means[unit]), np.int64)
+        for d in self._order:
+            mu, n = self.means[unit][d], self.counts[unit][d]
             z = np.array([normal(self._key, day, unit, 1000 * d + k) for k in range(mu.size)])
-            choice[d] = int(np.argmax(mu + z * self.config.scale / np.sqrt(n + 1.0)))
+            draw = mu + z * self.config.scale / np.sqrt(n + 1.0)
+            choice[d] = int(np.argmax(np.where(self.space.mask(d, choice), draw, -np.inf)))
         return choice
 
     # ------------------------------------------------------------------ learning
@@ -139,7 +244,10 @@ class DoctrineLearner:
         if kind == "cross_entropy":
             self._cross_entropy(unit)
         elif kind == "thompson":
+            free = self.space.free(choice)
             for d, k in enumerate(choice):
+                if not free[d]:
+                    continue
                 n = self.counts[unit][d]
                 n[k] += 1
                 step = max(self.config.rate, 1.0 / n[k])
@@ -166,7 +274,10 @@ class DoctrineLearner:
         """Move a unit's distribution towards another doctrine (a note read, a best unit)."""
         if not self.enabled:
             return
+        free = self.space.free(choice)
         for d, k in enumerate(choice):
+            if not free[d]:
+                continue
             onehot = np.zeros_like(self.probs[unit][d])
             onehot[k] = 1.0
             self.probs[unit][d] = (1 - weight) * self.probs[unit][d] + weight * onehot
@@ -179,8 +290,12 @@ class DoctrineLearner:
         history = self.history[unit]
         n_elite = max(1, int(round(self.config.elite * len(history))))
         ranked = sorted(history, key=lambda item: -item[1])[:n_elite]
+        free = [self.space.free(c) for c, _ in ranked]
         for d, p in enumerate(self.probs[unit]):
-            freq = np.bincount([int(c[d]) for c, _ in ranked], minlength=p.size) / n_elite
+            picks = [int(c[d]) for (c, _), f in zip(ranked, free, strict=True) if f[d]]
+            if not picks:  # forced in every elite doctrine: nothing learned about it
+                continue
+            freq = np.bincount(picks, minlength=p.size) / len(picks)
             self.probs[unit][d] = (1 - self.config.rate) * p + self.config.rate * freq
         self._floor(unit)
 
@@ -200,5 +315,10 @@ class DoctrineLearner:
             self.probs[unit][d] = p / p.sum()
 
     def mode(self, unit: int) -> np.ndarray:
-        """The most probable option per dimension."""
-        return np.array([int(np.argmax(p)) for p in self.probs[unit]])
+        """The most probable option per dimension, among those the modes of the deciding
+        dimensions permit (so the modal doctrine is coherent too)."""
+        choice = np.zeros(len(self.probs[unit]), np.int64)
+        for d in self._order:
+            choice[d] = int(np.argmax(np.where(self.space.mask(d, choice),
+                                               self.probs[unit][d], -1.0)))
+        return choice
