@@ -122,7 +122,8 @@ def test_normalised_reward_is_on_a_zero_one_scale_with_a_matched_prior():
 def test_bandit_is_blind_to_the_units_of_its_reward():
     """Casualties per sortie of 2-5 or of 0.02-0.05 give the same choices: the reward is
     normalised, so the prior means the same thing at any scale."""
-    value = {"nearest": 0.5, "densest": 0.2, "random": 0.3, "highest_value": 0.35}
+    value = {"nearest": 0.5, "densest": 0.2, "random": 0.3, "highest_value": 0.35,
+             "weighted": 0.25}
     a = _play(DroneSide(DroneSideConfig(), seed=4), 150, value, scale=10.0)
     b = _play(DroneSide(DroneSideConfig(), seed=4), 150, value, scale=0.1)
     assert a == b
@@ -131,7 +132,8 @@ def test_bandit_is_blind_to_the_units_of_its_reward():
 def test_bandit_finds_the_better_policy_and_never_stops_exploring():
     """Nearest yields 2.5x densest's casualties per sortie: the bandit, which starts out
     preferring densest, ends up mostly on nearest, yet still tries the others late on."""
-    value = {"nearest": 0.5, "densest": 0.2, "random": 0.25, "highest_value": 0.3}
+    value = {"nearest": 0.5, "densest": 0.2, "random": 0.25, "highest_value": 0.3,
+             "weighted": 0.28}
     late_best, late_other = 0, 0
     for seed in range(6):
         side = DroneSide(DroneSideConfig(), seed=seed)
