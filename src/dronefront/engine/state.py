@@ -22,7 +22,13 @@ import numpy as np
 from dronefront.engine.rng import Streams, uniforms
 from dronefront.engine.spatial import GRID_CELL, Grid, build_side_grids
 from dronefront.engine.terrain import TerrainRaster, rasterize
-from dronefront.scenario.models import SIDES, BreakAction, Scenario, TargetPolicy
+from dronefront.scenario.models import (
+    SIDES,
+    BreakAction,
+    DrillAction,
+    Scenario,
+    TargetPolicy,
+)
 
 # Moving carefully (camouflage, using cover) and moving at night are slower; assumptions.
 DISCIPLINE_PACE_COST = 0.5
@@ -57,6 +63,11 @@ NEAREST, DENSEST, RANDOM, HIGHEST_VALUE = (POLICIES.index(p) for p in (
 BREAK_ACTIONS: tuple[str, ...] = get_args(BreakAction)
 BREAK_HALT, BREAK_GROUND, BREAK_WITHDRAW = (BREAK_ACTIONS.index(a) for a in (
     "halt", "ground", "withdraw"))
+# Drill steps (``Drill.offset`` columns).
+DRILL_ACTIONS: tuple[str, ...] = get_args(DrillAction)
+A_FREEZE, A_DISPERSE, A_GROUND, A_ENGAGE, A_DECOY = (DRILL_ACTIONS.index(a) for a in (
+    "freeze", "disperse", "ground", "engage", "decoy"))
+NEVER = np.iinfo(np.int64).max // 2  # a step that never comes
 # Kinds of suppressing events in ``State.shocks``.
 SHOCK_BLAST, SHOCK_FALLEN = 0, 1
 
@@ -134,6 +145,7 @@ class Platoons(NamedTuple):
     shaken: np.ndarray  #: int64 (G,) healthy soldiers above the suppression threshold
     rally_x: np.ndarray  #: float64 (G,) m, where a withdrawing platoon's anchor heads (start)
     rally_y: np.ndarray  #: float64 (G,) m
+    grounded_until: np.ndarray  #: int64 (G,) step; a 'ground' drill step holds it prone
 
     @property
     def n(self) -> int:
@@ -266,6 +278,23 @@ class Counters(NamedTuple):
     decoy_downs: np.ndarray  #: int64 (2,) drones downed while chasing a decoy, by shooter side
 
 
+class Drill(NamedTuple):
+    """Drills as ordered steps, one row per platoon (``G``); codes ``DRILL_ACTIONS``."""
+
+    offset: np.ndarray  #: int64 (G, 5) steps from a drill's start to each step's; -1 absent
+    due: np.ndarray  #: int64 (G, 5) step at which a scheduled step starts; -1 none
+    engage_from: np.ndarray  #: int64 (G,) step from which the platoon fires (NEVER: not yet)
+
+
+class Arms(NamedTuple):
+    """Counter-drone weapons: each soldier's class and rounds; downs by class."""
+
+    names: tuple[str, ...]  #: C weapon class names (``Scenario.all_weapons`` order)
+    weapon: np.ndarray  #: int8 (N,) weapon class of each soldier
+    rounds: np.ndarray  #: int64 (N,) rounds left for shooting at drones
+    downs: np.ndarray  #: int64 (2, C) drones shot down, by shooting side and class
+
+
 class Bodies(NamedTuple):
     """Kernel view: the soldier columns spatial queries read (the same arrays as Soldiers).
 
@@ -367,6 +396,12 @@ class State:
     #: suppressing events of this step, ``(x, y, kind)``: float64 arrays (m) and a SHOCK_*
     #: code; blasts and casualties append, the morale stage consumes and clears it
     shocks: list = field(default_factory=list)
+    #: drills as ordered steps (per platoon)
+    drill: Drill | None = None
+    #: counter-drone weapon classes and ammunition (per soldier)
+    arms: Arms | None = None
+    #: the earliest step a scheduled drill step is due (``Drill.due``), NEVER if none
+    drill_next: int = NEVER
 
     @property
     def time(self) -> float:
@@ -561,6 +596,7 @@ def build_state(scenario: Scenario, seed: int) -> State:
         breakpoint=parr("breakpoint", np.float64), on_break=parr("on_break", np.int8),
         broken=np.zeros(g, bool), shaken=np.zeros(g, np.int64),
         rally_x=parr("ax", np.float64), rally_y=parr("ay", np.float64),
+        grounded_until=far_past.copy(),
     )
 
     types = _drone_types(type_table)
@@ -576,7 +612,9 @@ def build_state(scenario: Scenario, seed: int) -> State:
         direct_shots=np.zeros(2, np.int64), shells=np.zeros(2, np.int64),
         strikes=np.zeros((2, len(type_names)), np.int64), decoy_downs=np.zeros(2, np.int64),
     )
+    drill, arms = _drill_and_arms(scenario, soldiers, g)
     return State(
+        drill=drill, arms=arms,
         scenario=scenario, dt=scenario.dt, step=0, streams=streams, terrain=terrain,
         soldiers=soldiers, platoons=platoons, types=types, drones=drones,
         batteries=batteries, jammers=jammers, tracks=tracks, counters=counters,
@@ -589,6 +627,35 @@ def build_state(scenario: Scenario, seed: int) -> State:
         grids=build_side_grids(soldiers.x, soldiers.y, soldiers.status, soldiers.side, KILLED,
                                GRID_CELL),
     )
+
+
+def _drill_and_arms(scenario: Scenario, soldiers: Soldiers, g: int) -> tuple[Drill, Arms]:
+    """Drill step offsets per platoon and weapon classes and rounds per soldier."""
+    weapons = scenario.all_weapons()
+    names = tuple(weapons)
+    offset = np.full((g, len(DRILL_ACTIONS)), -1, np.int64)
+    weapon = np.zeros(soldiers.n, np.int8)
+    rounds = np.zeros(soldiers.n, np.int64)
+    units = [u for side in SIDES for u in getattr(scenario.sides, side).units]
+    for u, unit in enumerate(units):
+        doc = unit.doctrine
+        mine = soldiers.unit == u
+        shooter = mine & (soldiers.role == SHOOTER)
+        rifle = mine & ~shooter
+        for sel, name in ((rifle, doc.weapon), (shooter, doc.shooter_weapon or doc.weapon)):
+            weapon[sel] = names.index(name)
+            rounds[sel] = weapons[name].ammunition
+        platoons = np.unique(soldiers.platoon[mine])
+        step_gap = doc.drill_interval / scenario.dt
+        for i, action in enumerate(doc.drill):
+            a = DRILL_ACTIONS.index(action)
+            if offset[platoons[0], a] < 0 if platoons.size else False:
+                offset[platoons, a] = int(math.ceil(i * step_gap - 1e-9))
+    drill = Drill(offset=offset, due=np.full((g, len(DRILL_ACTIONS)), -1, np.int64),
+                  engage_from=np.full(g, NEVER, np.int64))
+    arms = Arms(names=names, weapon=weapon, rounds=rounds,
+                downs=np.zeros((2, len(names)), np.int64))
+    return drill, arms
 
 
 def _drone_types(table: dict) -> DroneTypes:
