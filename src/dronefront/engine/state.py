@@ -650,7 +650,7 @@ def _drill_and_arms(scenario: Scenario, soldiers: Soldiers, g: int) -> tuple[Dri
         for i, action in enumerate(doc.drill):
             a = DRILL_ACTIONS.index(action)
             if offset[platoons[0], a] < 0 if platoons.size else False:
-                offset[platoons, a] = int(math.ceil(i * step_gap - 1e-9))
+                offset[platoons, a] = int(math.floor(i * step_gap + 0.5))  # nearest step
     drill = Drill(offset=offset, due=np.full((g, len(DRILL_ACTIONS)), -1, np.int64),
                   engage_from=np.full(g, NEVER, np.int64))
     arms = Arms(names=names, weapon=weapon, rounds=rounds,

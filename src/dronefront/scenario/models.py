@@ -288,7 +288,8 @@ class Doctrine(Model):
         "step i starts i * drill_interval s after it (docs/model.md, drills)."
     )
     drill_interval: NonNegative = Field(
-        5.0, description="Seconds between the starts of consecutive drill steps (assumption)."
+        2.0, description="Seconds between the starts of consecutive drill steps, rounded to "
+        "whole steps (assumption: a shouted order is acted on in about two seconds)."
     )
     ground_time: NonNegative = Field(
         60.0, description="Seconds a 'ground' drill step keeps the platoon prone (its "
