@@ -543,7 +543,7 @@ def _shots(paths, exposure, bodies, shooters, guns, rules, contacts, engage_from
 
     A drone flies ``min(speed * dt, distance)`` straight to its goal (home, its soldier or its
     aim point) and then hovers there for the rest of the step, unless it is a striker that
-    arrives (its dive ends on the soldier). Each ready shooter fires ``rate * t`` rounds, ``t``
+    arrives: it dives from its altitude (``altitude / speed`` s at the goal) onto the soldier. Each ready shooter fires ``rate * t`` rounds, ``t``
     the time the drone spends within its class's ``max_range`` (whole rounds: the fraction
     drawn), each hitting with ``_shot_p`` at the range mid-chord (or of the hover point); the
     drone falls unless every round misses (one draw per drone). Returns slots, shooters that
@@ -590,7 +590,9 @@ def _shots(paths, exposure, bodies, shooters, guns, rules, contacts, engage_from
         t_fly = length / speed[k]
         r = drone_role[k]
         striker = (r == FPV or r == LOITERING) and target[f] >= 0
-        t_hover = 0.0 if striker and dist <= speed[k] * dt else dt - t_fly
+        # A striker that reaches its soldier dives from its altitude (exposed at the goal for
+        # ``altitude / speed``); anything else hovers there for the rest of the step.
+        t_hover = alt / speed[k] if striker and dist <= speed[k] * dt else dt - t_fly
         ex, ey = dx[f] + ux * length, dy[f] + uy * length
         bonus = decoy_bonus if committed[f] else 1.0
         g = Grid(*grids[1 - side[f]])
