@@ -546,9 +546,10 @@ def _shots(paths, exposure, bodies, shooters, guns, rules, contacts, engage_from
     arrives: it dives from its altitude (``altitude / speed`` s at the goal) onto the soldier.
     Each ready shooter fires ``rate * t`` rounds, ``t`` the time the drone spends within
     its class's ``max_range`` (whole rounds: the fraction drawn), each hitting with
-    ``_shot_p`` at the range mid-chord (or of the hover point); the drone falls unless every round misses (one draw per drone). Returns slots, shooters that
-    fired, whether it fell, and the weapon class credited (drawn by each class's share of the
-    hazard; -1 if it did not fall). Adds the rounds to ``shots``.
+    ``_shot_p`` at the range mid-chord (or of the hover point); the drone falls unless every
+    round misses (one draw per drone). Returns slots, shooters that fired, whether it fell,
+    and the weapon class credited (drawn by each class's share of the hazard; -1 if it did
+    not fall). Adds the rounds to ``shots``.
     """
     a, e, b, sh, gn, ru = (Paths(*paths), Exposure(*exposure), Bodies(*bodies),
                            Shooters(*shooters), Guns(*guns), Rules(*rules))
