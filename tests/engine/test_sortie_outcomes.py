@@ -200,7 +200,8 @@ def test_counter_drone_fire_is_recorded_on_the_drone_it_was_aimed_at():
     state.step = 3
     CounterDrone(state)(state, EventLog())
     assert d.fire_step.tolist() == [3, -1]
-    assert d.fire_shooters.tolist() == [3, 0]
+    # Per-shot fire: of the 3 shooters, those whose draw gave a round in the dive's 1.5 s.
+    assert 1 <= d.fire_shooters[0] <= 3 and d.fire_shooters[1] == 0
 
 
 def test_every_sortie_ends_in_one_outcome_or_is_still_flying():

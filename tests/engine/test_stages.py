@@ -116,7 +116,8 @@ def test_a_radio_link_is_lost_just_past_its_range_and_kept_just_inside():
 def test_a_shot_with_hit_probability_one_brings_the_drone_down(seed):
     state = small_state(
         seed,
-        counter_drone={"detect_prob": 1.0, "range_falloff": 0.0, "reference_speed": 50.0},
+        counter_drone={"fire": "per_step", "detect_prob": 1.0, "range_falloff": 0.0,
+                       "reference_speed": 50.0},
         sides={"attacker": {"units": [{
             "name": "platoon", "count": 10, "start": [0.0, 0.0], "posture": "halted",
             "doctrine": {"formation": "line", "spacing": 2.0, "drill": ["engage"],

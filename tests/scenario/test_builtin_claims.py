@@ -13,7 +13,7 @@ from dronefront.lanchester.validation import aimed_fire_check
 from dronefront.scenario.loader import builtin_names
 
 SEEDS = (1, 2, 3)
-CHECKED = {"ew-screen", "kursk-assault", "kursk-assault-dispersed", "kursk-campaign",
+CHECKED = {"ew-screen", "fpv-drill", "kursk-assault", "kursk-assault-dispersed", "kursk-campaign",
            "lanchester-aimed-fire", "reference-open-field", "swarm-breach"}
 
 
@@ -60,6 +60,18 @@ def test_kursk_assault_dispersed_lessons_cut_losses_per_strike_and_down_drones(e
         assert base["drones_shot_down"] == 0  # no shooters, no drill in the original
     assert np.mean(spread) < np.mean(tight)
     assert downs > 0  # designated shooters and the engage drill bring drones down
+
+
+def test_fpv_drill_one_platoon_under_fpvs_shoots_some_down_with_its_shotguns(engine_run):
+    downs = strikes = 0
+    for seed in SEEDS:
+        r = engine_run("fpv-drill", seed)
+        a, fpv = _side(r), r.summary["drones"]["defender"]["fpv_radio"]
+        downs += a["shoot_downs_by_weapon"]["shotgun"]
+        strikes += fpv["strikes"]
+        assert a["shoot_downs_by_weapon"]["rifle"] == 0  # only the designated shooters engage
+        assert a["casualties"] > 0
+    assert downs > 0 and strikes > downs  # some, not nearly all
 
 
 def test_ew_screen_jamming_grounds_radio_fpvs_and_fibre_takes_some_back(engine_run):

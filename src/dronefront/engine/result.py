@@ -184,6 +184,9 @@ def summarize(state: State, seed: int) -> dict[str, Any]:
             "drones_detected": detected[i],
             "drones_shot_down": int(c.fates[1 - i, :, FATES.index("shot_down")].sum()),
             "decoy_shoot_downs": int(c.decoy_downs[i]),
+            **({"shoot_downs_by_weapon": {
+                name: int(state.arms.downs[i, k]) for k, name in enumerate(state.arms.names)}}
+               if state.scenario.counter_drone.fire == "per_shot" else {}),
             "munitions": {
                 "shells": int(c.shells[i]),
                 "counterdrone_shots": int(c.shots[i]),

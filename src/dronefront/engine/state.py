@@ -22,7 +22,14 @@ import numpy as np
 from dronefront.engine.rng import Streams, uniforms
 from dronefront.engine.spatial import GRID_CELL, Grid, build_side_grids
 from dronefront.engine.terrain import TerrainRaster, rasterize
-from dronefront.scenario.models import SIDES, BreakAction, CareMode, Scenario, TargetPolicy
+from dronefront.scenario.models import (
+    SIDES,
+    BreakAction,
+    CareMode,
+    DrillAction,
+    Scenario,
+    TargetPolicy,
+)
 
 # Moving carefully (camouflage, using cover) and moving at night are slower; assumptions.
 DISCIPLINE_PACE_COST = 0.5
@@ -63,6 +70,11 @@ IN_CARE, READY, EVACUATED = 0, 1, 2
 BREAK_ACTIONS: tuple[str, ...] = get_args(BreakAction)
 BREAK_HALT, BREAK_GROUND, BREAK_WITHDRAW = (BREAK_ACTIONS.index(a) for a in (
     "halt", "ground", "withdraw"))
+# Drill steps (``Drill.offset`` columns).
+DRILL_ACTIONS: tuple[str, ...] = get_args(DrillAction)
+A_FREEZE, A_DISPERSE, A_GROUND, A_ENGAGE, A_DECOY = (DRILL_ACTIONS.index(a) for a in (
+    "freeze", "disperse", "ground", "engage", "decoy"))
+NEVER = np.iinfo(np.int64).max // 2  # a step that never comes
 # Kinds of suppressing events in ``State.shocks``.
 SHOCK_BLAST, SHOCK_FALLEN = 0, 1
 
@@ -140,6 +152,7 @@ class Platoons(NamedTuple):
     shaken: np.ndarray  #: int64 (G,) healthy soldiers above the suppression threshold
     rally_x: np.ndarray  #: float64 (G,) m, where a withdrawing platoon's anchor heads (start)
     rally_y: np.ndarray  #: float64 (G,) m
+    grounded_until: np.ndarray  #: int64 (G,) step; a 'ground' drill step holds it prone
 
     @property
     def n(self) -> int:
@@ -298,6 +311,21 @@ class Care(NamedTuple):
     evac_rate: np.ndarray  #: float64 (G,) casualties evacuated per step
     evac_credit: np.ndarray  #: float64 (G,) evacuations the platoon's rear can make now
     evac_step: np.ndarray  #: int64 (1,) the step up to which ``evac_credit`` has accrued
+class Drill(NamedTuple):
+    """Drills as ordered steps, one row per platoon (``G``); codes ``DRILL_ACTIONS``."""
+
+    offset: np.ndarray  #: int64 (G, 5) steps from a drill's start to each step's; -1 absent
+    due: np.ndarray  #: int64 (G, 5) step at which a scheduled step starts; -1 none
+    engage_from: np.ndarray  #: int64 (G,) step from which the platoon fires (NEVER: not yet)
+
+
+class Arms(NamedTuple):
+    """Counter-drone weapons: each soldier's class and rounds; downs by class."""
+
+    names: tuple[str, ...]  #: C weapon class names (``Scenario.all_weapons`` order)
+    weapon: np.ndarray  #: int8 (N,) weapon class of each soldier
+    rounds: np.ndarray  #: int64 (N,) rounds left for shooting at drones
+    downs: np.ndarray  #: int64 (2, C) drones shot down, by shooting side and class
 
 
 class Bodies(NamedTuple):
@@ -403,6 +431,12 @@ class State:
     shocks: list = field(default_factory=list)
     #: casualty care, wound history and recent shots (``Care``); built by ``build_state``
     care: Care | None = None
+    #: drills as ordered steps (per platoon)
+    drill: Drill | None = None
+    #: counter-drone weapon classes and ammunition (per soldier)
+    arms: Arms | None = None
+    #: the earliest step a scheduled drill step is due (``Drill.due``), NEVER if none
+    drill_next: int = NEVER
 
     @property
     def time(self) -> float:
@@ -597,6 +631,7 @@ def build_state(scenario: Scenario, seed: int) -> State:
         breakpoint=parr("breakpoint", np.float64), on_break=parr("on_break", np.int8),
         broken=np.zeros(g, bool), shaken=np.zeros(g, np.int64),
         rally_x=parr("ax", np.float64), rally_y=parr("ay", np.float64),
+        grounded_until=far_past.copy(),
     )
 
     types = _drone_types(type_table)
@@ -613,8 +648,9 @@ def build_state(scenario: Scenario, seed: int) -> State:
         strikes=np.zeros((2, len(type_names)), np.int64), decoy_downs=np.zeros(2, np.int64),
     )
     care = _care(scenario, soldiers, platoons, drones)
+    drill, arms = _drill_and_arms(scenario, soldiers, g)
     return State(
-        care=care,
+        care=care, drill=drill, arms=arms,
         scenario=scenario, dt=scenario.dt, step=0, streams=streams, terrain=terrain,
         soldiers=soldiers, platoons=platoons, types=types, drones=drones,
         batteries=batteries, jammers=jammers, tracks=tracks, counters=counters,
@@ -657,6 +693,35 @@ def _care(scenario: Scenario, soldiers: Soldiers, platoons: Platoons, drones: Dr
         evac_rate=parr([c.evacuation_rate * dt / 60.0 for c in specs]),
         evac_credit=np.zeros(g), evac_step=np.zeros(1, np.int64),
     )
+
+
+def _drill_and_arms(scenario: Scenario, soldiers: Soldiers, g: int) -> tuple[Drill, Arms]:
+    """Drill step offsets per platoon and weapon classes and rounds per soldier."""
+    weapons = scenario.all_weapons()
+    names = tuple(weapons)
+    offset = np.full((g, len(DRILL_ACTIONS)), -1, np.int64)
+    weapon = np.zeros(soldiers.n, np.int8)
+    rounds = np.zeros(soldiers.n, np.int64)
+    units = [u for side in SIDES for u in getattr(scenario.sides, side).units]
+    for u, unit in enumerate(units):
+        doc = unit.doctrine
+        mine = soldiers.unit == u
+        shooter = mine & (soldiers.role == SHOOTER)
+        rifle = mine & ~shooter
+        for sel, name in ((rifle, doc.weapon), (shooter, doc.shooter_weapon or doc.weapon)):
+            weapon[sel] = names.index(name)
+            rounds[sel] = weapons[name].ammunition
+        platoons = np.unique(soldiers.platoon[mine])
+        step_gap = doc.drill_interval / scenario.dt
+        for i, action in enumerate(doc.drill):
+            a = DRILL_ACTIONS.index(action)
+            if offset[platoons[0], a] < 0 if platoons.size else False:
+                offset[platoons, a] = int(math.floor(i * step_gap + 0.5))  # nearest step
+    drill = Drill(offset=offset, due=np.full((g, len(DRILL_ACTIONS)), -1, np.int64),
+                  engage_from=np.full(g, NEVER, np.int64))
+    arms = Arms(names=names, weapon=weapon, rounds=rounds,
+                downs=np.zeros((2, len(names)), np.int64))
+    return drill, arms
 
 
 def _drone_types(table: dict) -> DroneTypes:

@@ -27,7 +27,7 @@ NonNegative = Annotated[float, Field(ge=0.0)]
 Point = tuple[float, float]
 
 SIDES = ("attacker", "defender")
-DrillAction = Literal["freeze", "disperse", "engage", "decoy"]
+DrillAction = Literal["freeze", "disperse", "ground", "engage", "decoy"]
 BreakAction = Literal["halt", "ground", "withdraw"]
 #: Concealment and protection of a soldier gone to ground, for scenarios that omit "prone".
 PRONE_DEFAULTS = {"posture_concealment": 0.4, "posture_protection": 0.4}
@@ -271,7 +271,9 @@ class Skills(Model):
         0.5, description="Multiplier on a drone's signature range for detecting it."
     )
     marksmanship: Probability = Field(
-        0.02, description="Per-step probability that one shooter downs a drone (ideal range)."
+        0.02, description="Counter-drone skill: per-shot fire scales each shot's hit "
+        "probability by (marksmanship / skill_reference) ** skill_exponent; per-step fire "
+        "reads it as the probability that one shooter downs a drone in a step (ideal range)."
     )
 
 
@@ -310,7 +312,25 @@ class Doctrine(Model):
     spacing: Positive = Field(5.0, description="Distance between neighbours, m.")
     ranks: int = Field(1, ge=1, description="Ranks of a block formation.")
     pace: Positive = Field(1.2, description="Walking speed, m/s.")
-    drill: list[DrillAction] = Field(default_factory=list)
+    drill: list[DrillAction] = Field(
+        default_factory=list, description="Steps run in this order on a new drone contact: "
+        "step i starts i * drill_interval s after it (docs/model.md, drills)."
+    )
+    drill_interval: NonNegative = Field(
+        2.0, description="Seconds between the starts of consecutive drill steps, rounded to "
+        "whole steps (assumption: a shouted order is acted on in about two seconds)."
+    )
+    ground_time: NonNegative = Field(
+        60.0, description="Seconds a 'ground' drill step keeps the platoon prone (its "
+        "designated shooters stay up)."
+    )
+    weapon: str = Field(
+        "rifle", description="Counter-drone weapon class (counter_drone.weapons) of soldiers "
+        "who shoot at drones without being designated shooters."
+    )
+    shooter_weapon: str | None = Field(
+        None, description="Weapon class of the designated shooters; default: weapon."
+    )
     shooters: int = Field(0, ge=0, description="Designated counter-drone shooters per platoon.")
     everyone_shoots: bool = False
     spotters: int = Field(0, ge=0, description="Posted drone spotters per platoon.")
@@ -499,8 +519,67 @@ class Sides(Model):
     defender: Side = Side()
 
 
+class WeaponClass(Model):
+    """A generic counter-drone weapon class: how fast it fires and how well one shot hits.
+
+    Per-shot hit probability of a shooter with skill factor ``k`` at 3-D range ``d``:
+    ``hit_prob * k * min(1, (reference_range / d) ** range_exponent) * speed_factor **
+    speed_exponent * size_factor ** size_exponent`` (capped at 1), 0 beyond ``max_range``.
+    """
+
+    rate: Positive = Field(description="Rounds per minute aimed at a drone.")
+    ammunition: int = Field(ge=0, description="Rounds per soldier for shooting at drones.")
+    hit_prob: Probability = Field(
+        description="Per-shot hit probability of a trained shooter at reference_range against "
+        "the reference drone (speed and signature at the reference)."
+    )
+    reference_range: Positive = Field(description="Range (m) up to which hit_prob holds.")
+    range_exponent: NonNegative = Field(
+        description="How steeply hit probability falls beyond reference_range: "
+        "(reference_range / d) ** range_exponent."
+    )
+    max_range: Positive = Field(description="Effective maximum range, m (3-D).")
+    speed_exponent: NonNegative = Field(
+        1.0, description="Exponent on min(1, reference_speed / drone speed)."
+    )
+    size_exponent: NonNegative = Field(
+        1.0, description="Exponent on drone signature_range / reference_signature."
+    )
+
+
+#: Default weapon classes (docs/model.md, counter-drone fire: all figures assumptions).
+DEFAULT_WEAPONS: dict[str, WeaponClass] = {
+    "rifle": WeaponClass(rate=30.0, ammunition=90, hit_prob=0.05, reference_range=30.0,
+                         range_exponent=1.0, max_range=200.0, speed_exponent=1.0),
+    "machine_gun": WeaponClass(rate=150.0, ammunition=400, hit_prob=0.012, reference_range=30.0,
+                               range_exponent=1.0, max_range=300.0, speed_exponent=1.0),
+    "shotgun": WeaponClass(rate=30.0, ammunition=30, hit_prob=0.3, reference_range=15.0,
+                           range_exponent=2.0, max_range=50.0, speed_exponent=0.5),
+}
+
+
 class CounterDrone(Model):
     """Shared parameters of soldiers' detection of and fire at drones."""
+
+    fire: Literal["per_shot", "per_step"] = Field(
+        "per_shot", description="per_shot: each shooter fires rounds of its weapon class at "
+        "the drone's path through the step; per_step: one aggregated draw per drone and step "
+        "from marksmanship, engage_range and range_falloff (the reference model's rule)."
+    )
+    weapons: dict[str, WeaponClass] = Field(
+        default_factory=dict, description="Weapon classes, added to or replacing the defaults "
+        "rifle, machine_gun and shotgun."
+    )
+    skill_reference: Annotated[float, Field(gt=0.0, le=1.0)] = Field(
+        0.3, description="Marksmanship of a trained shooter, at which hit_prob holds."
+    )
+    skill_exponent: NonNegative = Field(
+        0.5, description="Per-shot skill factor (marksmanship / skill_reference) ** this."
+    )
+    reference_signature: Positive = Field(
+        250.0, description="Drone signature_range (m, a proxy for size) at which the size "
+        "factor is 1."
+    )
 
     detect_prob: Probability = Field(0.5, description="Per-step detection prob within range.")
     spotter_bonus: Annotated[float, Field(ge=1.0)] = 1.5
@@ -590,6 +669,10 @@ class Scenario(Model):
     def all_drone_types(self) -> dict[str, DroneType]:
         return {**DEFAULT_DRONE_TYPES, **self.drone_types}
 
+    def all_weapons(self) -> dict[str, WeaponClass]:
+        """The default weapon classes with the scenario's added or replaced ones."""
+        return {**DEFAULT_WEAPONS, **self.counter_drone.weapons}
+
     @model_validator(mode="after")
     def _references(self) -> Scenario:
         types = self.all_drone_types()
@@ -608,6 +691,14 @@ class Scenario(Model):
                         f"sides.{side_name}.units.{i}.objective: unknown objective "
                         f"{unit.objective!r}; known: {sorted(objectives)}"
                     )
+                weapons = self.all_weapons()
+                for key in ("weapon", "shooter_weapon"):
+                    name = getattr(unit.doctrine, key)
+                    if name is not None and name not in weapons:
+                        raise ValueError(
+                            f"sides.{side_name}.units.{i}.doctrine.{key}: unknown weapon class "
+                            f"{name!r}; known: {sorted(weapons)}"
+                        )
         for key in ("posture_concealment", "posture_protection"):
             missing = {"moving", "halted", "concealed", "dug_in"} - set(getattr(self, key))
             if missing:

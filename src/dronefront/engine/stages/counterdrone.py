@@ -39,17 +39,27 @@ from dronefront.engine.spatial import (
 )
 from dronefront.engine.stages.drones import end_sorties
 from dronefront.engine.state import (
+    A_DECOY,
+    A_DISPERSE,
+    A_ENGAGE,
+    A_FREEZE,
+    A_GROUND,
     BOMBER,
     DECOY,
     FLYING,
     FPV,
     HEALTHY,
     LOITERING,
+    NEVER,
     PRONE,
+    RETURN,
+    RIFLEMAN,
+    SHOOTER,
     SHOT_DOWN,
     SPOTTER,
     Airframes,
     Bodies,
+    Drill,
     Marksmanship,
     Spotting,
     State,
@@ -84,23 +94,69 @@ class Rules(NamedTuple):
     decoy_commit: np.ndarray  # float64 by drone side
     decoy_distance: float  # m
     decoy_steps: int
+    dt: float  # s per step
+    hold_steps: np.ndarray  # int64 (G, 5) steps each drill step lasts (freeze, disperse, ground)
 
 
 class Drills(NamedTuple):
     """Kernel view: the platoon columns the drills read and write."""
 
-    freeze: np.ndarray
-    freeze_time: np.ndarray
     frozen_until: np.ndarray
-    disperse: np.ndarray
-    disperse_time: np.ndarray
     dispersed_until: np.ndarray
-    decoy: np.ndarray
+    grounded_until: np.ndarray
+    ax: np.ndarray
+    ay: np.ndarray
     hx: np.ndarray
     hy: np.ndarray
     decoy_dx: np.ndarray
     decoy_dy: np.ndarray
     decoy_until: np.ndarray
+
+
+class Paths(NamedTuple):
+    """Kernel view: the drone slot columns that say where a drone flies next step."""
+
+    state: np.ndarray
+    side: np.ndarray
+    dtype: np.ndarray
+    sortie: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    target: np.ndarray
+    committed_decoy: np.ndarray
+    phase: np.ndarray
+    aim_x: np.ndarray
+    aim_y: np.ndarray
+    home_x: np.ndarray
+    home_y: np.ndarray
+
+
+class Exposure(NamedTuple):
+    """Kernel view: the drone type columns (by type) of its exposure to fire."""
+
+    altitude: np.ndarray
+    speed: np.ndarray
+    role: np.ndarray
+
+
+class Guns(NamedTuple):
+    """Kernel view: the weapon classes (by class ``C``) and their factors by drone type."""
+
+    rate: np.ndarray  # float64 (C,) rounds per second
+    hit_prob: np.ndarray  # float64 (C,) per shot, trained shooter, reference range and drone
+    reference_range: np.ndarray  # float64 (C,) m
+    range_exponent: np.ndarray  # float64 (C,)
+    max_range: np.ndarray  # float64 (C,) m
+    drone_factor: np.ndarray  # float64 (C, K) speed and size factors on hit probability
+
+
+class Shooters(NamedTuple):
+    """Kernel view: the soldier columns of who shoots at drones, with what and how well."""
+
+    shoots: np.ndarray  # bool (N,)
+    skill: np.ndarray  # float64 (N,) factor on per-shot hit probability
+    weapon: np.ndarray  # int8 (N,) weapon class
+    rounds: np.ndarray  # int64 (N,) rounds left
 
 
 @nb.njit(cache=True)
@@ -248,77 +304,157 @@ def _encounters(keys, groups, seen, status, platoon, encounters, n_groups):
 
 
 @nb.njit(cache=True)
-def _drills(slots, groups, step, dt, drills, airframes, drone_role, bodies, spotting, rules,
-            keys):
-    """Run the drills of platoons with new contacts (``slots[i]`` met ``groups[i]``);
-    returns the decoy commitments as (slot, decoy soldier, platoon)."""
-    p, a, b, ru = Drills(*drills), Airframes(*airframes), Bodies(*bodies), Rules(*rules)
-    freeze, freeze_time, frozen_until = p.freeze, p.freeze_time, p.frozen_until
-    disperse, disperse_time, dispersed_until = p.disperse, p.disperse_time, p.dispersed_until
-    decoy_drill, hx, hy, decoy_dx, decoy_dy = p.decoy, p.hx, p.hy, p.decoy_dx, p.decoy_dy
-    decoy_until = p.decoy_until
+def _hold(g, act, start, p, ru):
+    """Start a freeze, disperse or ground step of platoon ``g`` at step ``start``."""
+    until = start + ru.hold_steps[g, act]
+    if act == A_FREEZE:
+        p.frozen_until[g] = max(p.frozen_until[g], until)
+    elif act == A_DISPERSE:
+        p.dispersed_until[g] = max(p.dispersed_until[g], until)
+    elif act == A_GROUND:
+        p.grounded_until[g] = max(p.grounded_until[g], until)
+
+
+@nb.njit(cache=True)
+def _commit(f, g, step, p, a, drone_role, b, role, ru, keys):
+    """A decoy step of platoon ``g`` meets drone ``f``: the bait soldier it commits to, or -1.
+
+    An attack drone bound for the platoon commits with its side's ``decoy_commit``; the bait
+    (the first healthy decoy, else the first healthy rifleman, who becomes the decoy) runs
+    ``decoy_distance`` to a flank of the platoon's healthy designated shooters (of all its
+    healthy soldiers without any), where they cover it.
+    """
     dtype, target, track, sortie = a.dtype, a.target, a.track, a.sortie
     committed = a.committed_decoy
-    drone_side, platoon, status, role = a.side, b.platoon, b.status, Spotting(*spotting).role
-    commit, decoy_distance, decoy_steps = ru.decoy_commit, ru.decoy_distance, ru.decoy_steps
-    key_decoy, key_side = keys
-    n = slots.shape[0]
-    for i in range(n):
-        g = groups[i]
-        if freeze[g]:
-            frozen_until[g] = max(frozen_until[g],
-                                  step + np.int64(np.ceil(freeze_time[g] / dt)))
-    for i in range(n):
-        g = groups[i]
-        if disperse[g]:
-            dispersed_until[g] = max(dispersed_until[g],
-                                     step + np.int64(np.ceil(disperse_time[g] / dt)))
-    # Decoy: an attack drone bound for this platoon may commit to the decoy soldier.
-    # Candidates are judged on the state before any commitment of this step.
-    cand = np.zeros(n, np.bool_)
-    any_cand = False
-    for i in range(n):
-        f, g = slots[i], groups[i]
-        r = drone_role[dtype[f]]
-        if target[f] >= 0:
-            bound_here = platoon[target[f]] == g
-        else:
-            bound_here = track[f] == g
-        cand[i] = (decoy_drill[g] and bound_here and not committed[f]
-                   and (r == FPV or r == LOITERING or r == BOMBER))
-        any_cand |= cand[i]
-    out_f = []
-    out_decoy = []
-    out_g = []
-    if not any_cand:
-        return (np.array(out_f, np.int64), np.array(out_decoy, np.int64),
-                np.array(out_g, np.int64))
-    first_decoy = np.full(freeze.shape[0], -1, np.int64)
-    for j in range(role.shape[0]):
-        if role[j] == DECOY and status[j] == HEALTHY and first_decoy[platoon[j]] < 0:
-            first_decoy[platoon[j]] = j
-    for i in range(n):
-        f, g = slots[i], groups[i]
-        if not cand[i] or first_decoy[g] < 0:
+    platoon, status, x, y = b.platoon, b.status, b.x, b.y
+    r = drone_role[dtype[f]]
+    tg = target[f]
+    bound_here = platoon[tg] == g if tg >= 0 else track[f] == g
+    if committed[f] or not bound_here or not (r == FPV or r == LOITERING or r == BOMBER):
+        return -1
+    bait = -1
+    spare = -1
+    for j in range(platoon.shape[0]):
+        if platoon[j] != g or status[j] != HEALTHY:
             continue
-        if uniform(key_decoy, step, sortie[f], 0) < commit[drone_side[f]]:
-            out_f.append(f)
-            out_decoy.append(first_decoy[g])
-            out_g.append(g)
-    for i in range(len(out_f)):
-        f, g = out_f[i], out_g[i]
-        target[f] = out_decoy[i]
-        committed[f] = True
-        flank = -1.0 if uniform(key_side, step, g, 0) < 0.5 else 1.0
-        decoy_dx[g] = flank * decoy_distance * hy[g]
-        decoy_dy[g] = -flank * decoy_distance * hx[g]
-        decoy_until[g] = step + decoy_steps
-    return (np.array(out_f, np.int64), np.array(out_decoy, np.int64),
+        if role[j] == DECOY:
+            bait = j
+            break
+        if spare < 0 and role[j] == RIFLEMAN:
+            spare = j
+    if bait < 0:
+        bait = spare
+    if bait < 0 or not uniform(keys[0], step, sortie[f], 0) < ru.decoy_commit[a.side[f]]:
+        return -1
+    role[bait] = DECOY
+    target[f] = bait
+    committed[f] = True
+    cx = cy = 0.0
+    n_s = n_all = 0
+    ax = ay = 0.0
+    for j in range(platoon.shape[0]):
+        if platoon[j] != g or status[j] != HEALTHY or j == bait:
+            continue
+        ax += x[j]
+        ay += y[j]
+        n_all += 1
+        if role[j] == SHOOTER:
+            cx += x[j]
+            cy += y[j]
+            n_s += 1
+    if n_s > 0:
+        cx, cy = cx / n_s, cy / n_s
+    elif n_all > 0:
+        cx, cy = ax / n_all, ay / n_all
+    else:
+        cx, cy = p.ax[g], p.ay[g]
+    flank = -1.0 if uniform(keys[1], step, g, 0) < 0.5 else 1.0
+    p.decoy_dx[g] = cx - p.ax[g] + flank * ru.decoy_distance * p.hy[g]
+    p.decoy_dy[g] = cy - p.ay[g] - flank * ru.decoy_distance * p.hx[g]
+    p.decoy_until[g] = step + ru.decoy_steps
+    return bait
+
+
+@nb.njit(cache=True)
+def _drills(slots, groups, fresh, step, drills, plan, airframes, drone_role, bodies, spotting,
+            rules, keys):
+    """Start the drills of platoons with new contacts (``slots[i]`` met ``groups[i]``).
+
+    Step ``i`` of a drill starts ``offset`` steps after the contact: at once it acts now,
+    later it is scheduled (``Drill.due``). Engage is a standing order from its step's start;
+    a platoon with no earlier contact (``fresh[i]``) restarts it. Returns the decoy
+    commitments as (slot, bait soldier, platoon).
+    """
+    p, d, a, b, ru = (Drills(*drills), Drill(*plan), Airframes(*airframes), Bodies(*bodies),
+                      Rules(*rules))
+    role = Spotting(*spotting).role
+    offset, due, engage_from = d.offset, d.due, d.engage_from
+    out_f = []
+    out_bait = []
+    out_g = []
+    for i in range(slots.shape[0]):
+        f, g = slots[i], groups[i]
+        for act in range(offset.shape[1]):
+            off = offset[g, act]
+            if off < 0:
+                continue
+            start = step + off
+            if act == A_ENGAGE:
+                engage_from[g] = start if fresh[i] else min(engage_from[g], start)
+            elif off > 0:
+                if due[g, act] < 0:
+                    due[g, act] = start
+            elif act == A_DECOY:
+                bait = _commit(f, g, step, p, a, drone_role, b, role, ru, keys)
+                if bait >= 0:
+                    out_f.append(f)
+                    out_bait.append(bait)
+                    out_g.append(g)
+            else:
+                _hold(g, act, start, p, ru)
+    return (np.array(out_f, np.int64), np.array(out_bait, np.int64),
             np.array(out_g, np.int64))
 
 
 @nb.njit(cache=True)
-def _fire(airframes, profiles, bodies, marksmen, rules, contacts, engages, grids, shots, key,
+def _due(step, contacts, drills, plan, airframes, drone_role, bodies, spotting, rules, keys):
+    """Start the scheduled drill steps due by ``step``; a decoy step meets every flying drone
+    in contact with its platoon (slot order). Returns the decoy commitments like ``_drills``
+    and the next due step (``NEVER`` if none)."""
+    p, d, a, b, ru = (Drills(*drills), Drill(*plan), Airframes(*airframes), Bodies(*bodies),
+                      Rules(*rules))
+    role = Spotting(*spotting).role
+    due = d.due
+    n_groups = ru.n_groups
+    out_f = []
+    out_bait = []
+    out_g = []
+    nxt = NEVER
+    for g in range(due.shape[0]):
+        for act in range(due.shape[1]):
+            t = due[g, act]
+            if t < 0:
+                continue
+            if t > step:
+                nxt = min(nxt, t)
+                continue
+            due[g, act] = -1
+            if act != A_DECOY:
+                _hold(g, act, step, p, ru)
+                continue
+            for f in range(a.state.shape[0]):
+                if a.state[f] == FLYING and _member(a.sortie[f] * n_groups + g, contacts):
+                    bait = _commit(f, g, step, p, a, drone_role, b, role, ru, keys)
+                    if bait >= 0:
+                        out_f.append(f)
+                        out_bait.append(bait)
+                        out_g.append(g)
+    return (np.array(out_f, np.int64), np.array(out_bait, np.int64),
+            np.array(out_g, np.int64), nxt)
+
+
+@nb.njit(cache=True)
+def _fire(airframes, profiles, bodies, marksmen, rules, contacts, engage_from, grids, shots, key,
           step):
     """Flying drones under fire (slot order): slots, shooter counts, log-probability that
     every shooter misses, and the fire draw. Adds the shots to ``shots``."""
@@ -352,7 +488,7 @@ def _fire(airframes, profiles, bodies, marksmen, rules, contacts, engages, grids
             c0, c1 = row_cells(nx, cy, cx0, cx1)
             for k in range(start[c0], start[c1]):
                 j = items[k]
-                if (status[j] != HEALTHY or not shoots[j] or not engages[platoon[j]]
+                if (status[j] != HEALTHY or not shoots[j] or engage_from[platoon[j]] > step
                         or posture[j] == PRONE):  # gone to ground: not shooting
                     continue
                 ddx = x[j] - dx[f]
@@ -376,6 +512,167 @@ def _fire(airframes, profiles, bodies, marksmen, rules, contacts, engages, grids
             out_u.append(uniform(key, step, sortie[f], 0))
     return (np.array(out_f, np.int64), np.array(out_n, np.int64),
             np.array(out_log_miss, np.float64), np.array(out_u, np.float64))
+
+
+@nb.njit(cache=True)
+def _chord(px, py, ux, uy, length, r2):
+    """Where a path ``p + s u`` (``0 <= s <= length``) lies within horizontal radius
+    ``sqrt(r2)`` of the origin: ``(s0, s1)``, empty when ``s1 <= s0``."""
+    half_b = px * ux + py * uy
+    disc = half_b * half_b - (px * px + py * py - r2)
+    if disc <= 0.0:
+        return 0.0, 0.0
+    root = np.sqrt(disc)
+    return max(-half_b - root, 0.0), min(-half_b + root, length)
+
+
+@nb.njit(cache=True)
+def _shot_p(c, k, d, skill, guns, bonus):
+    """Per-shot hit probability of weapon class ``c`` at 3-D range ``d`` on drone type ``k``."""
+    ref = guns.reference_range[c]
+    p = guns.hit_prob[c] * skill * guns.drone_factor[c, k] * bonus
+    if d > ref:
+        p *= (ref / d) ** guns.range_exponent[c]
+    return min(p, 1.0)
+
+
+@nb.njit(cache=True)
+def _shots(paths, exposure, bodies, shooters, guns, rules, contacts, engage_from, grids, shots,
+           keys, step):
+    """Per-shot fire at the drones in contact, along the path each flies next step.
+
+    A drone flies ``min(speed * dt, distance)`` straight to its goal (home, its soldier or its
+    aim point) and then hovers there for the rest of the step, unless it is a striker that
+    arrives: it dives from its altitude (``altitude / speed`` s at the goal) onto the soldier.
+    Each ready shooter fires ``rate * t`` rounds, ``t`` the time the drone spends within
+    its class's ``max_range`` (whole rounds: the fraction drawn), each hitting with
+    ``_shot_p`` at the range mid-chord (or of the hover point); the drone falls unless every
+    round misses (one draw per drone). Returns slots, shooters that fired, whether it fell,
+    and the weapon class credited (drawn by each class's share of the hazard; -1 if it did
+    not fall). Adds the rounds to ``shots``.
+    """
+    a, e, b, sh, gn, ru = (Paths(*paths), Exposure(*exposure), Bodies(*bodies),
+                           Shooters(*shooters), Guns(*guns), Rules(*rules))
+    state, side, dtype, sortie, dx, dy = a.state, a.side, a.dtype, a.sortie, a.x, a.y
+    target, committed, phase = a.target, a.committed_decoy, a.phase
+    altitude, speed, drone_role = e.altitude, e.speed, e.role
+    x, y, status, platoon, posture = b.x, b.y, b.status, b.platoon, b.posture
+    shoots, skill, weapon, rounds = sh.shoots, sh.skill, sh.weapon, sh.rounds
+    rate, max_range = gn.rate, gn.max_range
+    dt, decoy_bonus, n_groups = ru.dt, ru.decoy_bonus, ru.n_groups
+    key_fire, key_rounds = keys
+    reach_max = 0.0
+    for c in range(max_range.shape[0]):
+        reach_max = max(reach_max, max_range[c])
+    n_classes = max_range.shape[0]
+    hazard = np.zeros(n_classes)
+    out_f = []
+    out_n = []
+    out_down = []
+    out_c = []
+    for f in range(state.shape[0]):
+        if state[f] != FLYING:
+            continue
+        k = dtype[f]
+        alt = altitude[k]
+        if alt >= reach_max:
+            continue
+        if phase[f] == RETURN:
+            gx, gy = a.home_x[f], a.home_y[f]
+        elif target[f] >= 0:
+            gx, gy = x[target[f]], y[target[f]]
+        else:
+            gx, gy = a.aim_x[f], a.aim_y[f]
+        ux, uy = gx - dx[f], gy - dy[f]
+        dist = np.sqrt(ux * ux + uy * uy)
+        length = min(speed[k] * dt, dist)
+        if dist > 0:
+            ux, uy = ux / dist, uy / dist
+        t_fly = length / speed[k]
+        r = drone_role[k]
+        striker = (r == FPV or r == LOITERING) and target[f] >= 0
+        # A striker that reaches its soldier dives from its altitude (exposed at the goal for
+        # ``altitude / speed``); anything else hovers there for the rest of the step.
+        t_hover = alt / speed[k] if striker and dist <= speed[k] * dt else dt - t_fly
+        ex, ey = dx[f] + ux * length, dy[f] + uy * length
+        bonus = decoy_bonus if committed[f] else 1.0
+        g = Grid(*grids[1 - side[f]])
+        start, nx, items = g.start, g.nx, g.items
+        radius = np.sqrt(reach_max * reach_max - alt * alt) + 0.5 * length
+        cx0, cx1, cy0, cy1 = disc_rows(g, dx[f] + ux * 0.5 * length, dy[f] + uy * 0.5 * length,
+                                       radius)
+        hazard[:] = 0.0
+        n_fired = 0
+        for cy in range(cy0, cy1 + 1):
+            c0, c1 = row_cells(nx, cy, cx0, cx1)
+            for kk in range(start[c0], start[c1]):
+                j = items[kk]
+                if (status[j] != HEALTHY or not shoots[j] or rounds[j] <= 0
+                        or engage_from[platoon[j]] > step or posture[j] == PRONE):
+                    continue
+                if not _member(sortie[f] * n_groups + platoon[j], contacts):
+                    continue
+                c = weapon[j]
+                r2 = max_range[c] * max_range[c] - alt * alt
+                if r2 <= 0:
+                    continue
+                px, py = dx[f] - x[j], dy[f] - y[j]
+                s0, s1 = _chord(px, py, ux, uy, length, r2) if length > 0 else (0.0, 0.0)
+                t_in = 0.0
+                p_time = 0.0  # time-weighted per-shot probability
+                if s1 > s0:
+                    t_in = (s1 - s0) / speed[k]
+                    sm = 0.5 * (s0 + s1)
+                    mx, my = px + ux * sm, py + uy * sm
+                    d = np.sqrt(mx * mx + my * my + alt * alt)
+                    p_time += t_in * _shot_p(c, k, d, skill[j], gn, bonus)
+                if t_hover > 0:
+                    hx, hy = ex - x[j], ey - y[j]
+                    if hx * hx + hy * hy <= r2:
+                        d = np.sqrt(hx * hx + hy * hy + alt * alt)
+                        t_in += t_hover
+                        p_time += t_hover * _shot_p(c, k, d, skill[j], gn, bonus)
+                if t_in <= 0:
+                    continue
+                expect = rate[c] * t_in
+                n = np.int64(np.floor(expect))
+                if uniform(key_rounds, step, sortie[f], j) < expect - n:
+                    n += 1
+                n = min(n, rounds[j])
+                if n <= 0:
+                    continue
+                p = p_time / t_in
+                rounds[j] -= n
+                shots[1 - side[f]] += n
+                n_fired += 1
+                hazard[c] += np.inf if p >= 1.0 else -n * np.log1p(-p)
+        if n_fired == 0:
+            continue
+        total = 0.0
+        for c in range(n_classes):
+            total += hazard[c]
+        u = uniform(key_fire, step, sortie[f], 0)
+        p_down = 1.0 if np.isinf(total) else -np.expm1(-total)
+        down = u < p_down
+        credit = -1
+        if down:
+            # u / p_down is uniform on [0, 1) given the fall: split it by hazard shares
+            v = u / p_down * total
+            credit = 0
+            acc = 0.0
+            for c in range(n_classes):
+                if hazard[c] <= 0:
+                    continue
+                credit = c
+                acc += hazard[c]
+                if np.isinf(total) or v < acc:
+                    break
+        out_f.append(f)
+        out_n.append(n_fired)
+        out_down.append(down)
+        out_c.append(credit)
+    return (np.array(out_f, np.int64), np.array(out_n, np.int64), np.array(out_down, np.bool_),
+            np.array(out_c, np.int64))
 
 
 class Anchors(NamedTuple):
@@ -447,7 +744,8 @@ def _in_sorted(values: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
 
 
 class CounterDrone:
-    """Detect drones, trigger drills on new contacts, and fire at drones in contact."""
+    """Detect drones, run drills on new contacts (and scheduled drill steps), and fire at
+    drones in contact."""
 
     name = "counterdrone"
 
@@ -458,38 +756,73 @@ class CounterDrone:
         self.cfg = cfg
         #: platoon detection probability by the number of its soldiers in range
         self.p_detect = 1.0 - (1.0 - cfg.detect_prob) ** np.arange(state.soldiers.n + 1)
-        #: hit-probability factor by drone type
-        self.speed_factor = np.minimum(
-            1.0, (cfg.reference_speed / state.types.speed) ** cfg.speed_exponent)
+        t = state.types
+        #: hit-probability factor by drone type (per-step fire)
+        self.speed_factor = np.minimum(1.0, (cfg.reference_speed / t.speed) ** cfg.speed_exponent)
         self.decoy_commit = np.array([getattr(sides, name).drone_doctrine.decoy_commit
                                       for name in SIDES])
         self.decoy_steps = int(np.ceil(60.0 / state.dt))
         self.night = cfg.night_factor if state.scenario.night else 1.0  # on spotting ranges
         self.n_groups = max(state.platoons.n, 1)
         self.detect_key = state.streams["counterdrone.detect"]
+        p = state.platoons
+        hold = np.zeros(state.drill.offset.shape, np.int64)
+        ground_time = np.zeros(p.n)
+        units = [u for name in SIDES for u in getattr(sides, name).units]
+        for u, unit in enumerate(units):
+            ground_time[p.unit == u] = unit.doctrine.ground_time
+        for col, seconds in ((A_FREEZE, p.freeze_time), (A_DISPERSE, p.disperse_time),
+                             (A_GROUND, ground_time)):
+            hold[:, col] = np.ceil(seconds / state.dt).astype(np.int64)
         self.rules = tuple(Rules(
             night=self.night, spotter_bonus=cfg.spotter_bonus, engage_range=cfg.engage_range,
             falloff=cfg.range_falloff, decoy_bonus=cfg.decoy_hit_bonus, n_groups=self.n_groups,
             p_detect=self.p_detect, decoy_commit=self.decoy_commit,
-            decoy_distance=cfg.decoy_distance, decoy_steps=self.decoy_steps))
-        t = state.types
+            decoy_distance=cfg.decoy_distance, decoy_steps=self.decoy_steps,
+            dt=float(state.dt), hold_steps=hold))
         self.profiles = tuple(Profiles(altitude=t.altitude, signature=t.signature_range,
                                        speed_factor=self.speed_factor))
         self.airframes = columns(Airframes, state.drones)
         self.bodies = columns(Bodies, state.soldiers)
         self.spotting = columns(Spotting, state.soldiers)
         self.marksmen = columns(Marksmanship, state.soldiers)
-        self.drills = columns(Drills, state.platoons)
-        p = state.platoons
+        self.drills = columns(Drills, p)
+        self.plan = tuple(state.drill)
+        self.per_shot = cfg.fire == "per_shot"
+        if self.per_shot:
+            self._arm(state)
         self.radius = cfg.warning_radius
         self.warn_steps = int(np.ceil(cfg.warning_delay / state.dt))
-        # Only freeze, disperse and decoy act on a warning (fire needs sight of the drone).
-        self.reacts = p.freeze | p.disperse | p.decoy
+        # Only the steps that need no sight of the drone act on a warning; engage waits.
+        self.reacts = (state.drill.offset[:, [A_FREEZE, A_DISPERSE, A_GROUND, A_DECOY]]
+                       >= 0).any(axis=1)
         self.warns = self.radius > 0 and p.n > 1 and bool(self.reacts.any())
         self.anchors = columns(Anchors, p)
 
+    def _arm(self, state: State) -> None:
+        """Kernel tables of per-shot fire: weapon classes, their factors by drone type, and
+        each soldier's skill factor."""
+        cfg, t, arms = state.scenario.counter_drone, state.types, state.arms
+        classes = [state.scenario.all_weapons()[name] for name in arms.names]
+        speed = np.minimum(1.0, cfg.reference_speed / t.speed)
+        size = t.signature_range / cfg.reference_signature
+        self.guns = tuple(Guns(
+            rate=np.array([w.rate / 60.0 for w in classes]),
+            hit_prob=np.array([w.hit_prob for w in classes]),
+            reference_range=np.array([w.reference_range for w in classes]),
+            range_exponent=np.array([w.range_exponent for w in classes]),
+            max_range=np.array([w.max_range for w in classes]),
+            drone_factor=np.array([speed ** w.speed_exponent * size ** w.size_exponent
+                                   for w in classes]).reshape(len(classes), t.speed.shape[0])))
+        skill = (state.soldiers.marksmanship / cfg.skill_reference) ** cfg.skill_exponent
+        self.shooters = tuple(Shooters(shoots=state.soldiers.shoots, skill=skill,
+                                       weapon=arms.weapon, rounds=arms.rounds))
+        self.paths = columns(Paths, state.drones)
+        self.exposure = (t.altitude, t.speed, t.role)
+
     def __call__(self, state: State, log: EventLog) -> None:
         d, s = state.drones, state.soldiers
+        before = state.contacts
         out, n = _detect(self.airframes, self.profiles, self.bodies, self.spotting, self.rules,
                          state.contacts, grid_columns(state.grids), self.detect_key, state.step)
         if out.shape[0] == n:
@@ -505,25 +838,44 @@ class CounterDrone:
                               self.radius, self.n_groups)
             state.seen = _encounters(new_keys, new_g, state.seen, s.status, s.platoon,
                                      s.encounters, self.n_groups)
-            self._run_drills(state, log, new_f, new_g)
+            self._run_drills(state, log, new_f, new_g, before)
             if self.warns and heard.shape[1]:
                 heard[0] = state.step + self.warn_steps
                 state.warnings = np.concatenate([state.warnings, heard], axis=1)
         if state.warnings.shape[1] and state.warnings[0, 0] <= state.step:
             self._deliver_warnings(state, log)
+        if state.drill_next <= state.step:
+            self._due(state, log)
         if n:
             self._shoot(state, log)
 
-    def _run_drills(self, state: State, log: EventLog, slots: np.ndarray,
-                    groups: np.ndarray) -> None:
-        d, s, p = state.drones, state.soldiers, state.platoons
-        keys = (state.streams["counterdrone.decoy"], state.streams["counterdrone.decoy_side"])
-        slot, decoy, g = _drills(slots, groups, state.step, state.dt, self.drills,
-                                 self.airframes, state.types.role, self.bodies, self.spotting,
-                                 self.rules, keys)
+    def _log_decoys(self, state: State, log: EventLog, slot: np.ndarray, bait: np.ndarray,
+                    g: np.ndarray) -> None:
         if slot.size and log.keeps:
-            log.add(state.step, "decoy", p.side[g], s.x[decoy], s.y[decoy],
-                    weapon=d.dtype[slot], platoon=g, actor=d.sortie[slot], target=decoy)
+            d, s = state.drones, state.soldiers
+            log.add(state.step, "decoy", state.platoons.side[g], s.x[bait], s.y[bait],
+                    weapon=d.dtype[slot], platoon=g, actor=d.sortie[slot], target=bait)
+
+    def _keys(self, state: State) -> tuple[int, int]:
+        return state.streams["counterdrone.decoy"], state.streams["counterdrone.decoy_side"]
+
+    def _run_drills(self, state: State, log: EventLog, slots: np.ndarray, groups: np.ndarray,
+                    before: np.ndarray) -> None:
+        had = np.zeros(self.n_groups, bool)
+        had[before % self.n_groups] = True
+        slot, bait, g = _drills(slots, groups, ~had[groups], state.step, self.drills,
+                                self.plan, self.airframes, state.types.role, self.bodies,
+                                self.spotting, self.rules, self._keys(state))
+        self._log_decoys(state, log, slot, bait, g)
+        due = state.drill.due
+        if (due >= 0).any():
+            state.drill_next = int(due[due >= 0].min())
+
+    def _due(self, state: State, log: EventLog) -> None:
+        slot, bait, g, state.drill_next = _due(
+            state.step, state.contacts, self.drills, self.plan, self.airframes,
+            state.types.role, self.bodies, self.spotting, self.rules, self._keys(state))
+        self._log_decoys(state, log, slot, bait, g)
 
     def _deliver_warnings(self, state: State, log: EventLog) -> None:
         """Warnings due this step start the drills of platoons not in contact with the drone."""
@@ -539,23 +891,35 @@ class CounterDrone:
         if log.keeps:
             log.add(state.step, "warned", state.platoons.side[g], d.x[slot], d.y[slot],
                     weapon=d.dtype[slot], platoon=g, actor=d.sortie[slot])
-        self._run_drills(state, log, slot, g)
+        self._run_drills(state, log, slot, g, state.contacts)
 
     def _shoot(self, state: State, log: EventLog) -> None:
         d = state.drones
-        slots, shooters, log_miss, u = _fire(
-            self.airframes, self.profiles, self.bodies, self.marksmen, self.rules, state.contacts,
-            state.platoons.engage, grid_columns(state.grids), state.counters.shots,
-            state.streams["counterdrone.fire"], state.step)
-        if slots.size == 0:
-            return
+        if self.per_shot:
+            slots, shooters, down_mask, credit = _shots(
+                self.paths, self.exposure, self.bodies, self.shooters, self.guns, self.rules,
+                state.contacts, state.drill.engage_from, grid_columns(state.grids),
+                state.counters.shots, (state.streams["counterdrone.fire"],
+                                       state.streams["counterdrone.rounds"]), state.step)
+            if slots.size == 0:
+                return
+            down = slots[down_mask]
+            if down.size:
+                np.add.at(state.arms.downs, (1 - d.side[down], credit[down_mask]), 1)
+        else:
+            slots, shooters, log_miss, u = _fire(
+                self.airframes, self.profiles, self.bodies, self.marksmen, self.rules,
+                state.contacts, state.drill.engage_from, grid_columns(state.grids),
+                state.counters.shots, state.streams["counterdrone.fire"], state.step)
+            if slots.size == 0:
+                return
+            down = slots[u < -np.expm1(log_miss)]
         # Fire spoils a terminal dive next step (Flight: ``terminal_misses``).
         d.fire_step[slots] = state.step
         d.fire_shooters[slots] = shooters
         if log.keeps:
             log.add(state.step, "shot", 1 - d.side[slots], d.x[slots], d.y[slots],
                     weapon=len(state.weapon_names) - 1, actor=d.sortie[slots], value=shooters)
-        down = slots[u < -np.expm1(log_miss)]
         if down.size:
             np.add.at(state.counters.decoy_downs, 1 - d.side[down], d.committed_decoy[down])
             gone = np.isin(state.contacts // self.n_groups, d.sortie[down])

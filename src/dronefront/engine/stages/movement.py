@@ -33,6 +33,7 @@ from dronefront.engine.state import (
     KILLED,
     MOVING,
     PRONE,
+    SHOOTER,
     Bodies,
     State,
     columns,
@@ -71,6 +72,7 @@ class March(NamedTuple):
     shaken: np.ndarray
     rally_x: np.ndarray
     rally_y: np.ndarray
+    grounded_until: np.ndarray
 
 
 class Formation(NamedTuple):
@@ -166,7 +168,7 @@ def _move_soldiers(step, dt, gaits, p, b, f, t, movement_factor, rects, helping)
     base_posture, frozen_until, dispersed_until = p.base_posture, p.frozen_until, p.dispersed_until
     decoy_until, disperse_factor, pace = p.decoy_until, p.disperse_factor, p.pace
     ax, ay, hx, hy, decoy_dx, decoy_dy = p.ax, p.ay, p.hx, p.hy, p.decoy_dx, p.decoy_dy
-    objective, lag, lag_n = p.objective, p.lag, p.movers
+    objective, lag, lag_n, grounded_until = p.objective, p.lag, p.movers, p.grounded_until
     grid = t.grid
     t_ny, t_nx = grid.shape
     lag[:] = 0.0
@@ -190,8 +192,11 @@ def _move_soldiers(step, dt, gaits, p, b, f, t, movement_factor, rects, helping)
         st = stance[g]
         grounded = (st & 2) != 0
         down = grounded or ((st & 4) != 0 and suppression[i] > threshold)
-        if frozen_until[g] > step or grounded:
-            posture[i] = PRONE if down else CONCEALED
+        drill_ground = grounded_until[g] > step  # a 'ground' drill step: shooters stay up
+        running = decoy_until[g] > step and role[i] == DECOY  # the bait runs even so
+        if grounded or ((frozen_until[g] > step or drill_ground) and not running):
+            posture[i] = (PRONE if down or (drill_ground and role[i] != SHOOTER)
+                          else CONCEALED)
             continue
         if holding[i]:
             posture[i] = PRONE if down else HALTED
