@@ -120,7 +120,8 @@ def until_plan(plan: CalibrationPlan, until: dt.date | None) -> CalibrationPlan:
     if not kept:
         raise UserError(f"no observation is dated on or before {until}", file=plan.file,
                         field="until")
-    return dataclasses.replace(plan, observations=kept)
+    return dataclasses.replace(plan, observations=kept,
+                               key=sha256_of({"plan": plan.key, "until": until.isoformat()}))
 
 
 # --------------------------------------------------------------------------- settings
