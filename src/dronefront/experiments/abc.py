@@ -81,7 +81,8 @@ def decode(factor: Factor, u: float) -> Any:
 
     >>> decode(Factor(range=[1.0, 100.0], log=True), 0.5)
     10.000000000000002
-    >>> decode(Factor(levels=["a", "b", "c"]), 0.99), decode(Factor(range=[1, 6], integer=True), 0.5)
+    >>> levels, count = Factor(levels=["a", "b", "c"]), Factor(range=[1, 6], integer=True)
+    >>> decode(levels, 0.99), decode(count, 0.5)
     ('c', 4)
     """
     u = min(max(float(u), 0.0), 1.0)
@@ -277,12 +278,13 @@ def _sampler_class() -> type:
         def sample_until_n_accepted(self, n: int, simulate_one: Any, t: int, *,
                                     max_eval: float = np.inf, all_accepted: bool = False,
                                     ana_vars: Any = None) -> Any:
-            np.random.seed([self.seed, 104729, t + 1, self.calls])
+            # pyABC draws from NumPy's legacy global generator, so that is what is seeded
+            np.random.seed([self.seed, 104729, t + 1, self.calls])  # noqa: NPY002
             self.calls += 1
             sample = self._create_empty_sample()
             evaluations = 0
             while sample.n_accepted < n and evaluations < max_eval:
-                state = np.random.get_state()
+                state = np.random.get_state()  # noqa: NPY002
                 try:
                     particle = simulate_one()
                 except _Missing:
@@ -293,7 +295,7 @@ def _sampler_class() -> type:
                     finally:
                         self.oracle.recording = False
                     self.oracle.run_wanted()
-                    np.random.set_state(state)
+                    np.random.set_state(state)  # noqa: NPY002
                     continue
                 sample.append(particle)
                 evaluations += 1
