@@ -280,11 +280,11 @@ def calibrate_cmd(
     trials: Annotated[int | None, typer.Option("--trials", help="Override the file's trials.")]
     = None,
     population: Annotated[int, typer.Option(
-        "--population", help="abc: particles per generation.")] = 48,
+        "--population", help="abc: particles per generation.")] = 40,
     generations: Annotated[int, typer.Option(
         "--generations", help="abc: most generations (a rerun with more continues).")] = 5,
     max_runs: Annotated[int, typer.Option(
-        "--max-runs", help="abc: stop after this many simulations (runs).")] = 1200,
+        "--max-runs", help="abc: stop after this many simulations (runs).")] = 900,
     plot: Annotated[Path | None, typer.Option(
         "--plot", help="Save the fit plot (optimize) or the marginals (abc) (PNG).")] = None,
     pairs: Annotated[Path | None, typer.Option(
