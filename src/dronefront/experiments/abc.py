@@ -57,7 +57,7 @@ from dronefront.errors import UserError
 from dronefront.experiments.calibration import (
     CalibrationPlan,
     Observation,
-    _trial_loss,
+    trial_loss,
     load_calibration,
     model_values,
 )
@@ -188,7 +188,7 @@ class _Oracle:
             text = self.text(row.values)
             self.points[text] = int(row.point)
             if all((int(row.point), r) in finished for r in range(reps)):
-                self.losses[text] = _trial_loss(plan, long[long.point == row.point])
+                self.losses[text] = trial_loss(plan, long[long.point == row.point])
 
     def values(self, unit: dict[str, float]) -> dict[str, Any]:
         return {p: decode(f, unit[p]) for p, f in self.params}
@@ -256,7 +256,7 @@ class _Oracle:
                     want_series=True, columns=plan.columns, progress=tick)
         long = self.db.metrics(self.key, points=points, replicates=spec.replicates)
         for text in wanted:
-            self.losses[text] = _trial_loss(plan, long[long.point == self.points[text]])
+            self.losses[text] = trial_loss(plan, long[long.point == self.points[text]])
 
     def close(self) -> None:
         if self.executor is not None and not isinstance(self.executor_arg, Executor):

@@ -105,7 +105,7 @@ def load_posterior(source: str | os.PathLike, store: str | os.PathLike | None = 
     path = Path(source)
     if path.suffix.lower() in (".yaml", ".yml") and path.is_file():
         return read_posterior_file(path)
-    from dronefront.experiments.calibration import _stored_plan
+    from dronefront.experiments.calibration import stored_plan
     from dronefront.experiments.store import DEFAULT_STORE, open_store
 
     db = open_store(store or DEFAULT_STORE)
@@ -120,7 +120,7 @@ def load_posterior(source: str | os.PathLike, store: str | os.PathLike | None = 
         if stored is None:
             raise UserError(f"calibration {e.name!r} has no stored posterior yet (rerun it "
                             "to finish)", file=str(db.path))
-        plan, _ = _stored_plan(e, db.path)
+        plan, _ = stored_plan(e, db.path)
     finally:
         db.close()
     particles, _ = stored
