@@ -95,8 +95,9 @@ def _posterior_cmd(campaign: str, seed: int, out: Path | None, overrides: list[s
                         "apply", field="no-learning")
     spec = load_campaign(campaign, overrides)
     check_days(days)
-    beside = Path(campaign).with_suffix(".posterior.yaml")
-    post = read_posterior_file(beside) if beside.is_file() else builtin_posterior(campaign)
+    beside = Path(campaign).with_suffix(".posterior.yaml")  # for a campaign file of one's own
+    post = read_posterior_file(beside) if campaign.endswith((".yaml", ".yml")) \
+        and beside.is_file() else builtin_posterior(campaign)
     post.scenario = campaign
     post.fixed = [*post.fixed, *overrides]
     until = spec.end if days is None else min(spec.end, spec.start + dt.timedelta(days - 1))

@@ -57,9 +57,9 @@ from dronefront.errors import UserError
 from dronefront.experiments.calibration import (
     CalibrationPlan,
     Observation,
-    trial_loss,
     load_calibration,
     model_values,
+    trial_loss,
 )
 from dronefront.experiments.executors import Executor, Output, Task, make_executor
 from dronefront.experiments.runner import assignment, execute

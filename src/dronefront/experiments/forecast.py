@@ -187,10 +187,10 @@ def write_posterior_file(path: str | os.PathLike, posterior: Posterior,
 
 
 def builtin_posterior(name: str) -> Posterior:
-    """The posterior shipped beside a built-in campaign (``<name>.posterior.yaml``)."""
+    """The posterior shipped for a built-in campaign (``builtin/posteriors/<name>.yaml``)."""
     from importlib import resources
 
-    ref = resources.files("dronefront.scenario") / "builtin" / f"{name}.posterior.yaml"
+    ref = resources.files("dronefront.scenario") / "builtin" / "posteriors" / f"{name}.yaml"
     if not ref.is_file():
         raise UserError(f"no posterior is shipped for {name!r}", field="posterior")
     with resources.as_file(ref) as path:

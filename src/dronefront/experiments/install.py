@@ -1,7 +1,7 @@
 """Install an ABC calibration into the package: the posterior file and the campaign medians.
 
 ``python -m dronefront.experiments.install --store STORE --calibration NAME [--medians]``
-writes ``src/dronefront/scenario/builtin/<scenario>.posterior.yaml`` (the particles and a
+writes ``src/dronefront/scenario/builtin/posteriors/<scenario>.yaml`` (the particles and a
 provenance block: data file and its SHA-256, method and settings, date, version and the
 command that reproduces it), which ``dronefront campaign NAME --posterior`` runs. With
 ``--medians`` it also writes the posterior medians into the built-in campaign file, with the
@@ -78,7 +78,7 @@ def install(store: str, name: str, *, scenario: str = "kursk-campaign", medians:
     post.name = scenario
     fixed = {text.split("=", 1)[0]: yaml.safe_load(text.split("=", 1)[1])
              for text in post.fixed}
-    written = [write_posterior_file(folder / f"{scenario}.posterior.yaml", post, fixed)]
+    written = [write_posterior_file(folder / "posteriors" / f"{scenario}.yaml", post, fixed)]
     if medians:
         from dronefront.io.outputs import write_text
 
@@ -88,7 +88,7 @@ def install(store: str, name: str, *, scenario: str = "kursk-campaign", medians:
             set_path(data, path, value)
         head = ["# Calibrated: the fitted values below are the posterior medians of"]
         head += [f"#   {k}: {v}" for k, v in post.provenance.items()]
-        head += [f"# Posterior draws: {scenario}.posterior.yaml "
+        head += [f"# Posterior draws: posteriors/{scenario}.yaml "
                  f"(dronefront campaign {scenario} --posterior)."]
         body = yaml.safe_dump(data, sort_keys=False, default_flow_style=None, width=96)
         written.append(write_text(target, "\n".join(head) + "\n" + body))
