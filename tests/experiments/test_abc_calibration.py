@@ -283,3 +283,19 @@ def test_ninety_percent_posterior_intervals_cover_the_truth(tmp_path):
     print(json.dumps({"covered": hits, "identified": total}))
     assert total >= 8  # rate and kill share at least are identified in most campaigns
     assert hits / total >= 0.75
+
+
+def test_time_split_and_leave_one_source_out_check_only_unseen_figures(fitted, tmp_path):
+    from dronefront.experiments.validation import leave_one_source_out, time_split
+
+    path, _, _ = fitted
+    plan = load_calibration(path)
+    split = plan.observations[3].date  # the second date: two later dates stay unseen
+    table = time_split(path, split, settings=ABCSettings(population=12, generations=2),
+                       store=tmp_path / "v.duckdb", draws=8)
+    assert len(table) == 4 and (table.date > split).all()
+    assert table.hit.dtype == bool and (table.q05 <= table.q95).all()
+    loso = leave_one_source_out(path, settings=ABCSettings(population=12, generations=2),
+                                store=tmp_path / "v.duckdb", draws=8)
+    assert set(loso.left_out) == {"a", "b", "c"}
+    assert len(loso) == len(plan.observations)
