@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo test lint bench validation clean
+.PHONY: install demo test lint bench validation validation-calibration calibration clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,20 @@ lint: $(STAMP)
 
 validation: $(STAMP)
 	$(BIN)/python -m dronefront.validation docs
+
+# The Bayesian calibration's out-of-sample checks (time split, leave one source out) into
+# docs/validation.md; long: several ABC fits of the Kursk campaign.
+validation-calibration: $(STAMP)
+	$(BIN)/python -m dronefront.experiments.validation docs
+
+# Refit the Kursk campaign (ABC-SMC, default budget) and install its posterior and medians
+# into the built-in campaign, with provenance.
+calibration: $(STAMP)
+	$(BIN)/dronefront calibrate examples/calibrate-kursk.yaml --method abc --executor processes \
+		--store runs/calibration.duckdb --plot runs/calibration-marginals.png \
+		--pairs runs/calibration-pairs.png
+	$(BIN)/python -m dronefront.experiments.install --store runs/calibration.duckdb \
+		--calibration calibrate-kursk --medians
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/engine_throughput.py

@@ -20,6 +20,7 @@ from dronefront.errors import UserError
 #: The modules each extra provides (import names; the distributions in pyproject.toml).
 EXTRAS: dict[str, tuple[str, ...]] = {
     "experiments": ("duckdb", "pandas", "scipy", "SALib", "optuna"),
+    "calibration": ("pyabc",),
     "ray": ("ray",),
     "plots": ("matplotlib", "pandas"),
     "lanchester": ("scipy",),

@@ -27,8 +27,16 @@ def campaign_cmd(
     force: Annotated[bool, typer.Option(
         "--force", help="Replace whatever is at --out, not only an earlier campaign folder.")]
     = False,
+    posterior: Annotated[bool, typer.Option(
+        "--posterior", help="Run draws from the campaign's shipped posterior instead of one "
+        "point: median and 50%/90% intervals per date (a forecast folder).")] = False,
+    draws: Annotated[int, typer.Option(
+        "--draws", help="With --posterior: how many posterior draws (one run each).")] = 20,
 ) -> None:
     """Run a campaign: daily engagements with learning on both sides."""
+    if posterior:
+        _posterior_cmd(campaign, seed, out, set_ or [], no_learning or [], days, draws, force)
+        return
     from dronefront.campaign.runner import (
         check_days,
         daily_casualty_table,
@@ -73,6 +81,54 @@ def campaign_cmd(
         f"days a short stock cut an engagement: {s['stocks']['days_short']['days']}"
     )
     console.print(f"campaign folder: [bold]{markup_safe(out)}[/bold]  ({result.seconds:.1f} s)")
+
+
+def _posterior_cmd(campaign: str, seed: int, out: Path | None, overrides: list[str],
+                   no_learning: list[str], days: int | None, draws: int, force: bool) -> None:
+    """Posterior draws of a campaign through :func:`dronefront.experiments.forecast`."""
+    import datetime as dt
+
+    from dronefront.campaign.runner import check_days, load_campaign
+    from dronefront.errors import UserError
+    from dronefront.extras import require
+    from dronefront.io.outputs import check_output, default_folder
+    from dronefront.terminal import console, progress_bar
+
+    require("dronefront campaign --posterior", "experiments")
+    require("dronefront campaign --posterior", "plots", "matplotlib")
+    from dronefront.experiments.forecast import builtin_posterior, forecast, read_posterior_file
+
+    if no_learning:
+        raise UserError("--posterior runs the calibrated campaign; --no-learning does not "
+                        "apply", field="no-learning")
+    spec = load_campaign(campaign, overrides)
+    check_days(days)
+    beside = Path(campaign).with_suffix(".posterior.yaml")  # for a campaign file of one's own
+    post = read_posterior_file(beside) if campaign.endswith((".yaml", ".yml")) \
+        and beside.is_file() else builtin_posterior(campaign)
+    post.scenario = campaign
+    post.fixed = [*post.fixed, *overrides]
+    until = spec.end if days is None else min(spec.end, spec.start + dt.timedelta(days - 1))
+    out = default_folder(spec.name, seed, "posterior") if out is None else out
+    check_output(out, "--out", folder="forecast", force=force, make_parents=True)
+    with progress_bar(f"{spec.name} posterior draws", draws) as update:
+        result = forecast(post, until, draws=draws, seed=seed, progress=update)
+    result.write(out, force=force)
+    q = result.quantiles
+    shown = sorted({o.date for o in post.observations if o.date <= until} | {until})
+    table = Table(title=f"{markup_safe(spec.name)}: {draws} posterior draws (seeds {seed}.."
+                        f"{seed + draws - 1})")
+    for col in ("date", "series", "q05", "q25", "median", "q75", "q95"):
+        table.add_column(col, justify="right")
+    for r in q[q.date.isin(shown)].itertuples(index=False):
+        table.add_row(str(r.date), r.series, *(f"{getattr(r, c):,.0f}"
+                                               for c in ("q05", "q25", "median", "q75", "q95")))
+    console.print(table)
+    checks = result.checks()
+    if not checks.empty:
+        hits = int(checks.hit.sum())
+        console.print(f"{hits} of {len(checks)} dated observations overlap the 90% interval")
+    console.print(f"forecast folder: [bold]{markup_safe(out)}[/bold]")
 
 
 def _fmt(value: float | None, digits: int = 1) -> str:

@@ -631,7 +631,7 @@ def calibrate(
             long = db.metrics(plan.key, points=[t.number for t, _ in asked],
                               replicates=spec.replicates)
             for trial, _ in asked:
-                study.tell(trial, _trial_loss(plan, long[long.point == trial.number]))
+                study.tell(trial, trial_loss(plan, long[long.point == trial.number]))
         result = _result(plan, db, [(t.number, _values(spec, t.params)[0], t.value)
                                     for t in study.trials[:n_trials]])
         result.seconds = time.perf_counter() - started
@@ -644,7 +644,7 @@ def calibrate(
             db.close()
 
 
-def _trial_loss(plan: CalibrationPlan, long: pd.DataFrame) -> float:
+def trial_loss(plan: CalibrationPlan, long: pd.DataFrame) -> float:
     if long.empty:
         return float("inf")
     means = long.groupby("metric")["value"].mean()
@@ -730,7 +730,7 @@ def stored_calibration(store: Store | str | os.PathLike,
         if not experiment.is_calibration:
             raise UserError(f"{experiment.name!r} is a designed experiment, not a calibration",
                             file=str(db.path))
-        plan, note = _stored_plan(experiment, db.path)
+        plan, note = stored_plan(experiment, db.path)
         long = db.metrics(experiment.key, replicates=plan.spec.replicates)
         scored = []
         for row in db.points(experiment.key).itertuples(index=False):
@@ -740,7 +740,7 @@ def stored_calibration(store: Store | str | os.PathLike,
             values = {p: (row.values.get(p) if f.levels is not None
                           else int(row.values[p]) if f.integer else float(row.values[p]))
                       for p, f in plan.spec.parameters.items()}
-            scored.append((int(row.point), values, _trial_loss(plan, mine)))
+            scored.append((int(row.point), values, trial_loss(plan, mine)))
         if not scored:
             raise UserError("no finished trials yet", file=str(db.path))
         try:
@@ -755,7 +755,7 @@ def stored_calibration(store: Store | str | os.PathLike,
     return result
 
 
-def _stored_plan(e: StoredExperiment, store: Path) -> tuple[CalibrationPlan, str]:
+def stored_plan(e: StoredExperiment, store: Path) -> tuple[CalibrationPlan, str]:
     """The plan of a stored calibration and a note on what it had to assume (see
     :func:`stored_calibration`)."""
     from pydantic import ValidationError

@@ -254,21 +254,53 @@ def sensitivity_cmd(
 
 
 # --------------------------------------------------------------------------- calibrate
+def _date(text: str | None, option: str) -> Any:
+    import datetime as dt
+
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise UserError(f"{option} must be an ISO date (YYYY-MM-DD), got {text[:40]!r}",
+                        field=option.lstrip("-")) from None
+
+
 def calibrate_cmd(
     file: Annotated[Path, typer.Argument(help="Calibration YAML file.", dir_okay=False)],
+    method: Annotated[str, typer.Option(
+        "--method", help="optimize (Optuna point fit) or abc (ABC-SMC posterior).")]
+    = "optimize",
+    until: Annotated[str | None, typer.Option(
+        "--until", help="Fit only the observations dated on or before this date.")] = None,
     executor: ExecutorOpt = "local",
     store: StoreOpt = DEFAULT_STORE,
     ray_address: RayOpt = None,
     workers: WorkersOpt = None,
     trials: Annotated[int | None, typer.Option("--trials", help="Override the file's trials.")]
     = None,
-    plot: Annotated[Path | None, typer.Option("--plot", help="Save the fit plot (PNG).")]
-    = None,
-    output: Annotated[Path | None, typer.Option("--output", help="Write all trials (CSV).")]
-    = None,
+    population: Annotated[int, typer.Option(
+        "--population", help="abc: particles per generation.")] = 40,
+    generations: Annotated[int, typer.Option(
+        "--generations", help="abc: most generations (a rerun with more continues).")] = 5,
+    max_runs: Annotated[int, typer.Option(
+        "--max-runs", help="abc: stop after this many simulations (runs).")] = 900,
+    plot: Annotated[Path | None, typer.Option(
+        "--plot", help="Save the fit plot (optimize) or the marginals (abc) (PNG).")] = None,
+    pairs: Annotated[Path | None, typer.Option(
+        "--pairs", help="abc: save the pairwise posterior plot (PNG).")] = None,
+    output: Annotated[Path | None, typer.Option(
+        "--output", help="Write all trials (optimize) or the particles (abc) (CSV).")] = None,
 ) -> None:
-    """Fit parameters to interval observations with Optuna TPE; trials run on the executor."""
-    _needs("calibrate", executor, plot)
+    """Fit parameters to interval observations: an Optuna point fit or an ABC-SMC posterior;
+    the runs go through the executor and the store, and a rerun resumes."""
+    if method not in ("optimize", "abc"):
+        raise UserError(f"--method must be optimize or abc, got {method[:40]!r}",
+                        field="method")
+    _needs("calibrate", executor, plot or pairs)
+    if method == "abc":
+        require("dronefront calibrate --method abc", "calibration")
+    from dronefront.experiments.abc import until_plan
     from dronefront.experiments.calibration import (
         calibrate,
         conflicts,
@@ -278,13 +310,16 @@ def calibrate_cmd(
     from dronefront.io.outputs import check_output
 
     _check_plot(plot)
+    _check_plot(pairs)
     if output is not None:
         check_output(output, "--output", suffixes=DATA_SUFFIXES["csv"])
-    plan = load_calibration(file)
+    plan = until_plan(load_calibration(file), _date(until, "--until"))
     if trials is not None and trials < 1:
         raise UserError(f"--trials must be at least 1 (got {trials})", field="trials")
     n = trials or plan.spec.trials
-    err.print(f"{printable(plan.spec.name)}: {n} trials x {plan.spec.replicates} replicates "
+    what = (f"ABC-SMC, {population} particles, up to {generations} generations"
+            if method == "abc" else f"{n} trials")
+    err.print(f"{printable(plan.spec.name)}: {what} x {plan.spec.replicates} replicates "
               f"of {printable(plan.model.name)}, {len(plan.observations)} observations from "
               f"{printable(plan.observed_file)}", markup=False)
     for text in conflicts(plan.observations):
@@ -294,6 +329,10 @@ def calibrate_cmd(
     if not rates.empty:
         rates["from"], rates["to"] = rates["from"].astype(str), rates["to"].astype(str)
         err.print(_table(rates, "mean daily increase the observations allow"))
+    if method == "abc":
+        _calibrate_abc(plan, _date(until, "--until"), executor, store, workers, ray_address,
+                       population, generations, max_runs, plot, pairs, output)
+        return
     try:
         with progress_bar(plan.spec.name, rate="runs", keep=True) as update:
             result = calibrate(plan, executor=executor, store=store, workers=workers,
@@ -330,8 +369,98 @@ def calibrate_cmd(
         err.print(f"fit plot -> {printable(plot)}", markup=False)
 
 
+def _calibrate_abc(plan: Any, until: Any, executor: str, store: Path, workers: int | None,
+                   ray_address: str | None, population: int, generations: int,
+                   max_runs: int, plot: Path | None, pairs: Path | None,
+                   output: Path | None) -> None:
+    from dronefront.experiments.abc import ABCSettings, calibrate_abc, posterior_predictive
+    from dronefront.experiments.store import Store
+
+    settings = ABCSettings(population=population, generations=generations,
+                           max_runs=max_runs, batch=plan.spec.batch)
+    try:
+        with progress_bar(f"{plan.spec.name} (abc)", rate="runs", keep=True) as update:
+            result = calibrate_abc(plan, settings=settings, executor=executor, store=store,
+                                   workers=workers, ray_address=ray_address,
+                                   progress=update)
+    except _interrupts() as exc:
+        if not _is_interrupt(exc):
+            raise
+        _interrupted(store, "simulations")
+    gens = result.generations.copy()
+    console.print(_table(gens, "ABC-SMC generations (epsilon: the loss a particle had to "
+                               "beat)"))
+    ident = result.identification.copy()
+    ident["identified"] = ident["identified"].map({True: "yes", False: "no"})
+    console.print(_table(ident, "posterior per parameter (width ratio: posterior 5-95% "
+                                "interval over the prior's; identified when under 0.5)"))
+    with Store(store) as db:
+        pred = posterior_predictive(result, db)
+    pred["date"] = pred["date"].astype(str)
+    console.print(_table(pred.drop(columns=["line"]), "posterior predictive of each "
+                                                      "observation (replicate means)"))
+    console.print(f"{result.ran} runs in {result.seconds:.1f} s; posterior stored in "
+                  f"{printable(store)} as {printable(plan.spec.name)} ({result.key[:12]})",
+                  markup=False)
+    if output is not None:
+        _write_frame(result.particles, output, "csv")
+        err.print(f"particles -> {printable(output)}", markup=False)
+    if plot is not None:
+        result.plot_marginals(plot)
+        err.print(f"marginals plot -> {printable(plot)}", markup=False)
+    if pairs is not None:
+        result.plot_pairs(pairs)
+        err.print(f"pairs plot -> {printable(pairs)}", markup=False)
+
+
+# --------------------------------------------------------------------------- forecast
+def forecast_cmd(
+    calibration: Annotated[str, typer.Argument(
+        help="An ABC calibration in --store (name or hash start) or a posterior YAML file.")],
+    until: Annotated[str, typer.Option("--until", help="Last date (YYYY-MM-DD).")],
+    store: StoreOpt = DEFAULT_STORE,
+    draws: Annotated[int, typer.Option("--draws", help="Posterior draws (one run each).")]
+    = 40,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the draws and their runs.")]
+    = 10_000,
+    out: Annotated[Path | None, typer.Option("--out", help="Forecast folder.")] = None,
+    executor: ExecutorOpt = "local",
+    workers: WorkersOpt = None,
+    ray_address: RayOpt = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace whatever is at --out.")]
+    = False,
+) -> None:
+    """Run posterior draws to a date: median, 50% and 90% predictive intervals per date."""
+    _needs("forecast", executor, Path("plot"))
+    from dronefront.experiments.forecast import forecast
+    from dronefront.io.outputs import check_output, safe_name
+
+    day = _date(until, "--until")
+    folder = out or Path("runs") / f"forecast-{safe_name(Path(calibration).stem)}-{day}"
+    check_output(folder, "--out", folder="forecast", force=force, make_parents=True)
+    with progress_bar("forecast draws", draws) as update:
+        result = forecast(calibration, day, draws=draws, seed=seed, store=store,
+                          executor=executor, workers=workers, ray_address=ray_address,
+                          progress=update)
+    result.write(folder, force=force)
+    q = result.quantiles
+    dates = sorted(set(q.date))
+    shown = sorted({o.date for o in result.posterior.observations if o.date <= day}
+                   | {dates[-1]})
+    table = q[q.date.isin(shown)].copy()
+    table["date"] = table["date"].astype(str)
+    console.print(_table(table, f"{printable(result.posterior.name)}: forecast ({draws} draws;"
+                                " 50% = q25-q75, 90% = q05-q95)"))
+    checks = result.checks()
+    if not checks.empty:
+        checks["date"] = checks["date"].astype(str)
+        console.print(_table(checks, "observations against the 90% predictive interval"))
+    console.print(f"forecast folder: {printable(folder)}", markup=False)
+
+
 def register(app: typer.Typer) -> None:
     """Mount ``experiment``, ``sensitivity`` and ``calibrate`` on the main app."""
     app.add_typer(experiment_app, name="experiment")
     app.command("sensitivity")(sensitivity_cmd)
     app.command("calibrate")(calibrate_cmd)
+    app.command("forecast")(forecast_cmd)

@@ -8,6 +8,10 @@ Tables (one database holds any number of experiments, keyed by their hash)::
     runs          (experiment, point, replicate, seed, seconds, finished, worker,
                    summary JSON, timeseries)                PK (experiment, point, replicate)
     metrics       (experiment, point, replicate, metric, value)
+    posteriors    (experiment, particle, weight, distance, "values" JSON, unit JSON)
+                  the last generation of an ABC calibration (created on first write;
+                  stores written before it read as having no posterior)
+    abc_generations (experiment, generation, epsilon, particles, simulations, acceptance)
 
 Each finished run is written by the driver process only, in one transaction of its own
 (run row + its metrics), after its time series file (if any) has been renamed into place.
@@ -71,6 +75,15 @@ CREATE TABLE IF NOT EXISTS metrics (
     experiment VARCHAR, point INTEGER, replicate INTEGER, metric VARCHAR, value DOUBLE);
 """
 
+
+POSTERIOR_SCHEMA = """
+CREATE TABLE IF NOT EXISTS posteriors (
+    experiment VARCHAR, particle INTEGER, weight DOUBLE, distance DOUBLE, "values" JSON,
+    unit JSON, PRIMARY KEY (experiment, particle));
+CREATE TABLE IF NOT EXISTS abc_generations (
+    experiment VARCHAR, generation INTEGER, epsilon DOUBLE, particles INTEGER,
+    simulations INTEGER, acceptance DOUBLE, PRIMARY KEY (experiment, generation));
+"""
 
 #: The tables every experiment store holds.
 STORE_TABLES = frozenset({"experiments", "design_points", "runs", "metrics"})
@@ -234,6 +247,7 @@ class Store:
                             file=str(self.path)) from None
         if not read_only:
             self.con.execute(SCHEMA)
+            self.con.execute(POSTERIOR_SCHEMA)
             return
         try:
             columns = set(self.con.execute(_COLUMNS).fetchall())
@@ -332,6 +346,51 @@ class Store:
         except BaseException:
             self.con.execute("ROLLBACK")
             raise
+
+    def save_posterior(self, key: str, particles: pd.DataFrame,
+                       generations: pd.DataFrame) -> None:
+        """Replace an ABC calibration's posterior (one transaction): ``particles`` has
+        ``weight``, ``distance``, each parameter's value and ``u:<parameter>`` columns."""
+        params = [c for c in particles.columns if c not in ("weight", "distance")
+                  and not c.startswith("u:")]
+        rows = [(key, i, float(r["weight"]), float(r["distance"]),
+                 json.dumps({p: r[p] for p in params}, sort_keys=True, default=str),
+                 json.dumps({p: float(r[f"u:{p}"]) for p in params}, sort_keys=True))
+                for i, (_, r) in enumerate(particles.iterrows())]
+        self.con.execute("BEGIN")
+        try:
+            for table in ("posteriors", "abc_generations"):
+                self.con.execute(f"DELETE FROM {table} WHERE experiment = ?", [key])
+            self.con.executemany("INSERT INTO posteriors VALUES (?, ?, ?, ?, ?, ?)", rows)
+            self.con.executemany("INSERT INTO abc_generations VALUES (?, ?, ?, ?, ?, ?)", [
+                (key, int(g.generation), float(g.epsilon), int(g.particles),
+                 int(g.simulations), float(g.acceptance))
+                for g in generations.itertuples(index=False)])
+            self.con.execute("COMMIT")
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+
+    def posterior(self, key: str) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+        """An ABC calibration's particles and generations as :meth:`save_posterior` took
+        them, or None when the store holds none for ``key``."""
+        try:
+            rows = self.con.execute(
+                'SELECT weight, distance, "values", unit FROM posteriors WHERE experiment = ? '
+                "ORDER BY particle", [key]).fetchall()
+            gens = self.con.execute(
+                "SELECT generation, epsilon, particles, simulations, acceptance FROM "
+                "abc_generations WHERE experiment = ? ORDER BY generation", [key]).df()
+        except duckdb.CatalogException:  # a store written before posteriors existed
+            return None
+        if not rows:
+            return None
+        out = []
+        for weight, distance, values, unit in rows:
+            values, unit = json.loads(values), json.loads(unit)
+            out.append({"weight": weight, "distance": distance, **values,
+                        **{f"u:{p}": u for p, u in unit.items()}})
+        return pd.DataFrame(out), gens
 
     def experiments(self) -> list[StoredExperiment]:
         """Every experiment and calibration in the store, oldest first, with its count of

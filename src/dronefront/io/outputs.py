@@ -27,7 +27,7 @@ from typing import Any
 from dronefront.errors import UserError
 
 #: Kinds of folder dronefront writes; the manifest of each says which it is.
-FOLDER_KINDS = ("run", "campaign")
+FOLDER_KINDS = ("run", "campaign", "forecast")
 #: The file inside a temporary or trash sibling that says dronefront made it.
 PARTIAL_MARKER = ".dronefront-partial"
 PARTIAL_TEXT = "dronefront-partial"

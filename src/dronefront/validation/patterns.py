@@ -392,6 +392,15 @@ def paired(variant: Sequence[str], baseline: Sequence[str],
     return measure
 
 
+def casualties_per_fpv_sortie(summary: dict) -> float | None:
+    """The attacker's casualties per FPV sortie launched against it."""
+    roles = _attack_roles()
+    launched = sum(fates.get("launched", 0)
+                   for name, fates in summary["drones"]["defender"].items()
+                   if roles.get(name) == "fpv")
+    return _ratio(summary["sides"]["attacker"]["casualties"], launched)
+
+
 def attack_shot_down_share(summary: dict) -> float | None:
     """Share of the defender's attack sorties (FPV, bomber, loitering) shot down."""
     roles = _attack_roles()
@@ -492,7 +501,9 @@ S_WSJ = Source("Wall Street Journal (smaller groups on return); Ukrainska Pravda
 
 
 # ----------------------------------------------------------------------------- patterns
-_DECOY_BASE = ("sides.attacker.units.0.skills.marksmanship=0.05",
+# Trained shooters: marksmanship at the per-shot fire model's trained reference
+# (``counter_drone.skill_reference``, model.md §10).
+_DECOY_BASE = ("sides.attacker.units.0.skills.marksmanship=0.3",
                "sides.attacker.units.0.doctrine.shooters=4",
                "sides.attacker.units.0.doctrine.decoys=1")
 DECOY_ENGAGE = (*_DECOY_BASE, "sides.attacker.units.0.doctrine.drill=[decoy, engage]")
@@ -585,16 +596,27 @@ def _fixed_patterns() -> list[Pattern]:
             "would move it."),
         Pattern(
             "decoy-and-shoot",
-            "The decoy-and-shoot drill (one bait, two shooters) brings drones down",
-            "engagement", (S_DIARY, S_NIKKEI),
+            "The decoy-and-shoot drill (one bait, two shooters) costs fewer casualties per "
+            "drone sortie than engaging alone", "engagement", (S_DIARY, S_NIKKEI),
+            Direction(-1, "direction only: fewer casualties with the bait"),
+            f"casualties per FPV sortie with `[decoy, engage]` minus with `[engage]`, "
+            f"trained shooters (4 per platoon, marksmanship 0.3, 1 decoy), `{ASSAULT}`, "
+            f"same seeds", "difference",
+            paired(DECOY_ENGAGE, ENGAGE_ONLY, casualties_per_fpv_sortie),
+            "The bait pays when a drone commits to him (the operator's `decoy_commit`) "
+            "and is either shot down by the ready shooters or spends its charge on one man "
+            "instead of the densest group (model.md §10)."),
+        Pattern(
+            "decoy-and-shoot-downs",
+            "The decoy-and-shoot drill brings drones down", "engagement",
+            (S_DIARY, S_NIKKEI),
             Direction(+1, "direction only: more shoot-downs with the bait"),
             f"share of attack sorties shot down with `[decoy, engage]` minus with "
-            f"`[engage]`, trained shooters (4 per platoon, marksmanship 0.05, 1 decoy), "
-            f"`{ASSAULT}`, same seeds", "share difference",
+            f"`[engage]`, the same trained shooters, `{ASSAULT}`, same seeds",
+            "share difference",
             paired(DECOY_ENGAGE, ENGAGE_ONLY, attack_shot_down_share),
-            "The bait helps only if a drone commits to him and his platoon's shooters "
-            "then fire at a drone in range (model.md §10: `decoy_commit`, "
-            "`decoy_hit_bonus`)."),
+            "A committed drone dives at a known spot covered by the ready shooters: more "
+            "rounds at short range (model.md §10)."),
         Pattern(
             "casualties-per-assault-falling",
             "Casualties per assault fall over the first weeks as the force adapts",

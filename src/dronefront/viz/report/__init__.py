@@ -33,11 +33,13 @@ from dronefront.viz.report.dispatch import (
     report_kinds,
     write_report,
 )
+from dronefront.viz.report.forecast import is_forecast_folder, render_forecast_dir
 from dronefront.viz.report.html import CSS, esc, figure_img, fmt, page, section, table
 from dronefront.viz.report.run import is_run_folder, render_run_dir, run_report
 
 register_report_kind("run_folder", is_run_folder, render_run_dir)
 register_report_kind("campaign_folder", is_campaign_folder, render_campaign_dir, compare=True)
+register_report_kind("forecast_folder", is_forecast_folder, render_forecast_dir)
 
 # Experiment stores need the ``experiments`` extra (DuckDB): imported only when one is reported.
 _LAZY = {
