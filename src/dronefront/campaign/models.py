@@ -72,7 +72,7 @@ class Stock(Model):
 class Skills(Model):
     enabled: bool = True
     spotting: SkillCurve = SkillCurve(form="exponential", start=0.3, ceiling=1.2, rate=0.15)
-    marksmanship: SkillCurve = SkillCurve(form="exponential", start=0.005, ceiling=0.05,
+    marksmanship: SkillCurve = SkillCurve(form="exponential", start=0.005, ceiling=0.3,
                                           rate=0.1)
 
 
