@@ -28,6 +28,7 @@ from dronefront.engine.state import (
     RIFLEMAN,
     SHOOTER,
     SPOTTER,
+    WEIGHTED,
     WOUNDED,
 )
 from dronefront.errors import UserError
@@ -136,7 +137,9 @@ class Engagement:
         self.team_orders[:, 1] = d.policy
         self.team_orders[:, 2] = ~st.types.radio[d.dtype]
         self.active_until0 = d.active_until.copy()
-        self.weighted_ok = d.weights.sum(axis=1) > 0 if d.weights.size else np.zeros(self.M, bool)
+        # weighted targeting needs the memo the engine keeps only when a team starts with it
+        self.weighted_ok = ((d.weights.sum(axis=1) > 0) & bool((d.policy == WEIGHTED).any())
+                            if d.weights.size else np.zeros(self.M, bool))
         self._cover_index()
         self.strength = np.maximum(p.strength, 1)
         self.side_n = np.array([(s.side == k).sum() for k in range(2)])
@@ -296,9 +299,25 @@ class Engagement:
             row = actions[i]
             old = self.orders[g]
             for head in range(row.shape[0]):
-                if row[head] != old[head]:
+                if row[head] != old[head] and self._allowed(g, head, int(row[head])):
                     self._apply(g, head, int(old[head]), int(row[head]))
                     old[head] = row[head]
+
+    def _allowed(self, g: int, head: int, new: int) -> bool:
+        """Whether an order is possible (``platoon_masks``); an impossible one is ignored."""
+        if head == 0:
+            if new in (0, 2) and self.route[2][g] == 0:
+                return False
+            if new == 3:
+                p = self.state.platoons
+                return bool(self.cover_x.size) and bool(
+                    (np.hypot(self.cover_x - p.ax[g], self.cover_y - p.ay[g])
+                     <= self.cfg.cover_radius).any())
+        if head == 3 and new > 0:
+            return bool(self.doctrine_shooters[g] > 0 or self.cfg.shooters > 0)
+        if head == 4 and new == 1:
+            return bool(self.doctrine_spotters[g] > 0 or self.cfg.spotters > 0)
+        return True
 
     def _apply(self, g: int, head: int, old: int, new: int) -> None:
         st, p, s = self.state, self.state.platoons, self.state.soldiers
@@ -375,6 +394,8 @@ class Engagement:
         d = self.state.drones
         for i, slot in enumerate(self.teams):
             row, old = actions[i], self.team_orders[slot]
+            if row[1] == WEIGHTED and not self.weighted_ok[slot]:
+                row = np.array([row[0], old[1], old[2]])  # impossible: ignored
             if row[0] != old[0]:
                 d.active_until[slot] = self.state.step if row[0] == 1 else self.active_until0[slot]
             if row[1] != old[1]:
