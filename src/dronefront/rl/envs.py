@@ -133,7 +133,8 @@ class DronefrontParallelEnv(ParallelEnv):
         return None
 
 
-def parallel_env(scenario: Scenario | str = "kursk-assault", **kwargs: Any) -> DronefrontParallelEnv:
+def parallel_env(scenario: Scenario | str = "kursk-assault",
+                 **kwargs: Any) -> DronefrontParallelEnv:
     """The PettingZoo ``ParallelEnv`` over ``scenario`` (keywords as
     :class:`DronefrontParallelEnv`)."""
     return DronefrontParallelEnv(scenario, **kwargs)
