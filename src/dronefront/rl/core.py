@@ -148,12 +148,36 @@ class Engagement:
         self.prev = self._tally()
 
     def _cover_index(self) -> None:
-        """Cells with cover ``>= cover_min`` in blocks of about ``cover_radius / 4``."""
+        """The raster of cells with cover ``>= cover_min`` (searched in a window per order)."""
         t = self.state.terrain
-        cover = t.cover[t.grid] >= self.cfg.cover_min
-        rows, cols = np.nonzero(cover)
-        self.cover_x = t.x0 + (cols + 0.5) * t.cell
-        self.cover_y = t.y0 + (rows + 0.5) * t.cell
+        self.cover_cells = t.cover[t.grid] >= self.cfg.cover_min
+        self.cover_memo: dict[int, tuple[int, tuple[float, float] | None]] = {}
+
+    def nearest_cover(self, g: int) -> tuple[float, float] | None:
+        """Centre of the nearest cover cell within ``cover_radius`` of platoon ``g``'s anchor."""
+        step = self.state.step
+        memo = self.cover_memo.get(g)
+        if memo is not None and memo[0] == step:
+            return memo[1]
+        t, p = self.state.terrain, self.state.platoons
+        ny, nx = self.cover_cells.shape
+        r = self.cfg.cover_radius
+        c0 = max(int((p.ax[g] - r - t.x0) // t.cell), 0)
+        c1 = min(int((p.ax[g] + r - t.x0) // t.cell) + 1, nx)
+        r0 = max(int((p.ay[g] - r - t.y0) // t.cell), 0)
+        r1 = min(int((p.ay[g] + r - t.y0) // t.cell) + 1, ny)
+        found = None
+        if c0 < c1 and r0 < r1:
+            rows, cols = np.nonzero(self.cover_cells[r0:r1, c0:c1])
+            if rows.size:
+                x = t.x0 + (cols + c0 + 0.5) * t.cell
+                y = t.y0 + (rows + r0 + 0.5) * t.cell
+                d = np.hypot(x - p.ax[g], y - p.ay[g])
+                k = int(d.argmin())
+                if d[k] <= r:
+                    found = (float(x[k]), float(y[k]))
+        self.cover_memo[g] = (step, found)
+        return found
 
     # ------------------------------------------------------------------ tallies
     def _tally(self) -> dict[str, np.ndarray]:
@@ -256,15 +280,12 @@ class Engagement:
     # ------------------------------------------------------------------ masks
     def platoon_masks(self) -> np.ndarray:
         """Allowed options per controlled platoon: bool ``(n, sum(PLATOON_NVEC))``."""
-        p = self.state.platoons
         gs = self.platoons
         mask = np.ones((gs.size, int(PLATOON_NVEC.sum())), bool)
         if gs.size == 0:
             return mask
-        r = self.cfg.cover_radius
         for i, g in enumerate(gs):
-            if self.cover_x.size == 0 or not (np.hypot(self.cover_x - p.ax[g],
-                                                        self.cover_y - p.ay[g]) <= r).any():
+            if self.nearest_cover(g) is None:
                 mask[i, 3] = False
             if self.route[2][g] == 0:
                 mask[i, 0] = mask[i, 2] = False  # no route: nowhere to advance or fall back to
@@ -309,10 +330,7 @@ class Engagement:
             if new in (0, 2) and self.route[2][g] == 0:
                 return False
             if new == 3:
-                p = self.state.platoons
-                return bool(self.cover_x.size) and bool(
-                    (np.hypot(self.cover_x - p.ax[g], self.cover_y - p.ay[g])
-                     <= self.cfg.cover_radius).any())
+                return self.nearest_cover(g) is not None
         if head == 3 and new > 0:
             return bool(self.doctrine_shooters[g] > 0 or self.cfg.shooters > 0)
         if head == 4 and new == 1:
@@ -332,9 +350,7 @@ class Engagement:
             elif new == 2:
                 self._detour(g, p.rally_x[g], p.rally_y[g])
             elif new == 3:
-                d = np.hypot(self.cover_x - p.ax[g], self.cover_y - p.ay[g])
-                k = int(d.argmin())
-                self._detour(g, self.cover_x[k], self.cover_y[k])
+                self._detour(g, *self.nearest_cover(g))
         elif head == 1:
             scale = self.cfg.spacings[new] / self.doctrine_spacing[g]
             mine = s.platoon == g
