@@ -8,8 +8,10 @@ random numbers). Needs the ``rl`` extra.
 
     python examples/rl/train_es.py --out policy.json            # train (minutes on 2 cores)
     python examples/rl/train_es.py --evaluate policy.json       # 50 fresh seeds vs doctrine
-    python examples/rl/train_es.py --replay policy.json --run out/es-run   # a run folder
-    dronefront replay out/es-run
+    python examples/rl/train_es.py --replay policy.json --run out/es-run   # + es-run.html
+
+(``dronefront replay RUN`` re-simulates a folder from its manifest, which knows nothing of
+the policy, so the example writes the HTML replay itself with the same recorder.)
 """
 
 from __future__ import annotations
@@ -132,11 +134,24 @@ def evaluate(args: argparse.Namespace) -> None:
 
 
 def replay(args: argparse.Namespace) -> None:
+    """Write a run folder and an HTML replay of one episode played by a saved policy."""
+    from dronefront.viz.record import record_run
+    from dronefront.viz.replay import write_replay
+
     saved = json.loads(Path(args.replay).read_text())
     scenario = load_scenario(saved["scenario"])
-    _, e = episode(scenario, args.seed, np.asarray(saved["theta"]), events=True)
-    e.finish().write(args.run, force=True)
-    print(f"wrote {args.run}: dronefront replay {args.run}")
+    theta = np.asarray(saved["theta"])
+    e = Engagement(scenario, args.seed, events=True)
+
+    def decide() -> None:  # the env's decision points: every `e.every` steps
+        if e.state.step % e.every == 0:
+            e.order_platoons(act(theta, e.observe(), e.platoon_masks()))
+
+    rec = record_run(scenario, args.seed, sim=e.sim, before_step=decide)
+    rec.result.write(args.run, force=True)
+    html = write_replay(rec, Path(args.run).with_suffix(".html"),
+                        title=f"{scenario.name}: ES-trained attacker, seed {args.seed}")
+    print(f"wrote {args.run} and {html}")
 
 
 def main() -> None:
