@@ -24,6 +24,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "ray": ("ray",),
     "plots": ("matplotlib", "pandas"),
     "lanchester": ("scipy",),
+    "rl": ("gymnasium", "pettingzoo", "cma"),
 }
 
 

@@ -627,6 +627,45 @@ class Suppression(Model):
     )
 
 
+class RLReward(Model):
+    """Weights of the learning environments' reward terms (docs/rl.md; all assumptions)."""
+
+    progress: float = Field(
+        1.0, description="Per platoon route fraction covered towards the objective.")
+    own_casualties: float = Field(
+        -0.05, description="Per own soldier newly killed or wounded (negative: a cost).")
+    enemy_casualties: float = Field(
+        0.05, description="Per enemy soldier newly killed or wounded, shared by the side's agents.")
+    drones_downed: float = Field(
+        0.1, description="Per hostile drone shot down by the agent's side (for a drone team: "
+        "per own drone shot down, with the sign reversed), shared by the side's agents.")
+    ammunition: float = Field(
+        -0.0005, description="Per counter-drone round fired by the agent's side, shared.")
+
+
+class RL(Model):
+    """How the learning environments (``dronefront.rl``) act on and reward this scenario."""
+
+    decision_interval: Positive = Field(
+        10.0, description="Simulated seconds between decisions (rounded to whole steps, >= 1).")
+    reward: RLReward = RLReward()
+    spacings: tuple[Positive, Positive, Positive] = Field(
+        (1.5, 5.0, 10.0), description="Neighbour spacing, m, of the close, medium and open "
+        "options (the scenario's own spacing stands until another option is chosen).")
+    spotters: int = Field(
+        2, ge=0, description="Riflemen posted as spotters by the 'posted' option when the "
+        "doctrine posts none.")
+    shooters: int = Field(
+        4, ge=0, description="Riflemen who fire at drones under 'engage' when the doctrine "
+        "designates none.")
+    cover_radius: Positive = Field(
+        200.0, description="m: how far 'move to the nearest cover' looks.")
+    cover_min: Probability = Field(
+        0.3, description="Least terrain cover that counts as cover for that order.")
+    sight_radius: Positive = Field(
+        500.0, description="m: drones within it appear in a platoon's observation.")
+
+
 class Scenario(Model):
     """A whole engagement: terrain, both sides, drones and the shared mechanics."""
 
@@ -653,6 +692,9 @@ class Scenario(Model):
     )
     sprint_factor: Annotated[float, Field(ge=1.0)] = 2.0
     suppression: Suppression = Suppression()
+    rl: RL | None = Field(
+        None, description="Learning environments: reward weights and action options "
+        "(docs/rl.md); absent: the defaults.")
 
     @field_validator("posture_concealment", "posture_protection")
     @classmethod

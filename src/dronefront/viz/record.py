@@ -113,8 +113,13 @@ def record_run(
     max_soldiers: int = MAX_SOLDIERS,
     max_samples: int = MAX_SAMPLES,
     progress: Callable[[int, int], None] | None = None,
+    sim: Any = None,
+    before_step: Callable[[], None] | None = None,
 ) -> Recording:
     """Run one engagement step by step, recording positions every ``every`` steps.
+
+    ``sim`` (a fresh ``Sim`` of ``scenario``) and ``before_step`` (called before each step)
+    let an outside agent act during the run (``dronefront.rl``; docs/rl.md).
 
     The engine is deterministic, so the Result equals ``dronefront.run(scenario, seed)``.
     Runs above ``max_soldiers`` soldiers or ``max_samples`` positions are thinned (see
@@ -124,7 +129,8 @@ def record_run(
     from dronefront.scenario.loader import load_scenario
 
     spec = load_scenario(scenario, overrides)
-    sim = Sim(spec, seed=seed)
+    if sim is None:
+        sim = Sim(spec, seed=seed)
     state = sim.state
     total = spec.steps
     stride, every = thinning(state.soldiers.n, total, every,
@@ -161,6 +167,8 @@ def record_run(
     snapshot(0)
     frame = 1
     while state.step < total:
+        if before_step is not None:
+            before_step()
         sim.step()
         if state.step % every == 0 or state.step == total:
             snapshot(frame)
