@@ -295,7 +295,7 @@ class Counters(NamedTuple):
 
 
 class Interceptors(NamedTuple):
-    """Interceptor drone teams (``I``), one airframe in the air at a time (model.md §15b)."""
+    """Interceptor drone teams (``I``), one airframe in the air at a time (model.md §12a)."""
 
     side: np.ndarray  #: int8 (I,)
     dtype: np.ndarray  #: int32 (I,) drone type (role interceptor)
@@ -965,7 +965,8 @@ def _layers(scenario: Scenario, type_index: dict, types: DroneTypes, drones: Dro
         side=darr(lambda i, d: i, np.int8), x=darr(lambda i, d: d.position[0]),
         y=darr(lambda i, d: d.position[1]), range=darr(lambda i, d: d.range),
         detect_prob=darr(lambda i, d: d.detect_prob),
-        locate_error=darr(lambda i, d: d.locate_error), cue=darr(lambda i, d: d.cue_artillery, bool),
+        locate_error=darr(lambda i, d: d.locate_error),
+        cue=darr(lambda i, d: d.cue_artillery, bool),
     )
     never = np.iinfo(np.int64).min // 2
     return Layers(

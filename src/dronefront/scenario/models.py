@@ -203,7 +203,7 @@ class DroneType(Model):
         0.15, description="Terminal miss hazard per unit of ln(1 + soldiers that fired at "
         "the drone in the latest step) (assumption)."
     )
-    # Autonomous terminal guidance (docs/model.md §"Autonomy and swarms"); off at 0.
+    # Autonomous terminal guidance (docs/model.md §12a); off at 0.
     autonomy_range: NonNegative = Field(
         0.0, description="Metres from its target over which a strike drone guides itself "
         "without a link: immune to jamming there (0: no autonomy)."
@@ -216,7 +216,7 @@ class DroneType(Model):
         0.1, description="Per autonomous strike: probability its classifier strikes a "
         "non-target (a wounded man, a decoy runner or a dummy) instead (assumption)."
     )
-    # Interceptor drones (docs/model.md §"Counter-drone layers").
+    # Interceptor drones (docs/model.md §12a).
     intercept_range: NonNegative = Field(
         3000.0, description="Interceptor: how far from its team enemy drones are detected "
         "and hunted, m (ground radar or acoustic cueing; assumption)."

@@ -25,8 +25,8 @@ from dronefront.engine.stages.targeting import FAR, Targeter
 from dronefront.engine.state import (
     ATTACK,
     CRASHED,
-    EXPENDED,
     DECOY,
+    EXPENDED,
     FAILED,
     FLYING,
     HEALTHY,

@@ -2,7 +2,7 @@
 operator teams and jammers, and interceptor drones that hunt enemy drones in the air.
 
 Built only when a scenario has interceptor teams, RF detectors or ISR that hunts jammers
-(``State.layers``); docs/model.md §15b gives the equations. Random draws come from the
+(``State.layers``); docs/model.md §12a gives the equations. Random draws come from the
 streams ``layers.rf``, ``layers.locate``, ``layers.isr_jammers``, ``layers.interceptor``
 and ``layers.sites``, so a layer switched off moves no other draw.
 """
@@ -244,11 +244,9 @@ def shell_sites(state: State, log: EventLog, side: np.ndarray, bx: np.ndarray, b
     link_cause = len(state.weapon_names) + EXTRA_CAUSES.index("link_range")
     for r in range(bx.size):
         enemy = 1 - side[r]
-        for ids, sx, sy, alive, offset in (
-                (np.flatnonzero(layers.team_alive & (d.side == enemy)), d.home_x, d.home_y,
-                 None, 0),
-                (np.flatnonzero(jm.active & (jm.side == enemy)), jm.x, jm.y, None,
-                 _JAMMER_IDS)):
+        for ids, sx, sy, offset in (
+                (np.flatnonzero(layers.team_alive & (d.side == enemy)), d.home_x, d.home_y, 0),
+                (np.flatnonzero(jm.active & (jm.side == enemy)), jm.x, jm.y, _JAMMER_IDS)):
             if ids.size == 0:
                 continue
             dist = np.hypot(sx[ids] - bx[r], sy[ids] - by[r])
