@@ -14,7 +14,8 @@ from dronefront.scenario.loader import builtin_names
 
 SEEDS = (1, 2, 3)
 CHECKED = {"ew-screen", "fpv-drill", "kursk-assault", "kursk-assault-dispersed", "kursk-campaign",
-           "lanchester-aimed-fire", "reference-open-field", "swarm-breach"}
+           "lanchester-aimed-fire", "reference-open-field", "swarm-breach",
+           "layered-defence"}  # its claims: tests/engine/test_layers.py
 
 
 def _side(result, name: str = "attacker") -> dict:

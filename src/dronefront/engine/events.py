@@ -13,7 +13,8 @@ from dronefront.scenario.models import SIDES
 KINDS = (
     "launch", "detection", "spotted", "strike", "bomb", "call_for_fire", "shell", "shot",
     "shoot_down", "jam_loss", "crash", "return", "casualty", "decoy", "miss", "failure",
-    "warned", "break", "evacuated",
+    "warned", "break", "evacuated", "autonomous", "misidentified", "intercept",
+    "rf_detection", "site_destroyed",
 )
 KIND = {name: i for i, name in enumerate(KINDS)}
 SIDE_NAMES = SIDES  # kept for importers: the names live in scenario.models

@@ -236,6 +236,11 @@ def summarize(state: State, seed: int) -> dict[str, Any]:
         "exchange_ratio": _ratio(attacker, defender),
         "units": units,
     }
+    if state.layers is not None:
+        # Autonomy, swarms and counter-drone layers, by the side that acted.
+        summary["layers"] = {name: {tally: int(v[i]) for tally, v in
+                                    state.layers.tallies.items()}
+                             for i, name in enumerate(SIDES)}
     return jsonable(summary)
 
 

@@ -28,6 +28,7 @@ from dronefront.engine.stages.care import CasualtyCare
 from dronefront.engine.stages.counterdrone import CounterDrone
 from dronefront.engine.stages.direct_fire import DirectFire
 from dronefront.engine.stages.drones import Flight, Jamming, Launch
+from dronefront.engine.stages.layers import CounterDroneLayers
 from dronefront.engine.stages.morale import Morale
 from dronefront.engine.stages.movement import Movement
 from dronefront.engine.stages.sensing import Sensing
@@ -46,8 +47,14 @@ STAGE_NAMES = ("care", "movement", "sensing", "artillery", "launch", "jamming", 
 def build_stages(state: State) -> list[Stage]:
     """The stages of a run over ``state``, in step order (``STAGE_NAMES``)."""
     targeter = Targeter(state)  # launch and flight share its per-step memos
+    layers = state.layers
+    # The layers stage (after flight) exists only where a scenario has interceptors, RF
+    # detectors or jammer-hunting ISR: elsewhere a step pays nothing for it.
+    extra: list[Stage] = [CounterDroneLayers(state)] if layers is not None and (
+        layers.interceptors.n or layers.detectors.side.size
+        or layers.isr_finds_jammers.any()) else []
     return [CasualtyCare(state), Movement(state), Sensing(state), Artillery(state),
-            Launch(state, targeter), Jamming(state), Flight(state, targeter),
+            Launch(state, targeter), Jamming(state), Flight(state, targeter), *extra,
             CounterDrone(state), DirectFire(state), Morale(state)]
 
 

@@ -45,8 +45,8 @@ RIFLEMAN, SPOTTER, SHOOTER, DECOY, OBSERVER = range(5)
 IDLE, FLYING = 0, 1
 # Flight phases.
 TRANSIT, ATTACK, ON_STATION, RETURN = range(4)
-DRONE_ROLES = ("isr", "fpv", "bomber", "loitering")
-ISR, FPV, BOMBER, LOITERING = range(4)
+DRONE_ROLES = ("isr", "fpv", "bomber", "loitering", "interceptor")
+ISR, FPV, BOMBER, LOITERING, INTERCEPTOR = range(5)
 # Drone fates, counted per type: "launched", then how each sortie ended (exactly one each):
 # expended (a strike drone hit: it detonated at its target), shot down, jammed, crashed (out
 # of link range or battery), returned, missed (its terminal dive missed) or failed
@@ -187,6 +187,10 @@ class DroneTypes(NamedTuple):
     miss_per_speed: np.ndarray  #: float64 (K,) miss hazard per m/s of target speed
     miss_per_jamming: np.ndarray  #: float64 (K,) miss hazard per unit of jamming at the target
     miss_under_fire: np.ndarray  #: float64 (K,) miss hazard per ln(1 + shooters at it)
+    autonomy_range: np.ndarray  #: float64 (K,) m from its target guided without a link, 0 none
+    autonomy_miss: np.ndarray  #: float64 (K,) miss probability of an autonomous dive
+    misidentification: np.ndarray  #: float64 (K,) per autonomous strike: a non-target struck
+    intercept_range: np.ndarray  #: float64 (K,) m, interceptor: hunting radius around home
 
 
 class Drones(NamedTuple):
@@ -223,6 +227,9 @@ class Drones(NamedTuple):
     fire_shooters: np.ndarray  #: int64 (M,) soldiers that fired at it in ``fire_step``
     weights: np.ndarray  #: float64 (M, 7) weighted policy, columns ``WEIGHT_NAMES``
     strikes_fallen: np.ndarray  #: bool (M,) keeps a target that falls wounded (policy)
+    salvo: np.ndarray  #: int64 (M,) swarm (salvo group) it launches with, -1 on its own
+    deconfliction: np.ndarray  #: float64 (M,) m, radius around swarm mates' claimed targets
+    autonomous_sortie: np.ndarray  #: int64 (M,) sortie whose autonomous leg has begun, -1
 
     @property
     def n(self) -> int:
@@ -285,6 +292,68 @@ class Counters(NamedTuple):
     shells: np.ndarray  #: int64 (2,) artillery rounds, by firing side
     strikes: np.ndarray  #: int64 (2, K) detonations and bombs released
     decoy_downs: np.ndarray  #: int64 (2,) drones downed while chasing a decoy, by shooter side
+
+
+class Interceptors(NamedTuple):
+    """Interceptor drone teams (``I``), one airframe in the air at a time (model.md §12a)."""
+
+    side: np.ndarray  #: int8 (I,)
+    dtype: np.ndarray  #: int32 (I,) drone type (role interceptor)
+    home_x: np.ndarray  #: float64 (I,) m
+    home_y: np.ndarray  #: float64 (I,) m
+    inventory: np.ndarray  #: int64 (I,) airframes on the ground
+    turnaround: np.ndarray  #: int64 (I,) steps between sorties
+    active_from: np.ndarray  #: int64 (I,) step
+    active_until: np.ndarray  #: int64 (I,) step
+    state: np.ndarray  #: int8 (I,) IDLE or FLYING
+    ready_step: np.ndarray  #: int64 (I,) step from which it may launch
+    x: np.ndarray  #: float64 (I,) m
+    y: np.ndarray  #: float64 (I,) m
+    target: np.ndarray  #: int64 (I,) enemy drone slot hunted, -1 none (heading home)
+    target_sortie: np.ndarray  #: int64 (I,) that slot's sortie when it was taken
+    battery_end: np.ndarray  #: int64 (I,) step at which the battery is flat
+    sortie: np.ndarray  #: int64 (I,) global sortie id, -1 before the first launch
+
+    @property
+    def n(self) -> int:
+        return self.side.shape[0]
+
+
+class Detectors(NamedTuple):
+    """RF detectors (``D``): passive receivers that find radio drones and emitters."""
+
+    side: np.ndarray  #: int8 (D,)
+    x: np.ndarray  #: float64 (D,) m
+    y: np.ndarray  #: float64 (D,) m
+    range: np.ndarray  #: float64 (D,) m
+    detect_prob: np.ndarray  #: float64 (D,) per step and emitter in range
+    locate_error: np.ndarray  #: float64 (D,) m, std. dev. per axis of a located position
+    cue: np.ndarray  #: bool (D,) located emitters get a fire mission
+
+
+@dataclass
+class Layers:
+    """Counter-drone layers and swarm state; ``State.layers`` is None when a scenario uses
+    none of autonomy, salvos, interceptors, RF detectors or jammer hunting."""
+
+    interceptors: Interceptors
+    detectors: Detectors
+    isr_finds_jammers: np.ndarray  #: bool (2,) by side
+    team_alive: np.ndarray  #: bool (M,) the operator team of each drone slot still exists
+    #: step until which a fire mission covers each slot's team / each jammer (no repeat calls)
+    team_called: np.ndarray  #: int64 (M,)
+    jammer_called: np.ndarray  #: int64 (J,)
+    #: fire calls on located emitters, made by detection and answered by artillery next step:
+    #: ``(side calling, x, y)`` in call order
+    fire_calls: list = field(default_factory=list)
+    #: tallies by the side that acted (interceptor, detector, striker): (2,) int64 each
+    tallies: dict = field(default_factory=dict)
+
+
+#: Names of ``Layers.tallies`` (summary ``layers`` block).
+LAYER_TALLIES = ("intercepts", "rf_detections", "teams_located", "jammers_located",
+                 "fire_missions", "teams_destroyed", "jammers_destroyed", "autonomous_legs",
+                 "misidentified")
 
 
 class Care(NamedTuple):
@@ -437,6 +506,8 @@ class State:
     arms: Arms | None = None
     #: the earliest step a scheduled drill step is due (``Drill.due``), NEVER if none
     drill_next: int = NEVER
+    #: autonomy, swarms and counter-drone layers (None when a scenario uses none of them)
+    layers: Layers | None = None
 
     @property
     def time(self) -> float:
@@ -649,8 +720,9 @@ def build_state(scenario: Scenario, seed: int) -> State:
     )
     care = _care(scenario, soldiers, platoons, drones)
     drill, arms = _drill_and_arms(scenario, soldiers, g)
+    layers = _layers(scenario, type_index, types, drones, jammers)
     return State(
-        care=care, drill=drill, arms=arms,
+        care=care, drill=drill, arms=arms, layers=layers,
         scenario=scenario, dt=scenario.dt, step=0, streams=streams, terrain=terrain,
         soldiers=soldiers, platoons=platoons, types=types, drones=drones,
         batteries=batteries, jammers=jammers, tracks=tracks, counters=counters,
@@ -745,6 +817,8 @@ def _drone_types(table: dict) -> DroneTypes:
         failure_prob=arr("failure_prob"), operator_skill=arr("operator_skill"),
         terminal_miss=arr("terminal_miss"), miss_per_speed=arr("miss_per_speed"),
         miss_per_jamming=arr("miss_per_jamming"), miss_under_fire=arr("miss_under_fire"),
+        autonomy_range=arr("autonomy_range"), autonomy_miss=arr("autonomy_miss"),
+        misidentification=arr("misidentification"), intercept_range=arr("intercept_range"),
     )
 
 
@@ -753,8 +827,12 @@ def _drones(scenario: Scenario, type_index: dict, types: DroneTypes) -> Drones:
     rows: list[tuple] = []
     weights: list[tuple] = []
     fallen: list[bool] = []
+    swarm: list[tuple[int, float]] = []
+    groups = 0
     for side_index, side_name in enumerate(SIDES):
         for team in getattr(scenario.sides, side_name).teams:
+            if types.role[type_index[team.drone]] == INTERCEPTOR:
+                continue  # interceptor teams fly in their own table (``Interceptors``)
             station = team.station or (math.nan, math.nan)
             until = team.active_until if team.active_until is not None else math.inf
             for _ in range(team.count):
@@ -771,6 +849,11 @@ def _drones(scenario: Scenario, type_index: dict, types: DroneTypes) -> Drones:
                                 w.shot_memory / dt))
                 # A target that falls wounded is kept unless the policy spares the fallen.
                 fallen.append(team.policy not in ("densest", "weighted") or w.fallen > 0)
+            for j in range(team.count):
+                swarm.append((groups + j // team.salvo if team.salvo > 1 else -1,
+                              team.deconfliction_radius))
+            if team.salvo > 1:
+                groups += math.ceil(team.count / team.salvo)
     m = len(rows)
     cols = list(zip(*rows, strict=True)) if rows else [()] * 13
 
@@ -793,6 +876,9 @@ def _drones(scenario: Scenario, type_index: dict, types: DroneTypes) -> Drones:
         fire_shooters=np.zeros(m, np.int64),
         weights=np.array(weights, np.float64).reshape(m, len(WEIGHT_NAMES)),
         strikes_fallen=np.array(fallen, bool).reshape(m),
+        salvo=np.array([g for g, _ in swarm], np.int64).reshape(m),
+        deconfliction=np.array([r for _, r in swarm], np.float64).reshape(m),
+        autonomous_sortie=np.full(m, -1, np.int64),
     )
 
 
@@ -833,3 +919,60 @@ def _fires(scenario: Scenario) -> tuple[Batteries, Jammers]:
         strength=jarr(lambda s, j: j.strength), active=jarr(lambda s, j: j.active, bool),
     )
     return bat, jam
+
+
+def _layers(scenario: Scenario, type_index: dict, types: DroneTypes, drones: Drones,
+            jammers: Jammers) -> Layers | None:
+    """The ``Layers`` of a scenario that uses autonomy, salvos, interceptors, RF detectors or
+    jammer hunting; None otherwise (the stages then skip every layer mechanic)."""
+    sides = [getattr(scenario.sides, name) for name in SIDES]
+    used_types = {type_index[t.drone] for side in sides for t in side.teams}
+    autonomy = any(types.autonomy_range[k] > 0 for k in used_types)
+    swarms = bool((drones.salvo >= 0).any() or (drones.deconfliction > 0).any())
+    hunting = any(side.isr_finds_jammers for side in sides)
+    rows = [(i, t) for i, side in enumerate(sides) for t in side.teams
+            if types.role[type_index[t.drone]] == INTERCEPTOR]
+    dets = [(i, d) for i, side in enumerate(sides) for d in side.rf_detectors]
+    if not (autonomy or swarms or hunting or rows or dets):
+        return None
+    dt = scenario.dt
+    slots = [(i, t) for i, t in rows for _ in range(t.count)]
+    n = len(slots)
+
+    def iarr(fn, dtype=np.float64) -> np.ndarray:
+        return np.array([fn(i, t) for i, t in slots], dtype=dtype).reshape(n)
+
+    start = iarr(lambda i, t: int(math.ceil(t.active_from / dt - 1e-9)), np.int64)
+    interceptors = Interceptors(
+        side=iarr(lambda i, t: i, np.int8), dtype=iarr(lambda i, t: type_index[t.drone], np.int32),
+        home_x=iarr(lambda i, t: t.position[0]), home_y=iarr(lambda i, t: t.position[1]),
+        inventory=iarr(lambda i, t: t.inventory, np.int64),
+        turnaround=iarr(lambda i, t: int(round(t.turnaround / dt)), np.int64),
+        active_from=start,
+        active_until=iarr(lambda i, t: int(min((t.active_until if t.active_until is not None
+                                                else math.inf) / dt, 2**40)), np.int64),
+        state=np.zeros(n, np.int8), ready_step=start.copy(),
+        x=iarr(lambda i, t: t.position[0]), y=iarr(lambda i, t: t.position[1]),
+        target=np.full(n, -1, np.int64), target_sortie=np.full(n, -1, np.int64),
+        battery_end=np.zeros(n, np.int64), sortie=np.full(n, -1, np.int64),
+    )
+    nd = len(dets)
+
+    def darr(fn, dtype=np.float64) -> np.ndarray:
+        return np.array([fn(i, d) for i, d in dets], dtype=dtype).reshape(nd)
+
+    detectors = Detectors(
+        side=darr(lambda i, d: i, np.int8), x=darr(lambda i, d: d.position[0]),
+        y=darr(lambda i, d: d.position[1]), range=darr(lambda i, d: d.range),
+        detect_prob=darr(lambda i, d: d.detect_prob),
+        locate_error=darr(lambda i, d: d.locate_error),
+        cue=darr(lambda i, d: d.cue_artillery, bool),
+    )
+    never = np.iinfo(np.int64).min // 2
+    return Layers(
+        interceptors=interceptors, detectors=detectors,
+        isr_finds_jammers=np.array([side.isr_finds_jammers for side in sides]),
+        team_alive=np.ones(drones.n, bool), team_called=np.full(drones.n, never, np.int64),
+        jammer_called=np.full(jammers.side.shape[0], never, np.int64),
+        tallies={name: np.zeros(2, np.int64) for name in LAYER_TALLIES},
+    )

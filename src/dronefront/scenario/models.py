@@ -153,7 +153,7 @@ def _ascending(rings: list[Ring]) -> list[Ring]:
 class DroneType(Model):
     """One kind of small drone. ``role`` picks its lifecycle in the engine."""
 
-    role: Literal["isr", "fpv", "bomber", "loitering"]
+    role: Literal["isr", "fpv", "bomber", "loitering", "interceptor"]
     speed: Positive = Field(description="Cruise speed, m/s.")
     endurance: Positive = Field(description="Flight time per sortie, s.")
     altitude: NonNegative = Field(description="Cruise height above ground, m.")
@@ -203,6 +203,24 @@ class DroneType(Model):
         0.15, description="Terminal miss hazard per unit of ln(1 + soldiers that fired at "
         "the drone in the latest step) (assumption)."
     )
+    # Autonomous terminal guidance (docs/model.md §12a); off at 0.
+    autonomy_range: NonNegative = Field(
+        0.0, description="Metres from its target over which a strike drone guides itself "
+        "without a link: immune to jamming there (0: no autonomy)."
+    )
+    autonomy_miss: Probability = Field(
+        0.25, description="Miss probability of an autonomous terminal dive at a still target, "
+        "replacing terminal_miss and the operator's skill (assumption)."
+    )
+    misidentification: Probability = Field(
+        0.1, description="Per autonomous strike: probability its classifier strikes a "
+        "non-target (a wounded man, a decoy runner or a dummy) instead (assumption)."
+    )
+    # Interceptor drones (docs/model.md §12a).
+    intercept_range: NonNegative = Field(
+        3000.0, description="Interceptor: how far from its team enemy drones are detected "
+        "and hunted, m (ground radar or acoustic cueing; assumption)."
+    )
 
     @field_validator("lethality")
     @classmethod
@@ -211,7 +229,7 @@ class DroneType(Model):
 
     @model_validator(mode="after")
     def _armed(self) -> DroneType:
-        if self.role != "isr" and not self.lethality:
+        if self.role not in ("isr", "interceptor") and not self.lethality:
             raise ValueError(f"a {self.role} drone needs lethality rings")
         if self.role == "bomber" and self.bombs < 1:
             raise ValueError("a bomber needs bombs >= 1")
@@ -454,6 +472,13 @@ class OperatorTeams(Model):
     station: Point | None = Field(None, description="ISR orbit centre; default: nearest enemy.")
     active_from: NonNegative = Field(0.0, description="Earliest launch, s from start.")
     active_until: float | None = None
+    salvo: int = Field(
+        1, ge=1, description="Teams that launch together as one swarm (1: each on its own)."
+    )
+    deconfliction_radius: NonNegative = Field(
+        0.0, description="A swarm member takes no soldier within this many metres of one "
+        "another member of its salvo has claimed, m (0: no deconfliction)."
+    )
 
 
 class Battery(Model):
@@ -490,6 +515,25 @@ class Jammer(Model):
     active: bool = True
 
 
+class RFDetector(Model):
+    """A passive radio-frequency detector: finds hostile radio drones and emitters."""
+
+    name: str
+    position: Point
+    range: Positive = Field(
+        5000.0, description="Distance at which it hears a drone's radio link or a jammer, m."
+    )
+    detect_prob: Probability = Field(
+        0.1, description="Per step and emitter in range: probability it is detected."
+    )
+    locate_error: NonNegative = Field(
+        100.0, description="Std. dev. per axis of an emitter's located position, m."
+    )
+    cue_artillery: bool = Field(
+        True, description="Whether a located operator team or jammer gets a fire mission."
+    )
+
+
 class DroneDoctrine(Model):
     """How a drone force picks and commits to targets."""
 
@@ -508,6 +552,11 @@ class Side(Model):
     teams: list[OperatorTeams] = Field(default_factory=list)
     batteries: list[Battery] = Field(default_factory=list)
     jammers: list[Jammer] = Field(default_factory=list)
+    rf_detectors: list[RFDetector] = Field(default_factory=list)
+    isr_finds_jammers: bool = Field(
+        False, description="Whether this side's ISR drones locate hostile jammers they fly "
+        "over (sensor range, detection probability) for its artillery."
+    )
     drone_doctrine: DroneDoctrine = DroneDoctrine()
     soldier_cost: NonNegative = Field(
         50000.0, description="Value of a soldier killed (a wounded one counts half), USD."

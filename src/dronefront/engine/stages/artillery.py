@@ -19,6 +19,7 @@ from dronefront.engine.events import EventLog
 from dronefront.engine.formulas import fresh_track
 from dronefront.engine.rng import normals
 from dronefront.engine.stages.damage import resolve_blasts
+from dronefront.engine.stages.layers import shell_sites
 from dronefront.engine.state import Batteries, State, Tracks, columns
 
 # Per-call overhead, not arithmetic, dominates on arrays this small: a step is one kernel
@@ -177,10 +178,17 @@ class Artillery:
         self.readiness = columns(Readiness, state.batteries)
         self.tracks = tuple(state.tracks)
         self.key = state.streams["artillery.dispersion"]
+        layers = state.layers
+        # Fire calls on located emitters and shells on their sites (counter-drone layers).
+        self.layers = layers if layers is not None and (
+            layers.detectors.side.size > 0 or bool(layers.isr_finds_jammers.any())) else None
 
     def __call__(self, state: State, log: EventLog) -> None:
         b = state.batteries
         step, dt = state.step, state.dt
+        if self.layers is not None and self.layers.fire_calls:
+            self._emitter_missions(state, log)
+            self.wake = step
         if b.n == 0 or step < self.wake:
             return
         targets, due, self.wake = _todo(step, dt, state.track_ttl, self.readiness,
@@ -200,6 +208,29 @@ class Artillery:
                     actor=battery)
         resolve_blasts(state, log, bx, by, rings, shell_id, weapon, penetration,
                        "damage.artillery")
+        if self.layers is not None:
+            shell_sites(state, log, b.side[battery], bx, by, rings, shell_id)
+
+    def _emitter_missions(self, state: State, log: EventLog) -> None:
+        """Each fire call on a located emitter goes to the first idle battery of the calling
+        side with rounds and the range; a call no battery can take lapses."""
+        b = state.batteries
+        step = state.step
+        calls, self.layers.fire_calls[:] = list(self.layers.fire_calls), []
+        for side, x, y in calls:
+            ok = np.flatnonzero((b.side == side) & (b.mission_left == 0) & (b.rounds > 0)
+                                & (np.hypot(b.x - x, b.y - y) <= b.max_range))
+            if ok.size == 0:
+                continue
+            i = int(ok[0])
+            size = int(min(b.rounds_per_mission[i], b.rounds[i]))
+            b.mission_left[i] = size
+            b.mission_x[i], b.mission_y[i] = x, y
+            b.next_round_time[i] = (step + b.latency[i]) * state.dt
+            self.layers.tallies["fire_missions"][side] += 1
+            if log.keeps:
+                log.add(step, "call_for_fire", side, x, y, weapon=state.artillery_code,
+                        platoon=-1, actor=i, value=size)
 
     def _call_for_fire(self, state: State, log: EventLog) -> None:
         """Idle batteries with a target start a mission on it."""

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from dronefront.engine.events import EXTRA_CAUSES, EventLog
-from dronefront.engine.rng import uniforms
+from dronefront.engine.rng import normals, pair_uniforms, uniforms
 from dronefront.engine.spatial import nonzero
 from dronefront.engine.stages import flight_kernels as fk
 from dronefront.engine.stages.damage import resolve_blasts
@@ -25,12 +25,17 @@ from dronefront.engine.stages.targeting import FAR, Targeter
 from dronefront.engine.state import (
     ATTACK,
     CRASHED,
+    DECOY,
     EXPENDED,
     FAILED,
+    FLYING,
+    HEALTHY,
     IDLE,
     JAMMED,
+    KILLED,
     MISSED,
     RETURNED,
+    WOUNDED,
     Bodies,
     Positions,
     State,
@@ -81,6 +86,7 @@ class Launch:
         self.performance = columns(fk.Performance, state.types)
         self.anchors = columns(fk.Anchors, state.platoons)
         self.tracks = tuple(state.tracks)
+        self.salvos = bool((state.drones.salvo >= 0).any())
 
     def __call__(self, state: State, log: EventLog) -> None:
         d, t, s = state.drones, state.types, state.soldiers
@@ -91,6 +97,11 @@ class Launch:
         if n == 0:
             return
         slots = ints[:n].copy()
+        if self.salvos:
+            slots = together(state, slots)
+            n = slots.size
+            if n == 0:
+                return
         # ISR to its station or over the enemy; track-cued attack drones to a track by policy.
         go, track, aim_x, aim_y, omni = fk.plan_launch(
             step, self.task_key, state.track_ttl, slots, self.drones, self.performance, s.side,
@@ -123,6 +134,25 @@ class Launch:
             end_sorties(state, log, slots[failed], FAILED, "failure")
 
 
+def together(state: State, ready: np.ndarray) -> np.ndarray:
+    """The ready slots that may launch, keeping a salvo's members together: a member of a
+    salvo goes only when every member that can still fly (airframes left, active, team
+    alive) is ready this step."""
+    d = state.drones
+    step = state.step
+    group = d.salvo
+    able = (d.inventory > 0) & (d.active_from <= step) & (step < d.active_until)
+    if state.layers is not None:
+        able &= state.layers.team_alive
+    size = int(group.max()) + 1
+    is_ready = np.zeros(d.n, bool)
+    is_ready[ready] = True
+    members = np.bincount(group[able & (group >= 0)], minlength=size)
+    waiting = np.bincount(group[able & is_ready & (group >= 0)], minlength=size)
+    g = group[ready]
+    return ready[(g < 0) | (waiting[np.maximum(g, 0)] == members[np.maximum(g, 0)])]
+
+
 class Jamming:
     """Radio links break near enemy jammers; any link breaks beyond its range."""
 
@@ -136,6 +166,8 @@ class Jamming:
         self.tethers = columns(fk.Tethers, state.drones)
         self.links = columns(fk.Links, state.types)
         self.jammers = tuple(state.jammers)
+        t = state.types
+        self.autonomy = bool((t.autonomy_range[state.drones.dtype] > 0).any())
 
     def __call__(self, state: State, log: EventLog) -> None:
         d, ints = state.drones, self.ints
@@ -143,10 +175,38 @@ class Jamming:
                                         self.jammers, ints)
         if n_range:
             end_sorties(state, log, ints[:n_range].copy(), CRASHED, "crash", self.range_cause)
+        auto = autonomous_legs(state, log) if self.autonomy else None
         if n_jam:
             n = d.n
-            end_sorties(state, log, ints[n:n + n_jam].copy(), JAMMED, "jam_loss",
-                        self.jam_cause)
+            jammed = ints[n:n + n_jam].copy()
+            if auto is not None:
+                jammed = jammed[~auto[jammed]]  # guiding itself: no link left to jam
+            end_sorties(state, log, jammed, JAMMED, "jam_loss", self.jam_cause)
+
+
+def autonomous_legs(state: State, log: EventLog) -> np.ndarray:
+    """(M,) bool: flying attack drones of an autonomous type within ``autonomy_range`` of
+    their soldier target (or, before they have one, of their aim point). Logs and counts
+    each sortie's autonomous leg when it begins."""
+    d, t, s = state.drones, state.types, state.soldiers
+    reach = t.autonomy_range[d.dtype]
+    flying = (d.state == FLYING) & (reach > 0)
+    tgt = d.target
+    has = tgt >= 0
+    safe = np.where(has, tgt, 0)
+    gx = np.where(has, s.x[safe], d.aim_x)
+    gy = np.where(has, s.y[safe], d.aim_y)
+    auto = flying & (np.hypot(d.x - gx, d.y - gy) <= reach)
+    begun = auto & (d.autonomous_sortie != d.sortie)
+    if begun.any():
+        slots = np.flatnonzero(begun)
+        d.autonomous_sortie[slots] = d.sortie[slots]
+        if state.layers is not None:
+            np.add.at(state.layers.tallies["autonomous_legs"], d.side[slots], 1)
+        if log.keeps:
+            log.add(state.step, "autonomous", d.side[slots], d.x[slots], d.y[slots],
+                    weapon=d.dtype[slots], actor=d.sortie[slots], target=d.target[slots])
+    return auto
 
 
 class Flight:
@@ -176,6 +236,10 @@ class Flight:
         self.cruise = columns(fk.Cruise, state.types)
         self.positions = columns(Positions, state.soldiers)
         self.tracks = tuple(state.tracks)
+        self.deconflict = bool((state.drones.deconfliction > 0).any())
+        self.deconflict_key = state.streams["drones.deconflict"]
+        self.autonomy = bool((state.types.autonomy_range[state.drones.dtype] > 0).any())
+        self.misid_key = state.streams["drones.misidentify"]
 
     def __call__(self, state: State, log: EventLog) -> None:
         d, s, p_side = state.drones, state.soldiers, state.platoons.side
@@ -192,6 +256,8 @@ class Flight:
             pick = ints[n:n + n_pick].copy()
             targets = self.targeter.select(state, pick, d.x[pick], d.y[pick],
                                            reach[:n_pick].copy(), d.targeting_omniscient[pick])
+            if self.deconflict:
+                self._deconflict(state, pick, targets, reach[:n_pick])
             d.target[pick] = targets
             d.phase[pick[targets >= 0]] = ATTACK
             n_home, n_strike, n_bomb = fk.flight_move(step, dt, ttl, self.sorties, self.cruise,
@@ -201,6 +267,89 @@ class Flight:
         if n_strike or n_bomb:
             self._strike(state, log, ints[3 * n:3 * n + n_strike].copy(),
                          ints[4 * n:4 * n + n_bomb].copy())
+
+    def _deconflict(self, state: State, pick: np.ndarray, targets: np.ndarray,
+                    reach: np.ndarray) -> None:
+        """Swarm members do not take a soldier within ``deconfliction`` metres of a target
+        a mate of their salvo holds: such a pick is replaced by the nearest visible enemy
+        soldier in reach clear of every claim, or none (the drone keeps searching)."""
+        d, s = state.drones, state.soldiers
+        vis = None
+        for i in range(pick.size):
+            slot, tg = pick[i], targets[i]
+            radius, group = d.deconfliction[slot], d.salvo[slot]
+            if tg < 0 or radius <= 0 or group < 0:
+                continue
+            mates = np.flatnonzero((d.salvo == group) & (d.state == FLYING) & (d.target >= 0))
+            mates = mates[mates != slot]
+            if mates.size == 0:
+                continue
+            cx, cy = s.x[d.target[mates]], s.y[d.target[mates]]
+            if np.min(np.hypot(cx - s.x[tg], cy - s.y[tg])) > radius:
+                d.target[slot] = tg
+                continue
+            if vis is None:
+                vis = self.targeter.visibility(state)
+            enemy = np.flatnonzero((s.side != d.side[slot]) & (s.status == HEALTHY))
+            dist = np.hypot(s.x[enemy] - d.x[slot], s.y[enemy] - d.y[slot])
+            ok = dist <= (reach[i] if not d.targeting_omniscient[slot] else np.inf)
+            clear = np.min(np.hypot(s.x[enemy][:, None] - cx[None, :],
+                                    s.y[enemy][:, None] - cy[None, :]), axis=1) > radius
+            seen = pair_uniforms(self.deconflict_key, state.step,
+                                 np.full(enemy.size, slot, np.int64), enemy) < vis[enemy]
+            cand = np.flatnonzero(ok & clear & seen)
+            targets[i] = enemy[cand[np.argmin(dist[cand])]] if cand.size else -1
+            d.target[slot] = targets[i]
+
+    def _misidentify(self, state: State, log: EventLog, strikers: np.ndarray) -> np.ndarray:
+        """Autonomous strikers whose classifier takes a non-target: each strikes the
+        nearest wounded or decoy enemy soldier within its acquire range of the intended
+        target, or else a dummy; returns the strikers left for ``fk.strike``."""
+        d, t, s = state.drones, state.types, state.soldiers
+        k = d.dtype[strikers]
+        p = np.where(t.autonomy_range[k] > 0, t.misidentification[k], 0.0)
+        wrong = uniforms(self.misid_key, state.step, d.sortie[strikers], 0) < p
+        if not wrong.any():
+            return strikers
+        dummies = []
+        for slot in strikers[wrong]:
+            tg = d.target[slot]
+            near = np.flatnonzero((s.side != d.side[slot]) & (s.status != KILLED)
+                                  & ((s.status == WOUNDED) | (s.role == DECOY)))
+            near = near[near != tg]
+            dist = np.hypot(s.x[near] - s.x[tg], s.y[near] - s.y[tg])
+            reach = t.acquire_range[d.dtype[slot]]
+            if near.size and dist.min() <= reach:
+                d.target[slot] = near[np.argmin(dist)]
+            else:
+                dummies.append(slot)
+        wrong_slots = strikers[wrong]
+        if state.layers is not None:
+            np.add.at(state.layers.tallies["misidentified"], d.side[wrong_slots], 1)
+        if log.keeps:
+            log.add(state.step, "misidentified", d.side[wrong_slots], d.x[wrong_slots],
+                    d.y[wrong_slots], weapon=d.dtype[wrong_slots], actor=d.sortie[wrong_slots],
+                    target=d.target[wrong_slots])
+        if not dummies:
+            return strikers
+        dum = np.array(dummies, np.int64)
+        # A dummy stands 0.5-1 acquire ranges from the intended target, in a random direction.
+        u = uniforms(self.misid_key, state.step, d.sortie[dum], 1)
+        ang = normals(self.misid_key, state.step, d.sortie[dum], 2)
+        theta = np.arctan2(ang[:, 1], ang[:, 0])
+        dist = (0.5 + 0.5 * u) * t.acquire_range[d.dtype[dum]]
+        tgt = d.target[dum]
+        bx = s.x[tgt] + dist * np.cos(theta)
+        by = s.y[tgt] + dist * np.sin(theta)
+        kind = d.dtype[dum].astype(np.int64)
+        np.add.at(state.counters.strikes, (d.side[dum], kind), 1)
+        if log.keeps:
+            log.add(state.step, "strike", d.side[dum], bx, by, weapon=kind,
+                    actor=d.sortie[dum], target=np.full(dum.size, -1))
+        end_sorties(state, log, dum, EXPENDED, None)
+        resolve_blasts(state, log, bx, by, t.rings[kind], d.sortie[dum] * 64 + 63, kind,
+                       t.cover_penetration[kind], "damage.drones")
+        return strikers[~np.isin(strikers, dum)]
 
     def _strike(self, state: State, log: EventLog, strikers: np.ndarray,
                 bombers: np.ndarray) -> None:
@@ -218,6 +367,10 @@ class Flight:
                 strikers = strikers[~miss]
                 if strikers.size == 0 and bombers.size == 0:
                     return
+        if self.autonomy and strikers.size:
+            strikers = self._misidentify(state, log, strikers)
+            if strikers.size == 0 and bombers.size == 0:
+                return
         slots, kind, blast_id, target, bx, by = fk.strike(
             state.step, state.dt, self.aim_key, strikers, bombers, self.drones, self.performance,
             s.x, s.y, state.counters.strikes)

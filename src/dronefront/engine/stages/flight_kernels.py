@@ -134,6 +134,8 @@ class Terminal(NamedTuple):
     miss_per_speed: np.ndarray
     miss_per_jamming: np.ndarray
     miss_under_fire: np.ndarray
+    autonomy_range: np.ndarray
+    autonomy_miss: np.ndarray
 
 
 class Dives(NamedTuple):
@@ -538,8 +540,9 @@ def terminal_misses(step, key, strikers, dives, terminal, bodies, pace, jammers)
     its posture is moving, else 0), ``miss_per_jamming`` times the hostile jamming at the
     target (``1 - jam_keep``; radio links only: fibre sees no jamming) and
     ``miss_under_fire`` times ``ln(1 + shooters)``, the soldiers that fired at the drone in
-    the latest step (each more shooter spoils the dive less).
-    One draw per striker, keyed by its sortie.
+    the latest step (each more shooter spoils the dive less). A type with autonomous terminal
+    guidance (``autonomy_range > 0``) dives on its own: base ``autonomy_miss``, skill 1 and
+    no jamming hazard. One draw per striker, keyed by its sortie.
     """
     d, tm, b, jm = Dives(*dives), Terminal(*terminal), Bodies(*bodies), Jammers(*jammers)
     dtype, side, sortie, target = d.dtype, d.side, d.sortie, d.target
@@ -548,6 +551,7 @@ def terminal_misses(step, key, strikers, dives, terminal, bodies, pace, jammers)
     skill, base, per_speed, per_jam, per_fire = (tm.operator_skill, tm.terminal_miss,
                                                     tm.miss_per_speed, tm.miss_per_jamming,
                                                     tm.miss_under_fire)
+    auto_range, auto_miss = tm.autonomy_range, tm.autonomy_miss
     s_x, s_y, s_platoon, s_posture = b.x, b.y, b.platoon, b.posture
     j_active, j_side, j_x, j_y, j_radius, j_strength = (jm.active, jm.side, jm.x, jm.y, jm.radius,
                                                         jm.strength)
@@ -558,11 +562,15 @@ def terminal_misses(step, key, strikers, dives, terminal, bodies, pace, jammers)
         k, tg = dtype[slot], target[slot]
         speed = pace[s_platoon[tg]] if s_posture[tg] == MOVING else 0.0
         jam = 0.0
-        if radio[k] and per_jam[k] > 0:
+        if radio[k] and per_jam[k] > 0 and auto_range[k] <= 0:
             jam = 1.0 - jam_keep(s_x[tg], s_y[tg], side[slot], j_active, j_side, j_x, j_y,
                                  j_radius, j_strength)
         shooters = fire_shooters[slot] if fire_step[slot] >= step - 1 else 0
-        p = miss_probability(base[k], skill[k], per_speed[k] * speed, per_jam[k] * jam,
-                             per_fire[k] * np.log1p(shooters))
+        if auto_range[k] > 0:
+            p = miss_probability(auto_miss[k], 1.0, per_speed[k] * speed, 0.0,
+                                 per_fire[k] * np.log1p(shooters))
+        else:
+            p = miss_probability(base[k], skill[k], per_speed[k] * speed, per_jam[k] * jam,
+                                 per_fire[k] * np.log1p(shooters))
         miss[i] = p > 0 and uniform(key, step, sortie[slot], 0) < p
     return miss

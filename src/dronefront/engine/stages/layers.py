@@ -1,0 +1,284 @@
+"""Counter-drone layers: RF detection of radio drones and emitters, fire calls on located
+operator teams and jammers, and interceptor drones that hunt enemy drones in the air.
+
+Built only when a scenario has interceptor teams, RF detectors or ISR that hunts jammers
+(``State.layers``); docs/model.md §12a gives the equations. Random draws come from the
+streams ``layers.rf``, ``layers.locate``, ``layers.isr_jammers``, ``layers.interceptor``
+and ``layers.sites``, so a layer switched off moves no other draw.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from dronefront.engine.events import EXTRA_CAUSES, EventLog
+from dronefront.engine.rng import normals, pair_uniforms, uniforms
+from dronefront.engine.stages.drones import end_sorties
+from dronefront.engine.state import (
+    CRASHED,
+    EXPENDED,
+    FAILED,
+    FLYING,
+    IDLE,
+    ISR,
+    LAUNCHED,
+    MISSED,
+    RETURNED,
+    SHOT_DOWN,
+    State,
+)
+
+#: A located emitter is not called for fire again for this long, s (assumption: a mission's
+#: latency plus its rounds and a look at the result).
+RECALL_AFTER = 600.0
+#: Teams whose positions lie this close share one fire call, m (assumption: one mission
+#: covers a launch site).
+SITE_RADIUS = 50.0
+#: Std. dev. per axis of a jammer position an ISR camera locates, m (assumption).
+ISR_LOCATE_ERROR = 25.0
+#: Offset of jammer ids in the site-damage draws (drone slots come first).
+_JAMMER_IDS = 1 << 40
+
+
+class CounterDroneLayers:
+    """Detect emitters, call fire on them, and fly interceptors (one step)."""
+
+    name = "layers"
+
+    def __init__(self, state: State) -> None:
+        layers = state.layers
+        assert layers is not None
+        self.rf_key = state.streams["layers.rf"]
+        self.locate_key = state.streams["layers.locate"]
+        self.isr_key = state.streams["layers.isr_jammers"]
+        self.intercept_key = state.streams["layers.interceptor"]
+        self.recall = int(math.ceil(RECALL_AFTER / state.dt))
+        self.detecting = layers.detectors.side.size > 0 or bool(layers.isr_finds_jammers.any())
+        self.intercepting = layers.interceptors.n > 0
+        self.endurance = np.ceil(state.types.endurance / state.dt).astype(np.int64)
+
+    def __call__(self, state: State, log: EventLog) -> None:
+        if self.detecting:
+            self._detect(state, log)
+        if self.intercepting:
+            self._intercept(state, log)
+
+    # ------------------------------------------------------------------ detection
+    def _detect(self, state: State, log: EventLog) -> None:
+        layers, d, t, jm = state.layers, state.drones, state.types, state.jammers
+        step = state.step
+        det = layers.detectors
+        flying = (d.state == FLYING) & t.radio[d.dtype]
+        for i in range(det.side.size):
+            side = int(det.side[i])
+            near = np.flatnonzero(flying & (d.side != side) & (
+                np.hypot(d.x - det.x[i], d.y - det.y[i]) <= det.range[i]))
+            if near.size:
+                hit = uniforms(self.rf_key, step, d.sortie[near], i) < det.detect_prob[i]
+                found = near[hit]
+                if found.size:
+                    layers.tallies["rf_detections"][side] += found.size
+                    if log.keeps:
+                        log.add(step, "rf_detection", side, d.x[found], d.y[found],
+                                weapon=d.dtype[found], actor=d.sortie[found], value=i)
+                    if det.cue[i]:
+                        self._locate_teams(state, log, side, found, det.locate_error[i], i)
+            live = np.flatnonzero(jm.active & (jm.side != side) & (
+                np.hypot(jm.x - det.x[i], jm.y - det.y[i]) <= det.range[i]))
+            if live.size:
+                hit = uniforms(self.rf_key, step, live + _JAMMER_IDS, i) < det.detect_prob[i]
+                if hit.any() and det.cue[i]:
+                    self._locate_jammers(state, log, side, live[hit], det.locate_error[i], i)
+        for side in np.flatnonzero(layers.isr_finds_jammers):
+            isr = np.flatnonzero((d.state == FLYING) & (d.side == side)
+                                 & (t.role[d.dtype] == ISR))
+            live = np.flatnonzero(jm.active & (jm.side != side))
+            if isr.size == 0 or live.size == 0:
+                continue
+            dist = np.hypot(d.x[isr][:, None] - jm.x[live][None, :],
+                            d.y[isr][:, None] - jm.y[live][None, :])
+            seen = dist <= t.sensor_range[d.dtype[isr]][:, None]
+            a, b = np.nonzero(seen)
+            if a.size == 0:
+                continue
+            u = pair_uniforms(self.isr_key, step, d.sortie[isr[a]], live[b])
+            found = np.unique(live[b][u < t.sensor_detect_prob[d.dtype[isr[a]]]])
+            if found.size:
+                self._locate_jammers(state, log, int(side), found, ISR_LOCATE_ERROR, 1 << 20)
+
+    def _locate_teams(self, state: State, log: EventLog, side: int, found: np.ndarray,
+                      error: float, detector: int) -> None:
+        """Fix the operator positions of detected drones and call fire on each new site."""
+        layers, d = state.layers, state.drones
+        step = state.step
+        for slot in found[layers.team_called[found] < step].tolist():
+            if layers.team_called[slot] >= step or not layers.team_alive[slot]:
+                continue
+            err = normals(self.locate_key, step, np.array([d.sortie[slot]]), detector)[0]
+            x, y = d.home_x[slot] + err[0] * error, d.home_y[slot] + err[1] * error
+            site = np.hypot(d.home_x - d.home_x[slot], d.home_y - d.home_y[slot]) <= SITE_RADIUS
+            layers.team_called[site & (d.side == d.side[slot])] = step + self.recall
+            layers.tallies["teams_located"][side] += 1
+            layers.fire_calls.append((side, float(x), float(y)))
+
+    def _locate_jammers(self, state: State, log: EventLog, side: int, found: np.ndarray,
+                        error: float, detector: int) -> None:
+        layers, jm = state.layers, state.jammers
+        step = state.step
+        fresh = found[layers.jammer_called[found] < step]
+        if fresh.size == 0:
+            return
+        err = normals(self.locate_key, step, fresh + _JAMMER_IDS, detector)
+        layers.jammer_called[fresh] = step + self.recall
+        layers.tallies["jammers_located"][side] += fresh.size
+        for k, j in enumerate(fresh.tolist()):
+            layers.fire_calls.append((side, float(jm.x[j] + err[k, 0] * error),
+                                      float(jm.y[j] + err[k, 1] * error)))
+        if log.keeps:
+            log.add(step, "rf_detection", side, jm.x[fresh], jm.y[fresh], actor=fresh,
+                    value=detector)
+
+    # ------------------------------------------------------------------ interceptors
+    def _intercept(self, state: State, log: EventLog) -> None:
+        ic, d, t = state.layers.interceptors, state.drones, state.types
+        step, dt = state.step, state.dt
+        enemy_flying = d.state == FLYING
+        fates = state.counters.fates
+        for i in range(ic.n):
+            k, side = int(ic.dtype[i]), int(ic.side[i])
+            if ic.state[i] == IDLE:
+                if not (ic.ready_step[i] <= step and ic.inventory[i] > 0
+                        and ic.active_from[i] <= step < ic.active_until[i]):
+                    continue
+                target = self._target(state, i, ic.home_x[i], ic.home_y[i], enemy_flying)
+                if target < 0:
+                    continue
+                sortie = state.next_sortie
+                state.next_sortie += 1
+                fates[side, k, LAUNCHED] += 1
+                ic.inventory[i] -= 1
+                ic.sortie[i] = sortie
+                ic.x[i], ic.y[i] = ic.home_x[i], ic.home_y[i]
+                if log.keeps:
+                    log.add(step, "launch", side, ic.x[i], ic.y[i], weapon=k, actor=sortie,
+                            target=-1)
+                if uniforms(self.intercept_key, step, np.array([sortie]), 1)[0] < \
+                        t.failure_prob[k]:
+                    self._land(state, log, i, FAILED, "failure")
+                    continue
+                ic.state[i] = FLYING
+                ic.battery_end[i] = step + self.endurance[k]
+                ic.target[i], ic.target_sortie[i] = target, d.sortie[target]
+            if step >= ic.battery_end[i]:
+                self._land(state, log, i, CRASHED, "crash")
+                continue
+            tg = ic.target[i]
+            if tg >= 0 and (d.state[tg] != FLYING or d.sortie[tg] != ic.target_sortie[i]):
+                tg = self._target(state, i, ic.x[i], ic.y[i], enemy_flying)
+                ic.target[i] = tg
+                ic.target_sortie[i] = d.sortie[tg] if tg >= 0 else -1
+            gx, gy = (d.x[tg], d.y[tg]) if tg >= 0 else (ic.home_x[i], ic.home_y[i])
+            dist = math.hypot(gx - ic.x[i], gy - ic.y[i])
+            reach = t.speed[k] * dt
+            if dist <= reach:
+                ic.x[i], ic.y[i] = gx, gy
+                if tg < 0:
+                    ic.inventory[i] += 1
+                    self._land(state, log, i, RETURNED, "return")
+                    continue
+                hit = uniforms(self.intercept_key, step, np.array([ic.sortie[i]]), 0)[0] >= \
+                    t.terminal_miss[k]
+                if log.keeps:
+                    log.add(step, "intercept", side, gx, gy, weapon=k, actor=ic.sortie[i],
+                            target=d.sortie[tg], value=float(hit))
+                if hit:
+                    state.layers.tallies["intercepts"][side] += 1
+                    end_sorties(state, log, np.array([tg]), SHOT_DOWN, "shoot_down")
+                    enemy_flying[tg] = False
+                self._land(state, log, i, EXPENDED if hit else MISSED, None)
+                continue
+            ic.x[i] += (gx - ic.x[i]) * reach / dist
+            ic.y[i] += (gy - ic.y[i]) * reach / dist
+
+    def _target(self, state: State, i: int, px: float, py: float,
+                enemy_flying: np.ndarray) -> int:
+        """The nearest enemy drone in the air within the interceptor's hunting radius of its
+        team that no other interceptor of its side is chasing; -1 if none."""
+        ic, d, t = state.layers.interceptors, state.drones, state.types
+        side = ic.side[i]
+        cand = enemy_flying & (d.side != side) & (
+            np.hypot(d.x - ic.home_x[i], d.y - ic.home_y[i]) <= t.intercept_range[ic.dtype[i]])
+        mates = (ic.state == FLYING) & (ic.side == side) & (ic.target >= 0)
+        mates[i] = False
+        cand[ic.target[mates]] = False
+        idx = np.flatnonzero(cand)
+        if idx.size == 0:
+            return -1
+        return int(idx[np.argmin(np.hypot(d.x[idx] - px, d.y[idx] - py))])
+
+    def _land(self, state: State, log: EventLog, i: int, fate: int, kind: str | None) -> None:
+        ic = state.layers.interceptors
+        side, k = int(ic.side[i]), int(ic.dtype[i])
+        state.counters.fates[side, k, fate] += 1
+        if kind is not None and log.keeps:
+            log.add(state.step, kind, side, ic.x[i], ic.y[i], weapon=k, actor=ic.sortie[i])
+        ic.state[i] = IDLE
+        ic.target[i] = -1
+        ic.ready_step[i] = state.step + ic.turnaround[i]
+
+
+def shell_sites(state: State, log: EventLog, side: np.ndarray, bx: np.ndarray, by: np.ndarray,
+                rings: np.ndarray, shell_id: np.ndarray) -> None:
+    """Rounds that land near hostile operator teams or jammers put them out of action.
+
+    A site at distance ``r`` from a burst is lost with the kill plus wound probability of the
+    innermost lethality ring that reaches it (a wounded crew stops flying; assumption), one
+    draw per round and site. A lost team flies no more (its airframe in the air crashes); a
+    lost jammer stops jamming.
+    """
+    layers, d, jm = state.layers, state.drones, state.jammers
+    key = state.streams["layers.sites"]
+    step = state.step
+    link_cause = len(state.weapon_names) + EXTRA_CAUSES.index("link_range")
+    for r in range(bx.size):
+        enemy = 1 - side[r]
+        for ids, sx, sy, offset in (
+                (np.flatnonzero(layers.team_alive & (d.side == enemy)), d.home_x, d.home_y, 0),
+                (np.flatnonzero(jm.active & (jm.side == enemy)), jm.x, jm.y, _JAMMER_IDS)):
+            if ids.size == 0:
+                continue
+            dist = np.hypot(sx[ids] - bx[r], sy[ids] - by[r])
+            radius = rings[r, :, 0]
+            p = np.zeros(ids.size)
+            for ring in range(radius.size - 1, -1, -1):  # innermost ring wins
+                if radius[ring] < 0:
+                    continue
+                inside = dist <= radius[ring]
+                p[inside] = min(1.0, rings[r, ring, 1] + rings[r, ring, 2])
+            reached = p > 0
+            if not reached.any():
+                continue
+            u = pair_uniforms(key, step, np.full(ids.size, shell_id[r], np.int64),
+                              ids + offset)
+            lost = ids[reached & (u < p)]
+            if lost.size == 0:
+                continue
+            if offset == 0:
+                layers.team_alive[lost] = False
+                d.inventory[lost] = 0
+                d.active_until[lost] = np.minimum(d.active_until[lost], step)
+                layers.tallies["teams_destroyed"][side[r]] += lost.size
+                airborne = lost[d.state[lost] == FLYING]
+                if airborne.size:
+                    end_sorties(state, log, airborne, CRASHED, "crash", link_cause)
+                if log.keeps:
+                    log.add(step, "site_destroyed", side[r], d.home_x[lost], d.home_y[lost],
+                            weapon=d.dtype[lost], actor=lost, value=0.0)
+            else:
+                jm.active[lost] = False
+                layers.tallies["jammers_destroyed"][side[r]] += lost.size
+                if log.keeps:
+                    log.add(step, "site_destroyed", side[r], jm.x[lost], jm.y[lost],
+                            actor=lost, value=1.0)
