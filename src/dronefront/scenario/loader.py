@@ -536,6 +536,7 @@ def load_raw(path_or_name: str | Path, _depth: int = 0) -> tuple[dict, Lines, st
     if not isinstance(data, dict):
         raise UserError("a scenario must be a YAML mapping", file=display, line=1)
     _own_paths(data, lines, path.parent, display)
+    _own_lessons(data, lines, path.parent, display)
     if "extends" in data:
         data, lines = _extend(data, lines, path, display, _depth)
     return data, lines, display
@@ -566,6 +567,23 @@ def _own_paths(data: dict, lines: Lines, folder: Path, display: str) -> None:
             holder[key] = str(scenario_ref(value, folder, **at))
         else:
             holder[key] = str(check_raster(inside(value, folder, **at), **at))
+
+
+def _own_lessons(data: dict, lines: Lines, folder: Path, display: str) -> None:
+    """A ``lessons`` file (``lessons: FILE`` or ``lessons: {file: FILE}``) resolved inside
+    ``folder`` and read now, so a bad one is reported on load."""
+    lessons = data.get("lessons")
+    holder, key, loc = ((data, "lessons", ("lessons",)) if isinstance(lessons, str) else
+                        (lessons, "file", ("lessons", "file")) if isinstance(lessons, dict)
+                        else (None, "", ()))
+    if holder is None or not isinstance(holder.get(key), str):
+        return
+    at = {"file": display, "line": line_for(loc, lines), "field": ".".join(loc)}
+    path = inside(holder[key], folder, **at)
+    from dronefront.campaign.lessons import read_lessons
+
+    read_lessons(path, **at)
+    holder[key] = str(path)
 
 
 def check_raster(raster: Path, *, file: str | None = None, line: int | None = None,
