@@ -32,12 +32,6 @@ from dronefront.arguments import (
     describe,
 )
 from dronefront.campaign.assault import assault_scenario
-from dronefront.campaign.measures import (
-    FPV_OUTCOMES,
-    fpv_sortie_outcomes,
-    stock_report,
-    weekly,
-)
 from dronefront.campaign.lessons import (
     Lessons,
     import_lessons,
@@ -46,6 +40,12 @@ from dronefront.campaign.lessons import (
     restore_doctrine,
     restore_drone_side,
     write_lessons,
+)
+from dronefront.campaign.measures import (
+    FPV_OUTCOMES,
+    fpv_sortie_outcomes,
+    stock_report,
+    weekly,
 )
 from dronefront.campaign.models import Campaign
 from dronefront.campaign.timeline import _Timeline
@@ -65,7 +65,6 @@ from dronefront.io.rundir import (
 from dronefront.learning.diffusion import NoteNetwork
 from dronefront.learning.doctrine import DoctrineLearner
 from dronefront.learning.opponent import DroneSide
-from dronefront.scenario.models import Scenario
 from dronefront.scenario.loader import (
     apply_override,
     load_raw,
@@ -73,6 +72,7 @@ from dronefront.scenario.loader import (
     set_path,
     validate,
 )
+from dronefront.scenario.models import Scenario
 
 ACTIVE, AWAY, DEAD, GONE = 0, 1, 2, 3  # campaign soldier status
 #: Drone roles whose airframes come back from a sortie that does not end otherwise.
