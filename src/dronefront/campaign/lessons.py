@@ -145,14 +145,12 @@ class Lessons(Model):
 # --------------------------------------------------------------------------- export
 def lessons_of(state: Any) -> Lessons:
     """The lessons of a campaign state (``runner._CampaignState``) as it stands."""
-    from dronefront.campaign.runner import ACTIVE
-
     spec, roster, learner, side = state.spec, state.roster, state.learner, state.drone_side
     curves = spec.learning.attacker.skills
     exp = roster.experience if state.skills_on else np.zeros_like(roster.experience)
     battalions = []
     for b in range(spec.force.battalions):
-        on = (roster.status == ACTIVE) & (roster.battalion == b)
+        on = roster.active & (roster.battalion == b)
         doctrine = {}
         for d, (name, options) in enumerate(learner.space.options.items()):
             doctrine[name] = DimensionState(

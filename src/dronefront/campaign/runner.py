@@ -48,7 +48,7 @@ from dronefront.campaign.measures import (
     weekly,
 )
 from dronefront.campaign.models import Campaign
-from dronefront.campaign.timeline import _Timeline
+from dronefront.campaign.timeline import Timeline
 from dronefront.engine.rng import stream_key, uniforms
 from dronefront.engine.sim import Sim
 from dronefront.engine.state import DRONE_ROLES, KILLED, LOST_FATES, WOUNDED
@@ -359,7 +359,7 @@ class _CampaignState:
                     "replacements": 0, "spend": 0.0}
         self.production = {name: s.production_per_day for name, s in spec.drone_stocks.items()}
         self.production["shells"] = spec.shells.production_per_day
-        self.timeline = _Timeline(self) if spec.timeline else None
+        self.timeline = Timeline(self) if spec.timeline else None
         if spec.lessons is not None:
             import_lessons(self, read_lessons(spec.lessons.file), spec.lessons)
 

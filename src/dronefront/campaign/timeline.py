@@ -23,7 +23,7 @@ from dronefront.scenario.models import DEFAULT_DRONE_TYPES
 ITEM_FIELDS = ("initial", "produced", "received", "spent")
 
 
-class _Timeline:
+class Timeline:
     """The timeline of one campaign run (``_CampaignState.timeline``)."""
 
     def __init__(self, state: Any) -> None:

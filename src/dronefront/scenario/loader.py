@@ -571,7 +571,7 @@ def _own_paths(data: dict, lines: Lines, folder: Path, display: str) -> None:
 
 def _own_lessons(data: dict, lines: Lines, folder: Path, display: str) -> None:
     """A ``lessons`` file (``lessons: FILE`` or ``lessons: {file: FILE}``) resolved inside
-    ``folder`` and read now, so a bad one is reported on load."""
+    ``folder``; a missing one is reported on load (its content when a run reads it)."""
     lessons = data.get("lessons")
     holder, key, loc = ((data, "lessons", ("lessons",)) if isinstance(lessons, str) else
                         (lessons, "file", ("lessons", "file")) if isinstance(lessons, dict)
@@ -580,9 +580,8 @@ def _own_lessons(data: dict, lines: Lines, folder: Path, display: str) -> None:
         return
     at = {"file": display, "line": line_for(loc, lines), "field": ".".join(loc)}
     path = inside(holder[key], folder, **at)
-    from dronefront.campaign.lessons import read_lessons
-
-    read_lessons(path, **at)
+    if not path.is_file():
+        raise UserError(f"lessons file not found: {_short(path)}", **at)
     holder[key] = str(path)
 
 
