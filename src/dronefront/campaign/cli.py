@@ -32,9 +32,17 @@ def campaign_cmd(
         "point: median and 50%/90% intervals per date (a forecast folder).")] = False,
     draws: Annotated[int, typer.Option(
         "--draws", help="With --posterior: how many posterior draws (one run each).")] = 20,
+    export_lessons: Annotated[Path | None, typer.Option(
+        "--export-lessons", help="Write what both sides end with to this lessons file "
+        "(YAML, dronefront-lessons/1).")] = None,
 ) -> None:
     """Run a campaign: daily engagements with learning on both sides."""
     if posterior:
+        if export_lessons is not None:
+            from dronefront.errors import UserError
+
+            raise UserError("--export-lessons needs a single run, not --posterior",
+                            field="export-lessons")
         _posterior_cmd(campaign, seed, out, set_ or [], no_learning or [], days, draws, force)
         return
     from dronefront.campaign.runner import (
@@ -59,6 +67,13 @@ def campaign_cmd(
             progress=lambda d, _t, e: update(d, engagements=e),
         )
     result.write(out, force=force)
+    if export_lessons is not None:
+        from dronefront.campaign.lessons import write_lessons
+
+        assert result.lessons is not None
+        write_lessons(result.lessons, export_lessons)
+        console.print(f"lessons file: [bold]{markup_safe(export_lessons)}[/bold] (after day "
+                      f"{result.lessons.day}, {result.lessons.date})")
     table = Table(title=f"{markup_safe(spec.name)}: daily attacker casualties (seed {seed})")
     for col in ("date", "assaults", "casualties", "killed", "strength"):
         table.add_column(col, justify="right")

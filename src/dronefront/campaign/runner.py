@@ -32,6 +32,15 @@ from dronefront.arguments import (
     describe,
 )
 from dronefront.campaign.assault import assault_scenario
+from dronefront.campaign.lessons import (
+    Lessons,
+    import_lessons,
+    lessons_of,
+    read_lessons,
+    restore_doctrine,
+    restore_drone_side,
+    write_lessons,
+)
 from dronefront.campaign.measures import (
     FPV_OUTCOMES,
     fpv_sortie_outcomes,
@@ -39,6 +48,7 @@ from dronefront.campaign.measures import (
     weekly,
 )
 from dronefront.campaign.models import Campaign
+from dronefront.campaign.timeline import Timeline
 from dronefront.engine.rng import stream_key, uniforms
 from dronefront.engine.sim import Sim
 from dronefront.engine.state import DRONE_ROLES, KILLED, LOST_FATES, WOUNDED
@@ -62,6 +72,7 @@ from dronefront.scenario.loader import (
     set_path,
     validate,
 )
+from dronefront.scenario.models import Scenario
 
 ACTIVE, AWAY, DEAD, GONE = 0, 1, 2, 3  # campaign soldier status
 #: Drone roles whose airframes come back from a sortie that does not end otherwise.
@@ -112,7 +123,15 @@ def _template(campaign: Campaign) -> dict[str, Any]:
     if not scenario.sides.attacker.units:
         raise UserError("the engagement template needs an attacker unit to copy",
                         field="engagement")
-    return scenario.model_dump(mode="json")
+    template = scenario.model_dump(mode="json")
+    if any(e.engagement for e in campaign.timeline):  # technology must fit the template
+        changed = copy.deepcopy(template)
+        for k, event in enumerate(campaign.timeline):
+            for dotted, value in event.engagement.items():
+                set_path(changed, dotted, value,
+                         file=f"{campaign.name}: timeline.{k}.engagement")
+            validate(copy.deepcopy(changed), file=f"{campaign.name}: timeline.{k}.engagement")
+    return template
 
 
 @dataclass
@@ -128,6 +147,7 @@ class CampaignResult:
     summary: dict[str, Any]
     seconds: float = 0.0
     extras: dict[str, Any] = field(default_factory=dict)
+    lessons: Lessons | None = None  #: what both sides end with (``--export-lessons``)
 
     def manifest(self) -> dict[str, Any]:
         from dronefront import __version__
@@ -187,8 +207,12 @@ def run_campaign(
     progress: Callable[[int, int, int], None] | None = None,
     out: str | Path | None = None,
     force: bool = False,
+    export_lessons: str | Path | None = None,
 ) -> CampaignResult:
     """Run a campaign; ``no_learning`` is a list that may hold "attacker" and/or "defender".
+
+    ``export_lessons`` writes the lessons file of the state after the last day run (also
+    on the result as ``result.lessons``).
 
     ``days`` (at least 1) cuts the horizon short (for demos and tests); ``seed`` is an
     integer in [0, 2**63). ``out`` (checked before the campaign runs) and ``force`` are as
@@ -204,6 +228,8 @@ def run_campaign(
     check_callable(progress, "progress")
     if out is not None:
         out = check_path(out, "out")
+    if export_lessons is not None:
+        export_lessons = check_path(export_lessons, "export_lessons")
     if isinstance(no_learning, str | bytes) or not isinstance(no_learning, Iterable):
         raise UserError(f'must be a list of sides, e.g. ["attacker"], not '
                         f"{describe(no_learning)}", field="no_learning")
@@ -225,10 +251,64 @@ def run_campaign(
         if progress is not None:
             progress(day + 1, horizon, state.engagement_count)
     result = state.result()
+    result.lessons = lessons_of(state)
     result.seconds = time.perf_counter() - started
     if out is not None:
         result.write(out, force=force)
+    if export_lessons is not None:
+        write_lessons(result.lessons, export_lessons)
     return result
+
+
+def next_engagement(
+    campaign: Campaign | str | Path, lessons: str | Path, *, overrides: Iterable[str] | None
+    = None, no_learning: Iterable[str] = (),
+) -> tuple[Scenario, int]:
+    """The engagement a campaign would fight next from the state in a lessons file: the
+    campaign restored from the file alone (its soldiers, doctrine distributions, turn,
+    drone side and stocks), the next day's morning run (production, deliveries), and that
+    day's first assault built as a scenario whose attackers are all veterans of the file
+    (``lessons: {file, veterans: 1, battalion}``). Returns the scenario and the seed the
+    campaign gives it; running it reproduces the campaign's own next engagement when the
+    morning brings nobody back (returning wounded are not in the file).
+    """
+    spec = load_campaign(campaign, overrides)
+    path = Path(lessons)
+    saved = read_lessons(path, field="lessons")
+    if saved.attacker is None or saved.drone_side is None:
+        raise UserError("the lessons file needs both sides to rebuild a campaign",
+                        field="lessons")
+    if saved.campaign != spec.name or len(saved.attacker.battalions) != spec.force.battalions:
+        raise UserError(f"the lessons file comes from {saved.campaign!r} with "
+                        f"{len(saved.attacker.battalions)} battalions, not {spec.name!r} "
+                        f"with {spec.force.battalions}", field="lessons")
+    state = _CampaignState(spec, _template(spec), saved.seed, set(no_learning))
+    state.restore(saved)
+    day = saved.day
+    state.morning(day, spec.start + dt.timedelta(days=day), _empty_row(day, spec.start))
+    battalion = state._next_battalion()
+    if battalion is None:
+        raise UserError("no battalion can field an assault group", field="lessons")
+    plan = state._prepare(day, 0, battalion)
+    plan.data["lessons"] = {"file": str(path.resolve()), "veterans": 1.0,
+                            "battalion": battalion}
+    return validate(plan.data, file=f"{spec.name} day {day}"), plan.seed
+
+
+@dataclass
+class _Plan:
+    """One assault as built, before it is fought."""
+
+    data: dict[str, Any]
+    seed: int
+    group: np.ndarray
+    companies: list[np.ndarray]
+    choices: list[np.ndarray]
+    doctrines: list[dict[str, Any]]
+    night: bool
+    policy: str
+    draw_day: int
+    thermal_types: set[str]
 
 
 def check_days(days: int | None) -> None:
@@ -277,21 +357,57 @@ class _CampaignState:
         self.engagement_rows: list[dict[str, Any]] = []
         self.cum = {"killed": 0, "wounded": 0, "evacuated": 0, "returned": 0,
                     "replacements": 0, "spend": 0.0}
+        self.production = {name: s.production_per_day for name, s in spec.drone_stocks.items()}
+        self.production["shells"] = spec.shells.production_per_day
+        self.timeline = Timeline(self) if spec.timeline else None
+        if spec.lessons is not None:
+            import_lessons(self, read_lessons(spec.lessons.file), spec.lessons)
+
+    def restore(self, saved: Lessons) -> None:
+        """Take the whole state a lessons file holds (the round trip of ``next_engagement``):
+        the roster becomes the file's soldiers, on strength, battalion by battalion."""
+        att, side = saved.attacker, saved.drone_side
+        assert att is not None and side is not None
+        roster = _Roster(0, self.spec.force.battalions)
+        for b, bat in enumerate(att.battalions):
+            n = len(bat.experience)
+            roster.battalion = np.concatenate([roster.battalion, np.full(n, b, np.int64)])
+            roster.status = np.concatenate([roster.status, np.zeros(n, np.int8)])
+            roster.experience = np.concatenate([roster.experience,
+                                                np.array(bat.experience, np.int64)])
+            roster.return_day = np.concatenate([roster.return_day, np.full(n, -1, np.int64)])
+        self.roster = roster
+        self.next_battalion = att.next_battalion
+        for b, bat in enumerate(att.battalions):
+            restore_doctrine(self.learner, b, bat, 1.0)
+        restore_drone_side(self.drone_side, side)
+        for name, value in side.stocks.items():
+            if name in self.stock:
+                self.stock[name] = value
+        self.shells = side.shells
 
     # ---------------------------------------------------------------- one day
-    def run_day(self, day: int) -> None:
+    def morning(self, day: int, date: dt.date, row: dict[str, Any]) -> tuple[int, int]:
+        """Returns, replacements, production and the timeline, before any assault."""
         spec, roster = self.spec, self.roster
-        date = spec.start + dt.timedelta(days=day)
         back = (roster.status == AWAY) & (roster.return_day == day)
         roster.status[back] = ACTIVE
         returned = int(back.sum())
         arriving = sum(r.count for r in spec.reinforcements if r.date == date)
         if arriving:
             roster.add(arriving, spec.force.battalions)
-        for name, stock in spec.drone_stocks.items():
-            self.stock[name] += stock.production_per_day
-        self.shells += spec.shells.production_per_day
+        for name in spec.drone_stocks:
+            self.stock[name] += self.production[name]
+        self.shells += self.production["shells"]
+        if self.timeline is not None:
+            self.timeline.morning(day, date, row)
+        return returned, arriving
+
+    def run_day(self, day: int) -> None:
+        spec = self.spec
+        date = spec.start + dt.timedelta(days=day)
         row = _empty_row(day, date)
+        returned, arriving = self.morning(day, date, row)
         row.update(returned=returned, replacements=arriving)
         combat = not spec.paused(date)
         row["combat"] = combat
@@ -317,9 +433,9 @@ class _CampaignState:
                 return candidate
         return None
 
-    def _assault(self, day: int, a: int, battalion: int, row: dict[str, Any]) -> None:
-        spec, roster = self.spec, self.roster
-        force = spec.force
+    def _prepare(self, day: int, a: int, battalion: int) -> _Plan:
+        """Build assault ``a`` of ``day`` by ``battalion`` from the state as it stands."""
+        force, roster = self.spec.force, self.roster
         members = np.flatnonzero(roster.active & (roster.battalion == battalion))
         group = members[: force.assault_size]
         companies = [c for c in np.array_split(group, force.companies_per_assault) if c.size]
@@ -329,8 +445,19 @@ class _CampaignState:
         night = sum(bool(d.get("night", False)) for d in doctrines) * 2 > len(doctrines)
         policy = self.drone_side.policy(draw_day)
         data, thermal_types = self._engagement(companies, doctrines, night, policy)
-        scenario = validate(data, file=f"{spec.name} day {day}")
         eng_seed = int(stream_key(self.seed, f"campaign.engagement.{day}.{a}") % (2**31 - 1))
+        return _Plan(data, eng_seed, group, companies, choices, doctrines, night, policy,
+                     draw_day, thermal_types)
+
+    def _assault(self, day: int, a: int, battalion: int, row: dict[str, Any]) -> None:
+        spec, roster = self.spec, self.roster
+        plan = self._prepare(day, a, battalion)
+        group, companies, choices, doctrines = (plan.group, plan.companies, plan.choices,
+                                                plan.doctrines)
+        night, policy, draw_day, thermal_types = (plan.night, plan.policy, plan.draw_day,
+                                                  plan.thermal_types)
+        eng_seed = plan.seed
+        scenario = validate(plan.data, file=f"{spec.name} day {day}")
         sim = Sim(scenario, seed=eng_seed, events=False)
         s = sim.state.soldiers
         offset = 0
@@ -497,7 +624,10 @@ class _CampaignState:
             if role in REUSABLE_ROLES:
                 drawn -= fates.get("in_flight", 0)
             if base in self.stock and math.isfinite(self.stock[base]):
-                self.stock[base] = max(self.stock[base] - drawn, 0.0)
+                before = self.stock[base]
+                self.stock[base] = max(before - drawn, 0.0)
+                if self.timeline is not None:
+                    self.timeline.spent(base, before - self.stock[base])
             spent += fates["cost_lost"]
             row["drones_lost"] += lost
             if role == "fpv":
@@ -505,7 +635,10 @@ class _CampaignState:
                 for fate in FPV_FATES:
                     row[f"fpv_{fate}"] += fates.get(fate, 0)
         shells = summary["sides"]["defender"]["munitions"]["shells"]
+        before = self.shells
         self.shells = max(self.shells - shells, 0.0)
+        if self.timeline is not None:
+            self.timeline.spent("shells", before - self.shells)
         row["shells_fired"] += shells
         spent += summary["sides"]["defender"]["munitions"]["shells_cost"]
         row["spend_usd"] += spent
@@ -568,6 +701,8 @@ class _CampaignState:
         engagements = pa.Table.from_pylist(self.engagement_rows) if self.engagement_rows \
             else pa.table({"day": pa.array([], pa.int64())})
         summary = _campaign_summary(self, rows)
+        if self.timeline is not None:
+            summary["exchange"] = self.timeline.report()
         return CampaignResult(self.spec, self.seed, self.learning, daily, doctrine,
                               engagements, summary)
 

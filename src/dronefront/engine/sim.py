@@ -69,6 +69,10 @@ class Sim:
         self.scenario = scenario
         self.seed = check_seed(seed)
         self.state = build_state(scenario, self.seed)
+        if scenario.lessons is not None:  # veterans' skills from a lessons file
+            from dronefront.campaign.lessons import apply_veterans
+
+            apply_veterans(self.state, scenario)
         self.log = EventLog() if events else _Discard()
         self.stages = build_stages(self.state)
         self.stage_seconds = {stage.name: 0.0 for stage in self.stages}

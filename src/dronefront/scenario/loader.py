@@ -536,6 +536,7 @@ def load_raw(path_or_name: str | Path, _depth: int = 0) -> tuple[dict, Lines, st
     if not isinstance(data, dict):
         raise UserError("a scenario must be a YAML mapping", file=display, line=1)
     _own_paths(data, lines, path.parent, display)
+    _own_lessons(data, lines, path.parent, display)
     if "extends" in data:
         data, lines = _extend(data, lines, path, display, _depth)
     return data, lines, display
@@ -566,6 +567,22 @@ def _own_paths(data: dict, lines: Lines, folder: Path, display: str) -> None:
             holder[key] = str(scenario_ref(value, folder, **at))
         else:
             holder[key] = str(check_raster(inside(value, folder, **at), **at))
+
+
+def _own_lessons(data: dict, lines: Lines, folder: Path, display: str) -> None:
+    """A ``lessons`` file (``lessons: FILE`` or ``lessons: {file: FILE}``) resolved inside
+    ``folder``; a missing one is reported on load (its content when a run reads it)."""
+    lessons = data.get("lessons")
+    holder, key, loc = ((data, "lessons", ("lessons",)) if isinstance(lessons, str) else
+                        (lessons, "file", ("lessons", "file")) if isinstance(lessons, dict)
+                        else (None, "", ()))
+    if holder is None or not isinstance(holder.get(key), str):
+        return
+    at = {"file": display, "line": line_for(loc, lines), "field": ".".join(loc)}
+    path = inside(holder[key], folder, **at)
+    if not path.is_file():
+        raise UserError(f"lessons file not found: {_short(path)}", **at)
+    holder[key] = str(path)
 
 
 def check_raster(raster: Path, *, file: str | None = None, line: int | None = None,

@@ -14,7 +14,9 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SerializerFunctionWrapHandler,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
@@ -715,6 +717,29 @@ class RL(Model):
         500.0, description="m: drones within it appear in a platoon's observation.")
 
 
+class ScenarioLessons(Model):
+    """Veterans from a lessons file (``dronefront-lessons/1``, docs/model.md §16.6).
+
+    The first ``round(share * count)`` soldiers of each attacker unit are veterans: they
+    take, in order, the encounters survived of the file's soldiers (of ``battalion``, or of
+    every battalion in turn), through the file's own skill curves; the pool is reused from
+    its start when a scenario needs more veterans than it holds.
+    """
+
+    file: str = Field(description="Lessons file, relative to the scenario file.")
+    veterans: Probability | dict[str, Probability] = Field(
+        1.0, description="Share of veterans in every attacker unit, or per unit name "
+        "(units not named have none).")
+    battalion: int | None = Field(
+        None, ge=0, description="Draw the veterans from this battalion of the file only "
+        "(default: the file's battalions one after another).")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: object) -> object:
+        return {"file": value} if isinstance(value, str) else value
+
+
 class Scenario(Model):
     """A whole engagement: terrain, both sides, drones and the shared mechanics."""
 
@@ -744,6 +769,19 @@ class Scenario(Model):
     rl: RL | None = Field(
         None, description="Learning environments: reward weights and action options "
         "(docs/rl.md); absent: the defaults.")
+    lessons: ScenarioLessons | None = Field(
+        None, description="Veterans from a lessons file (`lessons: FILE` or a mapping with "
+        "`file`, `veterans`, `battalion`).")
+
+    @model_serializer(mode="wrap")
+    def _omit_no_lessons(self, handler: SerializerFunctionWrapHandler) -> dict:
+        """A scenario without lessons or rl sections dumps as it did before they existed."""
+        data = handler(self)
+        if isinstance(data, dict):
+            for name in ("lessons", "rl"):  # optional sections absent: dump as before
+                if getattr(self, name) is None:
+                    data.pop(name, None)
+        return data
 
     @field_validator("posture_concealment", "posture_protection")
     @classmethod
@@ -790,6 +828,12 @@ class Scenario(Model):
                             f"sides.{side_name}.units.{i}.doctrine.{key}: unknown weapon class "
                             f"{name!r}; known: {sorted(weapons)}"
                         )
+        if self.lessons is not None and isinstance(self.lessons.veterans, dict):
+            names = [u.name for u in self.sides.attacker.units]
+            for name in self.lessons.veterans:
+                if name not in names:
+                    raise ValueError(f"lessons.veterans.{name}: not an attacker unit; "
+                                     f"known: {names}")
         for key in ("posture_concealment", "posture_protection"):
             missing = {"moving", "halted", "concealed", "dug_in"} - set(getattr(self, key))
             if missing:
