@@ -297,10 +297,11 @@ class Movement:
         self.frame = (float(self.grid_cell), 1)
 
     def __call__(self, state: State, log: EventLog) -> None:
+        kernel, frame = _march, self.frame
         if self.parallel:  # the thread count may change between steps (nb.set_num_threads)
-            kernel, frame = _march_parallel, (self.frame[0], nb.get_num_threads())
-        else:
-            kernel, frame = _march, self.frame
+            threads = nb.get_num_threads()
+            if threads > 1:  # one thread: the serial kernel, without parallel regions
+                kernel, frame = _march_parallel, (self.frame[0], threads)
         g0, g1 = kernel(state.step, state.dt, self.gaits, self.march, self.bodies,
                         self.formation, self.ground, state.terrain.movement, self.rects, frame,
                         self.tending, self.roster)
