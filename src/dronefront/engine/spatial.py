@@ -93,24 +93,197 @@ def build_grid(x: np.ndarray, y: np.ndarray, include: np.ndarray, cell: float) -
 
 
 @nb.njit(cache=True)
-def side_grids(x, y, status, side, dead, cell):
-    """Both sides' grids of the soldiers whose status is not ``dead``, as ``Grid`` fields."""
-    out = []
-    for which in range(2):
-        x0, y0, nx, ny, start, items = grid_buckets(x, y, (side == which) & (status != dead), cell)
-        out.append((x0, y0, cell, nx, ny, start, items))
-    return out[0], out[1]
+def _widen(who, lo, hi, box):
+    """Widen ``box[side] = (lo_x, lo_y, hi_x, hi_y)`` by the present soldiers ``lo..hi-1``.
+
+    ``who`` is ``(x, y, status, side, phase, dead, gone)``: a soldier is present unless its
+    status is ``dead`` or its ``phase`` (empty: none) is ``gone``. Min and max do not depend
+    on the order they are taken in, so chunks may be widened apart and merged.
+    """
+    x, y, status, side, phase, dead, gone = who
+    phased = phase.shape[0] > 0
+    # in scalars: stores to ``box`` inside the loop could not be kept in registers
+    a0, a1, a2, a3 = box[0, 0], box[0, 1], box[0, 2], box[0, 3]
+    b0, b1, b2, b3 = box[1, 0], box[1, 1], box[1, 2], box[1, 3]
+    for i in range(lo, hi):
+        if status[i] == dead or (phased and phase[i] == gone):
+            continue
+        if side[i] == 0:
+            a0 = min(a0, x[i])
+            a1 = min(a1, y[i])
+            a2 = max(a2, x[i])
+            a3 = max(a3, y[i])
+        else:
+            b0 = min(b0, x[i])
+            b1 = min(b1, y[i])
+            b2 = max(b2, x[i])
+            b3 = max(b3, y[i])
+    box[0, 0], box[0, 1], box[0, 2], box[0, 3] = a0, a1, a2, a3
+    box[1, 0], box[1, 1], box[1, 2], box[1, 3] = b0, b1, b2, b3
 
 
 @nb.njit(cache=True)
-def side_grids_present(x, y, status, side, dead, phase, gone, cell):
-    """``side_grids`` leaving out, too, the soldiers whose ``phase`` is ``gone`` (evacuated)."""
-    out = []
-    for which in range(2):
-        x0, y0, nx, ny, start, items = grid_buckets(
-            x, y, (side == which) & (status != dead) & (phase != gone), cell)
-        out.append((x0, y0, cell, nx, ny, start, items))
-    return out[0], out[1]
+def _frames(box, cell):
+    """Per side, the grid's origin ``(x0, y0)`` and size ``(nx, ny)`` over ``box`` (as
+    ``grid_buckets``: one empty cell of margin; a single cell where the side has no one)."""
+    origin = np.zeros((2, 2))
+    size = np.ones((2, 2), np.int64)
+    for s in range(2):
+        if np.isfinite(box[s, 0]):
+            origin[s, 0] = box[s, 0] - cell
+            origin[s, 1] = box[s, 1] - cell
+            size[s, 0] = int((box[s, 2] - origin[s, 0]) / cell) + 2
+            size[s, 1] = int((box[s, 3] - origin[s, 1]) / cell) + 2
+    return origin, size
+
+
+@nb.njit(cache=True)
+def _bucket(who, frames, lo, hi, cell_of, counts0, counts1):
+    """Cell of each present soldier ``lo..hi-1`` on its side's grid (``cell_of``, -1 for
+    the absent) and one count per soldier in ``counts0`` or ``counts1`` (by side)."""
+    x, y, status, side, phase, dead, gone = who
+    origin, size, cell = frames
+    # each side's frame in scalars: loads from the small arrays would be repeated per soldier
+    ax0, ay0, anx, any_ = origin[0, 0], origin[0, 1], size[0, 0], size[0, 1]
+    bx0, by0, bnx, bny = origin[1, 0], origin[1, 1], size[1, 0], size[1, 1]
+    phased = phase.shape[0] > 0
+    for i in range(lo, hi):
+        if status[i] == dead or (phased and phase[i] == gone):
+            cell_of[i] = -1
+            continue
+        if side[i] == 0:
+            cx = min(max(int((x[i] - ax0) / cell), 0), anx - 1)
+            cy = min(max(int((y[i] - ay0) / cell), 0), any_ - 1)
+            c = cy * anx + cx
+            counts0[c] += 1
+        else:
+            cx = min(max(int((x[i] - bx0) / cell), 0), bnx - 1)
+            cy = min(max(int((y[i] - by0) / cell), 0), bny - 1)
+            c = cy * bnx + cx
+            counts1[c] += 1
+        cell_of[i] = c
+
+
+@nb.njit(cache=True)
+def _locate(who, frames, lo, hi, cell_of):
+    """``_bucket`` without the counts: the cells of soldiers ``lo..hi-1`` only."""
+    x, y, status, side, phase, dead, gone = who
+    origin, size, cell = frames
+    ax0, ay0, anx, any_ = origin[0, 0], origin[0, 1], size[0, 0], size[0, 1]
+    bx0, by0, bnx, bny = origin[1, 0], origin[1, 1], size[1, 0], size[1, 1]
+    phased = phase.shape[0] > 0
+    for i in range(lo, hi):
+        if status[i] == dead or (phased and phase[i] == gone):
+            cell_of[i] = -1
+        elif side[i] == 0:
+            cx = min(max(int((x[i] - ax0) / cell), 0), anx - 1)
+            cy = min(max(int((y[i] - ay0) / cell), 0), any_ - 1)
+            cell_of[i] = cy * anx + cx
+        else:
+            cx = min(max(int((x[i] - bx0) / cell), 0), bnx - 1)
+            cy = min(max(int((y[i] - by0) / cell), 0), bny - 1)
+            cell_of[i] = cy * bnx + cx
+
+
+@nb.njit(cache=True)
+def _scatter(side, cell_of, lo, hi, fill0, fill1, items0, items1):
+    """Put soldiers ``lo..hi-1`` (ascending) at their cells' cursors, advancing them."""
+    for i in range(lo, hi):
+        c = cell_of[i]
+        if c < 0:
+            continue
+        if side[i] == 0:
+            items0[fill0[c]] = i
+            fill0[c] += 1
+        else:
+            items1[fill1[c]] = i
+            fill1[c] += 1
+
+
+@nb.njit(cache=True)
+def side_grids(who, cell):
+    """Both sides' grids of the present soldiers (``who`` as ``_widen``), as ``Grid`` fields.
+
+    One pass finds both bounding boxes, one counts soldiers per cell, one fills the cells:
+    the same grids as ``grid_buckets`` over each side's mask.
+    """
+    x, side = who[0], who[3]
+    n = x.shape[0]
+    box = np.empty((2, 4))
+    box[:, :2] = np.inf
+    box[:, 2:] = -np.inf
+    _widen(who, 0, n, box)
+    origin, size = _frames(box, cell)
+    cell_of = np.empty(n, np.int64)
+    start0 = np.zeros(size[0, 0] * size[0, 1] + 1, np.int64)
+    start1 = np.zeros(size[1, 0] * size[1, 1] + 1, np.int64)
+    _bucket(who, (origin, size, cell), 0, n, cell_of, start0[1:], start1[1:])
+    for c in range(1, start0.shape[0]):
+        start0[c] += start0[c - 1]
+    for c in range(1, start1.shape[0]):
+        start1[c] += start1[c - 1]
+    items0 = np.empty(start0[-1], np.int64)
+    items1 = np.empty(start1[-1], np.int64)
+    _scatter(side, cell_of, 0, n, start0[:-1].copy(), start1[:-1].copy(), items0, items1)
+    return ((origin[0, 0], origin[0, 1], cell, size[0, 0], size[0, 1], start0, items0),
+            (origin[1, 0], origin[1, 1], cell, size[1, 0], size[1, 1], start1, items1))
+
+
+@nb.njit(cache=True)
+def _fill(side, cell_of, starts):
+    """Count the located soldiers per cell into ``starts`` (shifted by one), turn the counts
+    into cell starts and fill each side's items in ascending soldier order."""
+    start0, start1 = starts
+    n = side.shape[0]
+    for i in range(n):
+        c = cell_of[i]
+        if c < 0:
+            continue
+        if side[i] == 0:
+            start0[c + 1] += 1
+        else:
+            start1[c + 1] += 1
+    for c in range(1, start0.shape[0]):
+        start0[c] += start0[c - 1]
+    for c in range(1, start1.shape[0]):
+        start1[c] += start1[c - 1]
+    items0 = np.empty(start0[-1], np.int64)
+    items1 = np.empty(start1[-1], np.int64)
+    _scatter(side, cell_of, 0, n, start0[:-1].copy(), start1[:-1].copy(), items0, items1)
+    return items0, items1
+
+
+@nb.njit(cache=True, parallel=True)
+def side_grids_parallel(who, cell, threads):
+    """``side_grids`` with the bounding boxes and every soldier's cell (the divisions)
+    found on ``threads`` chunks in parallel; counting and filling the cells stay one pass
+    each. The same grids, bit for bit, for any number of chunks or threads: min and max
+    merge exactly, and each soldier's cell is its own."""
+    x, side = who[0], who[3]
+    n = x.shape[0]
+    chunks = max(min(threads, n // 1024), 1)
+    bounds = np.linspace(0, n, chunks + 1).astype(np.int64)
+    boxes = np.empty((chunks, 2, 4))
+    boxes[:, :, :2] = np.inf
+    boxes[:, :, 2:] = -np.inf
+    for t in nb.prange(chunks):
+        _widen(who, bounds[t], bounds[t + 1], boxes[t])
+    box = boxes[0]
+    for t in range(1, chunks):
+        for s in range(2):
+            box[s, 0] = min(box[s, 0], boxes[t, s, 0])
+            box[s, 1] = min(box[s, 1], boxes[t, s, 1])
+            box[s, 2] = max(box[s, 2], boxes[t, s, 2])
+            box[s, 3] = max(box[s, 3], boxes[t, s, 3])
+    origin, size = _frames(box, cell)
+    cell_of = np.empty(n, np.int64)
+    for t in nb.prange(chunks):
+        _locate(who, (origin, size, cell), bounds[t], bounds[t + 1], cell_of)
+    start0 = np.zeros(size[0, 0] * size[0, 1] + 1, np.int64)
+    start1 = np.zeros(size[1, 0] * size[1, 1] + 1, np.int64)
+    items0, items1 = _fill(side, cell_of, (start0, start1))
+    return ((origin[0, 0], origin[0, 1], cell, size[0, 0], size[0, 1], start0, items0),
+            (origin[1, 0], origin[1, 1], cell, size[1, 0], size[1, 1], start1, items1))
 
 
 def build_side_grids(x: np.ndarray, y: np.ndarray, status: np.ndarray, side: np.ndarray,
@@ -122,7 +295,8 @@ def build_side_grids(x: np.ndarray, y: np.ndarray, status: np.ndarray, side: np.
     >>> [g.items.tolist() for g in grids]
     [[0, 2], [1]]
     """
-    g0, g1 = side_grids(x, y, status, side, dead, float(cell))
+    who = (x, y, status, side, np.empty(0, np.int8), dead, -1)
+    g0, g1 = side_grids(who, float(cell))
     return Grid(*g0), Grid(*g1)
 
 

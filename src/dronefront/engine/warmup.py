@@ -52,12 +52,14 @@ def builtin_runs() -> list[tuple[str, str]]:
 
 
 def warmup(progress: Callable[[str, float], None] | None = None) -> dict[str, int]:
-    """Run every built-in engagement and one campaign day; return :func:`compiled` after.
+    """Run every built-in engagement and one campaign day, then a few steps of the reference
+    model large enough for the parallel movement kernels; return :func:`compiled` after.
 
     ``progress(name, seconds)`` is called after each run.
     """
     from dronefront.campaign.runner import run_campaign
     from dronefront.engine.sim import Sim
+    from dronefront.engine.stages.movement import PARALLEL_MIN
     from dronefront.scenario.loader import load_scenario
 
     for kind, name in builtin_runs():
@@ -68,6 +70,12 @@ def warmup(progress: Callable[[str, float], None] | None = None) -> dict[str, in
             Sim(load_scenario(name), seed=1).run()
         if progress is not None:
             progress(name, time.perf_counter() - start)
+    start = time.perf_counter()
+    size = -(-PARALLEL_MIN // 30) * 30  # the reference model's N is a multiple of 30
+    Sim(load_scenario("reference-open-field", [f"parameters.N={size}", "duration=3"]),
+        seed=1, events=False).run()
+    if progress is not None:
+        progress(f"reference-open-field N={size}", time.perf_counter() - start)
     return compiled()
 
 

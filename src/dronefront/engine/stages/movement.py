@@ -20,7 +20,7 @@ import numba as nb
 import numpy as np
 
 from dronefront.engine.events import EventLog
-from dronefront.engine.spatial import Grid, nonzero, side_grids, side_grids_present
+from dronefront.engine.spatial import Grid, nonzero, side_grids, side_grids_parallel
 from dronefront.engine.state import (
     BREAK_GROUND,
     BREAK_HALT,
@@ -42,6 +42,11 @@ from dronefront.engine.terrain import Ground, points_in_area, raster_cell
 
 MAX_LAG = 15.0  # metres; assumption
 CATCH_UP = 1.5  # speed multiplier for a soldier behind its slot; assumption
+#: Soldiers from which movement and the neighbour grids run on every Numba thread (below it
+#: one thread: a parallel region costs microseconds to start, more than a small step takes).
+PARALLEL_MIN = 20_000
+#: Soldiers per chunk of whole platoons that one thread moves at a time (parallel path).
+CHUNK = 4_096
 
 
 class March(NamedTuple):
@@ -86,23 +91,43 @@ class Formation(NamedTuple):
 
 
 @nb.njit(cache=True)
-def _march(step, dt, gaits, march, bodies, formation, ground, movement_factor, rects, cell,
-           tending):
+def _march(step, dt, gaits, march, bodies, formation, ground, movement_factor, rects, frame,
+           tending, roster):
     """Advance every anchor, then move every soldier (one step); returns the neighbour grids
     of the soldiers where they now stand (as ``Grid`` fields, one per side). ``gaits``:
     sprint factor, suppression threshold, crawl factor. ``tending``: casualty care's
     ``helping`` and ``phase`` columns (empty without care): helpers are left to the care
-    stage and the evacuated leave the grids."""
+    stage and the evacuated leave the grids. ``roster``: ``(members, first, spans)``, the
+    soldiers of platoon ``g`` are ``members[first[g]:first[g + 1]]`` (ascending).
+    ``frame``: the grid cell (m) and the number of threads (used by ``_march_parallel``)."""
     p = March(*march)
     t = Ground(*ground)
     b = Bodies(*bodies)
     helping, phase = tending
     _advance(step, dt, p, t, movement_factor)
-    _move_soldiers(step, dt, gaits, p, b, Formation(*formation), t, movement_factor, rects,
-                   helping)
-    if phase.shape[0] == 0:
-        return side_grids(b.x, b.y, b.status, b.side, KILLED, cell)
-    return side_grids_present(b.x, b.y, b.status, b.side, KILLED, phase, EVACUATED, cell)
+    _move_platoons((0, p.lag.shape[0]), roster, step, dt, gaits, p, b, Formation(*formation),
+                   t, movement_factor, rects, helping)
+    return side_grids((b.x, b.y, b.status, b.side, phase, KILLED, EVACUATED), frame[0])
+
+
+@nb.njit(cache=True, parallel=True)
+def _march_parallel(step, dt, gaits, march, bodies, formation, ground, movement_factor, rects,
+                    frame, tending, roster):
+    """``_march`` with the soldiers moved and the grids built on every Numba thread: chunks
+    of whole platoons (``roster[2]``), so each platoon's lag is summed in soldier order by
+    one thread and the results do not depend on the number of threads."""
+    p = March(*march)
+    t = Ground(*ground)
+    b = Bodies(*bodies)
+    f = Formation(*formation)
+    helping, phase = tending
+    _advance(step, dt, p, t, movement_factor)
+    spans = roster[2]
+    for k in nb.prange(spans.shape[0] - 1):
+        _move_platoons((spans[k], spans[k + 1]), roster, step, dt, gaits, p, b, f, t,
+                       movement_factor, rects, helping)
+    return side_grids_parallel((b.x, b.y, b.status, b.side, phase, KILLED, EVACUATED),
+                               frame[0], frame[1])
 
 
 @nb.njit(cache=True)
@@ -155,13 +180,16 @@ def _advance(step, dt, p, t, movement_factor):
 
 
 @nb.njit(cache=True)
-def _move_soldiers(step, dt, gaits, p, b, f, t, movement_factor, rects, helping):
-    """Move every healthy, mobile soldier towards its slot; hold inside rect objectives.
-    Soldiers helping a casualty (``helping``, empty without care) are the care stage's.
+def _move_platoons(span, roster, step, dt, gaits, p, b, f, t, movement_factor, rects, helping):
+    """Move every healthy, mobile soldier of platoons ``span[0]..span[1] - 1`` towards its
+    slot; hold inside rect objectives. Soldiers helping a casualty (``helping``, empty
+    without care) are the care stage's.
 
     Fills ``p.lag`` (mean distance still to go after moving, per platoon) and ``p.movers``
-    (soldiers that moved, per platoon)."""
-    x, y, status, platoon, terrain, posture = b.x, b.y, b.status, b.platoon, b.terrain, b.posture
+    (soldiers that moved, per platoon). A soldier's move reads only its platoon's row and
+    writes only its own columns, so platoons may be moved in any order, or at once."""
+    members, first = roster[0], roster[1]
+    x, y, status, terrain, posture = b.x, b.y, b.status, b.terrain, b.posture
     ox, oy, role, holding, suppression = f.ox, f.oy, f.role, f.holding, f.suppression
     broken, on_break, shaken = p.broken, p.on_break, p.shaken
     sprint, threshold, crawl = gaits[0], gaits[1], gaits[2]
@@ -171,74 +199,74 @@ def _move_soldiers(step, dt, gaits, p, b, f, t, movement_factor, rects, helping)
     objective, lag, lag_n, grounded_until = p.objective, p.lag, p.movers, p.grounded_until
     grid = t.grid
     t_ny, t_nx = grid.shape
-    lag[:] = 0.0
-    lag_n[:] = 0
-    # Per platoon, once (one load per soldier below): bit 1 broken and halted, bit 2 broken
-    # and gone to ground, bit 4 someone shaken (only then is a soldier's level read).
-    stance = np.zeros(lag.shape[0], np.int8)
-    for g in range(lag.shape[0]):
-        if broken[g]:
-            stance[g] = 2 if on_break[g] == BREAK_GROUND else (1 if on_break[g] == BREAK_HALT
-                                                               else 0)
-        if shaken[g] > 0:
-            stance[g] |= 4
     caring = helping.shape[0] > 0
-    for i in range(x.shape[0]):
-        g = platoon[i]
-        if base_posture[g] != MOVING or status[i] != HEALTHY:
+    for g in range(span[0], span[1]):
+        lag[g] = 0.0
+        lag_n[g] = 0
+        if base_posture[g] != MOVING:
             continue
-        if caring and helping[i] >= 0:
-            continue
-        st = stance[g]
-        grounded = (st & 2) != 0
-        down = grounded or ((st & 4) != 0 and suppression[i] > threshold)
+        grounded = broken[g] and on_break[g] == BREAK_GROUND
+        halted = broken[g] and on_break[g] == BREAK_HALT
+        shaky = shaken[g] > 0  # only then is a soldier's suppression read
         drill_ground = grounded_until[g] > step  # a 'ground' drill step: shooters stay up
-        running = decoy_until[g] > step and role[i] == DECOY  # the bait runs even so
-        if grounded or ((frozen_until[g] > step or drill_ground) and not running):
-            posture[i] = (PRONE if down or (drill_ground and role[i] != SHOOTER)
-                          else CONCEALED)
-            continue
-        if holding[i]:
-            posture[i] = PRONE if down else HALTED
-            continue
-        posture[i] = PRONE if down else MOVING
+        still = frozen_until[g] > step or drill_ground
+        decoying = decoy_until[g] > step
         dispersing = dispersed_until[g] > step
         scale = disperse_factor[g] if dispersing else 1.0
-        sx = ox[i] * scale
-        sy = oy[i] * scale
-        if decoy_until[g] > step and role[i] == DECOY:
-            tx = ax[g] + decoy_dx[g]
-            ty = ay[g] + decoy_dy[g]
-            boost = sprint
-        else:
-            tx = ax[g] + sx * hy[g] + sy * hx[g]
-            ty = ay[g] - sx * hx[g] + sy * hy[g]
-            boost = sprint if dispersing else CATCH_UP
-        dx = tx - x[i]
-        dy = ty - y[i]
-        dist = np.sqrt(dx * dx + dy * dy)
-        reach = pace[g] * movement_factor[terrain[i]] * boost * dt
-        if down:
-            reach *= crawl
-        if dist <= reach:
-            x[i] = tx
-            y[i] = ty
-            if (st & 1) != 0 and not down:
-                posture[i] = HALTED
-        else:
-            frac = reach / dist
-            x[i] += dx * frac
-            y[i] += dy * frac
-            lag[g] += dist - reach
-        lag_n[g] += 1
-        cy, cx = raster_cell(x[i], y[i], t.x0, t.y0, t.cell, t_nx, t_ny)
-        terrain[i] = grid[cy, cx] if cy >= 0 else t.default
+        gx, gy, ghx, ghy = ax[g], ay[g], hx[g], hy[g]
         k = objective[g]
-        if k >= 0 and rects[k, 4] > 0:
-            if rects[k, 0] <= x[i] <= rects[k, 2] and rects[k, 1] <= y[i] <= rects[k, 3]:
+        rect = k >= 0 and rects[k, 4] > 0
+        owed = 0.0
+        moved = 0
+        for m in range(first[g], first[g + 1]):
+            i = members[m]
+            if status[i] != HEALTHY:
+                continue
+            if caring and helping[i] >= 0:
+                continue
+            down = grounded or (shaky and suppression[i] > threshold)
+            running = decoying and role[i] == DECOY  # the bait runs even so
+            if grounded or (still and not running):
+                posture[i] = (PRONE if down or (drill_ground and role[i] != SHOOTER)
+                              else CONCEALED)
+                continue
+            if holding[i]:
+                posture[i] = PRONE if down else HALTED
+                continue
+            posture[i] = PRONE if down else MOVING
+            if running:
+                tx = gx + decoy_dx[g]
+                ty = gy + decoy_dy[g]
+                boost = sprint
+            else:
+                sx = ox[i] * scale
+                sy = oy[i] * scale
+                tx = gx + sx * ghy + sy * ghx
+                ty = gy - sx * ghx + sy * ghy
+                boost = sprint if dispersing else CATCH_UP
+            dx = tx - x[i]
+            dy = ty - y[i]
+            dist = np.sqrt(dx * dx + dy * dy)
+            reach = pace[g] * movement_factor[terrain[i]] * boost * dt
+            if down:
+                reach *= crawl
+            if dist <= reach:
+                x[i] = tx
+                y[i] = ty
+                if halted and not down:
+                    posture[i] = HALTED
+            else:
+                frac = reach / dist
+                x[i] += dx * frac
+                y[i] += dy * frac
+                owed += dist - reach
+            moved += 1
+            cy, cx = raster_cell(x[i], y[i], t.x0, t.y0, t.cell, t_nx, t_ny)
+            terrain[i] = grid[cy, cx] if cy >= 0 else t.default
+            if rect and rects[k, 0] <= x[i] <= rects[k, 2] and rects[k, 1] <= y[i] <= rects[k, 3]:
                 holding[i] = True
-    for g in range(lag.shape[0]):
-        lag[g] /= max(lag_n[g], 1)
+        lag[g] = owed / max(moved, 1)
+        lag_n[g] = moved
 
 
 class Movement:
@@ -264,14 +292,42 @@ class Movement:
         spec = state.scenario.suppression
         self.gaits = np.array([state.scenario.sprint_factor,
                                spec.threshold if spec.enabled else np.inf, spec.crawl])
+        self.roster = roster(state.soldiers.platoon, len(state.platoons.ax), CHUNK)
+        self.parallel = len(state.soldiers.x) >= PARALLEL_MIN
+        self.frame = (float(self.grid_cell), 1)
 
     def __call__(self, state: State, log: EventLog) -> None:
-        g0, g1 = _march(state.step, state.dt, self.gaits, self.march,
-                        self.bodies, self.formation, self.ground, state.terrain.movement,
-                        self.rects, self.grid_cell, self.tending)
+        kernel, frame = _march, self.frame
+        if self.parallel:  # the thread count may change between steps (nb.set_num_threads)
+            threads = nb.get_num_threads()
+            if threads > 1:  # one thread: the serial kernel, without parallel regions
+                kernel, frame = _march_parallel, (self.frame[0], threads)
+        g0, g1 = kernel(state.step, state.dt, self.gaits, self.march, self.bodies,
+                        self.formation, self.ground, state.terrain.movement, self.rects, frame,
+                        self.tending, self.roster)
         state.grids = Grid(*g0), Grid(*g1)
         if self.polygons:  # holding does not enter the grids
             _hold_polygons(state)
+
+
+def roster(platoon: np.ndarray, n_platoons: int, chunk: int
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(members, first, spans)``: the soldiers of platoon ``g`` are
+    ``members[first[g]:first[g + 1]]`` in ascending order, and platoons
+    ``spans[k]..spans[k + 1] - 1`` make chunk ``k``, whole platoons of about ``chunk``
+    soldiers together.
+
+    >>> members, first, spans = roster(np.array([1, 0, 1, 0], np.int32), 2, 2)
+    >>> members.tolist(), first.tolist(), spans.tolist()
+    ([1, 3, 0, 2], [0, 2, 4], [0, 1, 2])
+    """
+    members = np.argsort(platoon, kind="stable").astype(np.int64)
+    first = np.zeros(n_platoons + 1, np.int64)
+    np.cumsum(np.bincount(platoon, minlength=n_platoons)[:n_platoons], out=first[1:])
+    # a chunk ends at the first platoon boundary at or past each multiple of ``chunk``
+    cuts = np.searchsorted(first, np.arange(chunk, first[-1], chunk), side="left")
+    spans = np.unique(np.concatenate([[0], cuts, [n_platoons]])).astype(np.int64)
+    return members, first, spans
 
 
 def _hold_polygons(state: State) -> None:
