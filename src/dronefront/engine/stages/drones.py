@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from dronefront.engine.events import EXTRA_CAUSES, EventLog
-from dronefront.engine.rng import normals, pair_uniforms, uniforms
+from dronefront.engine.rng import normals, uniforms
 from dronefront.engine.spatial import nonzero
 from dronefront.engine.stages import flight_kernels as fk
 from dronefront.engine.stages.damage import resolve_blasts
@@ -29,7 +29,6 @@ from dronefront.engine.state import (
     EXPENDED,
     FAILED,
     FLYING,
-    HEALTHY,
     IDLE,
     JAMMED,
     KILLED,
@@ -236,8 +235,6 @@ class Flight:
         self.cruise = columns(fk.Cruise, state.types)
         self.positions = columns(Positions, state.soldiers)
         self.tracks = tuple(state.tracks)
-        self.deconflict = bool((state.drones.deconfliction > 0).any())
-        self.deconflict_key = state.streams["drones.deconflict"]
         self.autonomy = bool((state.types.autonomy_range[state.drones.dtype] > 0).any())
         self.misid_key = state.streams["drones.misidentify"]
 
@@ -256,8 +253,6 @@ class Flight:
             pick = ints[n:n + n_pick].copy()
             targets = self.targeter.select(state, pick, d.x[pick], d.y[pick],
                                            reach[:n_pick].copy(), d.targeting_omniscient[pick])
-            if self.deconflict:
-                self._deconflict(state, pick, targets, reach[:n_pick])
             d.target[pick] = targets
             d.phase[pick[targets >= 0]] = ATTACK
             n_home, n_strike, n_bomb = fk.flight_move(step, dt, ttl, self.sorties, self.cruise,
@@ -267,39 +262,6 @@ class Flight:
         if n_strike or n_bomb:
             self._strike(state, log, ints[3 * n:3 * n + n_strike].copy(),
                          ints[4 * n:4 * n + n_bomb].copy())
-
-    def _deconflict(self, state: State, pick: np.ndarray, targets: np.ndarray,
-                    reach: np.ndarray) -> None:
-        """Swarm members do not take a soldier within ``deconfliction`` metres of a target
-        a mate of their salvo holds: such a pick is replaced by the nearest visible enemy
-        soldier in reach clear of every claim, or none (the drone keeps searching)."""
-        d, s = state.drones, state.soldiers
-        vis = None
-        for i in range(pick.size):
-            slot, tg = pick[i], targets[i]
-            radius, group = d.deconfliction[slot], d.salvo[slot]
-            if tg < 0 or radius <= 0 or group < 0:
-                continue
-            mates = np.flatnonzero((d.salvo == group) & (d.state == FLYING) & (d.target >= 0))
-            mates = mates[mates != slot]
-            if mates.size == 0:
-                continue
-            cx, cy = s.x[d.target[mates]], s.y[d.target[mates]]
-            if np.min(np.hypot(cx - s.x[tg], cy - s.y[tg])) > radius:
-                d.target[slot] = tg
-                continue
-            if vis is None:
-                vis = self.targeter.visibility(state)
-            enemy = np.flatnonzero((s.side != d.side[slot]) & (s.status == HEALTHY))
-            dist = np.hypot(s.x[enemy] - d.x[slot], s.y[enemy] - d.y[slot])
-            ok = dist <= (reach[i] if not d.targeting_omniscient[slot] else np.inf)
-            clear = np.min(np.hypot(s.x[enemy][:, None] - cx[None, :],
-                                    s.y[enemy][:, None] - cy[None, :]), axis=1) > radius
-            seen = pair_uniforms(self.deconflict_key, state.step,
-                                 np.full(enemy.size, slot, np.int64), enemy) < vis[enemy]
-            cand = np.flatnonzero(ok & clear & seen)
-            targets[i] = enemy[cand[np.argmin(dist[cand])]] if cand.size else -1
-            d.target[slot] = targets[i]
 
     def _misidentify(self, state: State, log: EventLog, strikers: np.ndarray) -> np.ndarray:
         """Autonomous strikers whose classifier takes a non-target: each strikes the
