@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dronefront.engine.sim import Sim
+from dronefront.engine.sim import OPTIONAL_STAGES, STAGE_NAMES, Sim
 from dronefront.engine.state import FATES, FLYING, build_state
 from dronefront.errors import UserError
 from dronefront.scenario.loader import load_scenario
@@ -22,6 +22,16 @@ def test_scenarios_without_layer_fields_build_no_layers_and_no_extra_stage():
     assert sim.state.layers is None
     assert "layers" not in [stage.name for stage in sim.stages]
     assert "layers" not in sim.run().summary
+
+
+@pytest.mark.parametrize("name", [LAYERED, "ew-screen", "fpv-drill"])
+def test_the_built_stages_are_stage_names_in_order_less_unneeded_optional_ones(name):
+    sim = Sim(load_scenario(name), 1, events=False)
+    built = [stage.name for stage in sim.stages]
+    needed = [n for n in STAGE_NAMES if n not in OPTIONAL_STAGES
+              or (n == "layers" and name == LAYERED)]
+    assert built == needed
+    assert "care" in built and ("layers" in built) == (name == LAYERED)
 
 
 def test_a_bad_salvo_is_the_one_line_error_naming_the_field():

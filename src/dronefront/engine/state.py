@@ -223,7 +223,7 @@ class Drones(NamedTuple):
     bombs_left: np.ndarray  #: int64 (M,)
     next_bomb: np.ndarray  #: int64 (M,) step
     sortie: np.ndarray  #: int64 (M,) global sortie id, -1 before the first launch
-    committed_decoy: np.ndarray  #: bool (M,) chasing a decoy soldier
+    committed_decoy: np.ndarray  #: bool (M,) chasing a decoy (a soldier; a dummy if target -1)
     fire_step: np.ndarray  #: int64 (M,) step it was last fired at (counter-drone), -1 never
     fire_shooters: np.ndarray  #: int64 (M,) soldiers that fired at it in ``fire_step``
     weights: np.ndarray  #: float64 (M, 7) weighted policy, columns ``WEIGHT_NAMES``
