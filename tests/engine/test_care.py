@@ -132,7 +132,7 @@ def _pick(policy: int, weights: list[float]) -> tuple[int, object]:
                       last_shot=np.empty(0, np.int32))
     b = columns(Bodies, s)
     pick = acquire(0.0, 0.0, 50.0, policy, 10.0, np.ones(s.n), Bodies(*b), scoring,
-                   Grid(*g0), 1, 0, 0)
+                   Grid(*g0), (1, 0, 0), (np.empty(0), np.empty(0), 0, 0.0))
     return pick, state
 
 

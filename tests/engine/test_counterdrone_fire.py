@@ -169,3 +169,54 @@ def test_fire_mode_changes_nothing_when_nobody_shoots():
             assert side.pop("shoot_downs_by_weapon") == {"rifle": 0, "machine_gun": 0,
                                                          "shotgun": 0}
         assert a == b
+
+
+DUMMY = [f"{U}doctrine.drill=[decoy,engage]", f"{U}doctrine.decoy_kind=dummy"]
+
+
+def test_a_dummy_costs_no_soldier_and_draws_the_strike_onto_itself():
+    committed_strikes = 0
+    for seed in (1, 2, 3):
+        sim = Sim(load_scenario("fpv-drill", DUMMY), seed=seed)
+        roles = sim.state.soldiers.role.copy()
+        result = sim.run()
+        ev = result.events.to_pandas()
+        decoys = ev[ev["kind"] == "decoy"]
+        assert len(decoys) > 0
+        assert (decoys["target"] == -1).all()  # nobody is made bait
+        assert (result.state.soldiers.role == roles).all()  # nobody becomes a decoy runner
+        strikes = ev[ev["kind"] == "strike"].set_index("actor")
+        for actor, row in decoys.set_index("actor").iterrows():
+            if actor not in strikes.index:
+                continue  # shot down, jammed or out of battery first
+            hit = strikes.loc[[actor]].iloc[0]
+            assert hit["target"] == -1
+            # The blast lands at the dummy, within a few aim errors (fpv_radio: 1.5 m).
+            assert np.hypot(hit["x"] - row["x"], hit["y"] - row["y"]) < 10.0
+            committed_strikes += 1
+    assert committed_strikes > 0
+
+
+def test_the_dummy_is_off_by_default_and_soldier_bait_is_unchanged():
+    scenario = load_scenario("fpv-drill", [f"{U}doctrine.drill=[decoy,engage]"])
+    assert scenario.sides.attacker.units[0].doctrine.decoy_kind == "soldier"
+    explicit = load_scenario("fpv-drill", [f"{U}doctrine.drill=[decoy,engage]",
+                                           f"{U}doctrine.decoy_kind=soldier"])
+    assert Sim(scenario, seed=2).run().summary == Sim(explicit, seed=2).run().summary
+    decoys = Sim(scenario, seed=2).run().events.to_pandas().query("kind == 'decoy'")
+    assert (decoys["target"] >= 0).all()
+
+
+def test_a_bad_decoy_kind_is_the_one_line_error_naming_the_field():
+    from dronefront.errors import UserError
+    with pytest.raises(UserError, match="decoy_kind"):
+        load_scenario("fpv-drill", [f"{U}doctrine.decoy_kind=scarecrow"])
+
+
+@pytest.mark.slow
+def test_decoy_and_shoot_with_a_dummy_still_pays_with_trained_shooters():
+    seeds = range(1, 31)
+    saved = [_per_sortie([f"{U}doctrine.drill=[engage]"], s) - _per_sortie(DUMMY, s)
+             for s in seeds]
+    mean, se = mean_se(saved)
+    assert mean > 3 * se > 0

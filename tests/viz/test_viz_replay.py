@@ -142,3 +142,41 @@ def test_cli_replay_and_errors(run_dir: Path, tmp_path: Path, capsys) -> None:
         err = capsys.readouterr().err
         assert message in err and "Traceback" not in err
         assert len(err.strip().splitlines()) == 1
+
+
+MARKERS = ("intercept", "autonomous", "misidentified", "rf_detection", "site_destroyed",
+           "evacuated")
+
+
+@pytest.mark.parametrize("name,overrides", [
+    ("layered-defence", []),  # interceptors, RF detection, destroyed sites
+    ("ew-screen", ["drone_types.fpv_radio.autonomy_range=1500",
+                   "drone_types.fpv_radio.misidentification=0.5",
+                   "sides.defender.units.0.doctrine.casualty_care.mode=treat"]),
+])
+def test_replay_draws_every_layer_autonomy_and_care_event(name, overrides) -> None:
+    rec = record_run(name, 1, overrides)
+    meta, blob = _payload(build_replay(rec))
+    spec = meta["arrays"]["b_kind"]
+    codes = np.frombuffer(blob, np.int8, spec["length"], spec["offset"])
+    by_name = {k["name"]: (code, k) for code, k in enumerate(meta["blast_kinds"])}
+    ev = rec.result.events.to_pandas()
+    seen = set()
+    for kind in MARKERS:
+        rows = ev[ev["kind"] == kind]
+        if kind == "intercept":  # a hit is a drone loss (x), a miss its own marker
+            parts = {"intercept": rows[rows["value"] == 1.0],
+                     "intercept_miss": rows[rows["value"] == 0.0]}
+        else:
+            parts = {kind: rows}
+        for label, part in parts.items():
+            code, info = by_name[label]
+            assert info["shape"] in ("cross", "ring", "triangle", "square") and info["label"]
+            assert (codes == code).sum() == len(part), label
+            if len(part):
+                seen.add(label)
+    expected = ({"intercept", "intercept_miss", "rf_detection", "site_destroyed"}
+                if name == "layered-defence" else {"autonomous", "misidentified", "evacuated"})
+    assert expected <= seen
+    js = (STATIC / "replay.js").read_text()
+    assert "'marks'" in js and "SHAPE_LAYER" in js

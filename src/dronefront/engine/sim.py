@@ -37,15 +37,19 @@ from dronefront.engine.state import State, build_state
 from dronefront.errors import UserError
 from dronefront.scenario.models import Scenario
 
-__all__ = ["SERIES", "STAGE_NAMES", "Sim", "build_stages"]
+__all__ = ["OPTIONAL_STAGES", "SERIES", "STAGE_NAMES", "Sim", "build_stages"]
 
-#: The order of one step.
+#: The order of one step. Stages in ``OPTIONAL_STAGES`` are built only where a scenario
+#: needs them (``build_stages``); the others run in every engagement.
 STAGE_NAMES = ("care", "movement", "sensing", "artillery", "launch", "jamming", "flight",
-               "counterdrone", "direct_fire", "morale")
+               "layers", "counterdrone", "direct_fire", "morale")
+#: ``layers``: only with interceptors, RF detectors or jammer-hunting ISR (docs/model.md §12a).
+OPTIONAL_STAGES = frozenset({"layers"})
 
 
 def build_stages(state: State) -> list[Stage]:
-    """The stages of a run over ``state``, in step order (``STAGE_NAMES``)."""
+    """The stages of a run over ``state``, in step order (``STAGE_NAMES``, less the
+    ``OPTIONAL_STAGES`` this run does not need)."""
     targeter = Targeter(state)  # launch and flight share its per-step memos
     layers = state.layers
     # The layers stage (after flight) exists only where a scenario has interceptors, RF

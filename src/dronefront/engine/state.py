@@ -153,6 +153,7 @@ class Platoons(NamedTuple):
     rally_x: np.ndarray  #: float64 (G,) m, where a withdrawing platoon's anchor heads (start)
     rally_y: np.ndarray  #: float64 (G,) m
     grounded_until: np.ndarray  #: int64 (G,) step; a 'ground' drill step holds it prone
+    decoy_dummy: np.ndarray  #: bool (G,) a decoy step sets out a dummy, not a soldier
 
     @property
     def n(self) -> int:
@@ -222,7 +223,7 @@ class Drones(NamedTuple):
     bombs_left: np.ndarray  #: int64 (M,)
     next_bomb: np.ndarray  #: int64 (M,) step
     sortie: np.ndarray  #: int64 (M,) global sortie id, -1 before the first launch
-    committed_decoy: np.ndarray  #: bool (M,) chasing a decoy soldier
+    committed_decoy: np.ndarray  #: bool (M,) chasing a decoy (a soldier; a dummy if target -1)
     fire_step: np.ndarray  #: int64 (M,) step it was last fired at (counter-drone), -1 never
     fire_shooters: np.ndarray  #: int64 (M,) soldiers that fired at it in ``fire_step``
     weights: np.ndarray  #: float64 (M, 7) weighted policy, columns ``WEIGHT_NAMES``
@@ -568,7 +569,7 @@ def build_state(scenario: Scenario, seed: int) -> State:
         "side", "unit", "ax", "ay", "hx", "hy", "route", "base_posture", "objective", "pace",
         "freeze", "disperse", "engage", "decoy", "freeze_time", "disperse_time",
         "disperse_factor", "discipline", "value", "fire_rate", "fire_kill", "fire_wound",
-        "fire_range", "breakpoint", "on_break")}
+        "fire_range", "breakpoint", "on_break", "decoy_dummy")}
     unit_names: list[str] = []
     squad_counter = 0
     jitter_key = streams["formation.jitter"]
@@ -642,6 +643,7 @@ def build_state(scenario: Scenario, seed: int) -> State:
                     ("fire_range", fire.range if fire else 0.0),
                     ("breakpoint", doc.breakpoint),
                     ("on_break", BREAK_ACTIONS.index(doc.on_break)),
+                    ("decoy_dummy", doc.decoy_kind == "dummy"),
                 ):
                     pcols[key].append(value)
 
@@ -702,7 +704,7 @@ def build_state(scenario: Scenario, seed: int) -> State:
         breakpoint=parr("breakpoint", np.float64), on_break=parr("on_break", np.int8),
         broken=np.zeros(g, bool), shaken=np.zeros(g, np.int64),
         rally_x=parr("ax", np.float64), rally_y=parr("ay", np.float64),
-        grounded_until=far_past.copy(),
+        grounded_until=far_past.copy(), decoy_dummy=parr("decoy_dummy", bool),
     )
 
     types = _drone_types(type_table)

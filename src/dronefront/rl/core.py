@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dronefront.engine.sim import STAGE_NAMES, Sim
+from dronefront.engine.sim import Sim
 from dronefront.engine.state import (
     A_DECOY,
     A_ENGAGE,
@@ -110,7 +110,8 @@ class Engagement:
         if not self.agents:
             raise UserError(f"{self.scenario.name} has no {self.control} agents "
                             "(attacker platoons or defender drone teams)", field="control")
-        self.cd = self.sim.stages[STAGE_NAMES.index("counterdrone")]
+        # By name: optional stages (layers) shift positions in STAGE_NAMES' order.
+        self.cd = next(st for st in self.sim.stages if st.name == "counterdrone")
         # standing orders: the doctrine's, as option indices
         self.doctrine_spacing = np.ones(self.G)
         units = [u for name in SIDES for u in getattr(self.scenario.sides, name).units]

@@ -355,6 +355,10 @@ class Doctrine(Model):
     everyone_shoots: bool = False
     spotters: int = Field(0, ge=0, description="Posted drone spotters per platoon.")
     decoys: int = Field(0, ge=0, description="Soldiers per platoon who draw drones off.")
+    decoy_kind: Literal["soldier", "dummy"] = Field(
+        "soldier", description="What a 'decoy' drill step offers a drone: a soldier who runs "
+        "out as bait, or a dummy set out beside the shooters (no soldier at risk)."
+    )
     observers: int = Field(0, ge=0, description="Soldiers per platoon who report enemies.")
     concealment_discipline: Probability = Field(
         0.0, description="Extra concealment from discipline (camouflage, no bunching)."

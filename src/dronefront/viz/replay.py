@@ -55,16 +55,26 @@ DRONE_COLORS = {
     "fpv_fibre": "#b8860b", "bomber": "#9467bd", "loitering": "#e377c2",
 }
 EXTRA_DRONE_COLORS = ("#2ca02c", "#8c564b", "#7f7f7f", "#bcbd22", "#393b79", "#ad494a")
-#: Event kinds drawn as flashes: code, colour, label.
+#: Event kinds drawn as flashes: code, colour, label, shape. Shapes: ``disc`` (a blast, the
+#: size of its lethal radius; layer "blasts"), ``cross`` (a drone lost; layer "losses"),
+#: ``ring``, ``triangle`` and ``square`` (markers of what the layers, autonomy and casualty
+#: care did; layer "marks"). ``intercept_miss`` is an ``intercept`` event with value 0.
 BLASTS = {
-    "strike": (0, "#ff7f0e", "drone strike"),
-    "bomb": (1, "#9467bd", "bomb"),
-    "shell": (2, "#7a3b10", "artillery shell"),
-    "shoot_down": (3, "#111111", "drone shot down"),
-    "jam_loss": (4, "#555555", "drone lost to jamming"),
-    "crash": (5, "#777777", "drone crashed"),
-    "miss": (6, "#e377c2", "drone dive missed"),
-    "failure": (7, "#999999", "drone sortie failed"),
+    "strike": (0, "#ff7f0e", "drone strike", "disc"),
+    "bomb": (1, "#9467bd", "bomb", "disc"),
+    "shell": (2, "#7a3b10", "artillery shell", "disc"),
+    "shoot_down": (3, "#111111", "drone shot down", "cross"),
+    "jam_loss": (4, "#555555", "drone lost to jamming", "cross"),
+    "crash": (5, "#777777", "drone crashed", "cross"),
+    "miss": (6, "#e377c2", "drone dive missed", "cross"),
+    "failure": (7, "#999999", "drone sortie failed", "cross"),
+    "intercept": (8, "#2ca02c", "drone downed by an interceptor", "cross"),
+    "intercept_miss": (9, "#98df8a", "interceptor missed", "ring"),
+    "autonomous": (10, "#bcbd22", "drone guiding itself (autonomous leg)", "triangle"),
+    "misidentified": (11, "#d62728", "autonomous dive on the wrong target", "ring"),
+    "rf_detection": (12, "#17becf", "RF detection of a drone or jammer", "ring"),
+    "site_destroyed": (13, "#8c564b", "drone team or jammer destroyed", "square"),
+    "evacuated": (14, "#1a9850", "casualty evacuated", "square"),
 }
 
 
@@ -323,17 +333,21 @@ def _encode(rec: Recording) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
                 strict=True))
         ],
         "phases": ["transit", "attack", "on station", "return"],
-        "blast_kinds": [{"name": k, "color": c, "label": label}
-                        for k, (_, c, label) in sorted(BLASTS.items(), key=lambda i: i[1][0])],
+        "blast_kinds": [{"name": k, "color": c, "label": label, "shape": shape}
+                        for k, (_, c, label, shape) in sorted(BLASTS.items(),
+                                                              key=lambda i: i[1][0])],
     }
     return meta, arrays
 
 
 def _blasts(rec: Recording) -> dict[str, np.ndarray]:
-    """Strikes, bombs and shells (with lethal radius) and drone losses, by time."""
+    """Strikes, bombs and shells (with lethal radius), drone losses and the markers of
+    ``BLASTS``, by time."""
     state = rec.result.state
     ev = rec.result.events
     kinds = np.array(ev.column("kind").to_pylist(), dtype=object)
+    value = ev.column("value").to_numpy(zero_copy_only=False)
+    kinds[(kinds == "intercept") & (value == 0.0)] = "intercept_miss"
     keep = np.isin(kinds, list(BLASTS))
     names = list(state.weapon_names)
     weapon = np.array([names.index(w) if w in names else -1

@@ -67,6 +67,9 @@ from dronefront.engine.state import (
 )
 from dronefront.scenario.models import SIDES
 
+#: ``_commit``'s answer when a drone commits to a platoon's dummy (no soldier).
+DUMMY = -2
+
 # Per-call overhead, not arithmetic, dominates on arrays this small: a step is one kernel
 # call, more only on the rare steps with new contacts or contacts to fire at. Powers and
 # expm1 stay in NumPy (tables built once per run, or calls on the rare steps that need
@@ -111,6 +114,7 @@ class Drills(NamedTuple):
     decoy_dx: np.ndarray
     decoy_dy: np.ndarray
     decoy_until: np.ndarray
+    decoy_dummy: np.ndarray
 
 
 class Paths(NamedTuple):
@@ -317,12 +321,16 @@ def _hold(g, act, start, p, ru):
 
 @nb.njit(cache=True)
 def _commit(f, g, step, p, a, drone_role, b, role, ru, keys):
-    """A decoy step of platoon ``g`` meets drone ``f``: the bait soldier it commits to, or -1.
+    """A decoy step of platoon ``g`` meets drone ``f``: the bait soldier it commits to,
+    ``DUMMY`` if it commits to the platoon's dummy, or -1.
 
     An attack drone bound for the platoon commits with its side's ``decoy_commit``; the bait
     (the first healthy decoy, else the first healthy rifleman, who becomes the decoy) runs
     ``decoy_distance`` to a flank of the platoon's healthy designated shooters (of all its
-    healthy soldiers without any), where they cover it.
+    healthy soldiers without any), where they cover it. A platoon with ``decoy_dummy`` sets
+    out a dummy at that spot instead: the drone drops its soldier and track and heads for
+    the spot (``decoy_dx``, ``decoy_dy`` from the anchor; the caller sets its aim there);
+    nobody runs.
     """
     dtype, target, track, sortie = a.dtype, a.target, a.track, a.sortie
     committed = a.committed_decoy
@@ -332,9 +340,12 @@ def _commit(f, g, step, p, a, drone_role, b, role, ru, keys):
     bound_here = platoon[tg] == g if tg >= 0 else track[f] == g
     if committed[f] or not bound_here or not (r == FPV or r == LOITERING or r == BOMBER):
         return -1
+    dummy = p.decoy_dummy[g]
     bait = -1
     spare = -1
     for j in range(platoon.shape[0]):
+        if dummy:
+            break
         if platoon[j] != g or status[j] != HEALTHY:
             continue
         if role[j] == DECOY:
@@ -344,10 +355,15 @@ def _commit(f, g, step, p, a, drone_role, b, role, ru, keys):
             spare = j
     if bait < 0:
         bait = spare
-    if bait < 0 or not uniform(keys[0], step, sortie[f], 0) < ru.decoy_commit[a.side[f]]:
+    if (bait < 0 and not dummy) or not uniform(keys[0], step, sortie[f],
+                                               0) < ru.decoy_commit[a.side[f]]:
         return -1
-    role[bait] = DECOY
-    target[f] = bait
+    if dummy:
+        target[f] = -1
+        track[f] = -1
+    else:
+        role[bait] = DECOY
+        target[f] = bait
     committed[f] = True
     cx = cy = 0.0
     n_s = n_all = 0
@@ -371,6 +387,8 @@ def _commit(f, g, step, p, a, drone_role, b, role, ru, keys):
     flank = -1.0 if uniform(keys[1], step, g, 0) < 0.5 else 1.0
     p.decoy_dx[g] = cx - p.ax[g] + flank * ru.decoy_distance * p.hy[g]
     p.decoy_dy[g] = cy - p.ay[g] - flank * ru.decoy_distance * p.hx[g]
+    if dummy:
+        return DUMMY
     p.decoy_until[g] = step + ru.decoy_steps
     return bait
 
@@ -383,7 +401,7 @@ def _drills(slots, groups, fresh, step, drills, plan, airframes, drone_role, bod
     Step ``i`` of a drill starts ``offset`` steps after the contact: at once it acts now,
     later it is scheduled (``Drill.due``). Engage is a standing order from its step's start;
     a platoon with no earlier contact (``fresh[i]``) restarts it. Returns the decoy
-    commitments as (slot, bait soldier, platoon).
+    commitments as (slot, bait soldier or ``DUMMY``, platoon).
     """
     p, d, a, b, ru = (Drills(*drills), Drill(*plan), Airframes(*airframes), Bodies(*bodies),
                       Rules(*rules))
@@ -406,7 +424,7 @@ def _drills(slots, groups, fresh, step, drills, plan, airframes, drone_role, bod
                     due[g, act] = start
             elif act == A_DECOY:
                 bait = _commit(f, g, step, p, a, drone_role, b, role, ru, keys)
-                if bait >= 0:
+                if bait != -1:
                     out_f.append(f)
                     out_bait.append(bait)
                     out_g.append(g)
@@ -445,7 +463,7 @@ def _due(step, contacts, drills, plan, airframes, drone_role, bodies, spotting, 
             for f in range(a.state.shape[0]):
                 if a.state[f] == FLYING and _member(a.sortie[f] * n_groups + g, contacts):
                     bait = _commit(f, g, step, p, a, drone_role, b, role, ru, keys)
-                    if bait >= 0:
+                    if bait != -1:
                         out_f.append(f)
                         out_bait.append(bait)
                         out_g.append(g)
@@ -851,10 +869,20 @@ class CounterDrone:
 
     def _log_decoys(self, state: State, log: EventLog, slot: np.ndarray, bait: np.ndarray,
                     g: np.ndarray) -> None:
-        if slot.size and log.keeps:
-            d, s = state.drones, state.soldiers
-            log.add(state.step, "decoy", state.platoons.side[g], s.x[bait], s.y[bait],
-                    weapon=d.dtype[slot], platoon=g, actor=d.sortie[slot], target=bait)
+        """Aim drones committed to a dummy at it; log every commitment (a dummy's with
+        target -1 at the dummy)."""
+        if slot.size == 0:
+            return
+        d, s, p = state.drones, state.soldiers, state.platoons
+        dummy = bait == DUMMY
+        if dummy.any():
+            d.aim_x[slot[dummy]] = p.ax[g[dummy]] + p.decoy_dx[g[dummy]]
+            d.aim_y[slot[dummy]] = p.ay[g[dummy]] + p.decoy_dy[g[dummy]]
+        if log.keeps:
+            man = np.maximum(bait, 0)
+            log.add(state.step, "decoy", p.side[g], np.where(dummy, d.aim_x[slot], s.x[man]),
+                    np.where(dummy, d.aim_y[slot], s.y[man]), weapon=d.dtype[slot], platoon=g,
+                    actor=d.sortie[slot], target=np.where(dummy, -1, bait))
 
     def _keys(self, state: State) -> tuple[int, int]:
         return state.streams["counterdrone.decoy"], state.streams["counterdrone.decoy_side"]

@@ -17,23 +17,26 @@ from __future__ import annotations
 import numpy as np
 
 from dronefront.engine.events import EXTRA_CAUSES, EventLog
-from dronefront.engine.rng import normals, pair_uniforms, uniforms
+from dronefront.engine.rng import normals, uniforms
 from dronefront.engine.spatial import nonzero
 from dronefront.engine.stages import flight_kernels as fk
 from dronefront.engine.stages.damage import resolve_blasts
 from dronefront.engine.stages.targeting import FAR, Targeter
 from dronefront.engine.state import (
     ATTACK,
+    BOMBER,
     CRASHED,
     DECOY,
     EXPENDED,
     FAILED,
     FLYING,
-    HEALTHY,
+    FPV,
     IDLE,
     JAMMED,
     KILLED,
+    LOITERING,
     MISSED,
+    RETURN,
     RETURNED,
     WOUNDED,
     Bodies,
@@ -236,10 +239,11 @@ class Flight:
         self.cruise = columns(fk.Cruise, state.types)
         self.positions = columns(Positions, state.soldiers)
         self.tracks = tuple(state.tracks)
-        self.deconflict = bool((state.drones.deconfliction > 0).any())
-        self.deconflict_key = state.streams["drones.deconflict"]
         self.autonomy = bool((state.types.autonomy_range[state.drones.dtype] > 0).any())
         self.misid_key = state.streams["drones.misidentify"]
+        # Drones committed to a decoy dummy (docs/model.md §10) hold no soldier target: only
+        # where some platoon sets out dummies does a step look for them.
+        self.dummies = bool(state.platoons.decoy_dummy.any())
 
     def __call__(self, state: State, log: EventLog) -> None:
         d, s, p_side = state.drones, state.soldiers, state.platoons.side
@@ -254,10 +258,12 @@ class Flight:
             return
         if n_pick:
             pick = ints[n:n + n_pick].copy()
-            targets = self.targeter.select(state, pick, d.x[pick], d.y[pick],
-                                           reach[:n_pick].copy(), d.targeting_omniscient[pick])
-            if self.deconflict:
-                self._deconflict(state, pick, targets, reach[:n_pick])
+            look = reach[:n_pick].copy()
+            if self.dummies:  # a drone bound for a dummy does not look for a soldier
+                free = ~(d.committed_decoy[pick] & (d.target[pick] < 0))
+                pick, look = pick[free], look[free]
+            targets = self.targeter.select(state, pick, d.x[pick], d.y[pick], look,
+                                           d.targeting_omniscient[pick])
             d.target[pick] = targets
             d.phase[pick[targets >= 0]] = ATTACK
             n_home, n_strike, n_bomb = fk.flight_move(step, dt, ttl, self.sorties, self.cruise,
@@ -267,39 +273,48 @@ class Flight:
         if n_strike or n_bomb:
             self._strike(state, log, ints[3 * n:3 * n + n_strike].copy(),
                          ints[4 * n:4 * n + n_bomb].copy())
+        if self.dummies:
+            self._strike_dummies(state, log)
 
-    def _deconflict(self, state: State, pick: np.ndarray, targets: np.ndarray,
-                    reach: np.ndarray) -> None:
-        """Swarm members do not take a soldier within ``deconfliction`` metres of a target
-        a mate of their salvo holds: such a pick is replaced by the nearest visible enemy
-        soldier in reach clear of every claim, or none (the drone keeps searching)."""
-        d, s = state.drones, state.soldiers
-        vis = None
-        for i in range(pick.size):
-            slot, tg = pick[i], targets[i]
-            radius, group = d.deconfliction[slot], d.salvo[slot]
-            if tg < 0 or radius <= 0 or group < 0:
-                continue
-            mates = np.flatnonzero((d.salvo == group) & (d.state == FLYING) & (d.target >= 0))
-            mates = mates[mates != slot]
-            if mates.size == 0:
-                continue
-            cx, cy = s.x[d.target[mates]], s.y[d.target[mates]]
-            if np.min(np.hypot(cx - s.x[tg], cy - s.y[tg])) > radius:
-                d.target[slot] = tg
-                continue
-            if vis is None:
-                vis = self.targeter.visibility(state)
-            enemy = np.flatnonzero((s.side != d.side[slot]) & (s.status == HEALTHY))
-            dist = np.hypot(s.x[enemy] - d.x[slot], s.y[enemy] - d.y[slot])
-            ok = dist <= (reach[i] if not d.targeting_omniscient[slot] else np.inf)
-            clear = np.min(np.hypot(s.x[enemy][:, None] - cx[None, :],
-                                    s.y[enemy][:, None] - cy[None, :]), axis=1) > radius
-            seen = pair_uniforms(self.deconflict_key, state.step,
-                                 np.full(enemy.size, slot, np.int64), enemy) < vis[enemy]
-            cand = np.flatnonzero(ok & clear & seen)
-            targets[i] = enemy[cand[np.argmin(dist[cand])]] if cand.size else -1
-            d.target[slot] = targets[i]
+    def _strike_dummies(self, state: State, log: EventLog) -> None:
+        """Drones committed to a dummy that reached it: a strike drone detonates on it, a
+        bomber drops one bomb and is free to look for soldiers again. The blast lands at the
+        dummy plus the type's aim error (stream ``drones.aim``, keyed by blast id like any
+        strike) and hurts whoever is within its rings; no terminal-miss draw (docs/model.md
+        §10)."""
+        d, t = state.drones, state.types
+        step = state.step
+        at = np.flatnonzero((d.state == FLYING) & d.committed_decoy & (d.target < 0)
+                            & (d.phase != RETURN) & (d.x == d.aim_x) & (d.y == d.aim_y))
+        if at.size == 0:
+            return
+        role = t.role[d.dtype[at]]
+        striker = (role == FPV) | (role == LOITERING)
+        bomber = (role == BOMBER) & (d.next_bomb[at] <= step)
+        at = at[striker | bomber]
+        striker = striker[striker | bomber]
+        if at.size == 0:
+            return
+        kind = d.dtype[at].astype(np.int64)
+        blast_id = d.sortie[at] * 64 + np.where(striker, 0, t.bombs[kind] - d.bombs_left[at])
+        err = normals(self.aim_key, step, blast_id, 0)
+        bx = d.aim_x[at] + err[:, 0] * t.aim_error[kind]
+        by = d.aim_y[at] + err[:, 1] * t.aim_error[kind]
+        np.add.at(state.counters.strikes, (d.side[at], kind), 1)
+        if log.keeps:
+            for label, mask in (("strike", striker), ("bomb", ~striker)):
+                log.add(step, label, d.side[at[mask]], bx[mask], by[mask], weapon=kind[mask],
+                        actor=d.sortie[at[mask]], target=np.full(int(mask.sum()), -1))
+        bombers = at[~striker]
+        if bombers.size:
+            d.bombs_left[bombers] -= 1
+            d.next_bomb[bombers] = step + np.ceil(t.bomb_interval[d.dtype[bombers]]
+                                                  / state.dt).astype(np.int64)
+            d.committed_decoy[bombers] = False
+            d.phase[bombers[d.bombs_left[bombers] <= 0]] = RETURN
+        end_sorties(state, log, at[striker], EXPENDED, None)
+        resolve_blasts(state, log, bx, by, t.rings[kind], blast_id, kind,
+                       t.cover_penetration[kind], "damage.drones")
 
     def _misidentify(self, state: State, log: EventLog, strikers: np.ndarray) -> np.ndarray:
         """Autonomous strikers whose classifier takes a non-target: each strikes the

@@ -26,6 +26,7 @@ from dronefront.engine.rng import uniform
 from dronefront.engine.spatial import Grid, disc_rows, grid_columns, nonzero, row_cells
 from dronefront.engine.state import (
     DENSEST,
+    FLYING,
     HEALTHY,
     KILLED,
     MOVING,
@@ -128,16 +129,33 @@ def _activity(j, status, posture, last_shot, w, step):
     return a
 
 
+@nb.njit(inline="always", cache=True)
+def _claimed(px, py, claims):
+    """Whether ``(px, py)`` lies within the claim radius of a claimed point: ``claims`` is
+    ``(cx, cy, n, r2)``, the first ``n`` points and the squared radius."""
+    cx, cy, n, r2 = claims
+    for c in range(n):
+        dx = px - cx[c]
+        dy = py - cy[c]
+        if dx * dx + dy * dy <= r2:
+            return True
+    return False
+
+
 @nb.njit(cache=True)
-def acquire(px, py, reach, policy, density_radius, visibility, b, scoring, g, key, step, drone):
+def acquire(px, py, reach, policy, density_radius, visibility, b, scoring, g, draws, claims):
     """Pick a visible living soldier of grid ``g`` within ``reach`` of ``(px, py)`` by
     ``policy``; -1 if none. ``b`` is a ``Bodies`` view, ``scoring`` a ``Scoring`` view.
 
     ``visibility[j]`` is the probability that soldier ``j`` is seen if in reach (one draw
-    per drone, step and soldier). ``densest`` picks only upright soldiers, ``weighted`` only
-    soldiers scoring above 0.
+    per drone, step and soldier: ``draws`` is ``(key, step, drone)``). ``densest`` picks
+    only upright soldiers, ``weighted`` only soldiers scoring above 0. Soldiers within the
+    radius of a point of ``claims`` (see ``_claimed``; salvo deconfliction) are passed
+    over, before their visibility draw.
     """
     start, nx, items = g.start, g.nx, g.items
+    key, step, drone = draws
+    n_claims = claims[2]
     x, y, status, platoon, posture = b.x, b.y, b.status, b.platoon, b.posture
     value, last_shot = scoring.value, scoring.last_shot
     w = scoring.weights[drone]
@@ -157,6 +175,8 @@ def acquire(px, py, reach, policy, density_radius, visibility, b, scoring, g, ke
             dy = y[j] - py
             d2 = dx * dx + dy * dy
             if d2 > r2:
+                continue
+            if n_claims > 0 and _claimed(x[j], y[j], claims):
                 continue
             if policy == WEIGHTED:
                 a = _activity(j, status, posture, last_shot, w, step)
@@ -203,22 +223,51 @@ class Picks(NamedTuple):
     skip: np.ndarray  # bool: already picked (the whole-force densest)
 
 
+class Salvos(NamedTuple):
+    """Kernel view: salvo deconfliction (docs/model.md §12a)."""
+
+    group: np.ndarray  # int64 (M,) salvo of each drone slot, -1 none
+    radius: np.ndarray  # float64 (M,) m, deconfliction radius around mates' targets
+    claim: np.ndarray  # int64 (M or 0,) soldier each slot holds, -1; size 0: no deconfliction
+
+
 @nb.njit(cache=True)
-def _acquire_many(out, picks, policy, radius, side, vis, bodies, scoring, grids, key, step):
+def _acquire_many(out, picks, policy, radius, side, vis, bodies, scoring, grids, key, step,
+                  salvos):
     """``out[i]``: ``acquire`` for slot ``slots[i]`` over the grid of its enemy side.
 
-    Omniscient slots see every soldier at any range.
+    Omniscient slots see every soldier at any range. With deconfliction (``salvos.claim``
+    not empty), slots pick in order and a salvo member passes over soldiers within its
+    radius of a target a mate holds, including mates' picks made earlier in this call; a
+    whole-force densest pick (``skip``) that is so claimed is picked again, clear of them.
     """
     q = Picks(*picks)
     b = Bodies(*bodies)
     sc = Scoring(*scoring)
+    sv = Salvos(*salvos)
     g0 = Grid(*grids[0])
     g1 = Grid(*grids[1])
     ones = np.ones(0)
+    claim, group = sv.claim, sv.group
+    deconflict = claim.shape[0] > 0
+    cx = np.empty(claim.shape[0])
+    cy = np.empty(claim.shape[0])
     for i in range(q.slots.shape[0]):
-        if q.skip[i]:
-            continue
         slot = q.slots[i]
+        n_claims, r2 = 0, 0.0
+        if deconflict and group[slot] >= 0 and sv.radius[slot] > 0:
+            for m in range(claim.shape[0]):
+                if m != slot and group[m] == group[slot] and claim[m] >= 0:
+                    cx[n_claims] = b.x[claim[m]]
+                    cy[n_claims] = b.y[claim[m]]
+                    n_claims += 1
+            r2 = sv.radius[slot] * sv.radius[slot]
+        claims = (cx, cy, n_claims, r2)
+        if q.skip[i] and not (n_claims > 0 and out[i] >= 0
+                              and _claimed(b.x[out[i]], b.y[out[i]], claims)):
+            if deconflict:
+                claim[slot] = out[i]
+            continue
         seen, r = vis, q.reach[i]
         if q.omniscient[i]:
             if ones.shape[0] == 0:
@@ -226,15 +275,20 @@ def _acquire_many(out, picks, policy, radius, side, vis, bodies, scoring, grids,
             seen, r = ones, FAR
         if side[slot] == 1:
             out[i] = acquire(q.x[i], q.y[i], r, policy[slot], radius[slot], seen, b, sc,
-                             g0, key, step, slot)
+                             g0, (key, step, slot), claims)
         else:
             out[i] = acquire(q.x[i], q.y[i], r, policy[slot], radius[slot], seen, b, sc,
-                             g1, key, step, slot)
+                             g1, (key, step, slot), claims)
+        if deconflict:
+            claim[slot] = out[i]
     return out
 
 
 class Targeter:
     """Picks soldier targets for drone slots; shared by the launch and flight stages.
+
+    Members of a salvo with a deconfliction radius pass over soldiers near a target a mate
+    holds (``_acquire_many``), whether they pick at launch or in flight.
 
     Keeps two memos, both exact: each soldier's visibility (valid for one step: terrain and
     posture change only in movement) and the densest soldier of a side for a density radius
@@ -251,6 +305,10 @@ class Targeter:
         self._visibility_step = -1
         self._densest: dict[tuple[int, float], int] = {}
         self._densest_at = (-1, -1)
+        # Salvo deconfliction (docs/model.md §12a): only where some team has a radius.
+        self.deconflict = bool(((state.drones.salvo >= 0)
+                                & (state.drones.deconfliction > 0)).any())
+        self._no_claims = np.empty(0, np.int64)
 
     def visibility(self, state: State) -> np.ndarray:
         """(N,) probability that each soldier is seen when in a camera's reach (this step)."""
@@ -286,11 +344,17 @@ class Targeter:
             for i in nonzero(global_densest):
                 out[i] = self.densest(state, 1 - int(d.side[slots[i]]),
                                       float(d.density_radius[slots[i]]))
-            if global_densest.all():
+            if global_densest.all() and not self.deconflict:
                 return out
+        claim = self._no_claims
+        if self.deconflict:
+            # What each flying slot holds; the slots picking now hold nothing yet.
+            claim = np.where(d.state == FLYING, d.target, -1)
+            claim[slots] = -1
         picks = Picks(slots=slots, x=px, y=py, reach=reach, omniscient=omniscient,
                       skip=global_densest)
         _acquire_many(out, tuple(picks), d.policy, d.density_radius, d.side,
                       self.visibility(state), self.bodies, self.scoring,
-                      grid_columns(state.grids), self.key, state.step)
+                      grid_columns(state.grids), self.key, state.step,
+                      (d.salvo, d.deconfliction, claim))
         return out

@@ -15,7 +15,10 @@
     ['killed', 'Killed soldiers', true], ['drones', 'Drones', true],
     ['tracks', 'Drone tracks', true], ['blasts', 'Strikes, bombs, shells', true],
     ['losses', 'Drone losses', true],
+    ['marks', 'Interceptors, RF, autonomy, evacuation', true],
   ];
+  // Which layer checkbox shows a flash of each shape (meta.blast_kinds[k].shape).
+  const SHAPE_LAYER = { disc: 'blasts', cross: 'losses' };
 
   // ------------------------------------------------------------------ decoding
   async function inflate(b64) {
@@ -324,11 +327,29 @@
       if (age < 0 || age >= 1) continue;
       const kind = A.b_kind[i];
       const info = meta.blast_kinds[kind];
-      const loss = kind >= 3;
-      if (loss ? !S.layers.losses : !S.layers.blasts) continue;
+      const shape = info.shape;
+      if (!S.layers[SHAPE_LAYER[shape] || 'marks']) continue;
       const x = wx(A.b_x[i]);
       const y = wy(A.b_y[i]);
-      if (loss) {
+      if (shape === 'ring' || shape === 'triangle' || shape === 'square') {
+        if (under) continue;
+        const s = 6;
+        ctx.globalAlpha = 1 - 0.7 * age;
+        ctx.strokeStyle = info.color;
+        ctx.lineWidth = 2;
+        ctx.beginPath();
+        if (shape === 'ring') {
+          ctx.arc(x, y, s, 0, 2 * Math.PI);
+        } else if (shape === 'triangle') {
+          ctx.moveTo(x, y - s); ctx.lineTo(x + s, y + s * 0.8); ctx.lineTo(x - s, y + s * 0.8);
+          ctx.closePath();
+        } else {
+          ctx.rect(x - s, y - s, 2 * s, 2 * s);
+        }
+        ctx.stroke();
+        continue;
+      }
+      if (shape === 'cross') {
         if (under) continue;
         const s = 5;
         ctx.globalAlpha = 1 - 0.7 * age;
@@ -530,7 +551,9 @@
     rows.push('<div class="legend-group">Events (circle: lethal radius)</div>');
     const kinds = new Set(Array.from(A.b_kind));
     meta.blast_kinds.forEach((b, k) => {
-      if (kinds.has(k)) rows.push(row(k < 3 ? 'dot' : '', b.color, b.label));
+      const swatch = { disc: 'dot', ring: 'ring' }[b.shape] || '';
+      if (kinds.has(k)) rows.push(row(swatch, b.color, b.label,
+        b.shape === 'ring' ? `background:transparent;border-color:${b.color}` : ''));
     });
     rows.push('<div class="legend-group">Map</div>');
     if (meta.objectives.length) rows.push(row('', 'rgba(255,190,40,0.3)', 'objective',
