@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from dronefront.experiments.analysis import paired_difference, point_stats
+from dronefront.errors import UserError
+from dronefront.experiments.analysis import paired_difference, paired_table, point_stats
 from dronefront.experiments.runner import results, run_experiment
 from tests.experiments.experiment_helpers import small_engagement, write
 
@@ -40,6 +41,28 @@ def test_paired_difference_formulae():
         1 - np.var(b - a, ddof=1) / (np.var(a, ddof=1) + np.var(b, ddof=1)))
     assert d.ci_low < d.mean_difference < d.ci_high
     assert d.efficiency > 1
+
+
+def test_paired_table_gives_every_point_against_the_base_with_its_paired_interval():
+    rng = np.random.default_rng(3)
+    common = rng.normal(size=30)
+    shifts = {0: 0.0, 1: 0.4, 2: -1.0}
+    frame = pd.DataFrame({
+        "point": np.repeat(list(shifts), 30), "replicate": np.tile(np.arange(30), 3),
+        "y": np.concatenate([common + s + 0.1 * rng.normal(size=30) for s in shifts.values()]),
+        "x": np.repeat(["a", "b", "c"], 30)})
+    frame.attrs["factors"] = ["x"]
+    table = paired_table(frame, "y", base=1)
+    assert table.point.tolist() == [0, 2] and table.x.tolist() == ["a", "c"]
+    for row in table.itertuples():
+        d = paired_difference(frame, "y", 1, row.point)
+        assert (row.difference, row.ci_low, row.ci_high) == (d.mean_difference, d.ci_low,
+                                                             d.ci_high)
+        # the pairing removes the common noise: the interval is tight around the true shift
+        assert row.ci_low < shifts[row.point] - shifts[1] < row.ci_high
+        assert row.ci_high - row.ci_low < 0.2 and row.variance_reduction > 0.9
+    with pytest.raises(UserError, match="point 5 has no finished runs"):
+        paired_table(frame, "y", base=5)
 
 
 def test_common_random_numbers_reduce_variance_as_predicted(tmp_path):

@@ -15,7 +15,9 @@ from dronefront.scenario.loader import builtin_names
 SEEDS = (1, 2, 3)
 CHECKED = {"ew-screen", "fpv-drill", "kursk-assault", "kursk-assault-dispersed", "kursk-campaign",
            "lanchester-aimed-fire", "reference-open-field", "swarm-breach",
-           "layered-defence"}  # its claims: tests/engine/test_layers.py
+           "layered-defence",  # its claims: tests/engine/test_layers.py
+           "fortified-line-breach", "fortified-line-breach-veterans",
+           "fortified-line-breach-green", "fortified-line-breach-no-interceptors"}
 
 
 def _side(result, name: str = "attacker") -> dict:
@@ -154,3 +156,66 @@ def test_kursk_campaign_daily_assaults_a_pause_and_reinforcements():
         late = dronefront.run_campaign("kursk-campaign", seed=seed, days=1,
                                        overrides=["start=2025-02-01"]).daily.to_pandas()
         assert late.replacements.iloc[0] >= 1500
+
+
+def test_fortified_line_breach_layered_defence_against_swarms_ew_guns_and_half_veterans(
+        engine_run):
+    holding = []
+    for seed in SEEDS:
+        r = engine_run("fortified-line-breach", seed)
+        layers, att_drones = r.summary["layers"], r.summary["drones"]["attacker"]
+        # The attacker's swarm flies in salvos and its radio FPVs meet the line's jammers;
+        # its ISR finds those jammers for its guns.
+        assert att_drones["fpv_radio"]["launched"] > 0 and att_drones["fpv_radio"]["jammed"] > 0
+        assert layers["attacker"]["jammers_located"] > 0
+        # The line's layers: interceptors, the RF detector locating drone teams, its own
+        # FPVs striking the assault, and shotgun shooters bringing drones down.
+        assert layers["defender"]["intercepts"] > 0 and layers["defender"]["teams_located"] > 0
+        assert r.summary["drones"]["defender"]["fpv_radio"]["strikes"] > 0
+        assert _side(r, "defender")["drones_shot_down"] > 0
+        assert _side(r)["shoot_downs_by_weapon"]["shotgun"] > 0
+        # Half of the 180 are veterans with the lessons file's skills.
+        s = r.state.soldiers
+        assert np.count_nonzero((s.side == 0) & (s.spotting > 0.3 + 1e-9)) == 90
+        breach = r.summary["breach"]["trench"]
+        assert breach["sent"] == 180
+        assert breach["breached"] == (breach["holding"] >= 0.2 * 180)
+        holding.append(breach["holding"])
+    assert max(holding) > 0  # the assault is decided at the trench, not short of it
+
+
+def test_fortified_line_breach_veterans_spot_and_shoot_down_more_than_green(engine_run):
+    vet_downs = green_downs = 0
+    for seed in SEEDS:
+        vet, green = (engine_run(n, seed) for n in ("fortified-line-breach-veterans",
+                                                      "fortified-line-breach-green"))
+        sv, sg = vet.state.soldiers, green.state.soldiers
+        assert sv.spotting[sv.side == 0].min() > sg.spotting[sg.side == 0].max()
+        vet_downs += _side(vet)["drones_shot_down"]
+        green_downs += _side(green)["drones_shot_down"]
+    assert vet_downs > green_downs  # what the lessons' marksmanship buys
+
+
+def test_fortified_line_breach_green_is_the_base_without_veterans(engine_run):
+    for seed in SEEDS[:2]:
+        green = engine_run("fortified-line-breach-green", seed)
+        assert green.scenario.lessons is None
+        s = green.state.soldiers
+        assert np.allclose(s.spotting[s.side == 0], 0.3)
+        # No veterans is the same run as the base with its veteran share at 0.
+        assert green.summary == engine_run("fortified-line-breach", seed,
+                                           "lessons.veterans=0",
+                                           "name=fortified-line-breach-green").summary
+
+
+def test_fortified_line_breach_no_interceptors_lets_more_of_the_swarm_through(engine_run):
+    strikes = {"with": 0, "without": 0}
+    for seed in SEEDS:
+        for key, name in (("with", "fortified-line-breach"),
+                          ("without", "fortified-line-breach-no-interceptors")):
+            r = engine_run(name, seed)
+            strikes[key] += sum(t["strikes"] for t in r.summary["drones"]["attacker"].values())
+            if key == "without":
+                assert "interceptor_fpv" not in r.summary["drones"]["defender"]
+                assert r.summary["layers"]["defender"]["intercepts"] == 0
+    assert strikes["without"] > strikes["with"]

@@ -13,7 +13,16 @@ import pyarrow as pa
 
 from dronefront.engine.events import EventLog
 from dronefront.engine.series import SERIES
-from dronefront.engine.state import EVACUATED, FATES, FPV, KILLED, LOST_FATES, WOUNDED, State
+from dronefront.engine.state import (
+    EVACUATED,
+    FATES,
+    FPV,
+    HEALTHY,
+    KILLED,
+    LOST_FATES,
+    WOUNDED,
+    State,
+)
 from dronefront.io.jsonable import jsonable
 from dronefront.io.outputs import stamp
 from dronefront.io.rundir import atomic_dir, sha256_of, write_json, write_parquet
@@ -236,12 +245,36 @@ def summarize(state: State, seed: int) -> dict[str, Any]:
         "exchange_ratio": _ratio(attacker, defender),
         "units": units,
     }
+    breach = _breaches(state)
+    if breach:
+        summary["breach"] = breach
     if state.layers is not None:
         # Autonomy, swarms and counter-drone layers, by the side that acted.
         summary["layers"] = {name: {tally: int(v[i]) for tally, v in
                                     state.layers.tallies.items()}
                              for i, name in enumerate(SIDES)}
     return jsonable(summary)
+
+
+def _breaches(state: State) -> dict[str, Any]:
+    """Per objective with a ``breach_share``: the soldiers sent to it (their platoons'
+    initial strength), the healthy ones holding it at the end, and whether that is a breach
+    (docs/model.md §14)."""
+    s, p = state.soldiers, state.platoons
+    out: dict[str, Any] = {}
+    for k, objective in enumerate(state.scenario.objectives):
+        if objective.breach_share is None:
+            continue
+        sent = np.isin(s.platoon, np.flatnonzero(p.objective == k))
+        n = int(np.count_nonzero(sent))
+        holding = int(np.count_nonzero(sent & s.holding & (s.status == HEALTHY)))
+        out[objective.name] = {
+            "sent": n,
+            "holding": holding,
+            "share": _ratio(holding, n),
+            "breached": bool(n > 0 and holding >= objective.breach_share * n),
+        }
+    return out
 
 
 def _per_unit(state: State) -> dict[str, Any]:

@@ -15,7 +15,8 @@ from __future__ import annotations
 from dronefront.lazy import lazy_exports
 
 _EXPORTS = {
-    "analysis": ["PairedDifference", "morris_indices", "paired_difference", "point_stats",
+    "analysis": ["PairedDifference", "morris_indices", "paired_difference", "paired_table",
+                 "point_stats",
                  "sensitivity", "sobol_indices", "tornado"],
     "calibration": ["CalibrationResult", "calibrate", "interval_loss", "load_calibration",
                     "stored_calibration"],

@@ -152,6 +152,45 @@ def paired_difference(frame: pd.DataFrame, metric: str, a: int, b: int, *,
         total / var_d if var_d > 0 else float("inf"), corr)
 
 
+def paired_table(frame: pd.DataFrame, metric: str, base: int = 0, *,
+                 confidence: float = 0.95, factors: Sequence[str] | None = None
+                 ) -> pd.DataFrame:
+    """Every other point against point ``base``, paired by replicate: one row per point with
+    the two means, the mean difference (point minus base), its t confidence interval, and
+    the variance reduction and efficiency common random numbers bought.
+
+    The factor columns (``factors``, by default ``frame.attrs["factors"]``) are kept.
+
+    >>> frame = pd.DataFrame({"point": [0, 0, 0, 1, 1, 1], "replicate": [0, 1, 2] * 2,
+    ...                       "y": [1.0, 3.0, 2.0, 2.0, 5.0, 3.0]})
+    >>> paired_table(frame, "y")[["point", "mean_base", "mean", "difference"]].values.tolist()
+    [[1.0, 2.0, 3.3333333333333335, 1.3333333333333333]]
+    """
+    points = sorted(int(p) for p in frame["point"].unique())
+    if base not in points:
+        raise UserError(f"point {base} has no finished runs (points: "
+                        f"{', '.join(map(str, points))})", field="paired")
+    rows = []
+    for point in points:
+        if point == base:
+            continue
+        d = paired_difference(frame, metric, base, point, confidence=confidence)
+        rows.append({"point": point, "base": base, "n": d.n, "mean_base": d.mean_a,
+                     "mean": d.mean_b, "difference": d.mean_difference,
+                     "ci_low": d.ci_low, "ci_high": d.ci_high,
+                     "variance_reduction": d.variance_reduction,
+                     "efficiency": d.efficiency})
+    out = pd.DataFrame(rows, columns=["point", "base", "n", "mean_base", "mean", "difference",
+                                      "ci_low", "ci_high", "variance_reduction",
+                                      "efficiency"])
+    keep = [c for c in (factors if factors is not None else frame.attrs.get("factors", []))
+            if c in frame.columns]
+    if keep and not out.empty:
+        first = frame.groupby("point", sort=True)[keep].first().reset_index()
+        out = first.merge(out, on="point")
+    return out
+
+
 # --------------------------------------------------------------------------- global SA
 def _point_means(plan: Plan, frame: pd.DataFrame, metric: str) -> np.ndarray:
     values = _column(frame, metric)

@@ -192,10 +192,13 @@ def results_cmd(
     stats: Annotated[str | None, typer.Option(
         "--stats", help="Instead of runs: per-point mean, CI and quantiles of this metric.")]
     = None,
+    paired: Annotated[int | None, typer.Option(
+        "--paired", help="With --stats: every other point minus this point, paired by "
+        "replicate (common random numbers), with its 95% CI.")] = None,
 ) -> None:
     """Export the stored runs (one row per run, sorted by point and replicate)."""
     _needs("experiment results")
-    from dronefront.experiments.analysis import point_stats
+    from dronefront.experiments.analysis import paired_table, point_stats
     from dronefront.experiments.runner import results
     from dronefront.io.outputs import check_output
 
@@ -207,10 +210,14 @@ def results_cmd(
     if format == "table" and output is not None:
         raise UserError("--format table prints to the terminal; use csv or parquet with it",
                         field="--output")
+    if paired is not None and stats is None:
+        raise UserError("--paired needs --stats METRIC", field="--paired")
     if output is not None:
         check_output(output, "--output", suffixes=DATA_SUFFIXES[format])
     frame = results(file, store)
-    if stats is not None:
+    if paired is not None:
+        frame = paired_table(frame, stats, paired)
+    elif stats is not None:
         frame = point_stats(frame, stats)
     if format == "table":
         console.print(_table(frame))

@@ -119,6 +119,18 @@ class Objective(Model):
     name: str
     rect: tuple[float, float, float, float] | None = None
     polygon: list[Point] | None = Field(default=None, min_length=3)
+    breach_share: Annotated[float, Field(gt=0.0, le=1.0)] | None = Field(
+        None, description="A breach: at the end, healthy soldiers holding this objective are "
+        "at least this share of the soldiers sent to it (summary breach.NAME); absent: no "
+        "breach is scored.")
+
+    @model_serializer(mode="wrap")
+    def _omit_no_breach(self, handler: SerializerFunctionWrapHandler) -> dict:
+        """An objective without a breach share dumps as it did before the field existed."""
+        data = handler(self)
+        if isinstance(data, dict) and self.breach_share is None:
+            data.pop("breach_share", None)
+        return data
 
     @model_validator(mode="after")
     def _one_shape(self) -> Objective:
