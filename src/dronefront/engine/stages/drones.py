@@ -109,6 +109,8 @@ class Launch:
         go, track, aim_x, aim_y, omni = fk.plan_launch(
             step, self.task_key, state.track_ttl, slots, self.drones, self.performance, s.side,
             s.status, self.anchors, self.tracks)
+        if not (go.any() or omni.any()):  # nothing to fly at (common once tracks go stale)
+            return
         target = np.full(n, -1, np.int64)
         # Omniscient attack drones: a soldier now.
         if omni.any():
