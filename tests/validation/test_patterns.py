@@ -176,16 +176,17 @@ def test_every_pattern_is_sourced_and_has_a_rule():
 # ----------------------------------------------------------------------------- patterns
 PATTERNS = {p.id: p for p in all_patterns()}
 #: Rows that fail with today's mechanics, and why (docs/validation.md lists them too). When
-#: a mechanic makes one pass, its test XPASSes: remove it from here.
-_CALIBRATION = ("cumulative casualties follow the campaign's assault size, drone stocks and "
-                "learning rates (examples/calibrate-kursk.yaml), not fitted to these dates")
+#: a mechanic makes one pass, its test XPASSes and fails (strict): remove it from here.
+_CALIBRATION = ("the dated estimates contradict each other; the calibrated campaign trades "
+                "them off (docs/validation.md gives the reason for this row)")
 FAILING_TODAY = {
-    "kursk-killed-share": "no casualty care yet: ~41% killed against 10-25% reported",
-    "shoot-downs-rising": "shoot-downs stay rare with the shipped fire defaults: the rise's "
-                          "interval includes 0",
-    "kursk-casualties-2024-12-17": _CALIBRATION,
+    "drone-casualty-share": "69% against 70-80%: with one radio FPV team per assault "
+                            "(posterior median) artillery takes a larger share",
+    "kursk-killed-share": "30% against 10-25%: the shell and small-arms kill/wound splits "
+                          "are assumptions, not calibrated",
     "kursk-casualties-2024-12-19": _CALIBRATION,
-    "kursk-casualties-2025-01-13": _CALIBRATION,
+    "kursk-casualties-2024-12-23": _CALIBRATION,
+    "kursk-casualties-2024-12-27": _CALIBRATION,
     "kursk-casualties-2025-01-22": _CALIBRATION,
 }
 
@@ -212,7 +213,7 @@ def _check(pid: str, runs: Runs) -> Row:
 def _param(pid: str, slow: bool):
     marks = [pytest.mark.slow] if slow else []
     if pid in FAILING_TODAY:
-        marks.append(pytest.mark.xfail(reason=FAILING_TODAY[pid], strict=False))
+        marks.append(pytest.mark.xfail(reason=FAILING_TODAY[pid], strict=True))
     return pytest.param(pid, marks=marks, id=pid)
 
 

@@ -567,10 +567,13 @@ def _fixed_patterns() -> list[Pattern]:
             Range(0.10, 0.25, "10-25% (the spread of the official estimates)"),
             f"killed / (killed + wounded), `{CAMPAIGN}` to {CAMPAIGN_END}", "share",
             killed_share,
-            "The killed share is set by the kill/wound split of the FPV, bomber and shell "
-            "rings (model.md §11, assumptions) and by blasts that kill the already wounded; "
-            "the model has no casualty care (died of wounds, evacuation under fire). "
-            "Sourced ring splits or a casualty-care mechanic would move it."),
+            "The killed share follows the kill/wound split of the FPV, bomber and shell "
+            "rings and of small-arms hits (model.md §11). Casualty care (§11b) and "
+            "weighted targeting (§8.6) took it from 41% to 30% by sparing the fallen; "
+            "the calibration fits only the radio FPV's inner-ring kill shares, and those "
+            "also set how many casualties there are. Calibrating the killed share among "
+            "casualties of each weapon separately from its casualty rate (shells and "
+            "small arms too) against the killed counts would fix it."),
         Pattern(
             "fpv-strike-bunched-vs-dispersed",
             "An FPV strike hurts more men in a bunched group than in dispersed infantry",
@@ -664,11 +667,13 @@ def casualty_patterns(path: Path = CASUALTY_DATA) -> list[Pattern]:
                         "examples/data/README.md"),),
                 Range(low, high, text), f"{what} {date}, `{CAMPAIGN}`", "count",
                 cumulative_at(date, window),
-                "Cumulative casualties follow the assault size and rate, the defender's "
-                "drone stocks and the learning rates: the free parameters of "
-                "examples/calibrate-kursk.yaml. The estimates contradict each other (more "
-                "than 3,000 by 23 Dec, about 3,000 by 13 Jan), so no run passes every "
-                "date."))
+                "The shipped campaign is calibrated to all these dates at once (ABC-SMC "
+                "posterior medians of examples/calibrate-kursk.yaml). The estimates "
+                "contradict each other: more than 3,000 by 23 Dec and about 3,000 by 13 "
+                "Jan leave fewer than 29 a day in between, which no daily-assault campaign "
+                "produces, so the fit trades the dates off and no run passes every one. "
+                "Weighting the sources by reliability in the calibration file would choose "
+                "which dates to pass."))
     return out
 
 
