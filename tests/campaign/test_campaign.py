@@ -13,6 +13,7 @@ from dronefront.engine.state import LOST_FATES
 from dronefront.errors import UserError
 
 SMALL = [
+    "start=2024-12-05",  # the test's own calendar, whatever the calibrated start
     "force.strength=900", "force.battalions=3", "force.assault_size=120",
     "force.companies_per_assault=2", "engagement_overrides.duration=1200",
     "drone_stocks.fpv_radio.initial=12", "drone_stocks.fpv_radio.production_per_day=4",

@@ -90,7 +90,10 @@ def test_an_empty_radio_stock_moves_teams_to_fibre():
     although the drone side's fibre share (0.2) would give fibre only one team of five."""
     result = _campaign(("drone_stocks.fpv_radio.initial=0",
                         "drone_stocks.fpv_radio.production_per_day=0",
-                        "drone_stocks.fpv_fibre.initial=5000"), days=4)
+                        "drone_stocks.fpv_fibre.initial=5000",
+                        # four radio teams and one fibre (the calibrated default has one
+                        # radio team): the share rule alone would give fibre one team of five
+                        "engagement_overrides.sides.defender.teams.2.count=4"), days=4)
     fibre = sum(f["launched"] for _, drones in _fates(result) for name, f in drones.items()
                 if name.startswith("fpv_fibre"))
     radio = sum(f["launched"] for _, drones in _fates(result) for name, f in drones.items()
