@@ -166,7 +166,11 @@ def _bucket(who, frames, lo, hi, cell_of, counts0, counts1):
 
 @nb.njit(cache=True)
 def _locate(who, frames, lo, hi, cell_of):
-    """``_bucket`` without the counts: the cells of soldiers ``lo..hi-1`` only."""
+    """``_bucket`` without the counts: the cells of soldiers ``lo..hi-1`` only.
+
+    Kept as a near-copy on purpose: ``_bucket`` as ``_locate`` plus a counting pass
+    measured ~3% slower at N = 300,000 (62.0-62.9 against 63.7-66.6 M soldier-steps/s).
+    """
     x, y, status, side, phase, dead, gone = who
     origin, size, cell = frames
     ax0, ay0, anx, any_ = origin[0, 0], origin[0, 1], size[0, 0], size[0, 1]
