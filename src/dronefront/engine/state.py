@@ -347,14 +347,21 @@ class Layers:
     #: fire calls on located emitters, made by detection and answered by artillery next step:
     #: ``(side calling, x, y)`` in call order
     fire_calls: list = field(default_factory=list)
-    #: tallies by the side that acted (interceptor, detector, striker): (2,) int64 each
+    #: tallies by the side that acted (interceptor, detector, striker, jammer, shooter):
+    #: (2,) int64 each
     tallies: dict = field(default_factory=dict)
+    #: sorted ``sortie * max(G, 1) + platoon`` of soldiers' current contacts with enemy
+    #: interceptors (kept apart from ``State.contacts``, which holds those with ``Drones``)
+    contacts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
 
 #: Names of ``Layers.tallies`` (summary ``layers`` block).
 LAYER_TALLIES = ("intercepts", "rf_detections", "teams_located", "jammers_located",
                  "fire_missions", "teams_destroyed", "jammers_destroyed", "autonomous_legs",
                  "misidentified")
+#: Tallies a scenario with interceptor teams adds, by the side that acted: enemy
+#: interceptors its jammers broke the link of and its soldiers shot down (model.md §12a).
+INTERCEPTOR_TALLIES = ("interceptors_jammed", "interceptors_shot_down")
 
 
 class Care(NamedTuple):
@@ -976,5 +983,6 @@ def _layers(scenario: Scenario, type_index: dict, types: DroneTypes, drones: Dro
         isr_finds_jammers=np.array([side.isr_finds_jammers for side in sides]),
         team_alive=np.ones(drones.n, bool), team_called=np.full(drones.n, never, np.int64),
         jammer_called=np.full(jammers.side.shape[0], never, np.int64),
-        tallies={name: np.zeros(2, np.int64) for name in LAYER_TALLIES},
+        tallies={name: np.zeros(2, np.int64)
+                 for name in LAYER_TALLIES + (INTERCEPTOR_TALLIES if n else ())},
     )

@@ -173,7 +173,10 @@ class DroneType(Model):
     altitude: NonNegative = Field(description="Cruise height above ground, m.")
     link: Literal["radio", "fibre"] = "radio"
     link_range: Positive = Field(description="Farthest distance from the team, m.")
-    link_resistance: Probability = Field(0.0, description="Share of jamming it shrugs off.")
+    link_resistance: Probability = Field(
+        0.0, description="Share of hostile jamming its radio link shrugs off (strike drones "
+        "and interceptors alike; assumption)."
+    )
     sensor_range: NonNegative = Field(description="Ground range its camera sees soldiers, m.")
     sensor_detect_prob: Probability = Field(
         description="Per-step probability of seeing an unconcealed soldier in range."
@@ -219,8 +222,9 @@ class DroneType(Model):
     )
     # Autonomous terminal guidance (docs/model.md §12a); off at 0.
     autonomy_range: NonNegative = Field(
-        0.0, description="Metres from its target over which a strike drone guides itself "
-        "without a link: immune to jamming there (0: no autonomy)."
+        0.0, description="Metres from its target over which a strike drone (or an "
+        "interceptor, from its quarry) guides itself without a link: immune to jamming there "
+        "(0: no autonomy)."
     )
     autonomy_miss: Probability = Field(
         0.25, description="Miss probability of an autonomous terminal dive at a still target, "
@@ -666,6 +670,11 @@ class CounterDrone(Model):
     warning_radius: NonNegative = Field(
         300.0, description="Platoons whose anchor is within this distance (m) of the spotting "
         "platoon's are warned; 0 switches warnings off (assumption)."
+    )
+    engage_interceptors: bool = Field(
+        True, description="Soldiers see enemy interceptor drones, run their drill on them and "
+        "fire at them by the rules for any drone (false: interceptors pass unseen; "
+        "docs/model.md §12a)."
     )
 
 

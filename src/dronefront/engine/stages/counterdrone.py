@@ -18,6 +18,9 @@ the drone falls with probability ``1 - prod_j (1 - p_j)`` (one draw per drone an
 Warnings: a platoon's first contact with a sortie warns every other platoon of its side whose
 anchor lies within ``warning_radius``; ``warning_delay`` later each warned platoon still out
 of contact with that drone runs its drill as if it had spotted it (``State.warnings``).
+
+Enemy interceptor drones (``Layers.interceptors``) are seen, drilled against and fired at by
+the same kernels, with contacts of their own (``Layers.contacts``) and their own streams.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from dronefront.engine.spatial import (
     row_cells,
 )
 from dronefront.engine.stages.drones import end_sorties
+from dronefront.engine.stages.layers import ground_interceptors
 from dronefront.engine.state import (
     A_DECOY,
     A_DISPERSE,
@@ -49,6 +53,7 @@ from dronefront.engine.state import (
     FLYING,
     FPV,
     HEALTHY,
+    INTERCEPTOR,
     LOITERING,
     NEVER,
     PRONE,
@@ -57,6 +62,7 @@ from dronefront.engine.state import (
     SHOOTER,
     SHOT_DOWN,
     SPOTTER,
+    TRANSIT,
     Airframes,
     Bodies,
     Drill,
@@ -561,7 +567,8 @@ def _shots(paths, exposure, bodies, shooters, guns, rules, contacts, engage_from
 
     A drone flies ``min(speed * dt, distance)`` straight to its goal (home, its soldier or its
     aim point) and then hovers there for the rest of the step, unless it is a striker that
-    arrives: it dives from its altitude (``altitude / speed`` s at the goal) onto the soldier.
+    arrives: it dives from its altitude (``altitude / speed`` s at the goal) onto the soldier,
+    or an interceptor: at its goal it meets its quarry or lands, and is gone.
     Each ready shooter fires ``rate * t`` rounds, ``t`` the time the drone spends within
     its class's ``max_range`` (whole rounds: the fraction drawn), each hitting with
     ``_shot_p`` at the range mid-chord (or of the hover point); the drone falls unless every
@@ -612,6 +619,8 @@ def _shots(paths, exposure, bodies, shooters, guns, rules, contacts, engage_from
         # A striker that reaches its soldier dives from its altitude (exposed at the goal for
         # ``altitude / speed``); anything else hovers there for the rest of the step.
         t_hover = alt / speed[k] if striker and dist <= speed[k] * dt else dt - t_fly
+        if r == INTERCEPTOR:
+            t_hover = 0.0
         ex, ey = dx[f] + ux * length, dy[f] + uy * length
         bonus = decoy_bonus if committed[f] else 1.0
         g = Grid(*grids[1 - side[f]])
@@ -816,6 +825,33 @@ class CounterDrone:
                        >= 0).any(axis=1)
         self.warns = self.radius > 0 and p.n > 1 and bool(self.reacts.any())
         self.anchors = columns(Anchors, p)
+        self._sight_interceptors(state)
+
+    def _sight_interceptors(self, state: State) -> None:
+        """Views of the enemy interceptors for the detection, drill and fire kernels, where
+        some side's soldiers face interceptors of the other (``self.hunts``)."""
+        layers = state.layers
+        ic = layers.interceptors if layers is not None else None
+        sides = np.unique(state.soldiers.side)
+        self.hunts = (ic is not None and state.scenario.counter_drone.engage_interceptors
+                      and bool(np.isin(1 - ic.side, sides).any()))
+        if not self.hunts:
+            return
+        n = ic.n
+        # Interceptors hold no soldier target or track and cannot be decoyed; their goal
+        # next step (quarry or home) is written into ``aim`` before each fire call.
+        none, calm = np.full(n, -1, np.int64), np.zeros(n, bool)
+        self.ic_aim = (np.zeros(n), np.zeros(n))
+        self.ic_airframes = tuple(Airframes(
+            state=ic.state, side=ic.side, dtype=ic.dtype, sortie=ic.sortie, x=ic.x, y=ic.y,
+            target=none, track=none.copy(), committed_decoy=calm))
+        self.ic_paths = tuple(Paths(
+            state=ic.state, side=ic.side, dtype=ic.dtype, sortie=ic.sortie, x=ic.x, y=ic.y,
+            target=none, committed_decoy=calm, phase=np.full(n, TRANSIT, np.int8),
+            aim_x=self.ic_aim[0], aim_y=self.ic_aim[1], home_x=ic.home_x, home_y=ic.home_y))
+        self.ic_keys = (state.streams["counterdrone.interceptor_detect"],
+                        state.streams["counterdrone.interceptor_fire"],
+                        state.streams["counterdrone.interceptor_rounds"])
 
     def _arm(self, state: State) -> None:
         """Kernel tables of per-shot fire: weapon classes, their factors by drone type, and
@@ -866,6 +902,8 @@ class CounterDrone:
             self._due(state, log)
         if n:
             self._shoot(state, log)
+        if self.hunts:
+            self._interceptors(state, log)
 
     def _log_decoys(self, state: State, log: EventLog, slot: np.ndarray, bait: np.ndarray,
                     g: np.ndarray) -> None:
@@ -888,12 +926,19 @@ class CounterDrone:
         return state.streams["counterdrone.decoy"], state.streams["counterdrone.decoy_side"]
 
     def _run_drills(self, state: State, log: EventLog, slots: np.ndarray, groups: np.ndarray,
-                    before: np.ndarray) -> None:
+                    before: np.ndarray, airframes: tuple | None = None) -> None:
+        """Start the drills of ``groups[i]`` on contact with ``slots[i]`` (of ``airframes``,
+        the drones when None); a platoon with none of the ``before`` contacts (nor, for a
+        drone, a contact with an interceptor) starts afresh."""
         had = np.zeros(self.n_groups, bool)
         had[before % self.n_groups] = True
+        if airframes is None:
+            airframes = self.airframes
+            if self.hunts:
+                had[state.layers.contacts % self.n_groups] = True
         slot, bait, g = _drills(slots, groups, ~had[groups], state.step, self.drills,
-                                self.plan, self.airframes, state.types.role, self.bodies,
-                                self.spotting, self.rules, self._keys(state))
+                                self.plan, airframes, state.types.role,
+                                self.bodies, self.spotting, self.rules, self._keys(state))
         self._log_decoys(state, log, slot, bait, g)
         due = state.drill.due
         if (due >= 0).any():
@@ -920,6 +965,69 @@ class CounterDrone:
             log.add(state.step, "warned", state.platoons.side[g], d.x[slot], d.y[slot],
                     weapon=d.dtype[slot], platoon=g, actor=d.sortie[slot])
         self._run_drills(state, log, slot, g, state.contacts)
+
+    def _interceptors(self, state: State, log: EventLog) -> None:
+        """Soldiers see enemy interceptors, drill on them and fire at them: the rules for
+        drones, with the interceptors' own contacts (``Layers.contacts``) and streams. A
+        downed interceptor's fate is ``shot_down``, tallied by the shooting side as
+        ``interceptors_shot_down``."""
+        layers = state.layers
+        ic = layers.interceptors
+        before = layers.contacts
+        if before.size == 0 and not (ic.state == FLYING).any():
+            return
+        out, n = _detect(self.ic_airframes, self.profiles, self.bodies, self.spotting,
+                         self.rules, before, grid_columns(state.grids), self.ic_keys[0],
+                         state.step)
+        if out.shape[0] == n:
+            layers.contacts = out
+        else:
+            layers.contacts = out[:n]
+            new_f, new_g, new_keys = out[n:].reshape(3, -1)
+            if log.keeps:
+                log.add(state.step, "spotted", state.platoons.side[new_g], ic.x[new_f],
+                        ic.y[new_f], weapon=ic.dtype[new_f], platoon=new_g,
+                        actor=ic.sortie[new_f])
+            s = state.soldiers
+            state.seen = _encounters(new_keys, new_g, state.seen, s.status, s.platoon,
+                                     s.encounters, self.n_groups)
+            self._run_drills(state, log, new_f, new_g, np.concatenate([state.contacts, before]),
+                             self.ic_airframes)
+        if n:
+            self._shoot_interceptors(state, log)
+
+    def _shoot_interceptors(self, state: State, log: EventLog) -> None:
+        layers, d = state.layers, state.drones
+        ic = layers.interceptors
+        # Next step each flies at its quarry's position now, or home.
+        chasing = ic.target >= 0
+        quarry = np.maximum(ic.target, 0)
+        self.ic_aim[0][:] = np.where(chasing, d.x[quarry], ic.home_x)
+        self.ic_aim[1][:] = np.where(chasing, d.y[quarry], ic.home_y)
+        if self.per_shot:
+            slots, shooters, down_mask, _ = _shots(
+                self.ic_paths, self.exposure, self.bodies, self.shooters, self.guns,
+                self.rules, layers.contacts, state.drill.engage_from,
+                grid_columns(state.grids), state.counters.shots, self.ic_keys[1:],
+                state.step)
+            down = slots[down_mask]
+        else:
+            slots, shooters, log_miss, u = _fire(
+                self.ic_airframes, self.profiles, self.bodies, self.marksmen, self.rules,
+                layers.contacts, state.drill.engage_from, grid_columns(state.grids),
+                state.counters.shots, self.ic_keys[1], state.step)
+            down = slots[u < -np.expm1(log_miss)]
+        if slots.size == 0:
+            return
+        small_arms = len(state.weapon_names) - 1
+        if log.keeps:
+            log.add(state.step, "shot", 1 - ic.side[slots], ic.x[slots], ic.y[slots],
+                    weapon=small_arms, actor=ic.sortie[slots], value=shooters)
+        if down.size:
+            np.add.at(layers.tallies["interceptors_shot_down"], 1 - ic.side[down], 1)
+            gone = np.isin(layers.contacts // self.n_groups, ic.sortie[down])
+            layers.contacts = layers.contacts[~gone]
+            ground_interceptors(state, log, down, SHOT_DOWN, "shoot_down", small_arms)
 
     def _shoot(self, state: State, log: EventLog) -> None:
         d = state.drones

@@ -3,8 +3,10 @@ operator teams and jammers, and interceptor drones that hunt enemy drones in the
 
 Built only when a scenario has interceptor teams, RF detectors or ISR that hunts jammers
 (``State.layers``); docs/model.md §12a gives the equations. Random draws come from the
-streams ``layers.rf``, ``layers.locate``, ``layers.isr_jammers``, ``layers.interceptor``
-and ``layers.sites``, so a layer switched off moves no other draw.
+streams ``layers.rf``, ``layers.locate``, ``layers.isr_jammers``, ``layers.interceptor``,
+``layers.interceptor_link`` and ``layers.sites``, so a layer switched off moves no other
+draw. Interceptors are jammed here (the strike drones' law); soldiers see and shoot them in
+the counter-drone stage.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import math
 import numpy as np
 
 from dronefront.engine.events import EXTRA_CAUSES, EventLog
+from dronefront.engine.formulas import jam_keep, miss_probability
 from dronefront.engine.rng import normals, pair_uniforms, uniforms
 from dronefront.engine.stages.drones import end_sorties
 from dronefront.engine.state import (
@@ -23,6 +26,7 @@ from dronefront.engine.state import (
     FLYING,
     IDLE,
     ISR,
+    JAMMED,
     LAUNCHED,
     MISSED,
     RETURNED,
@@ -58,6 +62,11 @@ class CounterDroneLayers:
         self.detecting = layers.detectors.side.size > 0 or bool(layers.isr_finds_jammers.any())
         self.intercepting = layers.interceptors.n > 0
         self.endurance = np.ceil(state.types.endurance / state.dt).astype(np.int64)
+        ic, jm = layers.interceptors, state.jammers
+        self.link_key = state.streams["layers.interceptor_link"]
+        self.jam_cause = len(state.weapon_names) + EXTRA_CAUSES.index("jamming")
+        #: radio interceptors whose enemy fields jammers: only they draw for their link
+        self.jammable = state.types.radio[ic.dtype] & np.isin(1 - ic.side, jm.side)
 
     def __call__(self, state: State, log: EventLog) -> None:
         if self.detecting:
@@ -181,6 +190,11 @@ class CounterDroneLayers:
                 ic.target_sortie[i] = d.sortie[tg] if tg >= 0 else -1
             gx, gy = (d.x[tg], d.y[tg]) if tg >= 0 else (ic.home_x[i], ic.home_y[i])
             dist = math.hypot(gx - ic.x[i], gy - ic.y[i])
+            autonomous = tg >= 0 and dist <= t.autonomy_range[k]
+            if self.jammable[i] and self._link_lost(state, i, autonomous):
+                state.layers.tallies["interceptors_jammed"][1 - side] += 1
+                self._land(state, log, i, JAMMED, "jam_loss", self.jam_cause)
+                continue
             reach = t.speed[k] * dt
             if dist <= reach:
                 ic.x[i], ic.y[i] = gx, gy
@@ -189,7 +203,7 @@ class CounterDroneLayers:
                     self._land(state, log, i, RETURNED, "return")
                     continue
                 hit = uniforms(self.intercept_key, step, np.array([ic.sortie[i]]), 0)[0] >= \
-                    t.terminal_miss[k]
+                    self._miss(state, i, gx, gy)
                 if log.keeps:
                     log.add(step, "intercept", side, gx, gy, weapon=k, actor=ic.sortie[i],
                             target=d.sortie[tg], value=float(hit))
@@ -201,6 +215,35 @@ class CounterDroneLayers:
                 continue
             ic.x[i] += (gx - ic.x[i]) * reach / dist
             ic.y[i] += (gy - ic.y[i]) * reach / dist
+
+    def _link_lost(self, state: State, i: int, autonomous: bool) -> bool:
+        """Whether interceptor ``i`` loses its radio link to hostile jammers this step, by
+        the strike drones' law (``flight_kernels.link_losses``): with ``(1 - jam_keep) *
+        (1 - link_resistance)``, one draw per sortie and step (``layers.interceptor_link``);
+        never over an autonomous terminal leg (no link left to break)."""
+        if autonomous:
+            return False
+        ic, jm = state.layers.interceptors, state.jammers
+        keep = jam_keep(ic.x[i], ic.y[i], ic.side[i], jm.active, jm.side, jm.x, jm.y,
+                        jm.radius, jm.strength)
+        p_loss = (1.0 - keep) * (1.0 - state.types.link_resistance[ic.dtype[i]])
+        return p_loss > 0 and uniforms(self.link_key, state.step, np.array([ic.sortie[i]]),
+                                       0)[0] < p_loss
+
+    def _miss(self, state: State, i: int, gx: float, gy: float) -> float:
+        """Probability that interceptor ``i`` misses its quarry at ``(gx, gy)``: its type's
+        ``terminal_miss``, raised by the strike drones' jamming hazard ``miss_per_jamming *
+        (1 - jam_keep)`` at the quarry for a radio link without autonomous guidance."""
+        ic, t, jm = state.layers.interceptors, state.types, state.jammers
+        k = ic.dtype[i]
+        base = t.terminal_miss[k]
+        if not self.jammable[i] or t.autonomy_range[k] > 0 or t.miss_per_jamming[k] <= 0:
+            return base
+        jam = 1.0 - jam_keep(gx, gy, ic.side[i], jm.active, jm.side, jm.x, jm.y, jm.radius,
+                             jm.strength)
+        if jam <= 0:
+            return base
+        return float(miss_probability(base, 1.0, 0.0, t.miss_per_jamming[k] * jam, 0.0))
 
     def _target(self, state: State, i: int, px: float, py: float,
                 enemy_flying: np.ndarray) -> int:
@@ -218,15 +261,23 @@ class CounterDroneLayers:
             return -1
         return int(idx[np.argmin(np.hypot(d.x[idx] - px, d.y[idx] - py))])
 
-    def _land(self, state: State, log: EventLog, i: int, fate: int, kind: str | None) -> None:
-        ic = state.layers.interceptors
-        side, k = int(ic.side[i]), int(ic.dtype[i])
-        state.counters.fates[side, k, fate] += 1
-        if kind is not None and log.keeps:
-            log.add(state.step, kind, side, ic.x[i], ic.y[i], weapon=k, actor=ic.sortie[i])
-        ic.state[i] = IDLE
-        ic.target[i] = -1
-        ic.ready_step[i] = state.step + ic.turnaround[i]
+    def _land(self, state: State, log: EventLog, i: int, fate: int, kind: str | None,
+              cause: int = -1) -> None:
+        ground_interceptors(state, log, np.array([i]), fate, kind, cause)
+
+
+def ground_interceptors(state: State, log: EventLog, idx: np.ndarray, fate: int,
+                        kind: str | None, cause: int = -1) -> None:
+    """End the sorties of interceptor teams ``idx`` with ``fate`` (``kind``: the event to
+    log, or None) and start each team's turnaround; like ``drones.end_sorties``."""
+    ic = state.layers.interceptors
+    np.add.at(state.counters.fates[:, :, fate], (ic.side[idx], ic.dtype[idx]), 1)
+    if kind is not None and log.keeps:
+        log.add(state.step, kind, ic.side[idx], ic.x[idx], ic.y[idx], weapon=ic.dtype[idx],
+                cause=cause, actor=ic.sortie[idx])
+    ic.state[idx] = IDLE
+    ic.target[idx] = -1
+    ic.ready_step[idx] = state.step + ic.turnaround[idx]
 
 
 def shell_sites(state: State, log: EventLog, side: np.ndarray, bx: np.ndarray, by: np.ndarray,
