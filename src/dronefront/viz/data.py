@@ -32,6 +32,14 @@ class RunData:
     events: pa.Table
     path: Path | None = None
     _scenario: Scenario | None = None
+    #: A policy-played run's orders (``actions.parquet``; docs/rl.md), else None.
+    actions: pa.Table | None = None
+
+    @property
+    def played_by(self) -> dict[str, Any] | None:
+        """The manifest's note of a policy-played run (policy, control, actions file)."""
+        played = self.manifest.get("played_by")
+        return played if isinstance(played, dict) else None
 
     @property
     def scenario(self) -> Scenario:
@@ -97,9 +105,23 @@ def load_run(path: str | Path) -> RunData:
     summary = read_json(path / "summary.json")
     if not isinstance(summary, dict):
         raise UserError("summary must be a JSON object", file=str(path / "summary.json"))
+    played = manifest.get("played_by")
     return RunData(manifest=manifest, summary=summary,
                    timeseries=_read_parquet(path / "timeseries.parquet"),
-                   events=_read_parquet(path / "events.parquet"), path=path)
+                   events=_read_parquet(path / "events.parquet"), path=path,
+                   actions=(_read_parquet(actions_path(path, played))
+                            if isinstance(played, dict) else None))
+
+
+def actions_path(folder: Path, played: dict[str, Any]) -> Path:
+    """The actions table a policy-played run's manifest names (inside its folder)."""
+    from dronefront.io.paths import inside
+
+    name = played.get("actions")
+    at = {"file": str(folder / "manifest.json"), "field": "played_by.actions"}
+    if not isinstance(name, str):
+        raise UserError("must name the run's actions table", **at)
+    return inside(name, folder, **at)
 
 
 MANIFEST_KEYS = ("scenario", "seed", "dronefront_version")
