@@ -87,8 +87,12 @@ TEAM_NVEC = _sizes(TEAM_HEADS)
 
 @nb.njit(cache=True)
 def _nearest_cover(cells, x0, y0, cell, r, ax, ay):  # pragma: no cover - compiled
-    """Centre of the nearest cover cell within ``r`` of each anchor (found, x, y): the cells
-    of the anchor's window in row-major order, the first of equal distances kept."""
+    """Centre of the nearest cover cell within ``r`` of each anchor (found, x, y), among the
+    cells of the anchor's square window; of equal distances the first in row-major order.
+
+    Rows are scanned outwards from the anchor's and a row (or the rest of one) is skipped
+    once its offset alone exceeds ``r`` or the best distance so far; ties compare (row,
+    column), so the scan order does not change the answer."""
     ny, nx = cells.shape
     n = ax.shape[0]
     found = np.zeros(n, np.bool_)
@@ -99,15 +103,32 @@ def _nearest_cover(cells, x0, y0, cell, r, ax, ay):  # pragma: no cover - compil
         c1 = min(np.int64((ax[k] + r - x0) // cell) + 1, nx)
         r0 = max(np.int64((ay[k] - r - y0) // cell), 0)
         r1 = min(np.int64((ay[k] + r - y0) // cell) + 1, ny)
-        best = np.inf
-        for row in range(r0, r1):
-            for col in range(c0, c1):
-                if cells[row, col]:
+        if c0 >= c1 or r0 >= r1:
+            continue
+        best, brow, bcol = np.inf, -1, -1
+        mid_r = min(max(np.int64((ay[k] - y0) // cell), r0), r1 - 1)
+        mid_c = min(max(np.int64((ax[k] - x0) // cell), c0), c1 - 1)
+        for step in range(2 * (r1 - r0)):
+            row = mid_r + (step + 1) // 2 if step % 2 else mid_r - step // 2
+            if row < r0 or row >= r1:
+                continue
+            y = y0 + (row + 0.5) * cell
+            dy = abs(y - ay[k])
+            if dy > r or dy > best:
+                continue
+            for side in range(2):  # columns from the anchor's outwards, each way
+                col = mid_c if side == 0 else mid_c + 1
+                while c0 <= col < c1:
                     x = x0 + (col + 0.5) * cell
-                    y = y0 + (row + 0.5) * cell
-                    d = np.hypot(x - ax[k], y - ay[k])
-                    if d < best:
-                        best, out_x[k], out_y[k] = d, x, y
+                    if abs(x - ax[k]) > best or abs(x - ax[k]) > r:
+                        break
+                    if cells[row, col]:
+                        d = np.hypot(x - ax[k], y - ay[k])
+                        if d < best or (d == best and (row < brow
+                                                       or (row == brow and col < bcol))):
+                            best, brow, bcol = d, row, col
+                            out_x[k], out_y[k] = x, y
+                    col = col - 1 if side == 0 else col + 1
         found[k] = best <= r
     return found, out_x, out_y
 
