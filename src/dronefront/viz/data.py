@@ -81,7 +81,7 @@ def read_json(path: Path) -> Any:
             from None
 
 
-def _read_parquet(path: Path) -> pa.Table:
+def read_parquet(path: Path) -> pa.Table:
     try:
         return pq.read_table(path)
     except FileNotFoundError:
@@ -107,9 +107,9 @@ def load_run(path: str | Path) -> RunData:
         raise UserError("summary must be a JSON object", file=str(path / "summary.json"))
     played = manifest.get("played_by")
     return RunData(manifest=manifest, summary=summary,
-                   timeseries=_read_parquet(path / "timeseries.parquet"),
-                   events=_read_parquet(path / "events.parquet"), path=path,
-                   actions=(_read_parquet(actions_path(path, played))
+                   timeseries=read_parquet(path / "timeseries.parquet"),
+                   events=read_parquet(path / "events.parquet"), path=path,
+                   actions=(read_parquet(actions_path(path, played))
                             if isinstance(played, dict) else None))
 
 
@@ -267,11 +267,11 @@ def load_campaign_dir(path: str | Path) -> CampaignData:
     summary = read_json(path / "summary.json")
     if not isinstance(summary, dict):
         raise UserError("summary must be a JSON object", file=str(path / "summary.json"))
-    daily = _campaign_frame(_read_parquet(path / "daily.parquet"))
+    daily = _campaign_frame(read_parquet(path / "daily.parquet"))
     doctrine_file = path / "doctrine.parquet"
     import pandas as pd
 
-    doctrine = (_campaign_frame(_read_parquet(doctrine_file)) if doctrine_file.is_file()
+    doctrine = (_campaign_frame(read_parquet(doctrine_file)) if doctrine_file.is_file()
                 else pd.DataFrame(columns=["day", "date", "battalion", "dimension", "option",
                                            "probability"]))
     return CampaignData(manifest, summary, daily, doctrine, path)

@@ -143,7 +143,7 @@ def record_from_run_dir(
 
 def _played_sim(run_dir: Path, played: Any, scenario: Any, seed: int) -> Any:
     """The engine of a policy-played run, driven by its recorded orders (docs/rl.md)."""
-    from dronefront.viz.data import _read_parquet, actions_path
+    from dronefront.viz.data import actions_path, read_parquet
 
     file = str(run_dir / "manifest.json")
     if not isinstance(played, dict):
@@ -155,7 +155,7 @@ def _played_sim(run_dir: Path, played: Any, scenario: Any, seed: int) -> Any:
                         field="played_by.decision_every")
     if not isinstance(played.get("batteries"), bool):
         raise UserError("must be true or false", file=file, field="played_by.batteries")
-    table = _read_parquet(actions_path(run_dir, played))
+    table = read_parquet(actions_path(run_dir, played))
     from dronefront.rl.core import Engagement, Replayer
 
     engagement = Engagement(scenario, seed, control=played.get("control"),
