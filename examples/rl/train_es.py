@@ -10,8 +10,8 @@ random numbers). Needs the ``rl`` extra.
     python examples/rl/train_es.py --evaluate policy.json       # 50 fresh seeds vs doctrine
     python examples/rl/train_es.py --replay policy.json --run out/es-run   # + es-run.html
 
-(``dronefront replay RUN`` re-simulates a folder from its manifest, which knows nothing of
-the policy, so the example writes the HTML replay itself with the same recorder.)
+The replayed run folder is policy-played (docs/rl.md): it holds the orders the policy gave
+(``actions.parquet``), so ``dronefront replay out/es-run`` shows it as well.
 """
 
 from __future__ import annotations
@@ -134,24 +134,23 @@ def evaluate(args: argparse.Namespace) -> None:
 
 
 def replay(args: argparse.Namespace) -> None:
-    """Write a run folder and an HTML replay of one episode played by a saved policy."""
-    from dronefront.viz.record import record_run
-    from dronefront.viz.replay import write_replay
+    """Write a policy-played run folder (with its actions table) and its HTML replay."""
+    from dronefront.viz.replay import record_from_run_dir, write_replay
 
     saved = json.loads(Path(args.replay).read_text())
     scenario = load_scenario(saved["scenario"])
     theta = np.asarray(saved["theta"])
-    e = Engagement(scenario, args.seed, events=True)
-
-    def decide() -> None:  # the env's decision points: every `e.every` steps
-        if e.state.step % e.every == 0:
-            e.order_platoons(act(theta, e.observe(), e.platoon_masks()))
-
-    rec = record_run(scenario, args.seed, sim=e.sim, before_step=decide)
-    rec.result.write(args.run, force=True)
+    e = Engagement(scenario, args.seed, record=True)
+    while True:
+        e.order_platoons(act(theta, e.observe(), e.platoon_masks()))
+        _, terms, truncated = e.advance()
+        if truncated or all(terms.values()):
+            break
+    e.write_run(args.run, policy=f"CMA-ES linear policy {Path(args.replay).name}")
+    rec = record_from_run_dir(args.run)  # re-plays the recorded orders, checks the summary
     html = write_replay(rec, Path(args.run).with_suffix(".html"),
                         title=f"{scenario.name}: ES-trained attacker, seed {args.seed}")
-    print(f"wrote {args.run} and {html}")
+    print(f"wrote {args.run} and {html} (dronefront replay {args.run} shows it too)")
 
 
 def main() -> None:

@@ -159,6 +159,7 @@ COMMAND_MODULES = (
     "dronefront.experiments.cli",
     "dronefront.viz.cli",
     "dronefront.engine.warmup",
+    "dronefront.rlcli",
 )
 
 

@@ -29,13 +29,22 @@ def test_every_builtin_engagement_is_registered() -> None:
 
 @pytest.mark.parametrize("name", NAMES)
 def test_pettingzoo_api_and_seed(name: str) -> None:
-    parallel_api_test(rl.parallel_env(name, control="both", overrides=SHORT), num_cycles=40)
-    parallel_seed_test(lambda: rl.parallel_env(name, control="both", overrides=SHORT))
+    """With every kind of agent the scenario has (platoons, drone teams, batteries)."""
+    parallel_api_test(rl.parallel_env(name, control="both", overrides=SHORT, batteries=True),
+                      num_cycles=40)
+    parallel_seed_test(lambda: rl.parallel_env(name, control="both", overrides=SHORT,
+                                                batteries=True))
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_gymnasium_single_and_vector(name: str) -> None:
     check_env(rl.DronefrontEnv(name, overrides=SHORT), skip_render_check=True)
+    scenario = load_scenario(name, SHORT)
+    for side in ("attacker", "defender"):  # with the side's batteries where it has any
+        if getattr(scenario.sides, side).batteries:
+            env = rl.DronefrontEnv(scenario, side=side, batteries=True)
+            assert env.engagement.batteries.size
+            check_env(env, skip_render_check=True)
     vec = rl.DronefrontVectorEnv(3, name, overrides=SHORT)
     for sub in vec.envs:  # the copies the vector env steps are checked envs too
         check_env(sub, skip_render_check=True)
@@ -107,6 +116,92 @@ def test_doctrine_through_the_env_is_the_scripted_run(name: str) -> None:
     assert got.summary == want.summary
     assert got.timeseries.equals(want.timeseries)
     assert np.array_equal(got.state.soldiers.x, want.state.soldiers.x)
+
+
+@pytest.mark.parametrize("name", ["kursk-assault", "fortified-line-breach"])
+def test_batteries_on_the_rule_through_the_env_are_the_scripted_run(name: str) -> None:
+    """Every kind of agent (batteries of both sides included) repeating its standing
+    orders, the batteries' being the engine's own rule, gives ``Sim.run`` bit for bit."""
+    from dronefront.rl.policies import play
+
+    scenario = load_scenario(name)
+    e = Engagement(scenario, 5, control="both", batteries=True)
+    assert e.batteries.size == scenario_batteries(scenario)
+    got = play(e, "doctrine")
+    want = Sim(scenario, seed=5, events=False).run()
+    assert got.summary == want.summary
+    assert got.timeseries.equals(want.timeseries)
+    assert got.state.batteries.fired.sum() > 0  # the batteries did fight
+
+
+def scenario_batteries(scenario) -> int:
+    return sum(len(getattr(scenario.sides, side).batteries) for side in ("attacker", "defender"))
+
+
+def _battery_run(seed: int, fire: int):
+    """kursk-assault with the defender's battery on a standing ``fire`` option (re-issued
+    each decision while masked, so it takes once allowed); returns the engagement, the
+    result and the step the order took."""
+    e = Engagement(load_scenario("kursk-assault"), seed, control="defender", batteries=True,
+                   events=True)
+    took = None
+    while True:
+        e.order_batteries(np.array([fire]))
+        if took is None and e.battery_orders[0] == fire:
+            took = e.state.step
+        _, _, truncated = e.advance()
+        if truncated:
+            return e, e.finish(), took
+
+
+def test_battery_fires_only_at_the_ordered_track() -> None:
+    """Ordered onto one platoon's track, every mission the battery calls from then on is on
+    that platoon; on the rule it spreads its missions over the platoons it sees."""
+    targets = {}
+    for label, fire in (("rule", 0), ("platoon_2", 2 + 2)):
+        seen = []
+        for seed in range(4):
+            _, result, took = _battery_run(seed, fire)
+            ev = result.events.to_pandas()
+            calls = ev[(ev["kind"] == "call_for_fire") & (ev["actor"] == 0)
+                       & (ev["step"] >= (took if took is not None else 1 << 40))]
+            seen += calls["platoon"].tolist()
+        targets[label] = seen
+    assert targets["platoon_2"] and set(targets["platoon_2"]) == {2}
+    assert len(set(targets["rule"])) > 1
+
+
+def test_battery_hold_fire_saves_rounds_and_lives() -> None:
+    """Holding fire from the start: no shell falls and no attacker is hit by artillery."""
+    fired = {"rule": [], "hold": []}
+    for seed in range(3):
+        for label, fire in (("rule", 0), ("hold", 1)):
+            e, result, _ = _battery_run(seed, fire)
+            fired[label].append(int(e.state.batteries.fired[0]))
+            if label == "hold":
+                causes = result.summary["sides"]["attacker"]["casualties_by_cause"]
+                assert "artillery" not in causes or not sum(causes["artillery"].values())
+    assert sum(fired["hold"]) == 0 and sum(fired["rule"]) > 0
+
+
+def test_battery_masks_and_observation() -> None:
+    """A battery may order only fresh, large enough tracks in range; its observation says so."""
+    e = Engagement(load_scenario("kursk-assault"), 2, control="defender", batteries=True)
+    k = len(rl.core.BATTERY_FEATURES)
+    saw_track = False
+    for _ in range(60):
+        e.advance()
+        (mask,), (obs,) = e.battery_masks(), e.observe_batteries()
+        tracks = obs[k:].reshape(-1, len(rl.core.TRACK_FEATURES))
+        assert mask[:2].all()
+        assert not (mask[2:] & (tracks[:, 0] == 0)).any()  # no stale or unseen target
+        saw_track |= bool(mask[2:].any())
+    assert saw_track
+    before = e.battery_orders.copy()
+    stale = np.flatnonzero(~e.battery_masks()[0][2:])
+    if stale.size:  # an impossible order is ignored
+        e.order_batteries(np.array([2 + stale[0]]))
+        assert (e.battery_orders == before).all()
 
 
 def test_orders_change_the_fight() -> None:

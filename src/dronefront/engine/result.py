@@ -67,18 +67,25 @@ class Result:
             "files": ["summary.json", "timeseries.parquet", "events.parquet"],
         }
 
-    def write(self, out: str | Path, *, force: bool = False) -> Path:
+    def write(self, out: str | Path, *, force: bool = False,
+              extra: dict[str, Any] | None = None,
+              tables: dict[str, pa.Table] | None = None) -> Path:
         """Write the run folder atomically: nothing appears unless everything was written.
 
         An earlier run folder at ``out`` is replaced; anything else there (a file, another
         folder) only with ``force``. Raises :class:`~dronefront.errors.UserError` otherwise.
         A terrain raster is copied into the folder (``terrain.csv``) and the manifest names
         that copy, so the folder replays on its own: a path in a manifest must stay inside
-        its run folder.
+        its run folder. ``extra`` adds manifest fields and ``tables`` more Parquet files
+        (listed in the manifest's ``files``), e.g. a policy-played run's actions.
         """
         out = Path(out)
         with atomic_dir(out, "run", force=force) as tmp:
             manifest = self.manifest()
+            manifest.update(extra or {})
+            for name, table in (tables or {}).items():
+                write_parquet(tmp / name, table)
+                manifest["files"].append(name)
             if self.scenario.terrain.raster_file:
                 shutil.copyfile(self.scenario.terrain.raster_file, tmp / RASTER_COPY)
                 manifest["scenario"]["terrain"]["raster_file"] = RASTER_COPY

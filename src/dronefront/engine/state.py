@@ -237,6 +237,11 @@ class Drones(NamedTuple):
         return self.side.shape[0]
 
 
+#: ``Batteries.order`` codes: the engine's own target rule, and hold fire (>= 0: a platoon).
+BATTERY_RULE = -1
+BATTERY_HOLD = -2
+
+
 class Batteries(NamedTuple):
     """One row per artillery battery (``B``)."""
 
@@ -257,6 +262,10 @@ class Batteries(NamedTuple):
     mission_y: np.ndarray  #: float64 (B,) m
     next_round_time: np.ndarray  #: float64 (B,) s
     fired: np.ndarray  #: int64 (B,) rounds fired so far
+    #: int64 (B,) the battery's standing order: ``BATTERY_RULE`` (the engine's rule: the
+    #: largest usable track), ``BATTERY_HOLD`` (start no mission) or a platoon index (that
+    #: platoon's track only). Written only by an outside agent (``dronefront.rl``).
+    order: np.ndarray
 
     @property
     def n(self) -> int:
@@ -917,6 +926,7 @@ def _fires(scenario: Scenario) -> tuple[Batteries, Jammers]:
         cost_per_round=barr(lambda s, b: b.cost_per_round),
         mission_left=np.zeros(nb_, np.int64), mission_x=np.zeros(nb_),
         mission_y=np.zeros(nb_), next_round_time=np.zeros(nb_), fired=np.zeros(nb_, np.int64),
+        order=np.full(nb_, BATTERY_RULE, np.int64),
     )
 
     def jarr(fn, dtype=np.float64) -> np.ndarray:

@@ -2,9 +2,10 @@
 
 :class:`Engagement` wraps one :class:`~dronefront.engine.sim.Sim` and knows nothing of
 PettingZoo or Gymnasium. Agents are the attacker's platoons (``platoon_<g>``) and, when
-asked, the defender's drone teams (``team_<slot>``). An order is written into the state's
-columns only when it differs from the agent's standing order, so a policy that repeats the
-doctrine leaves the run bit-identical to ``Sim.run`` (docs/rl.md, "Determinism").
+asked, the defender's drone teams (``team_<slot>``) and the controlled sides' artillery
+batteries (``battery_<b>``). An order is written into the state's columns only when it
+differs from the agent's standing order, so a policy that repeats the doctrine leaves the
+run bit-identical to ``Sim.run`` (docs/rl.md, "Determinism").
 
 >>> from dronefront.scenario.loader import load_scenario
 >>> e = Engagement(load_scenario("kursk-assault", ["duration=60"]), seed=1)
@@ -14,12 +15,17 @@ doctrine leaves the run bit-identical to ``Sim.run`` (docs/rl.md, "Determinism")
 
 from __future__ import annotations
 
+from typing import Any
+
+import numba as nb
 import numpy as np
 
 from dronefront.engine.sim import Sim
 from dronefront.engine.state import (
     A_DECOY,
     A_ENGAGE,
+    BATTERY_HOLD,
+    BATTERY_RULE,
     FLYING,
     HEALTHY,
     IDLE,
@@ -48,6 +54,9 @@ TEAM_HEADS: dict[str, tuple[str, ...]] = {
     "policy": POLICIES,
     "link": ("radio", "fibre"),
 }
+#: A battery's one head, ``fire``: these options, then one per enemy platoon
+#: (``platoon_<g>``: that platoon's track only).
+BATTERY_OPTIONS = ("rule", "hold")
 #: Platoon observation features (``Box`` columns; docs/rl.md).
 PLATOON_FEATURES = (
     "healthy", "wounded", "spacing", "suppressed", "to_objective", "cover_here",
@@ -59,7 +68,13 @@ TEAM_FEATURES = (
     "inventory", "flying", "ready", "tracks", "enemy_healthy", "enemy_to_objective",
     "policy", "holding", "time_left",
 )
+#: A battery's own features, then ``TRACK_FEATURES`` for each enemy platoon in turn.
+BATTERY_FEATURES = ("rounds", "busy", "ready_in", "holding", "by_rule", "time_left")
+#: What a battery knows of one enemy platoon's track.
+TRACK_FEATURES = ("fresh", "size", "distance", "age", "covered", "ordered")
 SINCE_SCALE = 300.0  # s: "time since the last casualty" saturates at 1 after this
+READY_SCALE = 300.0  # s: a battery's "ready in" saturates at 1 after this
+KINDS = ("platoon", "team", "battery")
 
 
 def _sizes(heads: dict[str, tuple[str, ...]]) -> np.ndarray:
@@ -70,15 +85,67 @@ PLATOON_NVEC = _sizes(PLATOON_HEADS)
 TEAM_NVEC = _sizes(TEAM_HEADS)
 
 
+@nb.njit(cache=True)
+def _nearest_cover(cells, x0, y0, cell, r, ax, ay):  # pragma: no cover - compiled
+    """Centre of the nearest cover cell within ``r`` of each anchor (found, x, y), among the
+    cells of the anchor's square window; of equal distances the first in row-major order.
+
+    Rows are scanned outwards from the anchor's and a row (or the rest of one) is skipped
+    once its offset alone exceeds ``r`` or the best distance so far; ties compare (row,
+    column), so the scan order does not change the answer."""
+    ny, nx = cells.shape
+    n = ax.shape[0]
+    found = np.zeros(n, np.bool_)
+    out_x = np.zeros(n)
+    out_y = np.zeros(n)
+    for k in range(n):
+        c0 = max(np.int64((ax[k] - r - x0) // cell), 0)
+        c1 = min(np.int64((ax[k] + r - x0) // cell) + 1, nx)
+        r0 = max(np.int64((ay[k] - r - y0) // cell), 0)
+        r1 = min(np.int64((ay[k] + r - y0) // cell) + 1, ny)
+        if c0 >= c1 or r0 >= r1:
+            continue
+        best, brow, bcol = np.inf, -1, -1
+        mid_r = min(max(np.int64((ay[k] - y0) // cell), r0), r1 - 1)
+        mid_c = min(max(np.int64((ax[k] - x0) // cell), c0), c1 - 1)
+        for step in range(2 * (r1 - r0)):
+            row = mid_r + (step + 1) // 2 if step % 2 else mid_r - step // 2
+            if row < r0 or row >= r1:
+                continue
+            y = y0 + (row + 0.5) * cell
+            dy = abs(y - ay[k])
+            if dy > r or dy > best:
+                continue
+            for side in range(2):  # columns from the anchor's outwards, each way
+                col = mid_c if side == 0 else mid_c + 1
+                while c0 <= col < c1:
+                    x = x0 + (col + 0.5) * cell
+                    if abs(x - ax[k]) > best or abs(x - ax[k]) > r:
+                        break
+                    if cells[row, col]:
+                        d = np.hypot(x - ax[k], y - ay[k])
+                        if d < best or (d == best and (row < brow
+                                                       or (row == brow and col < bcol))):
+                            best, brow, bcol = d, row, col
+                            out_x[k], out_y[k] = x, y
+                    col = col - 1 if side == 0 else col + 1
+        found[k] = best <= r
+    return found, out_x, out_y
+
+
 class Engagement:
     """One engagement driven by orders every ``decision_interval`` simulated seconds.
 
     ``control`` names who is an agent: ``"attacker"`` (its platoons), ``"defender"`` (its
-    drone teams) or ``"both"``. The other side follows its scenario doctrine.
+    drone teams) or ``"both"``; with ``batteries`` the controlled sides' artillery
+    batteries are agents too. The rest follow the scenario's doctrine. With ``record`` every
+    order is kept (:meth:`actions_table`) so the run can be written and replayed
+    (:meth:`write_run`); ``record`` implies ``events``.
     """
 
     def __init__(self, scenario: Scenario, seed: int = 0, *, control: str = "attacker",
-                 decision_interval: float | None = None, events: bool = False) -> None:
+                 decision_interval: float | None = None, events: bool = False,
+                 batteries: bool = False, record: bool = False) -> None:
         if control not in ("attacker", "defender", "both"):
             raise UserError(f"control must be attacker, defender or both, not {control!r}",
                             field="control")
@@ -90,28 +157,39 @@ class Engagement:
                             field="decision_interval")
         self.every = max(1, int(round(interval / scenario.dt)))
         self.control = control
-        self.events = events
+        self.with_batteries = bool(batteries)
+        self.record = bool(record)
+        self.events = events or self.record
         self.reset(seed)
 
     # ------------------------------------------------------------------ set-up
     def reset(self, seed: int) -> None:
         """Start again from step 0 with ``seed`` (a fresh ``Sim``)."""
+        self.seed = seed
         self.sim = Sim(self.scenario, seed=seed, events=self.events)
         st = self.sim.state
-        p, s, d = st.platoons, st.soldiers, st.drones
+        p, s, d, b = st.platoons, st.soldiers, st.drones, st.batteries
         self.state = st
         self.G, self.M = p.n, d.side.shape[0]
         routed = p.side == SIDES.index("attacker")
         self.platoons = np.flatnonzero(routed) if self.control != "defender" else np.zeros(0, int)
         self.teams = (np.flatnonzero(d.side == SIDES.index("defender"))
                       if self.control != "attacker" else np.zeros(0, int))
+        sides = {"attacker": (0,), "defender": (1,), "both": (0, 1)}[self.control]
+        self.batteries = (np.flatnonzero(np.isin(b.side, sides)) if self.with_batteries
+                          else np.zeros(0, int))
         self.agents = ([f"platoon_{g}" for g in self.platoons]
-                       + [f"team_{i}" for i in self.teams])
+                       + [f"team_{i}" for i in self.teams]
+                       + [f"battery_{i}" for i in self.batteries])
         if not self.agents:
             raise UserError(f"{self.scenario.name} has no {self.control} agents "
-                            "(attacker platoons or defender drone teams)", field="control")
+                            "(attacker platoons, defender drone teams or batteries)",
+                            field="control")
         # By name: optional stages (layers) shift positions in STAGE_NAMES' order.
         self.cd = next(st for st in self.sim.stages if st.name == "counterdrone")
+        # soldiers of each platoon, in index order (orders touch one platoon at a time)
+        order = np.argsort(s.platoon, kind="stable")
+        self.members = np.split(order, np.cumsum(np.bincount(s.platoon, minlength=self.G))[:-1])
         # standing orders: the doctrine's, as option indices
         self.doctrine_spacing = np.ones(self.G)
         units = [u for name in SIDES for u in getattr(self.scenario.sides, name).units]
@@ -121,9 +199,10 @@ class Engagement:
             self.engage_delay[p.unit == u] = round(unit.doctrine.drill_interval / st.dt)
         self.spotter0 = s.role == SPOTTER
         self.ox0, self.oy0 = s.ox.copy(), s.oy.copy()
-        spac = np.asarray(self.cfg.spacings)
+        self.spacings = np.asarray(self.cfg.spacings, float)
         self.orders = np.zeros((self.G, len(PLATOON_NVEC)), np.int64)
-        self.orders[:, 1] = np.abs(spac[None, :] - self.doctrine_spacing[:, None]).argmin(1)
+        self.orders[:, 1] = np.abs(self.spacings[None, :]
+                                   - self.doctrine_spacing[:, None]).argmin(1)
         self.orders[:, 2] = 0
         off = st.drill.offset
         self.orders[:, 3] = np.where(off[:, A_DECOY] >= 0, 2, np.where(off[:, A_ENGAGE] >= 0,
@@ -141,111 +220,132 @@ class Engagement:
         # weighted targeting needs the memo the engine keeps only when a team starts with it
         self.weighted_ok = ((d.weights.sum(axis=1) > 0) & bool((d.policy == WEIGHTED).any())
                             if d.weights.size else np.zeros(self.M, bool))
+        # batteries: option 0 the engine's rule, 1 hold, 2 + j the j-th enemy platoon
+        self.enemies = [np.flatnonzero(p.side != b.side[i]) for i in range(b.n)]
+        self.battery_orders = np.zeros(b.n, np.int64)
+        self.rounds0 = np.maximum(b.rounds, 1)
         self._cover_index()
         self.strength = np.maximum(p.strength, 1)
         self.side_n = np.array([(s.side == k).sum() for k in range(2)])
         self.last_casualty = np.full(self.G, -NEVER // 2, np.int64)
         self.live = {a: True for a in self.agents}
+        self.names = {kind: [a for a in self.agents if a.startswith(kind + "_")]
+                      for kind in KINDS}
+        self.log: list[tuple[int, str, list[str], np.ndarray]] = []
         self.prev = self._tally()
+
+    def battery_nvec(self, i: int) -> np.ndarray:
+        """The ``MultiDiscrete`` sizes of battery ``i`` (one head: rule, hold, enemy tracks)."""
+        return np.array([len(BATTERY_OPTIONS) + self.enemies[i].size], np.int64)
+
+    def battery_features(self, i: int) -> tuple[str, ...]:
+        """The observation columns of battery ``i``."""
+        return BATTERY_FEATURES + tuple(f"platoon_{g}.{f}" for g in self.enemies[i]
+                                        for f in TRACK_FEATURES)
+
+    def option_names(self, kind: str, i: int = 0) -> list[tuple[str, tuple[str, ...]]]:
+        """``(head, options)`` of an agent kind (a battery's options depend on ``i``)."""
+        if kind == "platoon":
+            return list(PLATOON_HEADS.items())
+        if kind == "team":
+            return list(TEAM_HEADS.items())
+        return [("fire", BATTERY_OPTIONS + tuple(f"platoon_{g}" for g in self.enemies[i]))]
 
     def _cover_index(self) -> None:
         """The raster of cells with cover ``>= cover_min`` (searched in a window per order)."""
         t = self.state.terrain
         self.cover_cells = t.cover[t.grid] >= self.cfg.cover_min
-        self.cover_memo: dict[int, tuple[int, tuple[float, float] | None]] = {}
+        self.cover_memo: tuple[int, np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    def _covers(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Nearest cover of every platoon's anchor this step: (found, x, y) by platoon."""
+        step = self.state.step
+        memo = self.cover_memo
+        if memo is None or memo[0] != step:
+            t, p = self.state.terrain, self.state.platoons
+            memo = (step, *_nearest_cover(self.cover_cells, float(t.x0), float(t.y0),
+                                          float(t.cell), float(self.cfg.cover_radius),
+                                          p.ax, p.ay))
+            self.cover_memo = memo
+        return memo[1], memo[2], memo[3]
 
     def nearest_cover(self, g: int) -> tuple[float, float] | None:
-        """Centre of the nearest cover cell within ``cover_radius`` of platoon ``g``'s anchor."""
-        step = self.state.step
-        memo = self.cover_memo.get(g)
-        if memo is not None and memo[0] == step:
-            return memo[1]
-        t, p = self.state.terrain, self.state.platoons
-        ny, nx = self.cover_cells.shape
-        r = self.cfg.cover_radius
-        c0 = max(int((p.ax[g] - r - t.x0) // t.cell), 0)
-        c1 = min(int((p.ax[g] + r - t.x0) // t.cell) + 1, nx)
-        r0 = max(int((p.ay[g] - r - t.y0) // t.cell), 0)
-        r1 = min(int((p.ay[g] + r - t.y0) // t.cell) + 1, ny)
-        found = None
-        if c0 < c1 and r0 < r1:
-            rows, cols = np.nonzero(self.cover_cells[r0:r1, c0:c1])
-            if rows.size:
-                x = t.x0 + (cols + c0 + 0.5) * t.cell
-                y = t.y0 + (rows + r0 + 0.5) * t.cell
-                d = np.hypot(x - p.ax[g], y - p.ay[g])
-                k = int(d.argmin())
-                if d[k] <= r:
-                    found = (float(x[k]), float(y[k]))
-        self.cover_memo[g] = (step, found)
-        return found
+        """Centre of the nearest cell with cover ``>= cover_min`` within ``cover_radius`` of
+        platoon ``g``'s anchor."""
+        found, x, y = self._covers()
+        return (float(x[g]), float(y[g])) if found[g] else None
 
     # ------------------------------------------------------------------ tallies
-    def _tally(self) -> dict[str, np.ndarray]:
+    def _tally(self) -> dict[str, Any]:
         st, s = self.state, self.state.soldiers
         p = st.platoons
-        down = s.status != HEALTHY
-        arms = st.arms
+        counts = np.bincount(s.platoon * 3 + s.status, minlength=3 * self.G).reshape(self.G, 3)
+        lost = counts[:, 1] + counts[:, 2]
         return {
-            "lost": np.bincount(s.platoon[down], minlength=self.G),
-            "side_lost": np.array([(down & (s.side == k)).sum() for k in range(2)]),
+            "step": st.step,
+            "healthy": counts[:, HEALTHY],
+            "wounded": counts[:, WOUNDED],
+            "lost": lost,
+            "side_lost": np.bincount(p.side, weights=lost, minlength=2).astype(np.int64),
             "progress": np.minimum(p.advanced, p.route_length) / np.maximum(p.route_length, 1e-9),
-            "downs": arms.downs.sum(axis=1).copy(),
+            "downs": st.arms.downs.sum(axis=1),
             "shots": st.counters.shots.copy(),
-            "shot_down": st.counters.fates[:, :, 2].sum(axis=1).copy(),
+            "shot_down": st.counters.fates[:, :, 2].sum(axis=1),
+            "fired": st.batteries.fired.copy(),
         }
+
+    def _now(self) -> dict[str, Any]:
+        """This step's tallies (those of the last decision unless the state moved since)."""
+        if self.prev["step"] != self.state.step:
+            self.prev = self._tally()
+        return self.prev
 
     # ------------------------------------------------------------------ observations
     def observe(self) -> np.ndarray:
         """Platoon observations, one row per controlled platoon (``PLATOON_FEATURES``)."""
-        st, s, p, d = self.state, self.state.soldiers, self.state.platoons, self.state.drones
+        st, p, d = self.state, self.state.platoons, self.state.drones
         gs = self.platoons
         out = np.zeros((gs.size, len(PLATOON_FEATURES)), np.float32)
         if gs.size == 0:
             return out
-        healthy = np.bincount(s.platoon[s.status == HEALTHY], minlength=self.G)
-        wounded = np.bincount(s.platoon[s.status == WOUNDED], minlength=self.G)
-        share = healthy / self.strength
+        now = self._now()
+        strength = self.strength[gs]
+        side_share = now["healthy"][gs] / strength
         ax, ay = p.ax[gs], p.ay[gs]
         flying = np.flatnonzero((d.state == FLYING) & (d.side != p.side[gs[0]]))
         radius = self.cfg.sight_radius
         if flying.size:
             dist = np.hypot(d.x[flying][None, :] - ax[:, None], d.y[flying][None, :] - ay[:, None])
-            seen = (dist <= radius).sum(axis=1)
-            nearest = np.minimum(dist.min(axis=1) / radius, 1.0)
+            out[:, 6] = np.minimum((dist <= radius).sum(axis=1) / 4.0, 1.0)
+            out[:, 7] = np.minimum(dist.min(axis=1) / radius, 1.0)
         else:
-            seen, nearest = np.zeros(gs.size), np.ones(gs.size)
+            out[:, 7] = 1.0
         t = st.terrain
-        cells = t.lookup(ax, ay)
-        contact = np.zeros(self.G, bool)
         if st.contacts.size:
+            contact = np.zeros(self.G, bool)
             contact[st.contacts % max(self.G, 1)] = True
-        side_share = share[gs]
+            out[:, 11] = contact[gs]
         neighbours = ((side_share.sum() - side_share) / max(gs.size - 1, 1)
                       if gs.size > 1 else side_share)
-        since = (st.step - self.last_casualty[gs]) * st.dt / SINCE_SCALE
-        spac = np.asarray(self.cfg.spacings)
+        orders = self.orders[gs]
         out[:, 0] = side_share
-        out[:, 1] = wounded[gs] / self.strength[gs]
-        out[:, 2] = spac[self.orders[gs, 1]] / spac.max()
-        out[:, 3] = p.shaken[gs] / self.strength[gs]
-        out[:, 4] = 1.0 - self.prev["progress"][gs]
-        out[:, 5] = t.cover[cells]
-        out[:, 6] = np.minimum(seen / 4.0, 1.0)
-        out[:, 7] = nearest
-        out[:, 8] = np.minimum(since, 1.0)
+        out[:, 1] = now["wounded"][gs] / strength
+        out[:, 2] = self.spacings[orders[:, 1]] / self.spacings.max()
+        out[:, 3] = p.shaken[gs] / strength
+        out[:, 4] = 1.0 - now["progress"][gs]
+        out[:, 5] = t.cover[t.lookup(ax, ay)]
+        out[:, 8] = np.minimum((st.step - self.last_casualty[gs]) * st.dt / SINCE_SCALE, 1.0)
         out[:, 9] = neighbours
         out[:, 10] = 1.0 - st.step / self.scenario.steps
-        out[:, 11] = contact[gs]
-        out[:, 12] = self.orders[gs, 0] == 1
-        out[:, 13] = self.orders[gs, 2] == 1
-        out[:, 14] = self.orders[gs, 3] > 0
-        out[:, 15] = self.orders[gs, 4] == 1
+        out[:, 12] = orders[:, 0] == 1
+        out[:, 13] = orders[:, 2] == 1
+        out[:, 14] = orders[:, 3] > 0
+        out[:, 15] = orders[:, 4] == 1
         return out
 
     def observe_teams(self) -> np.ndarray:
         """Drone-team observations, one row per controlled team (``TEAM_FEATURES``)."""
-        st, d, p, s = self.state, self.state.drones, self.state.platoons, self.state.soldiers
+        st, d, p = self.state, self.state.drones, self.state.platoons
         ts = self.teams
         out = np.zeros((ts.size, len(TEAM_FEATURES)), np.float32)
         if ts.size == 0:
@@ -254,8 +354,9 @@ class Engagement:
         tracks = st.tracks
         fresh = (tracks.n[1] > 0) & (st.step - tracks.step[1] <= st.track_ttl[1])
         attackers = p.side == enemy
-        healthy = ((s.status == HEALTHY) & (s.side == enemy)).sum()
-        prog = self.prev["progress"][attackers]
+        now = self._now()
+        healthy = now["healthy"][attackers].sum()
+        prog = now["progress"][attackers]
         out[:, 0] = np.minimum(d.inventory[ts] / 10.0, 1.0)
         out[:, 1] = d.state[ts] == FLYING
         out[:, 2] = (d.state[ts] == IDLE) & (d.ready_step[ts] <= st.step)
@@ -267,14 +368,58 @@ class Engagement:
         out[:, 8] = 1.0 - st.step / self.scenario.steps
         return out
 
+    def _track_table(self, i: int) -> tuple[np.ndarray, ...]:
+        """Battery ``i``'s view of its enemy platoons' tracks: (fresh, legal target, size
+        share, distance / range, age / lifetime, covered by a mission)."""
+        st, b, tr = self.state, self.state.batteries, self.state.tracks
+        side, gs = int(b.side[i]), self.enemies[i]
+        n, seen = tr.n[side, gs], tr.step[side, gs]
+        ttl = st.track_ttl[side]
+        fresh = (n > 0) & (st.step - seen <= ttl)
+        dist = np.hypot(tr.x[side, gs] - b.x[i], tr.y[side, gs] - b.y[i])
+        legal = fresh & (n >= b.min_group[i]) & (dist <= b.max_range[i])
+        age = np.where(n > 0, (st.step - seen) / max(ttl, 1.0), 1.0)
+        return (fresh, legal, n / self.strength[gs], dist / b.max_range[i], age,
+                tr.engaged_until[side, gs] >= st.step)
+
+    def observe_batteries(self) -> list[np.ndarray]:
+        """Battery observations, one array per controlled battery (``battery_features``)."""
+        st, b = self.state, self.state.batteries
+        out = []
+        for i in self.batteries:
+            fresh, _, size, dist, age, covered = self._track_table(i)
+            row = np.zeros(len(BATTERY_FEATURES) + fresh.size * len(TRACK_FEATURES), np.float32)
+            busy = b.mission_left[i] > 0
+            left = (b.next_round_time[i] + (b.mission_left[i] - 1) * b.interval[i]
+                    - st.step * st.dt) if busy else 0.0
+            o = self.battery_orders[i]
+            row[0] = b.rounds[i] / self.rounds0[i]
+            row[1] = busy
+            row[2] = min(max(left, 0.0) / READY_SCALE, 1.0)
+            row[3] = o == 1
+            row[4] = o == 0
+            row[5] = 1.0 - st.step / self.scenario.steps
+            k = len(TRACK_FEATURES)
+            tracks = row[len(BATTERY_FEATURES):].reshape(-1, k)
+            tracks[:, 0] = fresh
+            tracks[:, 1] = np.minimum(size, 1.0)
+            tracks[:, 2] = np.minimum(dist, 1.0)
+            tracks[:, 3] = np.minimum(age, 1.0)
+            tracks[:, 4] = covered
+            if o >= len(BATTERY_OPTIONS):
+                tracks[o - len(BATTERY_OPTIONS), 5] = 1.0
+            out.append(row)
+        return out
+
     def state_vector(self) -> np.ndarray:
         """A global view for centralised critics: every attacker platoon's features and every
-        defender team's (controlled or not), flattened."""
+        defender team's (controlled or not), flattened, then the controlled batteries'."""
         keep_p, keep_t = self.platoons, self.teams
         self.platoons = np.flatnonzero(self.state.platoons.side == SIDES.index("attacker"))
         self.teams = np.flatnonzero(self.state.drones.side == SIDES.index("defender"))
         try:
-            return np.concatenate([self.observe().ravel(), self.observe_teams().ravel()])
+            return np.concatenate([self.observe().ravel(), self.observe_teams().ravel(),
+                                   *self.observe_batteries()])
         finally:
             self.platoons, self.teams = keep_p, keep_t
 
@@ -285,11 +430,9 @@ class Engagement:
         mask = np.ones((gs.size, int(PLATOON_NVEC.sum())), bool)
         if gs.size == 0:
             return mask
-        for i, g in enumerate(gs):
-            if self.nearest_cover(g) is None:
-                mask[i, 3] = False
-            if self.route[2][g] == 0:
-                mask[i, 0] = mask[i, 2] = False  # no route: nowhere to advance or fall back to
+        mask[:, 3] = self._covers()[0][gs]
+        no_route = self.route[2][gs] == 0  # no route: nowhere to advance or fall back to
+        mask[no_route, 0] = mask[no_route, 2] = False
         can_shoot = (self.doctrine_shooters[gs] > 0) | (self.cfg.shooters > 0)
         base = int(PLATOON_NVEC[:3].sum())
         mask[:, base + 1] &= can_shoot
@@ -310,20 +453,34 @@ class Engagement:
         mask[:, link + 1] = ~radio
         return mask
 
+    def battery_masks(self) -> list[np.ndarray]:
+        """Allowed options per controlled battery: the rule and hold always, an enemy
+        platoon while its track is fresh, at least ``min_group`` strong and in range."""
+        return [np.concatenate([np.ones(len(BATTERY_OPTIONS), bool), self._track_table(i)[1]])
+                for i in self.batteries]
+
     # ------------------------------------------------------------------ orders
     def doctrine_actions(self) -> np.ndarray:
         """The standing orders of every controlled platoon (the doctrine at the start)."""
         return self.orders[self.platoons].copy()
 
+    def _keep(self, kind: str, actions: np.ndarray) -> None:
+        if self.record:
+            self.log.append((self.state.step, kind, self.names[kind],
+                             np.array(actions, np.int64, copy=True)))
+
     def order_platoons(self, actions: np.ndarray) -> None:
         """Apply one ``(n, 5)`` row of option indices per controlled platoon."""
-        for i, g in enumerate(self.platoons):
-            row = actions[i]
-            old = self.orders[g]
-            for head in range(row.shape[0]):
-                if row[head] != old[head] and self._allowed(g, head, int(row[head])):
-                    self._apply(g, head, int(old[head]), int(row[head]))
-                    old[head] = row[head]
+        actions = np.asarray(actions)
+        self._keep("platoon", actions)
+        gs = self.platoons
+        changed = np.argwhere(actions[:, :len(PLATOON_NVEC)] != self.orders[gs])
+        for i, head in changed.tolist():
+            g = int(gs[i])
+            new, old = int(actions[i, head]), int(self.orders[g, head])
+            if self._allowed(g, head, new):
+                self._apply(g, head, old, new)
+                self.orders[g, head] = new
 
     def _allowed(self, g: int, head: int, new: int) -> bool:
         """Whether an order is possible (``platoon_masks``); an impossible one is ignored."""
@@ -331,7 +488,7 @@ class Engagement:
             if new in (0, 2) and self.route[2][g] == 0:
                 return False
             if new == 3:
-                return self.nearest_cover(g) is not None
+                return bool(self._covers()[0][g])
         if head == 3 and new > 0:
             return bool(self.doctrine_shooters[g] > 0 or self.cfg.shooters > 0)
         if head == 4 and new == 1:
@@ -354,7 +511,7 @@ class Engagement:
                 self._detour(g, *self.nearest_cover(g))
         elif head == 1:
             scale = self.cfg.spacings[new] / self.doctrine_spacing[g]
-            mine = s.platoon == g
+            mine = self.members[g]
             s.ox[mine] = self.ox0[mine] * scale
             s.oy[mine] = self.oy0[mine] * scale
         elif head == 2:
@@ -363,7 +520,8 @@ class Engagement:
             off = st.drill.offset
             off[g, A_ENGAGE] = -1 if new == 0 else (self.engage_delay[g] if new == 2 else 0)
             off[g, A_DECOY] = 0 if new == 2 else -1
-            self.cd.reacts[g] = (off[g, [0, 1, 2, A_DECOY]] >= 0).any()
+            self.cd.reacts[g] = (off[g, 0] >= 0 or off[g, 1] >= 0 or off[g, 2] >= 0
+                                 or off[g, A_DECOY] >= 0)
             if new == 0:
                 st.drill.engage_from[g] = NEVER
             else:
@@ -373,19 +531,22 @@ class Engagement:
                 if in_contact:
                     st.drill.engage_from[g] = min(st.drill.engage_from[g], step)
         elif head == 4 and self.doctrine_spotters[g] == 0:
-            mine = np.flatnonzero((s.platoon == g) & ((s.role == RIFLEMAN) | (s.role == SPOTTER))
-                                  & ~s.shoots)[:self.cfg.spotters]
+            mine = self.members[g]
+            mine = mine[((s.role[mine] == RIFLEMAN) | (s.role[mine] == SPOTTER))
+                        & ~s.shoots[mine]][:self.cfg.spotters]
             s.role[mine] = SPOTTER if new == 1 else RIFLEMAN
         elif head == 4:
-            mine = np.flatnonzero((s.platoon == g) & self.spotter0)
+            mine = self.members[g]
+            mine = mine[self.spotter0[mine]]
             s.role[mine] = SPOTTER if new == 1 else RIFLEMAN
 
     def _arm(self, g: int) -> None:
         """Designate ``rl.shooters`` riflemen of platoon ``g`` (once) when it has none."""
         s = self.state.soldiers
-        if (s.shoots & (s.platoon == g)).any():
+        mine = self.members[g]
+        if s.shoots[mine].any():
             return
-        mine = np.flatnonzero((s.platoon == g) & (s.role == RIFLEMAN))[:self.cfg.shooters]
+        mine = mine[s.role[mine] == RIFLEMAN][:self.cfg.shooters]
         s.shoots[mine] = True
         s.role[mine] = SHOOTER
 
@@ -408,6 +569,7 @@ class Engagement:
 
     def order_teams(self, actions: np.ndarray) -> None:
         """Apply one ``(n, 3)`` row of option indices per controlled drone team."""
+        self._keep("team", actions)
         d = self.state.drones
         for i, slot in enumerate(self.teams):
             row, old = actions[i], self.team_orders[slot]
@@ -419,7 +581,35 @@ class Engagement:
                 d.policy[slot] = row[1]
             old[:2] = row[:2]  # the link is the team's airframe's: nothing to switch
 
+    def order_batteries(self, actions: np.ndarray) -> None:
+        """Apply one ``fire`` option per controlled battery (``(n,)`` or ``(n, 1)``): 0 the
+        engine's rule, 1 hold fire, ``2 + j`` only the track of the battery's ``j``-th enemy
+        platoon (masked, so ignored, unless that track is usable now)."""
+        actions = np.asarray(actions, np.int64).reshape(self.batteries.size)
+        self._keep("battery", actions[:, None])
+        b = self.state.batteries
+        k = len(BATTERY_OPTIONS)
+        for i, new in zip(self.batteries.tolist(), actions.tolist(), strict=True):
+            if new == self.battery_orders[i] or not 0 <= new < k + self.enemies[i].size:
+                continue
+            if new >= k and not self._track_table(i)[1][new - k]:
+                continue  # not a usable target now: ignored
+            b.order[i] = (BATTERY_RULE if new == 0 else BATTERY_HOLD if new == 1
+                          else self.enemies[i][new - k])
+            self.battery_orders[i] = new
+
+    def apply(self, kind: str, actions: np.ndarray) -> None:
+        """Apply one decision's rows for agents of ``kind`` (``platoon``, ``team`` or
+        ``battery``)."""
+        {"platoon": self.order_platoons, "team": self.order_teams,
+         "battery": self.order_batteries}[kind](actions)
+
     # ------------------------------------------------------------------ time
+    def _pin(self) -> None:
+        """A detour covers no route: pin its progress (after each decision interval)."""
+        if self.detour.any():
+            self.state.platoons.advanced[self.detour] = self.saved[self.detour, 1]
+
     def advance(self) -> tuple[dict[str, float], dict[str, bool], bool]:
         """Run one decision interval; returns rewards and terminations by agent, truncation."""
         sim, total = self.sim, self.scenario.steps
@@ -427,45 +617,146 @@ class Engagement:
             if self.state.step >= total:
                 break
             sim.step()
-        p = self.state.platoons
-        if self.detour.any():  # a detour covers no route: pin its progress
-            p.advanced[self.detour] = self.saved[self.detour, 1]
+        self._pin()
         now = self._tally()
         prev, self.prev = self.prev, now
         w = self.cfg.reward
         lost = now["lost"] - prev["lost"]
         self.last_casualty[lost > 0] = self.state.step
         side_lost = now["side_lost"] - prev["side_lost"]
-        downs = now["downs"] - prev["downs"]
-        shots = now["shots"] - prev["shots"]
-        shot_down = now["shot_down"] - prev["shot_down"]
         att, dfd = SIDES.index("attacker"), SIDES.index("defender")
-        rewards, terms = {}, {}
-        n_p, n_t = max(self.platoons.size, 1), max(self.teams.size, 1)
-        s = self.state.soldiers
-        healthy = np.bincount(s.platoon[s.status == HEALTHY], minlength=self.G)
-        for g in self.platoons:
-            rewards[f"platoon_{g}"] = float(
-                w.progress * (now["progress"][g] - prev["progress"][g])
-                + w.own_casualties * lost[g]
-                + (w.enemy_casualties * side_lost[dfd] + w.drones_downed * downs[att]
-                   + w.ammunition * shots[att]) / n_p)
-            terms[f"platoon_{g}"] = bool(healthy[g] == 0 or p.broken[g])
-        d = self.state.drones
-        for slot in self.teams:
-            rewards[f"team_{slot}"] = float(
-                (w.enemy_casualties * side_lost[att] + w.own_casualties * side_lost[dfd]
-                 - w.drones_downed * shot_down[dfd]) / n_t)
-            terms[f"team_{slot}"] = bool(d.inventory[slot] == 0 and d.state[slot] == IDLE)
-        return rewards, terms, self.state.step >= total
+        gs, ts, bs = self.platoons, self.teams, self.batteries
+        p = self.state.platoons
+        out_r: list[float] = []
+        out_t: list[bool] = []
+        if gs.size:
+            downs = now["downs"][att] - prev["downs"][att]
+            shots = now["shots"][att] - prev["shots"][att]
+            shared = (w.enemy_casualties * side_lost[dfd] + w.drones_downed * downs
+                      + w.ammunition * shots) / gs.size
+            r = (w.progress * (now["progress"][gs] - prev["progress"][gs])
+                 + w.own_casualties * lost[gs] + shared)
+            out_r += r.tolist()
+            out_t += ((now["healthy"][gs] == 0) | p.broken[gs]).tolist()
+        if ts.size:
+            d = self.state.drones
+            shot_down = now["shot_down"][dfd] - prev["shot_down"][dfd]
+            r = (w.enemy_casualties * side_lost[att] + w.own_casualties * side_lost[dfd]
+                 - w.drones_downed * shot_down) / ts.size
+            out_r += [float(r)] * ts.size
+            out_t += ((d.inventory[ts] == 0) & (d.state[ts] == IDLE)).tolist()
+        if bs.size:
+            b = self.state.batteries
+            side = b.side[bs]
+            n_side = np.bincount(side, minlength=2)[side]
+            r = ((w.enemy_casualties * side_lost[1 - side] + w.own_casualties * side_lost[side])
+                 / n_side + w.shells * (now["fired"][bs] - prev["fired"][bs]))
+            out_r += r.tolist()
+            out_t += ((b.rounds[bs] == 0) & (b.mission_left[bs] == 0)).tolist()
+        agents = self.agents
+        return (dict(zip(agents, out_r, strict=True)), dict(zip(agents, out_t, strict=True)),
+                self.state.step >= total)
 
     def finish(self):
         """Run the remaining steps with the standing orders and return the ``Result``."""
-        sim = self.sim
-        total = self.scenario.steps
+        sim, total = self.sim, self.scenario.steps
         while self.state.step < total:
             sim.step()
-        for g in np.flatnonzero(self.detour):
-            p = self.state.platoons
-            p.advanced[g] = self.saved[g, 1]
+            if self.state.step % self.every == 0 or self.state.step == total:
+                self._pin()  # where advance() would
         return sim.result()
+
+    # ------------------------------------------------------------------ recording
+    def actions_table(self):
+        """The orders given so far (with ``record``): one row per agent and decision, a
+        ``step``, ``time`` (s), ``decision`` (running count), ``agent`` column, then one
+        column per action head (the option's name; null where not the agent's head)."""
+        import pyarrow as pa
+
+        heads = [*PLATOON_HEADS, *TEAM_HEADS, "fire"]
+        cols: dict[str, list] = {k: [] for k in ("step", "time", "decision", "agent", *heads)}
+        dt = self.state.dt
+        for n, (step, kind, names, rows) in enumerate(self.log):
+            for name, row in zip(names, rows.tolist(), strict=True):
+                i = int(name.rsplit("_", 1)[1])
+                options = dict(self.option_names(kind, i))
+                cols["step"].append(step)
+                cols["time"].append(step * dt)
+                cols["decision"].append(n)
+                cols["agent"].append(name)
+                for h in heads:
+                    if h in options:
+                        k = row[list(options).index(h)]
+                        cols[h].append(options[h][k] if 0 <= k < len(options[h]) else str(k))
+                    else:
+                        cols[h].append(None)
+        types = {"step": pa.int64(), "time": pa.float64(), "decision": pa.int64()}
+        return pa.table({k: pa.array(v, types.get(k, pa.string())) for k, v in cols.items()})
+
+    def played_by(self, policy: str) -> dict[str, Any]:
+        """The manifest entry of a policy-played run."""
+        return {"policy": str(policy), "control": self.control,
+                "batteries": self.with_batteries, "decision_every": self.every,
+                "actions": ACTIONS_FILE}
+
+    def write_run(self, out: Any, *, policy: str = "unnamed", force: bool = False):
+        """Finish the run on the standing orders and write it as a run folder (the files of
+        ``dronefront run`` plus ``actions.parquet``, the manifest's ``played_by`` naming the
+        policy), which ``dronefront replay`` re-plays with the recorded orders. Needs
+        ``record``. Returns the ``Result``."""
+        if not self.record:
+            raise UserError("this engagement kept no orders: create it with record=True",
+                            field="record")
+        result = self.finish()
+        result.write(out, force=force, extra={"played_by": self.played_by(policy)},
+                     tables={ACTIONS_FILE: self.actions_table()})
+        return result
+
+
+#: The actions table of a policy-played run folder.
+ACTIONS_FILE = "actions.parquet"
+
+
+class Replayer:
+    """A ``Sim`` stand-in that replays a recorded engagement's orders at their steps (for
+    :func:`dronefront.viz.record.record_run`): ``state``, ``step()`` and ``result()``."""
+
+    def __init__(self, engagement: Engagement, table: Any) -> None:
+        self.engagement = e = engagement
+        self.state = e.state
+        self.decisions: dict[int, list[tuple[str, np.ndarray]]] = {}
+        rows = table.to_pylist()
+        by_decision: dict[int, list[dict]] = {}
+        for row in rows:
+            by_decision.setdefault(int(row["decision"]), []).append(row)
+        for n in sorted(by_decision):
+            group = by_decision[n]
+            kind = str(group[0]["agent"]).rsplit("_", 1)[0]
+            if kind not in KINDS or any(str(r["agent"]) != a for r, a in
+                                        zip(group, e.names[kind], strict=False)) \
+                    or len(group) != len(e.names[kind]):
+                raise UserError(f"decision {n}: its agents are not this engagement's {kind}s",
+                                field=ACTIONS_FILE)
+            acts = []
+            for r in group:
+                i = int(str(r["agent"]).rsplit("_", 1)[1])
+                row = []
+                for head, options in e.option_names(kind, i):
+                    if r.get(head) not in options:
+                        raise UserError(f"decision {n}, {r['agent']}: {head} must be one of "
+                                        f"{', '.join(options)}", field=ACTIONS_FILE)
+                    row.append(options.index(r[head]))
+                acts.append(row)
+            self.decisions.setdefault(int(group[0]["step"]), []).append(
+                (kind, np.array(acts, np.int64)))
+
+    def step(self) -> None:
+        e = self.engagement
+        for kind, acts in self.decisions.get(self.state.step, ()):
+            e.apply(kind, acts)
+        e.sim.step()
+        if self.state.step % e.every == 0 or self.state.step == e.scenario.steps:
+            e._pin()
+
+    def result(self):
+        return self.engagement.sim.result()

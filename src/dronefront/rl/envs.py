@@ -14,6 +14,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from pettingzoo import ParallelEnv
 
 from dronefront.rl.core import (
+    KINDS,
     PLATOON_FEATURES,
     PLATOON_NVEC,
     TEAM_FEATURES,
@@ -29,43 +30,50 @@ def _scenario(scenario: Scenario | str, overrides: Any) -> Scenario:
         scenario, overrides)
 
 
-def _split(mask: np.ndarray, nvec: np.ndarray) -> tuple[np.ndarray, ...]:
-    """A flat mask as the tuple of per-head masks ``MultiDiscrete.sample`` takes."""
-    return tuple(np.split(mask, np.cumsum(nvec)[:-1]))
-
-
 def _seed_from(rng: np.random.Generator) -> int:
     return int(rng.integers(0, 2**62))
 
 
 class DronefrontParallelEnv(ParallelEnv):
-    """PettingZoo ``ParallelEnv``: attacker platoons (and/or defender drone teams) as agents.
+    """PettingZoo ``ParallelEnv``: attacker platoons (and/or defender drone teams, and with
+    ``batteries`` the controlled sides' artillery batteries) as agents.
 
-    Each agent observes ``{"observation": Box, "action_mask": MultiBinary}`` and acts with a
-    ``MultiDiscrete`` (docs/rl.md lists the heads and features).
+    Each agent observes ``{"observation": Box, "action_mask": Tuple(MultiBinary)}`` and acts
+    with a ``MultiDiscrete`` (docs/rl.md lists the heads and features). With ``record`` the
+    orders are kept and :meth:`write_run` writes the episode as a run folder.
     """
 
     metadata = {"name": "dronefront_v0", "render_modes": []}
 
     def __init__(self, scenario: Scenario | str = "kursk-assault", *, control: str = "attacker",
                  decision_interval: float | None = None, overrides: Any = None,
-                 seed: int = 0) -> None:
+                 seed: int = 0, batteries: bool = False, record: bool = False) -> None:
         self.scenario = _scenario(scenario, overrides)
-        self.engagement = Engagement(self.scenario, seed, control=control,
-                                     decision_interval=decision_interval)
-        self.possible_agents = list(self.engagement.agents)
+        self.engagement = e = Engagement(self.scenario, seed, control=control,
+                                         decision_interval=decision_interval,
+                                         batteries=batteries, record=record)
+        self.possible_agents = list(e.agents)
         self.agents = []
         self._spaces = {}
-        for a in self.possible_agents:
-            team = a.startswith("team_")
-            nvec, feats = (TEAM_NVEC, TEAM_FEATURES) if team else (PLATOON_NVEC, PLATOON_FEATURES)
-            self._spaces[a] = (
-                spaces.Dict({"observation": spaces.Box(0.0, 1.0, (len(feats),), np.float32),
-                             "action_mask": spaces.Tuple(
-                                 [spaces.MultiBinary(int(k)) for k in nvec])}),
-                spaces.MultiDiscrete(nvec))
+        self._kind: dict[str, tuple[str, int]] = {}  # agent: (kind, row among its kind)
+        self._bounds: dict[str, list[tuple[int, int]]] = {}
+        for kind in KINDS:
+            for row, a in enumerate(e.names[kind]):
+                self._kind[a] = (kind, row)
+                if kind == "battery":
+                    i = int(e.batteries[row])
+                    nvec, n_obs = e.battery_nvec(i), len(e.battery_features(i))
+                else:
+                    nvec = TEAM_NVEC if kind == "team" else PLATOON_NVEC
+                    n_obs = len(TEAM_FEATURES if kind == "team" else PLATOON_FEATURES)
+                ends = np.cumsum(nvec)
+                self._bounds[a] = list(zip((ends - nvec).tolist(), ends.tolist(), strict=True))
+                self._spaces[a] = (
+                    spaces.Dict({"observation": spaces.Box(0.0, 1.0, (n_obs,), np.float32),
+                                 "action_mask": spaces.Tuple(
+                                     [spaces.MultiBinary(int(k)) for k in nvec])}),
+                    spaces.MultiDiscrete(nvec))
         self._rng = np.random.default_rng(seed)
-        self._index = {a: i for i, a in enumerate(self.possible_agents)}
 
     def observation_space(self, agent: str) -> spaces.Space:
         return self._spaces[agent][0]
@@ -74,22 +82,26 @@ class DronefrontParallelEnv(ParallelEnv):
         return self._spaces[agent][1]
 
     def state(self) -> np.ndarray:
-        """Every attacker platoon's and defender team's features, for centralised critics."""
+        """Every attacker platoon's and defender team's features (then the controlled
+        batteries'), for centralised critics."""
         return self.engagement.state_vector()
 
-    def _observations(self) -> dict[str, dict[str, np.ndarray]]:
+    def _observations(self) -> dict[str, dict[str, Any]]:
         e = self.engagement
-        po, pm = e.observe(), e.platoon_masks().astype(np.int8)
-        to, tm = e.observe_teams(), e.team_masks().astype(np.int8)
+        obs, masks = {}, {}
+        if e.platoons.size:
+            obs["platoon"], masks["platoon"] = e.observe(), e.platoon_masks().astype(np.int8)
+        if e.teams.size:
+            obs["team"], masks["team"] = e.observe_teams(), e.team_masks().astype(np.int8)
+        if e.batteries.size:
+            obs["battery"] = e.observe_batteries()
+            masks["battery"] = [m.astype(np.int8) for m in e.battery_masks()]
         out = {}
-        n_p = e.platoons.size
         for a in self.agents:
-            i = self._index[a]
-            if i < n_p:
-                out[a] = {"observation": po[i], "action_mask": _split(pm[i], PLATOON_NVEC)}
-            else:
-                out[a] = {"observation": to[i - n_p],
-                          "action_mask": _split(tm[i - n_p], TEAM_NVEC)}
+            kind, row = self._kind[a]
+            m = masks[kind][row]
+            out[a] = {"observation": obs[kind][row],
+                      "action_mask": tuple(m[lo:hi] for lo, hi in self._bounds[a])}
         return out
 
     def reset(self, seed: int | None = None, options: dict | None = None):
@@ -101,21 +113,21 @@ class DronefrontParallelEnv(ParallelEnv):
 
     def step(self, actions: dict[str, np.ndarray]):
         e = self.engagement
-        n_p = e.platoons.size
-        if n_p:
-            rows = e.doctrine_actions()
-            for a, act in actions.items():
-                i = self._index[a]
-                if i < n_p and a in self.agents:
-                    rows[i] = act
-            e.order_platoons(rows)
+        rows = {}
+        if e.platoons.size:
+            rows["platoon"] = e.doctrine_actions()
         if e.teams.size:
-            rows = e.team_orders[e.teams].copy()
-            for a, act in actions.items():
-                i = self._index[a]
-                if i >= n_p and a in self.agents:
-                    rows[i - n_p] = act
-            e.order_teams(rows)
+            rows["team"] = e.team_orders[e.teams].copy()
+        if e.batteries.size:
+            rows["battery"] = e.battery_orders[e.batteries].copy()
+        live = set(self.agents)
+        for a, act in actions.items():
+            if a in live:
+                kind, row = self._kind[a]
+                rows[kind][row] = np.asarray(act).reshape(-1) if kind != "battery" else \
+                    int(np.asarray(act).reshape(-1)[0])
+        for kind, r in rows.items():
+            e.apply(kind, r)
         rewards, terms, truncated = e.advance()
         agents = self.agents
         obs = self._observations()
@@ -125,6 +137,11 @@ class DronefrontParallelEnv(ParallelEnv):
         info = {a: {} for a in agents}
         self.agents = [a for a in agents if not (term[a] or trunc[a])]
         return obs, rew, term, trunc, info
+
+    def write_run(self, out: Any, *, policy: str = "unnamed", force: bool = False):
+        """Write the episode played so far (finished on the standing orders) as a run folder
+        that ``dronefront replay`` shows; needs ``record=True``. Returns the ``Result``."""
+        return self.engagement.write_run(out, policy=policy, force=force)
 
     def render(self) -> None:
         return None
@@ -142,7 +159,8 @@ def parallel_env(scenario: Scenario | str = "kursk-assault",
 
 class DronefrontEnv(gymnasium.Env):
     """One side as a single Gymnasium agent: ``MultiDiscrete`` over its platoons' (or drone
-    teams') heads, a flat ``Box`` of their features; the other side follows its doctrine.
+    teams') heads, then with ``batteries`` its batteries' ``fire`` heads; a flat ``Box`` of
+    their features. The other side follows its doctrine.
 
     ``info["action_mask"]`` holds the allowed options (flattened like the action heads).
     """
@@ -150,23 +168,33 @@ class DronefrontEnv(gymnasium.Env):
     metadata = {"render_modes": []}
 
     def __init__(self, scenario: Scenario | str = "kursk-assault", *, side: str = "attacker",
-                 decision_interval: float | None = None, overrides: Any = None) -> None:
+                 decision_interval: float | None = None, overrides: Any = None,
+                 batteries: bool = False, record: bool = False) -> None:
         self.scenario = _scenario(scenario, overrides)
         self.engagement = Engagement(self.scenario, 0, control=side,
-                                     decision_interval=decision_interval)
+                                     decision_interval=decision_interval,
+                                     batteries=batteries, record=record)
         e = self.engagement
         self.teams = side == "defender"
         n = e.teams.size if self.teams else e.platoons.size
         nvec, feats = (TEAM_NVEC, TEAM_FEATURES) if self.teams else (PLATOON_NVEC, PLATOON_FEATURES)
-        self.action_space = spaces.MultiDiscrete(np.tile(nvec, n))
-        self.observation_space = spaces.Box(0.0, 1.0, (n * len(feats),), np.float32)
+        bvec = [e.battery_nvec(int(i)) for i in e.batteries]
+        self.action_space = spaces.MultiDiscrete(np.concatenate([np.tile(nvec, n), *bvec]))
+        n_obs = n * len(feats) + sum(len(e.battery_features(int(i))) for i in e.batteries)
+        self.observation_space = spaces.Box(0.0, 1.0, (n_obs,), np.float32)
         self.heads = len(nvec)
+        self.n_units = n * len(nvec)  # action entries of the platoons (or teams)
 
     def _obs(self) -> tuple[np.ndarray, dict]:
         e = self.engagement
         if self.teams:
-            return e.observe_teams().ravel(), {"action_mask": e.team_masks().ravel()}
-        return e.observe().ravel(), {"action_mask": e.platoon_masks().ravel()}
+            obs, mask = e.observe_teams().ravel(), e.team_masks().ravel()
+        else:
+            obs, mask = e.observe().ravel(), e.platoon_masks().ravel()
+        if e.batteries.size:
+            obs = np.concatenate([obs, *e.observe_batteries()])
+            mask = np.concatenate([mask, *e.battery_masks()])
+        return obs, {"action_mask": mask}
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
@@ -175,15 +203,23 @@ class DronefrontEnv(gymnasium.Env):
 
     def step(self, action: np.ndarray):
         e = self.engagement
-        rows = np.asarray(action, np.int64).reshape(-1, self.heads)
+        action = np.asarray(action, np.int64)
+        rows = action[:self.n_units].reshape(-1, self.heads)
         if self.teams:
             e.order_teams(rows)
         else:
             e.order_platoons(rows)
+        if e.batteries.size:
+            e.order_batteries(action[self.n_units:])
         rewards, terms, truncated = e.advance()
         obs, info = self._obs()
         terminated = all(terms.values())
         return obs, float(sum(rewards.values())), terminated, truncated and not terminated, info
+
+    def write_run(self, out: Any, *, policy: str = "unnamed", force: bool = False):
+        """Write the episode played so far as a run folder (see
+        :meth:`DronefrontParallelEnv.write_run`); needs ``record=True``."""
+        return self.engagement.write_run(out, policy=policy, force=force)
 
 
 class DronefrontVectorEnv(VectorEnv):

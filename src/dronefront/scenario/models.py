@@ -717,6 +717,8 @@ class RLReward(Model):
         "per own drone shot down, with the sign reversed), shared by the side's agents.")
     ammunition: float = Field(
         -0.0005, description="Per counter-drone round fired by the agent's side, shared.")
+    shells: float = Field(
+        -0.005, description="Per artillery round a battery agent fired (its own, not shared).")
 
 
 class RL(Model):

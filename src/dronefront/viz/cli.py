@@ -60,6 +60,11 @@ def replay_cmd(
             recording = record_run(scenario, seed, set_ or [], every,
                                    max_soldiers=max_soldiers, progress=advance)
     path = write_replay(recording, out)
+    played = recording.played_by
+    if played:
+        console.print(f"policy-played: [bold]{markup_safe(str(played.get('policy', '?')))}"
+                      f"[/bold] (control {markup_safe(str(played.get('control')))}: "
+                      "its orders re-played from the run's actions table)")
     console.print(f"replay: [bold]{markup_safe(path)}[/bold] ({_size(path)}; "
                   f"{recording.steps.size} frames, {recording.soldier_index.size:,} soldiers, "
                   f"{recording.drone_x.shape[1]} drone slots)")

@@ -32,6 +32,14 @@ class RunData:
     events: pa.Table
     path: Path | None = None
     _scenario: Scenario | None = None
+    #: A policy-played run's orders (``actions.parquet``; docs/rl.md), else None.
+    actions: pa.Table | None = None
+
+    @property
+    def played_by(self) -> dict[str, Any] | None:
+        """The manifest's note of a policy-played run (policy, control, actions file)."""
+        played = self.manifest.get("played_by")
+        return played if isinstance(played, dict) else None
 
     @property
     def scenario(self) -> Scenario:
@@ -73,7 +81,7 @@ def read_json(path: Path) -> Any:
             from None
 
 
-def _read_parquet(path: Path) -> pa.Table:
+def read_parquet(path: Path) -> pa.Table:
     try:
         return pq.read_table(path)
     except FileNotFoundError:
@@ -97,9 +105,23 @@ def load_run(path: str | Path) -> RunData:
     summary = read_json(path / "summary.json")
     if not isinstance(summary, dict):
         raise UserError("summary must be a JSON object", file=str(path / "summary.json"))
+    played = manifest.get("played_by")
     return RunData(manifest=manifest, summary=summary,
-                   timeseries=_read_parquet(path / "timeseries.parquet"),
-                   events=_read_parquet(path / "events.parquet"), path=path)
+                   timeseries=read_parquet(path / "timeseries.parquet"),
+                   events=read_parquet(path / "events.parquet"), path=path,
+                   actions=(read_parquet(actions_path(path, played))
+                            if isinstance(played, dict) else None))
+
+
+def actions_path(folder: Path, played: dict[str, Any]) -> Path:
+    """The actions table a policy-played run's manifest names (inside its folder)."""
+    from dronefront.io.paths import inside
+
+    name = played.get("actions")
+    at = {"file": str(folder / "manifest.json"), "field": "played_by.actions"}
+    if not isinstance(name, str):
+        raise UserError("must name the run's actions table", **at)
+    return inside(name, folder, **at)
 
 
 MANIFEST_KEYS = ("scenario", "seed", "dronefront_version")
@@ -245,11 +267,11 @@ def load_campaign_dir(path: str | Path) -> CampaignData:
     summary = read_json(path / "summary.json")
     if not isinstance(summary, dict):
         raise UserError("summary must be a JSON object", file=str(path / "summary.json"))
-    daily = _campaign_frame(_read_parquet(path / "daily.parquet"))
+    daily = _campaign_frame(read_parquet(path / "daily.parquet"))
     doctrine_file = path / "doctrine.parquet"
     import pandas as pd
 
-    doctrine = (_campaign_frame(_read_parquet(doctrine_file)) if doctrine_file.is_file()
+    doctrine = (_campaign_frame(read_parquet(doctrine_file)) if doctrine_file.is_file()
                 else pd.DataFrame(columns=["day", "date", "battalion", "dimension", "option",
                                            "probability"]))
     return CampaignData(manifest, summary, daily, doctrine, path)

@@ -49,6 +49,8 @@ class Recording:
     every: int
     soldier_stride: int
     total_soldiers: int
+    #: A policy-played run's manifest note (policy, control, actions), else None.
+    played_by: dict[str, Any] | None = None
 
     @property
     def scenario(self) -> Scenario:

@@ -82,7 +82,9 @@ BLASTS = {
 def build_replay(recording: Recording, *, title: str | None = None) -> str:
     """The replay page for a recording, as one HTML string."""
     meta, arrays = _encode(recording)
-    meta["title"] = title or f"{recording.scenario.name} (seed {recording.seed})"
+    by = recording.played_by
+    played = f", played by {by.get('policy', '?')}" if by else ""
+    meta["title"] = title or f"{recording.scenario.name} (seed {recording.seed}{played})"
     blob, specs = _pack(arrays)
     meta["arrays"] = specs
     data = base64.b64encode(zlib.compress(blob, 9)).decode("ascii")
@@ -120,8 +122,11 @@ def record_from_run_dir(
     scenario = scenario_from_manifest(manifest, str(manifest_file))
     seed = seed_from_manifest(manifest, str(manifest_file))
     stored = read_json(run_dir / "summary.json")
+    played = manifest.get("played_by")
+    sim = _played_sim(run_dir, played, scenario, seed) if played is not None else None
     recording = record_run(scenario, seed, every=every, max_soldiers=max_soldiers,
-                           progress=progress)
+                           progress=progress, sim=sim)
+    recording.played_by = played
     again = jsonable(recording.result.summary)
     if again != stored:
         where = _first_difference(again, stored) or "summary"
@@ -134,6 +139,33 @@ def record_from_run_dir(
             file=str(run_dir / "summary.json"),
         )
     return recording
+
+
+def _played_sim(run_dir: Path, played: Any, scenario: Any, seed: int) -> Any:
+    """The engine of a policy-played run, driven by its recorded orders (docs/rl.md)."""
+    from dronefront.viz.data import actions_path, read_parquet
+
+    file = str(run_dir / "manifest.json")
+    if not isinstance(played, dict):
+        raise UserError("must be a mapping (policy, control, batteries, decision_every, "
+                        "actions)", file=file, field="played_by")
+    every = played.get("decision_every")
+    if not isinstance(every, int) or isinstance(every, bool) or every < 1:
+        raise UserError("must be a whole number of steps >= 1", file=file,
+                        field="played_by.decision_every")
+    if not isinstance(played.get("batteries"), bool):
+        raise UserError("must be true or false", file=file, field="played_by.batteries")
+    table = read_parquet(actions_path(run_dir, played))
+    from dronefront.rl.core import Engagement, Replayer
+
+    engagement = Engagement(scenario, seed, control=played.get("control"),
+                            decision_interval=every * scenario.dt,
+                            batteries=played["batteries"], events=True)
+    try:
+        return Replayer(engagement, table)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise UserError(f"not an actions table ({exc.__class__.__name__})",
+                        file=str(run_dir / str(played["actions"]))) from None
 
 
 def _version(manifest: dict[str, Any], key: str) -> str:

@@ -20,7 +20,14 @@ from dronefront.engine.formulas import fresh_track
 from dronefront.engine.rng import normals
 from dronefront.engine.stages.damage import resolve_blasts
 from dronefront.engine.stages.layers import shell_sites
-from dronefront.engine.state import Batteries, State, Tracks, columns
+from dronefront.engine.state import (
+    BATTERY_HOLD,
+    BATTERY_RULE,
+    Batteries,
+    State,
+    Tracks,
+    columns,
+)
 
 # Per-call overhead, not arithmetic, dominates on arrays this small: a step is one kernel
 # call unless a mission starts or rounds fall. Battery state changes only here, so after a
@@ -77,7 +84,8 @@ def _todo(step, dt, ttl, readiness, platoon_side, tracks):
 
 @nb.njit(cache=True)
 def _missions(step, dt, ttl, batteries, platoon_side, tracks):
-    """Start a mission for each idle battery with a target, in battery order.
+    """Start a mission for each idle battery with a target, in battery order: the largest
+    usable track, or under an outside order (``Batteries.order``) that platoon's or none.
 
     Returns (battery, group, rounds) of the missions started.
     """
@@ -85,6 +93,7 @@ def _missions(step, dt, ttl, batteries, platoon_side, tracks):
     side, bx, by, rounds, latency, interval = b.side, b.x, b.y, b.rounds, b.latency, b.interval
     max_range, min_group, mission_left = b.max_range, b.min_group, b.mission_left
     mission_x, mission_y, next_round_time = b.mission_x, b.mission_y, b.next_round_time
+    order = b.order
     tr_x, tr_y, tr_n, tr_step, engaged_until = tr.x, tr.y, tr.n, tr.step, tr.engaged_until
     idle = np.empty(side.shape[0], np.bool_)
     for i in range(side.shape[0]):
@@ -93,12 +102,14 @@ def _missions(step, dt, ttl, batteries, platoon_side, tracks):
     out_g = []
     out_size = []
     for i in range(side.shape[0]):
-        if not idle[i]:
+        if not idle[i] or order[i] == BATTERY_HOLD:
             continue
         s = side[i]
+        only = order[i]  # BATTERY_RULE (< 0): any track; else that platoon's only
         best = -1
         for g in range(platoon_side.shape[0]):
-            if (fresh_track(s, g, step, ttl[s], platoon_side, tr_n, tr_step)
+            if ((only < 0 or g == only)
+                    and fresh_track(s, g, step, ttl[s], platoon_side, tr_n, tr_step)
                     and engaged_until[s, g] < step and tr_n[s, g] >= min_group[i]
                     and np.hypot(tr_x[s, g] - bx[i], tr_y[s, g] - by[i]) <= max_range[i]
                     and (best < 0 or tr_n[s, g] > tr_n[s, best])):
@@ -213,12 +224,14 @@ class Artillery:
 
     def _emitter_missions(self, state: State, log: EventLog) -> None:
         """Each fire call on a located emitter goes to the first idle battery of the calling
-        side with rounds and the range; a call no battery can take lapses."""
+        side with rounds and the range (and no outside order); a call no battery can take
+        lapses."""
         b = state.batteries
         step = state.step
         calls, self.layers.fire_calls[:] = list(self.layers.fire_calls), []
         for side, x, y in calls:
             ok = np.flatnonzero((b.side == side) & (b.mission_left == 0) & (b.rounds > 0)
+                                & (b.order == BATTERY_RULE)
                                 & (np.hypot(b.x - x, b.y - y) <= b.max_range))
             if ok.size == 0:
                 continue
