@@ -100,7 +100,7 @@ class CampaignLessons(Model):
     """Veterans and the drone side's adapted state from a lessons file (docs/model.md
     §16.6): ``lessons: FILE`` or a mapping."""
 
-    file: str = Field(description="Lessons file (dronefront-lessons/1), relative to the "
+    file: str = Field(description="Lessons file (dronefront-lessons/1 or /2), relative to the "
                       "campaign file.")
     veterans: float | list[float] = Field(
         1.0, description="Share of each battalion's soldiers at the start who are veterans "
