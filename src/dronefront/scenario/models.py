@@ -420,7 +420,7 @@ class Unit(Model):
     skills: Skills = Skills()
     value: NonNegative = Field(1.0, description="Target value weight (highest_value policy).")
     direct_fire: DirectFire | None = None
-    ammunition: dict[str, Annotated[int, Field(ge=0)]] | None = Field(
+    ammunition: dict[str, Annotated[int, Field(ge=0, le=1_000_000)]] | None = Field(
         None, description="Rounds each soldier carries for shooting at drones, by weapon "
         "class, in place of the class's `ammunition` (a campaign's issue from a short stock, "
         "docs/model.md §16.8); classes not named keep theirs.")
