@@ -786,7 +786,8 @@ def _care(scenario: Scenario, soldiers: Soldiers, platoons: Platoons, drones: Dr
 def unit_loads(unit: Any, weapons: Mapping[str, Any]) -> dict[str, tuple[int, int]]:
     """Per weapon class a unit's soldiers carry: (rounds per soldier, rounds in all), as
     ``build_state`` issues them (its designated shooters, after its spotters in each
-    platoon, carry ``shooter_weapon``; everyone else ``weapon``).
+    platoon, carry ``shooter_weapon``; everyone else ``weapon``), for a unit whose platoons
+    all keep its doctrine (no veteran platoons of a lessons file: a campaign's companies).
 
     >>> from dronefront.scenario.models import DEFAULT_WEAPONS, Unit
     >>> unit = Unit(name="u", count=50, start=(0, 0), doctrine={"shooters": 4, "spotters":
