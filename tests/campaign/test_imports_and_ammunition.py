@@ -154,6 +154,11 @@ def test_old_format_files_load_and_apply_and_bad_input_names_the_field(tmp_path)
     with pytest.raises(UserError) as err:
         read_lessons(tmp_path / "bad.yaml")
     assert err.value.field == "drone_side.side" and err.value.line
+    (tmp_path / "bad.yaml").write_text(text.replace("side: attacker", "side: defender")
+                                       .replace("allowed: [2, 4, 8]", "allowed: [2, 4, 99]"))
+    with pytest.raises(UserError) as err:
+        read_lessons(tmp_path / "bad.yaml")
+    assert err.value.field == "attacker.requires" and err.value.line
     (tmp_path / "s.yaml").write_text(
         "extends: kursk-assault\nlessons: {file: l.yaml, drone_side: maybe}\n")
     with pytest.raises(UserError) as err:

@@ -115,6 +115,13 @@ class AttackerLessons(Model):
         for name, n in self.ammunition.items():
             if not (0.0 <= n < float("inf")):
                 raise ValueError(f"ammunition.{name}: must be a finite number >= 0")
+        for b, bat in enumerate(self.battalions if self.requires is not None else []):
+            if bat.doctrine:
+                try:
+                    _space(self, b)
+                except ValueError:
+                    raise ValueError(f"requires: the rules do not fit battalion {b}'s "
+                                     "doctrine options") from None
         return self
 
     @model_validator(mode="after")
