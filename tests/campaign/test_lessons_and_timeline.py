@@ -3,6 +3,7 @@ technology, and a ledger that accounts for every item)."""
 
 from __future__ import annotations
 
+import ast
 import functools
 import json
 import math
@@ -12,8 +13,8 @@ import numpy as np
 import pytest
 
 import dronefront
-from dronefront.campaign.lessons import read_lessons, write_lessons
-from dronefront.campaign.runner import next_engagement
+from dronefront.campaign.lessons import lessons_of, read_lessons, write_lessons
+from dronefront.campaign.runner import _CampaignState, _template, next_engagement
 from dronefront.engine.sim import Sim
 from dronefront.errors import UserError
 from dronefront.io.rundir import canonical_json
@@ -44,6 +45,32 @@ def test_exported_lessons_reproduce_the_campaigns_next_engagement(tmp_path):
     assert own["day"] == days and own["seed"] == seed
     summary = Sim(scenario, seed=seed, events=False).run().summary
     assert canonical_json(summary) == own["summary"]
+    # Doctrine and the drone side round-trip: the state restored from the file holds the
+    # file's distributions and drone-side state exactly, and the engagement built from it
+    # fields the doctrines, targeting policy and decoy commitment the campaign's own did.
+    saved = read_lessons(file)
+    spec = dronefront.load_campaign("kursk-campaign", SMALL)
+    state = _CampaignState(spec, _template(spec), saved.seed, set())
+    state.restore(saved)
+    again = lessons_of(state)
+    assert again.drone_side == saved.drone_side
+    assert [b.doctrine for b in again.attacker.battalions] == [
+        b.doctrine for b in saved.attacker.battalions]
+    assert again.attacker.requires == saved.attacker.requires
+    doctrines = ast.literal_eval(own["doctrines"])
+    units = scenario.sides.attacker.units
+    assert len(units) == len(doctrines)
+    for unit, doctrine in zip(units, doctrines, strict=True):
+        assert unit.doctrine.spacing == doctrine["spacing"]
+        assert unit.doctrine.shooters == doctrine["shooters"]
+        assert "+".join(unit.doctrine.drill) == ("" if doctrine["drill"] == "none"
+                                                 else doctrine["drill"])
+    defender = scenario.sides.defender
+    assert defender.drone_doctrine.decoy_commit == saved.drone_side.decoy_commit
+    assert {t.policy for t in defender.teams if t.drone.startswith("fpv")} == {own["policy"]}
+    # The companies carry the campaign's draws, so the engagement's own import takes the
+    # veterans' skills only (it would otherwise draw again, on its own stream).
+    assert scenario.lessons.doctrine is False and scenario.lessons.drone_side is False
     # Control: with a green force the same engagement fields different soldiers (whether
     # the fight itself differs depends on whether their skills come into play that day).
     data = scenario.model_dump(mode="json")

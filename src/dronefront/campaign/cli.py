@@ -34,7 +34,7 @@ def campaign_cmd(
         "--draws", help="With --posterior: how many posterior draws (one run each).")] = 20,
     export_lessons: Annotated[Path | None, typer.Option(
         "--export-lessons", help="Write what both sides end with to this lessons file "
-        "(YAML, dronefront-lessons/1).")] = None,
+        "(YAML, dronefront-lessons/2).")] = None,
 ) -> None:
     """Run a campaign: daily engagements with learning on both sides."""
     if posterior:

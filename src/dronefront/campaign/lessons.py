@@ -1,27 +1,31 @@
 """Lessons as a file: what a campaign's sides end with, carried into new fights.
 
-A lessons file (``format: dronefront-lessons/1``) holds, for the attacker, every soldier
-on strength with the drone encounters he survived (per battalion, in roster order), the
-skill curves that turn encounters into skills, each battalion's doctrine distribution
-(and Thompson beliefs) and the note it holds (its last doctrine and reward); for the drone
-side, its adapted state (targeting beliefs, fibre and thermal shares, decoy commitment) and
-its stocks. It is data: validated like a scenario, bounded in size, and nothing in it is
-run. An engagement takes it as ``lessons: FILE`` (veterans per attacker unit), a campaign
-as ``lessons: {file: FILE, veterans: SHARE}`` (veterans per battalion). Lessons that do not
-fit the new theatre are not filtered: skills and doctrines are applied as they are, and the
-new fight's mechanics decide what they are worth.
+A lessons file (``format: dronefront-lessons/2``; ``/1`` files, without the coherence
+rules and ammunition, still load) holds, for the attacker, every soldier on strength with
+the drone encounters he survived (per battalion, in roster order), the skill curves that
+turn encounters into skills, each battalion's doctrine distribution (and Thompson beliefs)
+and the note it holds (its last doctrine and reward), the coherence rules its doctrines
+were drawn under and its counter-drone ammunition stocks; for the drone side (the
+campaign's defender), its adapted state (targeting beliefs, fibre and thermal shares, decoy
+commitment) and its stocks. It is data: validated like a scenario, bounded in size, and
+nothing in it is run. An engagement takes it as ``lessons: FILE`` (veterans per attacker
+unit, with their skills and, platoon by platoon, their doctrine; the drone side's state on
+request), a campaign as ``lessons: {file: FILE, veterans: SHARE}`` (veterans per
+battalion). Lessons that do not fit the new theatre are not filtered: skills and doctrines
+are applied as they are, and the new fight's mechanics decide what they are worth.
 
 >>> from dronefront.campaign.runner import run_campaign
 >>> result = run_campaign("kursk-campaign", seed=1, days=1,
 ...                       overrides=["engagement_overrides.duration=300"])
 >>> lessons = result.lessons
 >>> lessons.format, lessons.day, len(lessons.attacker.battalions)
-('dronefront-lessons/1', 1, 10)
+('dronefront-lessons/2', 1, 10)
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -32,11 +36,15 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from dronefront import limits
+from dronefront.engine.rng import stream_key
 from dronefront.engine.state import POLICIES
 from dronefront.errors import UserError
+from dronefront.learning.doctrine import DoctrineSpace, Requirement, sample_choice
 from dronefront.learning.skills import SkillCurve
 
-FORMAT = "dronefront-lessons/1"
+FORMAT = "dronefront-lessons/2"
+#: Every format this version reads (``/1``: before coherence rules, ammunition and side).
+FORMATS = ("dronefront-lessons/1", "dronefront-lessons/2")
 Encounters = Annotated[int, Field(ge=0)]
 
 
@@ -95,6 +103,26 @@ class AttackerLessons(Model):
     skills: SkillCurves
     next_battalion: int = Field(0, ge=0, description="Whose turn to assault it was next.")
     battalions: list[BattalionLessons] = Field(min_length=1)
+    requires: list[Requirement] | None = Field(
+        None, description="The coherence rules the doctrines were drawn under (format /2); "
+        "absent: the default rules where the file's options fit them.")
+    ammunition: dict[str, float] = Field(
+        default_factory=dict, description="Counter-drone rounds in stock at export, by "
+        "weapon class (campaign `ammunition`, format /2).")
+
+    @model_validator(mode="after")
+    def _rounds(self) -> AttackerLessons:
+        for name, n in self.ammunition.items():
+            if not (0.0 <= n < float("inf")):
+                raise ValueError(f"ammunition.{name}: must be a finite number >= 0")
+        for b, bat in enumerate(self.battalions if self.requires is not None else []):
+            if bat.doctrine:
+                try:
+                    _space(self, b)
+                except ValueError:
+                    raise ValueError(f"requires: the rules do not fit battalion {b}'s "
+                                     "doctrine options") from None
+        return self
 
     @model_validator(mode="after")
     def _sizes(self) -> AttackerLessons:
@@ -108,6 +136,9 @@ class AttackerLessons(Model):
 class DroneSideLessons(Model):
     """The drone side's adapted state (``learning/opponent.py``) and its stocks."""
 
+    side: Literal["defender"] = Field(
+        "defender", description="Which side of its campaign this state describes: the "
+        "defender, whose drone teams the campaign's drone-side learner adapts.")
     policy_means: dict[str, float]
     policy_counts: dict[str, float]
     reward_scale: float | None = None
@@ -133,7 +164,8 @@ class Lessons(Model):
     """A lessons file: one campaign's learned state after ``day`` days."""
 
     kind: Literal["lessons"] = "lessons"
-    format: Literal["dronefront-lessons/1"] = Field(description="File format and version.")
+    format: Literal["dronefront-lessons/1", "dronefront-lessons/2"] = Field(
+        description="File format and version (this version writes /2 and reads both).")
     campaign: str = Field(description="The campaign the lessons come from.")
     seed: int = Field(ge=0)
     day: int = Field(ge=0, description="Days run when exported (the next day's index).")
@@ -166,7 +198,9 @@ def lessons_of(state: Any) -> Lessons:
                                            doctrine=doctrine, note=note))
     attacker = AttackerLessons(
         skills=SkillCurves(spotting=curves.spotting, marksmanship=curves.marksmanship),
-        next_battalion=state.next_battalion, battalions=battalions)
+        next_battalion=state.next_battalion, battalions=battalions,
+        requires=list(learner.space.active_requirements()),
+        ammunition={k: float(v) for k, v in state.ammunition.items()})
     drone = DroneSideLessons(
         policy_means={p: float(m) for p, m in zip(POLICIES, side.means, strict=True)},
         policy_counts={p: float(c) for p, c in zip(POLICIES, side.counts, strict=True)},
@@ -261,6 +295,16 @@ def veteran_pool(lessons: Lessons, battalion: int | None, field: str = "lessons"
     return np.array(att.battalions[battalion].experience, np.int64)
 
 
+def veteran_sources(lessons: Lessons, battalion: int | None) -> np.ndarray:
+    """The file's battalion of each soldier of :func:`veteran_pool`, in the same order."""
+    att = lessons.attacker
+    assert att is not None
+    if battalion is not None:
+        return np.full(len(att.battalions[battalion].experience), battalion, np.int64)
+    return np.array([b for b, bat in enumerate(att.battalions) for _ in bat.experience],
+                    np.int64)
+
+
 def take(pool: np.ndarray, start: int, n: int) -> np.ndarray:
     """``n`` values of ``pool`` from ``start`` on, reusing it from its start when it runs out
     (an empty pool gives green soldiers, 0 encounters).
@@ -284,8 +328,7 @@ def apply_veterans(state: Any, scenario: Any) -> None:
     soldiers = state.soldiers
     cursor = 0
     for u, unit in enumerate(scenario.sides.attacker.units):
-        share = spec.veterans.get(unit.name, 0.0) if isinstance(spec.veterans, dict) \
-            else spec.veterans
+        share = veteran_share(spec, unit)
         idx = np.flatnonzero(soldiers.unit == u)[: int(round(share * unit.count))]
         if idx.size == 0:
             continue
@@ -293,6 +336,116 @@ def apply_veterans(state: Any, scenario: Any) -> None:
         cursor += idx.size
         soldiers.spotting[idx] = curves.spotting(exp)
         soldiers.marksmanship[idx] = curves.marksmanship(exp)
+
+
+def veteran_share(spec: Any, unit: Any) -> float:
+    """The share of veterans a scenario's ``lessons`` gives an attacker unit."""
+    return spec.veterans.get(unit.name, 0.0) if isinstance(spec.veterans, dict) \
+        else spec.veterans
+
+
+def imported(scenario: Any, seed: int) -> tuple[Any, dict[int, Any]]:
+    """What a scenario's lessons file changes before its state is built (the engine's
+    hook for ``lessons:``; skills follow in :func:`apply_veterans`): the scenario, with
+    the defender's drone teams fielded by the file's drone side where ``drone_side`` asks
+    for it, and the doctrine of each veteran platoon, by platoon index."""
+    spec = scenario.lessons
+    lessons = read_lessons(spec.file)
+    if spec.drone_side:
+        scenario = _with_drone_side(scenario, lessons)
+    return scenario, veteran_doctrines(scenario, lessons, seed) if spec.doctrine else {}
+
+
+def veteran_doctrines(scenario: Any, lessons: Lessons, seed: int) -> dict[int, Any]:
+    """Each veteran platoon's doctrine: platoon ``p`` of an attacker unit with ``n_v``
+    veterans (its first soldiers) holds ``v_p = clip(n_v - p * platoon_size, 0, size_p)``;
+    where ``2 v_p >= size_p`` it takes the unit's doctrine with the dimensions of one draw
+    from the distribution of the file's battalion its first veteran comes from (stream
+    ``lessons.doctrine``, keyed by platoon and dimension; the file's coherence rules)."""
+    from dronefront.campaign.assault import apply_doctrine
+    from dronefront.scenario.models import Doctrine
+
+    spec = scenario.lessons
+    pool = veteran_pool(lessons, spec.battalion)
+    sources = veteran_sources(lessons, spec.battalion)
+    key = stream_key(seed, "lessons.doctrine")
+    out: dict[int, Any] = {}
+    platoon = cursor = 0
+    for unit in scenario.sides.attacker.units:
+        n_v = min(int(round(veteran_share(spec, unit) * unit.count)), unit.count)
+        size = unit.platoon_size
+        for p in range(math.ceil(unit.count / size)):
+            members = min(size, unit.count - p * size)
+            vets = min(max(n_v - p * size, 0), members)
+            b = int(sources[(cursor + p * size) % pool.size]) if pool.size else (
+                spec.battalion or 0)
+            drawn = _draw(lessons, b, key, platoon) if vets and 2 * vets >= members else None
+            if drawn:
+                holder = {"doctrine": unit.doctrine.model_dump(mode="json")}
+                apply_doctrine(holder, drawn)
+                try:
+                    out[platoon] = Doctrine.model_validate(holder["doctrine"])
+                except ValueError as exc:
+                    raise UserError(f"a veteran doctrine does not fit unit {unit.name!r}: "
+                                    f"{str(exc).splitlines()[-1][:120]}",
+                                    field="lessons.doctrine") from None
+            platoon += 1
+        cursor += n_v
+    return out
+
+
+def _draw(lessons: Lessons, battalion: int, key: np.uint64, platoon: int) -> dict[str, Any]:
+    """One doctrine from a battalion's distribution (empty if the file holds none)."""
+    att = lessons.attacker
+    assert att is not None
+    dims = att.battalions[battalion].doctrine
+    if not dims:
+        return {}
+    space = _space(att, battalion)
+    probs = [np.array(dims[name].probabilities, float) for name in space.options]
+    return space.decode(sample_choice(space, probs, key, platoon, 0))
+
+
+def _space(att: AttackerLessons, battalion: int) -> DoctrineSpace:
+    """The file's doctrine space of a battalion, under its coherence rules (default rules
+    for a file without them, where its options fit them)."""
+    options = {name: list(dim.options) for name, dim in
+               att.battalions[battalion].doctrine.items()}
+    if att.requires is not None:
+        return DoctrineSpace(options=options, habit={}, requires=att.requires)
+    try:
+        return DoctrineSpace(options=options, habit={})
+    except ValueError:
+        return DoctrineSpace(options=options, habit={}, requires=[])
+
+
+def best_policy(side: DroneSideLessons) -> str:
+    """The targeting policy the drone side believes in most (highest mean; ties: the first
+    in ``POLICIES``)."""
+    means = [side.policy_means.get(p, -math.inf) for p in POLICIES]
+    return POLICIES[int(np.argmax(means))]
+
+
+def _with_drone_side(scenario: Any, lessons: Lessons) -> Any:
+    """The scenario with its defender's drone teams as the file's drone side fields them
+    (:func:`~dronefront.campaign.assault.field_teams`): its best-believed policy, fibre
+    and thermal shares (thermal at night), and its decoy commitment."""
+    from dronefront.campaign.assault import add_thermal_types, field_teams
+    from dronefront.scenario.loader import validate
+
+    side = lessons.drone_side
+    if side is None:
+        raise UserError("the lessons file holds no drone side", field="lessons.drone_side")
+    data = scenario.model_dump(mode="json")
+    types = {name: t.model_dump(mode="json") for name, t in
+             scenario.all_drone_types().items()}
+    defender = data["sides"]["defender"]
+    defender["drone_doctrine"]["decoy_commit"] = side.decoy_commit
+    teams, thermal = field_teams(defender["teams"], types, side.fibre_share,
+                                 side.thermal_share, scenario.night, best_policy(side))
+    defender["teams"] = teams
+    add_thermal_types(data, types, thermal)
+    return validate(data, file=f"{scenario.name}: lessons.drone_side")
 
 
 def restore_doctrine(learner: Any, battalion: int, lessons: BattalionLessons,

@@ -100,7 +100,7 @@ class CampaignLessons(Model):
     """Veterans and the drone side's adapted state from a lessons file (docs/model.md
     §16.6): ``lessons: FILE`` or a mapping."""
 
-    file: str = Field(description="Lessons file (dronefront-lessons/1), relative to the "
+    file: str = Field(description="Lessons file (dronefront-lessons/1 or /2), relative to the "
                       "campaign file.")
     veterans: float | list[float] = Field(
         1.0, description="Share of each battalion's soldiers at the start who are veterans "
@@ -128,7 +128,8 @@ class CampaignLessons(Model):
 
 
 #: ``NAME OP NUMBER`` with NAME one of the campaign's state variables (``Condition``).
-CONDITION = re.compile(r"^\s*(stock\.[A-Za-z_][\w-]*|shells|day|strength|casualties)\s*"
+CONDITION = re.compile(r"^\s*(stock\.[A-Za-z_][\w-]*|ammunition\.[A-Za-z_][\w-]*|shells|day|"
+                       r"strength|casualties)\s*"
                        r"(<=|>=|<|>|==)\s*(-?[0-9]+(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?)\s*$")
 
 
@@ -140,14 +141,16 @@ class TimelineEvent(Model):
     date: dt.date | None = Field(None, description="The day it arrives.")
     when: str | None = Field(
         None, description="Or: the first morning this holds, `NAME OP NUMBER` with NAME "
-        "stock.TYPE, shells, day, strength or casualties, e.g. `stock.fpv_radio < 50`.")
+        "stock.TYPE, ammunition.CLASS, shells, day, strength or casualties, e.g. "
+        "`stock.fpv_radio < 50`.")
     side: Literal["attacker", "defender"] = Field(
-        "defender", description="Who receives it (the attacker holds no stocks: only "
-        "technology).")
+        "defender", description="Who receives it (the attacker's stocks are its "
+        "counter-drone ammunition, `ammunition.CLASS`; the defender's its drones and "
+        "shells).")
     label: str = Field("", description="What it is, for the summary.")
     receive: dict[str, float] = Field(
         default_factory=dict, description="Items delivered: `shells` or a stocked drone "
-        "type, with how many.")
+        "type (defender), `ammunition.CLASS` rounds (attacker), with how many.")
     production: dict[str, float] = Field(
         default_factory=dict, description="New daily production of `shells` or a stocked "
         "drone type from then on.")
@@ -160,16 +163,20 @@ class TimelineEvent(Model):
         if (self.date is None) == (self.when is None):
             raise ValueError("give exactly one of date and when")
         if self.when is not None and not CONDITION.match(self.when):
-            raise ValueError("when: expected NAME OP NUMBER with NAME stock.TYPE, shells, "
-                             f"day, strength or casualties and OP <, <=, >, >=, == (got "
+            raise ValueError("when: expected NAME OP NUMBER with NAME stock.TYPE, "
+                             "ammunition.CLASS, shells, day, strength or casualties and OP "
+                             f"<, <=, >, >=, == (got "
                              f"{self.when[:60]!r})")
         for key in ("receive", "production"):
             for item, n in getattr(self, key).items():
                 if not (n >= 0.0 and n < float("inf")):
                     raise ValueError(f"{key}.{item}: must be a finite number >= 0")
-        if self.side == "attacker" and (self.receive or self.production):
-            raise ValueError("receive: the attacker holds no stocks in a campaign; give it "
-                             "technology (engagement changes)")
+        for key in ("receive", "production"):
+            for item in getattr(self, key):
+                if item.startswith("ammunition.") != (self.side == "attacker"):
+                    raise ValueError(
+                        f"{key}.{item}: the attacker's stocks are its counter-drone "
+                        "ammunition (ammunition.CLASS), the defender's its drones and shells")
         return self
 
     def holds(self, values: dict[str, float]) -> bool:
@@ -205,6 +212,11 @@ class Campaign(Model):
     evacuation: Evacuation = Evacuation()
     drone_stocks: dict[str, Stock] = Field(default_factory=dict)
     shells: Stock = Stock(initial=10_000, production_per_day=0.0)
+    ammunition: dict[str, Stock] = Field(
+        default_factory=dict, description="The attacker's counter-drone rounds in stock, by "
+        "weapon class (docs/model.md §16.8): each assault draws the rounds its soldiers "
+        "fire; a short stock issues each soldier a proportional part of his load. Classes "
+        "not listed are unlimited.")
     learning: Learning = Learning()
     lessons: CampaignLessons | None = Field(
         None, description="Start from a lessons file: veterans and the drone side's state.")
@@ -221,6 +233,8 @@ class Campaign(Model):
                 data.pop("lessons", None)
             if not self.timeline:
                 data.pop("timeline", None)
+            if not self.ammunition:
+                data.pop("ammunition", None)
         return data
 
     @model_validator(mode="after")

@@ -31,7 +31,7 @@ from dronefront.arguments import (
     check_source,
     describe,
 )
-from dronefront.campaign.assault import assault_scenario
+from dronefront.campaign.assault import add_thermal_types, assault_scenario, field_teams
 from dronefront.campaign.lessons import (
     Lessons,
     import_lessons,
@@ -51,7 +51,7 @@ from dronefront.campaign.models import Campaign
 from dronefront.campaign.timeline import Timeline
 from dronefront.engine.rng import stream_key, uniforms
 from dronefront.engine.sim import Sim
-from dronefront.engine.state import DRONE_ROLES, KILLED, LOST_FATES, WOUNDED
+from dronefront.engine.state import DRONE_ROLES, KILLED, LOST_FATES, WOUNDED, unit_loads
 from dronefront.errors import UserError
 from dronefront.io.jsonable import jsonable
 from dronefront.io.outputs import check_output, stamp
@@ -72,7 +72,7 @@ from dronefront.scenario.loader import (
     set_path,
     validate,
 )
-from dronefront.scenario.models import Scenario
+from dronefront.scenario.models import DEFAULT_WEAPONS, Scenario
 
 ACTIVE, AWAY, DEAD, GONE = 0, 1, 2, 3  # campaign soldier status
 #: Drone roles whose airframes come back from a sortie that does not end otherwise.
@@ -290,8 +290,11 @@ def next_engagement(
     if battalion is None:
         raise UserError("no battalion can field an assault group", field="lessons")
     plan = state._prepare(day, 0, battalion)
+    # The companies already carry the doctrines the restored campaign drew for them (its
+    # own stream), and the defender the restored drone side's teams: the engagement's
+    # own import takes the veterans' skills only.
     plan.data["lessons"] = {"file": str(path.resolve()), "veterans": 1.0,
-                            "battalion": battalion}
+                            "battalion": battalion, "doctrine": False, "drone_side": False}
     return validate(plan.data, file=f"{spec.name} day {day}"), plan.seed
 
 
@@ -349,6 +352,14 @@ class _CampaignState:
                 raise UserError(f"no defender team flies {name!r}",
                                 field=f"drone_stocks.{name}")
         self.shells = float(spec.shells.initial)
+        #: the attacker's counter-drone rounds in stock by weapon class (``ammunition``)
+        self.ammunition = {name: float(a.initial) for name, a in spec.ammunition.items()}
+        if self.ammunition:
+            known = {**DEFAULT_WEAPONS, **template.get("counter_drone", {}).get("weapons", {})}
+            for name in self.ammunition:
+                if name not in known:
+                    raise UserError(f"not a weapon class of the engagement; known: "
+                                    f"{sorted(known)}", field=f"ammunition.{name}")
         self._short = False  # whether a short stock cut the engagement being built
         self.next_battalion = 0
         self.engagement_count = 0
@@ -359,6 +370,8 @@ class _CampaignState:
                     "replacements": 0, "spend": 0.0}
         self.production = {name: s.production_per_day for name, s in spec.drone_stocks.items()}
         self.production["shells"] = spec.shells.production_per_day
+        for name, a in spec.ammunition.items():
+            self.production[f"ammunition.{name}"] = a.production_per_day
         self.timeline = Timeline(self) if spec.timeline else None
         if spec.lessons is not None:
             import_lessons(self, read_lessons(spec.lessons.file), spec.lessons)
@@ -385,6 +398,9 @@ class _CampaignState:
             if name in self.stock:
                 self.stock[name] = value
         self.shells = side.shells
+        for name, value in att.ammunition.items():
+            if name in self.ammunition:
+                self.ammunition[name] = value
 
     # ---------------------------------------------------------------- one day
     def morning(self, day: int, date: dt.date, row: dict[str, Any]) -> tuple[int, int]:
@@ -399,6 +415,8 @@ class _CampaignState:
         for name in spec.drone_stocks:
             self.stock[name] += self.production[name]
         self.shells += self.production["shells"]
+        for name in spec.ammunition:
+            self.ammunition[name] += self.production[f"ammunition.{name}"]
         if self.timeline is not None:
             self.timeline.morning(day, date, row)
         return returned, arriving
@@ -407,6 +425,8 @@ class _CampaignState:
         spec = self.spec
         date = spec.start + dt.timedelta(days=day)
         row = _empty_row(day, date)
+        if self.ammunition:  # a column only where the attacker's rounds are stocked
+            row["rounds_fired"] = 0
         returned, arriving = self.morning(day, date, row)
         row.update(returned=returned, replacements=arriving)
         combat = not spec.paused(date)
@@ -445,6 +465,8 @@ class _CampaignState:
         night = sum(bool(d.get("night", False)) for d in doctrines) * 2 > len(doctrines)
         policy = self.drone_side.policy(draw_day)
         data, thermal_types = self._engagement(companies, doctrines, night, policy)
+        if self.ammunition:
+            self._issue(data)
         eng_seed = int(stream_key(self.seed, f"campaign.engagement.{day}.{a}") % (2**31 - 1))
         return _Plan(data, eng_seed, group, companies, choices, doctrines, night, policy,
                      draw_day, thermal_types)
@@ -468,6 +490,7 @@ class _CampaignState:
             s.spotting[block] = curves.spotting(exp)
             s.marksmanship[block] = curves.marksmanship(exp)
             offset += company.size
+        carried = sim.state.arms.rounds.copy() if self.ammunition else None
         result = sim.run()
         self.engagement_count += 1
         summary = result.summary
@@ -496,6 +519,8 @@ class _CampaignState:
                 self.drone_side.read_note(str(drill))
         self.drone_side.update(summary, policy, night, self.fpv_types)
         self._account(summary, thermal_types, row)
+        if carried is not None:
+            self._account_rounds(sim.state, carried, row)
         att = summary["sides"]["attacker"]
         row["assaults"] += 1
         row["supply_short"] += int(self._short)
@@ -533,10 +558,7 @@ class _CampaignState:
         self._short = False
         teams, thermal_types = self._teams(defender["teams"], night, policy)
         defender["teams"] = teams
-        for name in thermal_types:
-            base = name.removesuffix("_thermal")
-            data["drone_types"][name] = {**self.types[base], "night_capable": True,
-                                         "cost": self.types[base]["cost"] * 1.5}
+        add_thermal_types(data, self.types, thermal_types)
         batteries = defender.get("batteries", [])
         for battery in batteries:  # share the stock: no battery plans more than its part
             share = int(self.shells // len(batteries))
@@ -546,33 +568,9 @@ class _CampaignState:
 
     def _teams(self, teams: list[dict], night: bool, policy: str) -> tuple[list, set[str]]:
         """Split FPV teams radio/fibre and thermal by the drone side's state; cap by stock."""
-        fpv = [t for t in teams if self.types[t["drone"]]["role"] == "fpv"]
-        others = [t for t in teams if self.types[t["drone"]]["role"] != "fpv"]
-        out = [copy.deepcopy(t) for t in others]
-        thermal: set[str] = set()
-        if fpv:
-            total = sum(t["count"] for t in fpv)
-            radio = next((t for t in fpv if self.types[t["drone"]]["link"] == "radio"), None)
-            fibre = next((t for t in fpv if self.types[t["drone"]]["link"] == "fibre"), None)
-            n_fibre = round(total * self.drone_side.fibre_share) if radio and fibre else 0
-            if radio and fibre:
-                n_fibre = self._stock_split(radio, fibre, total, n_fibre)
-            split = [(radio, total - n_fibre), (fibre, n_fibre)] if radio and fibre else [
-                (t, t["count"]) for t in fpv]
-            for team, count in split:
-                if team is None or count <= 0:
-                    continue
-                n_thermal = round(count * self.drone_side.thermal_share) if night else 0
-                for kind, n in ((team["drone"], count - n_thermal),
-                                (f"{team['drone']}_thermal", n_thermal)):
-                    if n > 0:
-                        out.append({**copy.deepcopy(team), "drone": kind, "count": n})
-                        if kind.endswith("_thermal"):
-                            thermal.add(kind)
-        for team in out:
-            role = self.types[team["drone"].removesuffix("_thermal")]["role"]
-            if role in ("fpv", "bomber", "loitering"):
-                team["policy"] = policy
+        side = self.drone_side
+        out, thermal = field_teams(teams, self.types, side.fibre_share, side.thermal_share,
+                                   night, policy, rebalance=self._stock_split)
         # Cap the teams' airframes by what the stock holds: each team's share is
         # floor(stock / teams), and the remainder goes one each to the first teams, so a
         # short stock flies fewer sorties and none is left idle by rounding.
@@ -596,6 +594,40 @@ class _CampaignState:
                     else:
                         t["inventory"] = min(cap + (1 if extra else 0), t["inventory"])
         return out, thermal
+
+    def _issue(self, data: dict[str, Any]) -> None:
+        """Issue the assault's counter-drone rounds from the stocks: where class ``c`` is
+        short (``S_c < D_c``, ``D_c`` the rounds its soldiers carry in full), each of them
+        carries ``floor(L_c * S_c / D_c)`` of his load ``L_c`` (a unit's ``ammunition``)."""
+        scenario = validate(data, file=f"{self.spec.name} assault")
+        weapons = scenario.all_weapons()
+        units = scenario.sides.attacker.units
+        loads = [unit_loads(unit, weapons) for unit in units]
+        for name, stock in self.ammunition.items():
+            demand = sum(load.get(name, (0, 0))[1] for load in loads)
+            if demand <= stock:
+                continue
+            self._short = True
+            share = max(stock, 0.0) / demand
+            for unit, load in zip(data["sides"]["attacker"]["units"], loads, strict=True):
+                if name in load:
+                    per_soldier = load[name][0]
+                    unit.setdefault("ammunition", {})[name] = int(
+                        math.floor(per_soldier * share))
+
+    def _account_rounds(self, state: Any, carried: np.ndarray, row: dict[str, Any]) -> None:
+        """The attacker's rounds fired at drones leave the stocks, class by class."""
+        attacker = state.soldiers.side == 0
+        fired = np.bincount(state.arms.weapon[attacker],
+                            weights=(carried - state.arms.rounds)[attacker],
+                            minlength=len(state.arms.names))
+        row["rounds_fired"] += int(fired.sum())
+        for k, name in enumerate(state.arms.names):
+            if name in self.ammunition:
+                before = self.ammunition[name]
+                self.ammunition[name] = max(before - float(fired[k]), 0.0)
+                if self.timeline is not None:
+                    self.timeline.spent(f"ammunition.{name}", before - self.ammunition[name])
 
     def _stock_split(self, radio: dict, fibre: dict, total: int, n_fibre: int) -> int:
         """Fly what the stocks hold: while the teams of one link type would run short of
@@ -674,6 +706,8 @@ class _CampaignState:
         for name, stock in self.stock.items():
             if math.isfinite(stock):
                 row[f"stock_{name}"] = stock
+        for name, stock in self.ammunition.items():
+            row[f"stock_ammunition_{name}"] = stock
         space = self.learner.space
         dims = list(space.options)
         for b in range(self.spec.force.battalions):

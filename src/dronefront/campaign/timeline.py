@@ -4,7 +4,9 @@ Each morning, after production and before any assault, every event not yet fired
 date is today, or whose condition holds on the morning's state, fires once: its items go
 into the receiving side's stocks, its production rates replace the old ones, and its
 technology changes the engagement template for every later engagement. The ledger keeps,
-per stocked item, what the campaign started with, produced, received and spent, so that
+per stocked item (the defender's drones and shells, the attacker's counter-drone rounds
+by weapon class, ``ammunition.CLASS``), what the campaign started with, produced, received
+and spent, so that
 ``initial + produced + received - spent = final`` holds item by item; costs use the
 scenario's own cost fields (a drone type's ``cost``, a battery's ``cost_per_round``).
 """
@@ -31,24 +33,29 @@ class Timeline:
         spec = state.spec
         self.events = spec.timeline
         self.fired = [False] * len(self.events)
-        items = [*spec.drone_stocks, "shells"]
+        rounds = [f"ammunition.{name}" for name in spec.ammunition]
+        items = [*spec.drone_stocks, "shells", *rounds]
         for k, event in enumerate(self.events):
             for key in ("receive", "production"):
                 for item in getattr(event, key):
                     if item not in items:
                         raise UserError(f"not a stocked item; known: {items} (a drone type "
-                                        "needs a drone_stocks entry)",
+                                        "needs a drone_stocks entry, a weapon class an "
+                                        "ammunition entry)",
                                         field=f"timeline.{k}.{key}.{item}")
         self.ledger = {name: dict.fromkeys(ITEM_FIELDS, 0.0) for name in items}
         for name in spec.drone_stocks:
             self.ledger[name]["initial"] = state.stock[name]
         self.ledger["shells"]["initial"] = state.shells
+        for name in spec.ammunition:
+            self.ledger[f"ammunition.{name}"]["initial"] = state.ammunition[name]
         self.log: list[dict[str, Any]] = []
 
     def values(self, day: int) -> dict[str, float]:
         """The names a ``when`` condition may use, on this morning's state."""
         state = self.state
         out = {f"stock.{name}": float(v) for name, v in state.stock.items()}
+        out.update({f"ammunition.{name}": float(v) for name, v in state.ammunition.items()})
         out.update(shells=float(state.shells), day=float(day),
                    strength=float(state.roster.active.sum()),
                    casualties=float(state.cum["killed"] + state.cum["wounded"]))
@@ -58,6 +65,8 @@ class Timeline:
         if item == "shells":
             batteries = self.state.template["sides"]["defender"].get("batteries", [])
             return float(batteries[0]["cost_per_round"]) if batteries else 0.0
+        if item.startswith("ammunition."):
+            return 0.0  # weapon classes have no cost field: rounds are counted, not priced
         return float(self.state.types[item]["cost"])
 
     def morning(self, day: int, date: dt.date, row: dict[str, Any]) -> None:
@@ -83,6 +92,8 @@ class Timeline:
         for item, n in event.receive.items():
             if item == "shells":
                 state.shells += n
+            elif item.startswith("ammunition."):
+                state.ammunition[item.removeprefix("ammunition.")] += n
             else:
                 state.stock[item] += n
             self.ledger[item]["received"] += n
@@ -117,7 +128,9 @@ class Timeline:
         state = self.state
         items: dict[str, dict[str, Any]] = {}
         for item, entry in self.ledger.items():
-            final = state.shells if item == "shells" else state.stock[item]
+            final = (state.shells if item == "shells" else
+                     state.ammunition[item.removeprefix("ammunition.")]
+                     if item.startswith("ammunition.") else state.stock[item])
             unit = self.unit_cost(item)
             items[item] = {**entry, "final": float(final) if math.isfinite(final) else None,
                            "unit_cost_usd": unit,
@@ -134,7 +147,12 @@ class Timeline:
                 "received_cost_usd": sum(e["received_cost_usd"] for e in mine),
                 "technology": sum(1 for e in mine if e["engagement"]),
             }
-        sides["defender"]["spent"] = {k: v["spent"] for k, v in items.items()}
-        sides["defender"]["spent_cost_usd"] = sum(v["spent_cost_usd"] for v in items.values())
+        for side in ("attacker", "defender"):  # the attacker's stocks are its rounds
+            mine = {k: v for k, v in items.items()
+                    if k.startswith("ammunition.") == (side == "attacker")}
+            if side == "attacker" and not mine:
+                continue
+            sides[side]["spent"] = {k: v["spent"] for k, v in mine.items()}
+            sides[side]["spent_cost_usd"] = sum(v["spent_cost_usd"] for v in mine.values())
         return {"items": items, "sides": sides, "events": self.log,
                 "not_fired": [k for k, done in enumerate(self.fired) if not done]}

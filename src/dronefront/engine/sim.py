@@ -70,13 +70,16 @@ class Sim:
         if not isinstance(scenario, Scenario):
             raise UserError(f"must be a Scenario (load_scenario reads a name or file), not "
                             f"{type(scenario).__name__}", field="scenario")
-        self.scenario = scenario
         self.seed = check_seed(seed)
-        self.state = build_state(scenario, self.seed)
-        if scenario.lessons is not None:  # veterans' skills from a lessons file
-            from dronefront.campaign.lessons import apply_veterans
+        if scenario.lessons is None:
+            self.state = build_state(scenario, self.seed)
+        else:  # veterans' doctrine, the drone side and veterans' skills from a lessons file
+            from dronefront.campaign.lessons import apply_veterans, imported
 
+            scenario, doctrines = imported(scenario, self.seed)
+            self.state = build_state(scenario, self.seed, doctrines)
             apply_veterans(self.state, scenario)
+        self.scenario = scenario
         self.log = EventLog() if events else _Discard()
         self.stages = build_stages(self.state)
         self.stage_seconds = {stage.name: 0.0 for stage in self.stages}

@@ -14,8 +14,9 @@ Each field's comment gives its dtype, shape and unit.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import NamedTuple, get_args
+from typing import Any, NamedTuple, get_args
 
 import numpy as np
 
@@ -26,6 +27,7 @@ from dronefront.scenario.models import (
     SIDES,
     BreakAction,
     CareMode,
+    Doctrine,
     DrillAction,
     Scenario,
     TargetPolicy,
@@ -569,8 +571,15 @@ def _slot_offsets(
     return ox.astype(float), oy.astype(float)
 
 
-def build_state(scenario: Scenario, seed: int) -> State:
-    """Lay out every soldier, platoon, drone slot, battery and jammer of a scenario."""
+def build_state(scenario: Scenario, seed: int,
+                platoon_doctrine: Mapping[int, Doctrine] | None = None) -> State:
+    """Lay out every soldier, platoon, drone slot, battery and jammer of a scenario.
+
+    ``platoon_doctrine`` gives some platoons (by platoon index) a doctrine of their own in
+    place of their unit's (a lessons file's veterans, docs/model.md §16.6); the unit's
+    platoon interval then fits the widest of its platoons' formations.
+    """
+    own = platoon_doctrine or {}
     streams = Streams(seed)
     terrain = rasterize(scenario.terrain)
     objective_names = [o.name for o in scenario.objectives]
@@ -599,14 +608,19 @@ def build_state(scenario: Scenario, seed: int) -> State:
             n_platoons = math.ceil(unit.count / unit.platoon_size)
             columns = unit.layout.columns or max(1, math.ceil(math.sqrt(n_platoons)))
             dx = unit.layout.dx
+            first = len(pcols["side"])
             if dx is None:
                 full = min(unit.platoon_size, unit.count)
-                fx, _ = _slot_offsets(doc.formation, full, doc.spacing, doc.ranks,
-                                      np.full((full, 2), 0.5))
-                dx = float(fx.max() - fx.min()) + 3 * doc.spacing
+                dx = 0.0
+                for d in {id(x): x for x in (own.get(first + p, unit.doctrine)
+                                             for p in range(n_platoons))}.values():
+                    fx, _ = _slot_offsets(d.formation, full, d.spacing, d.ranks,
+                                          np.full((full, 2), 0.5))
+                    dx = max(dx, float(fx.max() - fx.min()) + 3 * d.spacing)
             for p in range(n_platoons):
                 size = min(unit.platoon_size, unit.count - p * unit.platoon_size)
                 platoon_index = len(pcols["side"])
+                doc = own.get(platoon_index, unit.doctrine)
                 lx = dx * (p % columns)
                 ly = unit.layout.dy * (p // columns)
                 ax = unit.start[0] + lx * hy + ly * hx
@@ -737,7 +751,7 @@ def build_state(scenario: Scenario, seed: int) -> State:
         strikes=np.zeros((2, len(type_names)), np.int64), decoy_downs=np.zeros(2, np.int64),
     )
     care = _care(scenario, soldiers, platoons, drones)
-    drill, arms = _drill_and_arms(scenario, soldiers, g)
+    drill, arms = _drill_and_arms(scenario, soldiers, g, own)
     layers = _layers(scenario, type_index, types, drones, jammers)
     return State(
         care=care, drill=drill, arms=arms, layers=layers,
@@ -785,7 +799,35 @@ def _care(scenario: Scenario, soldiers: Soldiers, platoons: Platoons, drones: Dr
     )
 
 
-def _drill_and_arms(scenario: Scenario, soldiers: Soldiers, g: int) -> tuple[Drill, Arms]:
+def unit_loads(unit: Any, weapons: Mapping[str, Any]) -> dict[str, tuple[int, int]]:
+    """Per weapon class a unit's soldiers carry: (rounds per soldier, rounds in all), as
+    ``build_state`` issues them (its designated shooters, after its spotters in each
+    platoon, carry ``shooter_weapon``; everyone else ``weapon``), for a unit whose platoons
+    all keep its doctrine (no veteran platoons of a lessons file: a campaign's companies).
+
+    >>> from dronefront.scenario.models import DEFAULT_WEAPONS, Unit
+    >>> unit = Unit(name="u", count=50, start=(0, 0), doctrine={"shooters": 4, "spotters":
+    ...             1, "shooter_weapon": "shotgun"})
+    >>> unit_loads(unit, DEFAULT_WEAPONS)
+    {'rifle': (90, 3780), 'shotgun': (30, 240)}
+    """
+    doc = unit.doctrine
+    issue = unit.ammunition or {}
+    shooters = 0
+    for p in range(math.ceil(unit.count / unit.platoon_size)):
+        size = min(unit.platoon_size, unit.count - p * unit.platoon_size)
+        shooters += min(size, doc.spotters + doc.shooters) - min(size, doc.spotters)
+    out: dict[str, tuple[int, int]] = {}
+    for name, n in ((doc.weapon, unit.count - shooters),
+                    (doc.shooter_weapon or doc.weapon, shooters)):
+        if n:
+            each = int(issue.get(name, weapons[name].ammunition))
+            out[name] = (each, out.get(name, (each, 0))[1] + each * n)
+    return out
+
+
+def _drill_and_arms(scenario: Scenario, soldiers: Soldiers, g: int,
+                    own: Mapping[int, Doctrine]) -> tuple[Drill, Arms]:
     """Drill step offsets per platoon and weapon classes and rounds per soldier."""
     weapons = scenario.all_weapons()
     names = tuple(weapons)
@@ -798,15 +840,22 @@ def _drill_and_arms(scenario: Scenario, soldiers: Soldiers, g: int) -> tuple[Dri
         mine = soldiers.unit == u
         shooter = mine & (soldiers.role == SHOOTER)
         rifle = mine & ~shooter
+        issue = unit.ammunition or {}
         for sel, name in ((rifle, doc.weapon), (shooter, doc.shooter_weapon or doc.weapon)):
             weapon[sel] = names.index(name)
-            rounds[sel] = weapons[name].ammunition
+            rounds[sel] = issue.get(name, weapons[name].ammunition)
         platoons = np.unique(soldiers.platoon[mine])
         step_gap = doc.drill_interval / scenario.dt
         for i, action in enumerate(doc.drill):
             a = DRILL_ACTIONS.index(action)
             if offset[platoons[0], a] < 0 if platoons.size else False:
                 offset[platoons, a] = int(math.floor(i * step_gap + 0.5))  # nearest step
+    for platoon, doc in own.items():  # platoons with a doctrine of their own
+        offset[platoon] = -1
+        for i, action in enumerate(doc.drill):
+            a = DRILL_ACTIONS.index(action)
+            if offset[platoon, a] < 0:
+                offset[platoon, a] = int(math.floor(i * doc.drill_interval / scenario.dt + 0.5))
     drill = Drill(offset=offset, due=np.full((g, len(DRILL_ACTIONS)), -1, np.int64),
                   engage_from=np.full(g, NEVER, np.int64))
     arms = Arms(names=names, weapon=weapon, rounds=rounds,

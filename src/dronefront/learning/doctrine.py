@@ -166,6 +166,31 @@ class DoctrineSpace(BaseModel):
                                                                strict=True)}
 
 
+def sample_choice(space: DoctrineSpace, probs: list[np.ndarray], key: np.uint64, a: int,
+                  b: int, order: list[int] | None = None) -> np.ndarray:
+    """A coherent doctrine drawn from per-dimension probabilities ``probs`` (one option
+    index per dimension): dimension ``d`` takes ``uniform(key, a, b, d)``, restricted to the
+    options the dimensions drawn before it allow (:meth:`DoctrineSpace.mask`).
+
+    >>> space = DoctrineSpace()
+    >>> choice = sample_choice(space, space.initial(), np.uint64(7), 0, 0)
+    >>> space.coherent(choice)
+    True
+    """
+    choice = np.zeros(len(probs), np.int64)
+    for d in space.order() if order is None else order:
+        ok = space.mask(d, choice)
+        p = probs[d] * ok
+        if p.sum() <= 0.0:  # every permitted option has probability 0: pick among them
+            p = ok.astype(float)
+        u = uniform(key, a, b, d) * p.sum()
+        k = min(int(np.searchsorted(np.cumsum(p), u, side="right")), p.size - 1)
+        while p[k] == 0.0:  # rounding at the top end: the last permitted option
+            k -= 1
+        choice[d] = k
+    return choice
+
+
 class LearnerConfig(BaseModel):
     """Which learner a side uses and how fast it learns."""
 
@@ -209,18 +234,7 @@ class DoctrineLearner:
         """Sample the unit's doctrine for today's assault (one option index per dimension)."""
         if self.enabled and self.config.kind == "thompson":
             return self._thompson_choice(unit, day)
-        choice = np.zeros(len(self.probs[unit]), np.int64)
-        for d in self._order:
-            ok = self.space.mask(d, choice)
-            p = self.probs[unit][d] * ok
-            if p.sum() <= 0.0:  # every permitted option has probability 0: pick among them
-                p = ok.astype(float)
-            u = uniform(self._key, day, unit, d) * p.sum()
-            k = min(int(np.searchsorted(np.cumsum(p), u, side="right")), p.size - 1)
-            while p[k] == 0.0:  # rounding at the top end: the last permitted option
-                k -= 1
-            choice[d] = k
-        return choice
+        return sample_choice(self.space, self.probs[unit], self._key, day, unit, self._order)
 
     def _thompson_choice(self, unit: int, day: int) -> np.ndarray:
         choice = np.zeros(len(self.means[unit]), np.int64)

@@ -424,6 +424,10 @@ class Unit(Model):
     skills: Skills = Skills()
     value: NonNegative = Field(1.0, description="Target value weight (highest_value policy).")
     direct_fire: DirectFire | None = None
+    ammunition: dict[str, Annotated[int, Field(ge=0, le=1_000_000)]] | None = Field(
+        None, description="Rounds each soldier carries for shooting at drones, by weapon "
+        "class, in place of the class's `ammunition` (a campaign's issue from a short stock, "
+        "docs/model.md §16.8); classes not named keep theirs.")
 
     @property
     def heading(self) -> tuple[float, float]:
@@ -745,12 +749,16 @@ class RL(Model):
 
 
 class ScenarioLessons(Model):
-    """Veterans from a lessons file (``dronefront-lessons/1``, docs/model.md §16.6).
+    """Veterans from a lessons file (``dronefront-lessons/1`` or ``/2``, docs/model.md
+    §16.6).
 
     The first ``round(share * count)`` soldiers of each attacker unit are veterans: they
     take, in order, the encounters survived of the file's soldiers (of ``battalion``, or of
     every battalion in turn), through the file's own skill curves; the pool is reused from
-    its start when a scenario needs more veterans than it holds.
+    its start when a scenario needs more veterans than it holds. A platoon at least half of
+    veterans takes a doctrine drawn from the distribution of the battalion its first
+    veteran comes from (``doctrine``); with ``drone_side`` the defender's drone teams take
+    the file's drone-side state.
     """
 
     file: str = Field(description="Lessons file, relative to the scenario file.")
@@ -760,6 +768,16 @@ class ScenarioLessons(Model):
     battalion: int | None = Field(
         None, ge=0, description="Draw the veterans from this battalion of the file only "
         "(default: the file's battalions one after another).")
+    doctrine: bool = Field(
+        True, description="Each platoon at least half of veterans draws its doctrine "
+        "(spacing, drill, shooters, spotters, concealment...) from the file's distribution "
+        "of the battalion its first veteran comes from (stream lessons.doctrine); other "
+        "platoons keep the unit's orders. false: every platoon keeps the unit's orders.")
+    drone_side: bool = Field(
+        False, description="The scenario's defender flies the drone side the file describes "
+        "(its campaign's defender, the side that fought these veterans): the defender's "
+        "drone teams take its adapted state (the targeting policy it believes in most, its "
+        "decoy commitment, fibre and thermal shares). false: the defender's own.")
 
     @model_validator(mode="before")
     @classmethod
@@ -798,7 +816,7 @@ class Scenario(Model):
         "(docs/rl.md); absent: the defaults.")
     lessons: ScenarioLessons | None = Field(
         None, description="Veterans from a lessons file (`lessons: FILE` or a mapping with "
-        "`file`, `veterans`, `battalion`).")
+        "`file`, `veterans`, `battalion`, `doctrine`, `drone_side`).")
 
     @model_serializer(mode="wrap")
     def _omit_no_lessons(self, handler: SerializerFunctionWrapHandler) -> dict:
@@ -808,6 +826,12 @@ class Scenario(Model):
             for name in ("lessons", "rl"):  # optional sections absent: dump as before
                 if getattr(self, name) is None:
                     data.pop(name, None)
+            for side in SIDES:  # so is a unit without an ammunition issue of its own
+                for unit, dumped in zip(getattr(self.sides, side).units,
+                                        data.get("sides", {}).get(side, {}).get("units", []),
+                                        strict=False):
+                    if unit.ammunition is None and isinstance(dumped, dict):
+                        dumped.pop("ammunition", None)
         return data
 
     @field_validator("posture_concealment", "posture_protection")
@@ -848,6 +872,11 @@ class Scenario(Model):
                         f"{unit.objective!r}; known: {sorted(objectives)}"
                     )
                 weapons = self.all_weapons()
+                for name in unit.ammunition or {}:
+                    if name not in weapons:
+                        raise ValueError(
+                            f"sides.{side_name}.units.{i}.ammunition.{name}: unknown weapon "
+                            f"class; known: {sorted(weapons)}")
                 for key in ("weapon", "shooter_weapon"):
                     name = getattr(unit.doctrine, key)
                     if name is not None and name not in weapons:
