@@ -5,7 +5,9 @@ invalidated by what it depends on.
 - ``Launch.idle``: a slot found nothing to fly at while ``State.track_epoch`` stands is
   not planned again (sensing bumps the epoch whenever it updates a track);
 - ``CasualtyCare.wake``: while READY casualties only wait for evacuation capacity, the
-  stage sleeps until a platoon has it, accruing the slept steps one by one.
+  stage sleeps until a platoon has it, accruing the slept steps one by one;
+- ``Artillery.wake`` and ``watch``: an idle battery without a target looks again only when
+  a track changes, an engagement lapses or a round is due.
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ import pytest
 from dronefront.engine.events import EventLog
 from dronefront.engine.sim import Sim
 from dronefront.engine.spatial import build_side_grids
+from dronefront.engine.stages import artillery as artillery_module
 from dronefront.engine.stages import care as care_module
 from dronefront.engine.stages import flight_kernels as fk
+from dronefront.engine.stages.artillery import Artillery
 from dronefront.engine.stages.care import CasualtyCare
 from dronefront.engine.stages.drones import Launch
 from dronefront.engine.stages.sensing import Sensing
@@ -48,10 +52,15 @@ def _forget_care(stage: CasualtyCare) -> None:
     stage.wake = 0  # called on every busy step, as before the memo
 
 
+def _forget_artillery(stage: Artillery) -> None:
+    stage.wake = 0  # looks at every step (a look is a pure function of the state)
+
+
 def _run(name: str, seed: int, forget: bool):
     sim = Sim(load_scenario(name), seed=seed)
     if forget:
-        wrappers = {"launch": _forget_launch, "care": _forget_care}
+        wrappers = {"launch": _forget_launch, "care": _forget_care,
+                    "artillery": _forget_artillery}
         sim.stages = [_Forgetful(s, wrappers[s.name]) if s.name in wrappers else s
                       for s in sim.stages]
     return sim.run()
@@ -88,17 +97,18 @@ def _counting(monkeypatch, module, name: str) -> list[int]:
 def test_runs_with_memos_equal_runs_that_recompute_every_step(name, monkeypatch):
     plans = _counting(monkeypatch, fk, "plan_launch")
     cares = _counting(monkeypatch, care_module, "_care")
+    looks = _counting(monkeypatch, artillery_module, "_todo")
     for seed in (1, 2, 3):
-        plans[0] = cares[0] = 0
+        plans[0] = cares[0] = looks[0] = 0
         fast = _run(name, seed, forget=False)
-        fast_calls = plans[0], cares[0]
-        plans[0] = cares[0] = 0
+        fast_calls = plans[0], cares[0], looks[0]
+        plans[0] = cares[0] = looks[0] = 0
         slow = _run(name, seed, forget=True)
         assert fast.summary == slow.summary
         assert _bits(fast.timeseries) == _bits(slow.timeseries)
         assert _bits(fast.events) == _bits(slow.events)
         # the memos did skip work (else this compares a run with itself)
-        assert fast_calls[0] < plans[0]
+        assert fast_calls[0] < plans[0] and fast_calls[2] < looks[0]
         if name == "kursk-assault":
             assert fast_calls[1] < cares[0]
 
@@ -225,3 +235,41 @@ def test_a_casualty_falling_while_care_sleeps_wakes_it(monkeypatch):
     stage(state, log)
     assert (care.helping == 0).sum() == 1
     assert care.phase[4] == READY
+
+
+def _battery() -> tuple:
+    """An idle defender battery and a fresh track of the attacking platoon in its range."""
+    state = small_state(sides={"defender": {"batteries": [{
+        "name": "guns", "position": [0.0, -5000.0], "latency": 2.0, "rounds": 4,
+        "rounds_per_mission": 1, "min_group": 1}]}})
+    tr = state.tracks
+    tr.x[1, 0], tr.y[1, 0], tr.n[1, 0], tr.step[1, 0] = 0.0, 0.0, 10, 0
+    return state, Artillery(state)
+
+
+def test_an_idle_battery_looks_again_when_an_engagement_lapses(monkeypatch):
+    state, artillery = _battery()
+    state.tracks.engaged_until[1, 0] = 5  # engaged up to step 5: free to fire on at 6
+    looks = _counting(monkeypatch, artillery_module, "_todo")
+    log = EventLog()
+    for step in range(9):
+        state.step = step
+        artillery(state, log)
+    assert [e["step"] for e in events_of(log, state, "call_for_fire")] == [6]
+    assert looks[0] < 9  # slept while the engagement held
+
+
+def test_an_idle_battery_looks_again_when_a_track_changes(monkeypatch):
+    state, artillery = _battery()
+    tr = state.tracks
+    tr.n[1, 0] = 0  # no track yet
+    looks = _counting(monkeypatch, artillery_module, "_todo")
+    log = EventLog()
+    for step in range(5):
+        state.step = step
+        if step == 4:  # sensing sees the platoon
+            tr.n[1, 0], tr.step[1, 0] = 10, step
+            state.track_epoch += 1
+        artillery(state, log)
+    assert [e["step"] for e in events_of(log, state, "call_for_fire")] == [4]
+    assert looks[0] == 2  # the first step and the step the track changed
