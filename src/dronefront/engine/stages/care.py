@@ -289,19 +289,15 @@ class CasualtyCare:
         self.wake = 0
         self.epoch = state.casualty_epoch
         self.dt, self.pace, self.movement = state.dt, state.platoons.pace, state.terrain.movement
-        # Only a step that sends helpers searches the grids: the others are handed these
-        # (the first step's, of the same types) instead of this step's, built anew.
-        self.unread = (tuple(state.grids[0]), tuple(state.grids[1]))
 
     def __call__(self, state: State, log: EventLog) -> None:
         assign = self.freed or state.casualty_epoch != self.epoch
         if not self.enabled or not (assign or (self.busy and state.step >= self.wake)):
             return
         self.epoch = state.casualty_epoch
-        grids = (tuple(state.grids[0]), tuple(state.grids[1])) if assign else self.unread
         out, self.busy, self.wake, self.freed = _care(
             state.step, self.dt, self.aid, self.bodies, self.pace, self.ground, self.movement,
-            grids, assign, self.busy)
+            (tuple(state.grids[0]), tuple(state.grids[1])), assign, self.busy)
         if out.size == 0:
             return
         s, d = state.soldiers, state.drones
