@@ -21,13 +21,31 @@ SERIES = ("healthy", "wounded", "killed", "drones_idle", "drones_flying", *FATES
 
 def record_row(row: np.ndarray, state: State) -> None:
     """Fill ``row`` (2, len(SERIES)) with the counts of ``state`` as it stands now."""
-    s, d, c = state.soldiers, state.drones, state.counters
-    _record_row(row, s.side, s.status, d.side, d.state, c.fates,
-                c.shells + c.shots + c.direct_shots)
+    Recorder(state, row[np.newaxis])(state, 0)
+
+
+class Recorder:
+    """Fills the rows of one run's series (``(steps, 2, len(SERIES))``); the state's tables
+    are viewed once (they are never rebound during a run)."""
+
+    def __init__(self, state: State, series: np.ndarray) -> None:
+        s, d, c = state.soldiers, state.drones, state.counters
+        self.series = series
+        self.columns = (s.side, s.status, d.side, d.state, c.fates,
+                        (c.shells, c.shots, c.direct_shots))
+
+    def __call__(self, state: State, row: int) -> None:
+        """Fill row ``row`` with the counts of ``state`` as it stands now."""
+        _record_row(self.series, row, self.columns)
 
 
 @nb.njit(cache=True)
-def _record_row(row, soldier_side, status, drone_side, drone_state, fates, rounds):
+def _record_row(series, at, columns):
+    """``columns``: soldier side and status, drone side and state, fates, and the shells,
+    counter-drone shots and direct-fire shots by side."""
+    soldier_side, status, drone_side, drone_state, fates, rounds = columns
+    shells, shots, direct_shots = rounds
+    row = series[at]
     row[:] = 0
     for i in range(soldier_side.shape[0]):
         k = status[i]
@@ -43,4 +61,4 @@ def _record_row(row, soldier_side, status, drone_side, drone_state, fates, round
         for t in range(fates.shape[1]):
             for f in range(fates.shape[2]):
                 row[side, 5 + f] += fates[side, t, f]
-        row[side, row.shape[1] - 1] = rounds[side]
+        row[side, row.shape[1] - 1] = shells[side] + shots[side] + direct_shots[side]

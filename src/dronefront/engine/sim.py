@@ -21,7 +21,7 @@ import numpy as np
 from dronefront.arguments import check_seed
 from dronefront.engine.events import EventLog
 from dronefront.engine.result import Result, build_result
-from dronefront.engine.series import SERIES, record_row
+from dronefront.engine.series import SERIES, Recorder
 from dronefront.engine.stages import Stage
 from dronefront.engine.stages.artillery import Artillery
 from dronefront.engine.stages.care import CasualtyCare
@@ -82,22 +82,31 @@ class Sim:
         self.scenario = scenario
         self.log = EventLog() if events else _Discard()
         self.stages = build_stages(self.state)
-        self.stage_seconds = {stage.name: 0.0 for stage in self.stages}
-        self.stage_seconds["record"] = 0.0
         self.series = np.zeros((scenario.steps, 2, len(SERIES)), np.int64)
+        self.recorder = Recorder(self.state, self.series)
+        # seconds spent per stage, then recording; ``stage_seconds`` names them
+        self.spent = [0.0] * (len(self.stages) + 1)
         self.init_seconds = time.perf_counter() - started
         self.run_seconds = 0.0
 
+    @property
+    def stage_seconds(self) -> dict[str, float]:
+        """Seconds spent so far in each stage (by ``name``) and in recording the series."""
+        names = [*(stage.name for stage in self.stages), "record"]
+        return dict(zip(names, self.spent, strict=True))
+
     def step(self) -> None:
         """Advance one step through every stage in order, then record the series row."""
-        state, log, seconds = self.state, self.log, self.stage_seconds
-        for stage in self.stages:
-            t0 = time.perf_counter()
+        state, log, spent, clock = self.state, self.log, self.spent, time.perf_counter
+        # One clock reading per stage: each stage's time runs to the next reading.
+        t0 = clock()
+        for k, stage in enumerate(self.stages):
             stage(state, log)
-            seconds[stage.name] += time.perf_counter() - t0
-        t0 = time.perf_counter()
-        record_row(self.series[state.step], state)
-        seconds["record"] += time.perf_counter() - t0
+            t1 = clock()
+            spent[k] += t1 - t0
+            t0 = t1
+        self.recorder(state, state.step)
+        spent[-1] += clock() - t0
         state.step += 1
 
     def run(self, progress: Callable[[int, int], None] | None = None) -> Result:

@@ -514,6 +514,9 @@ class State:
     next_sortie: int = 0  #: the id the next launched sortie gets
     #: bumped whenever soldiers become casualties: invalidates memos over the living
     casualty_epoch: int = 0
+    #: bumped whenever sensing updates a track (``Tracks`` x, y, n, step): invalidates
+    #: memos over the tracks (``Launch``)
+    track_epoch: int = 0
     #: suppressing events of this step, ``(x, y, kind)``: float64 arrays (m) and a SHOCK_*
     #: code; blasts and casualties append, the morale stage consumes and clears it
     shocks: list = field(default_factory=list)

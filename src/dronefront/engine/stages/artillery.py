@@ -52,9 +52,13 @@ class Readiness(NamedTuple):
 @nb.njit(cache=True)
 def _todo(step, dt, ttl, readiness, platoon_side, tracks):
     """What this step holds: (sides with an idle battery that has a target, whether a round
-    falls in ``[t, t + dt)``, the next step the stage must look again).
+    falls in ``[t, t + dt)``, the next step the stage must look again unless a track
+    changes, whether an idle battery waits for a target: then a changed track is a reason
+    to look again).
 
-    The target test is a mission's (``ttl`` in steps per side).
+    The target test is a mission's (``ttl`` in steps per side). With the tracks as they
+    are, an idle battery without a target finds none later (a track only ages) until an
+    engagement lapses (``engaged_until``, written only by this stage).
     """
     b, tr = Readiness(*readiness), Tracks(*tracks)
     side, bx, by, mission_left, rounds = b.side, b.x, b.y, b.mission_left, b.rounds
@@ -79,7 +83,14 @@ def _todo(step, dt, ttl, readiness, platoon_side, tracks):
                 due = True
             # A step earlier than due, well clear of the 1e-9 tolerance.
             wake = min(wake, max(step + 1, np.int64(next_round_time[i] // dt) - 1))
-    return targets, due, (step + 1 if idle or due else wake)
+    if targets or due:
+        return targets, due, step + 1, idle
+    if idle:
+        for s in range(2):
+            for g in range(platoon_side.shape[0]):
+                if engaged_until[s, g] >= step:
+                    wake = min(wake, engaged_until[s, g] + 1)
+    return targets, due, wake, idle
 
 
 @nb.njit(cache=True)
@@ -185,6 +196,8 @@ class Artillery:
 
     def __init__(self, state: State) -> None:
         self.wake = 0  # the next step at which anything can happen (batteries change only here)
+        # ... unless, with ``watch`` (an idle battery waits for a target), a track changes
+        self.watch, self.epoch = False, state.track_epoch
         self.batteries = tuple(state.batteries)
         self.readiness = columns(Readiness, state.batteries)
         self.tracks = tuple(state.tracks)
@@ -200,10 +213,12 @@ class Artillery:
         if self.layers is not None and self.layers.fire_calls:
             self._emitter_missions(state, log)
             self.wake = step
-        if b.n == 0 or step < self.wake:
+        if b.n == 0 or (step < self.wake and not (self.watch
+                                                  and state.track_epoch != self.epoch)):
             return
-        targets, due, self.wake = _todo(step, dt, state.track_ttl, self.readiness,
-                                        state.platoons.side, self.tracks)
+        self.epoch = state.track_epoch
+        targets, due, self.wake, self.watch = _todo(step, dt, state.track_ttl, self.readiness,
+                                                    state.platoons.side, self.tracks)
         if targets:
             self._call_for_fire(state, log)
             due = True  # a new mission may fire at once

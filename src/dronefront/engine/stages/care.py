@@ -48,6 +48,8 @@ from dronefront.engine.state import (
 )
 from dronefront.engine.terrain import Ground, raster_cell
 
+WAIT_CAP = 4096  # most steps the stage sleeps at once while casualties wait for evacuation
+
 
 @nb.njit(cache=True)
 def _nearest_helper(c, g, radius, x, y, status, platoon, helping, grid):
@@ -90,10 +92,13 @@ class Aid(NamedTuple):
 
 
 @nb.njit(cache=True)
-def _care(step, dt, aid, bodies, pace, ground, movement_factor, grids, assign):
-    """One step of casualty care, sending helpers only if ``assign``: (the soldiers
-    evacuated this step, whether work goes on: a helper at work or a READY casualty alive
-    waiting, whether helpers came free this step)."""
+def _care(step, dt, aid, bodies, pace, ground, movement_factor, grids, assign, steady):
+    """One step of casualty care, sending helpers only if ``assign``; ``steady``: the last
+    call left work going on, so that the steps since were all care steps (capacity accrues
+    step by step, as on those steps). Returns (the soldiers evacuated this step, whether
+    work goes on: a helper at work or a READY casualty alive waiting, the first step a call
+    can do more than accrue capacity unless someone falls or helpers come free, whether
+    helpers came free this step)."""
     cr, b, t = Aid(*aid), Bodies(*bodies), Ground(*ground)
     x, y, side, platoon, status, posture, terrain = (b.x, b.y, b.side, b.platoon, b.status,
                                                      b.posture, b.terrain)
@@ -200,8 +205,14 @@ def _care(step, dt, aid, bodies, pace, ground, movement_factor, grids, assign):
     elapsed = step - evac_step[0]
     evac_step[0] = step
     for g in range(evac_rate.shape[0]):
-        evac_credit[g] = min(evac_credit[g] + evac_rate[g] * elapsed,
-                             max(1.0, evac_rate[g]))
+        if steady:  # the steps skipped while READY casualties only waited for capacity
+            credit = evac_credit[g]
+            for _ in range(elapsed):
+                credit = min(credit + evac_rate[g], max(1.0, evac_rate[g]))
+            evac_credit[g] = credit
+        else:
+            evac_credit[g] = min(evac_credit[g] + evac_rate[g] * elapsed,
+                                 max(1.0, evac_rate[g]))
     any_ready = done
     if not any_ready:
         for c in range(n):
@@ -214,7 +225,7 @@ def _care(step, dt, aid, bodies, pace, ground, movement_factor, grids, assign):
             busy = True
             break
     if not any_ready:
-        return np.empty(0, np.int64), busy, freed
+        return np.empty(0, np.int64), busy, step + 1, freed
     ready = []
     for c in range(n):
         if phase[c] == READY and status[c] == WOUNDED:
@@ -232,7 +243,25 @@ def _care(step, dt, aid, bodies, pace, ground, movement_factor, grids, assign):
             phase[c] = EVACUATED
             out.append(c)
     left = len(out) < cand.shape[0]  # READY casualties still waiting
-    return np.array(out, np.int64), busy or left, freed
+    wake = step + 1
+    if left and not busy:
+        # Nobody at work: until a waiting casualty's platoon has capacity, a step of care
+        # only accrues it. The first such step, accruing as the steps would (capped:
+        # waking early is always exact).
+        wake = step + WAIT_CAP
+        waiting = np.zeros(evac_rate.shape[0], np.bool_)
+        for k in range(cand.shape[0]):
+            if phase[cand[k]] == READY:
+                waiting[platoon[cand[k]]] = True
+        for g in range(evac_rate.shape[0]):
+            if not waiting[g] or evac_rate[g] <= 0.0:
+                continue
+            credit, due = evac_credit[g], 0
+            while credit < 1.0 and due < WAIT_CAP:
+                credit = min(credit + evac_rate[g], max(1.0, evac_rate[g]))
+                due += 1
+            wake = min(wake, step + due)
+    return np.array(out, np.int64), busy or left, wake, freed
 
 
 class CasualtyCare:
@@ -252,17 +281,23 @@ class CasualtyCare:
         # Helpers are sent when someone has fallen (``casualty_epoch``) or helpers came
         # free; between those, with no helper at work and nobody READY waiting, a step of
         # care is an exact no-op and the stage sleeps (capacity accrues for the steps slept).
+        # While READY casualties only wait for their platoon's evacuation capacity (nobody
+        # at work), a step of care only accrues it: the stage sleeps until ``wake``, the
+        # first step some waiting platoon has capacity, and the next call accrues the steps
+        # slept one by one, as the calls would have.
         self.busy = self.freed = False
+        self.wake = 0
         self.epoch = state.casualty_epoch
+        self.dt, self.pace, self.movement = state.dt, state.platoons.pace, state.terrain.movement
 
     def __call__(self, state: State, log: EventLog) -> None:
         assign = self.freed or state.casualty_epoch != self.epoch
-        if not self.enabled or not (assign or self.busy):
+        if not self.enabled or not (assign or (self.busy and state.step >= self.wake)):
             return
         self.epoch = state.casualty_epoch
-        out, self.busy, self.freed = _care(
-            state.step, state.dt, self.aid, self.bodies, state.platoons.pace, self.ground,
-            state.terrain.movement, (tuple(state.grids[0]), tuple(state.grids[1])), assign)
+        out, self.busy, self.wake, self.freed = _care(
+            state.step, self.dt, self.aid, self.bodies, self.pace, self.ground, self.movement,
+            (tuple(state.grids[0]), tuple(state.grids[1])), assign, self.busy)
         if out.size == 0:
             return
         s, d = state.soldiers, state.drones

@@ -90,27 +90,40 @@ class Launch:
         self.anchors = columns(fk.Anchors, state.platoons)
         self.tracks = tuple(state.tracks)
         self.salvos = bool((state.drones.salvo >= 0).any())
+        self.night = state.scenario.night
+        self.role, self.night_capable = state.types.role, state.types.night_capable
+        # Memo, per slot: the track epoch at which a plan found it nothing to fly at (-1:
+        # none). While the epoch stands the answer stays nothing: a track only ages (fewer
+        # fresh, none nearer), a side's dead stay dead and stations do not move, so the
+        # slot is not planned again (docs/engine.md, the stage contract).
+        self.idle = np.full(state.drones.n, -1, np.int64)
 
     def __call__(self, state: State, log: EventLog) -> None:
-        d, t, s = state.drones, state.types, state.soldiers
-        step = state.step
-        ints = self.ints
-        n = fk.ready_slots(step, state.scenario.night, self.readiness, t.role, t.night_capable,
-                           ints)
+        step, epoch, idle, ints = state.step, state.track_epoch, self.idle, self.ints
+        # With salvos every ready member counts towards its salvo (``together``), so the
+        # memo filters after it.
+        n = fk.ready_slots(step, self.night, self.readiness, self.role, self.night_capable,
+                           idle, -2 if self.salvos else epoch, ints)
         if n == 0:
             return
         slots = ints[:n].copy()
         if self.salvos:
             slots = together(state, slots)
+            slots = slots[idle[slots] != epoch]
             n = slots.size
             if n == 0:
                 return
+        d, s = state.drones, state.soldiers
         # ISR to its station or over the enemy; track-cued attack drones to a track by policy.
         go, track, aim_x, aim_y, omni = fk.plan_launch(
             step, self.task_key, state.track_ttl, slots, self.drones, self.performance, s.side,
             s.status, self.anchors, self.tracks)
         if not (go.any() or omni.any()):  # nothing to fly at (common once tracks go stale)
+            idle[slots] = epoch
             return
+        nothing = ~(go | omni)
+        if nothing.any():
+            idle[slots[nothing]] = epoch
         target = np.full(n, -1, np.int64)
         # Omniscient attack drones: a soldier now.
         if omni.any():

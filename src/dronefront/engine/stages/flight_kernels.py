@@ -181,15 +181,17 @@ def best_track(side, step, ttl, p_side, tr_n, tr_step):
 
 
 @_jit
-def ready_slots(step, night, readiness, role, night_capable, out):
-    """Write the idle slots that may launch now into ``out``; return how many."""
+def ready_slots(step, night, readiness, role, night_capable, idle, epoch, out):
+    """Write the idle slots that may launch now into ``out``; return how many. Slots with
+    ``idle[i] == epoch`` are left out: ``Launch`` found nothing for them to fly at while the
+    tracks stood as they stand now (``State.track_epoch``)."""
     d = Readiness(*readiness)
     state, ready_step, inventory, dtype = d.state, d.ready_step, d.inventory, d.dtype
     active_from, active_until = d.active_from, d.active_until
     n = 0
     for i in range(state.shape[0]):
         if (state[i] == IDLE and ready_step[i] <= step and inventory[i] > 0
-                and active_from[i] <= step and step < active_until[i]):
+                and active_from[i] <= step and step < active_until[i] and idle[i] != epoch):
             k = dtype[i]
             if night and role[k] == ISR and not night_capable[k]:
                 continue

@@ -78,7 +78,8 @@ def _look(px, py, r, sensor, reach, b, conc, g, key, step, mark, pooled):
 
 @nb.njit(cache=True)
 def _sense(sensors, d_state, d_x, d_y, bodies, concealment, grids, tracks, key, step, mark):
-    """Both sides' sightings of one step; updates the tracks, returns the counts seen.
+    """Both sides' sightings of one step; updates the tracks, returns the counts seen and
+    whether any track was updated.
 
     Sensors of side 0 look at side 1's grid, then side 1's at side 0's; a soldier seen once
     in a step is skipped by later sensors (``mark``: the step it was last seen).
@@ -89,6 +90,7 @@ def _sense(sensors, d_state, d_x, d_y, bodies, concealment, grids, tracks, key, 
     tr = Tracks(*tracks)
     n_drones, n_groups = d_state.shape[0], conc.discipline.shape[0]
     count = np.zeros((2, n_groups), np.int64)
+    updated = False
     for side in range(2):
         if side == 0:
             lo, hi = 0, q.split
@@ -117,7 +119,8 @@ def _sense(sensors, d_state, d_x, d_y, bodies, concealment, grids, tracks, key, 
                 tr.y[side, p] = sums[1, p] / c
                 tr.n[side, p] = c
                 tr.step[side, p] = step
-    return count
+                updated = True
+    return count, updated
 
 
 def _sensors(state: State) -> tuple[np.ndarray, np.ndarray, int]:
@@ -164,8 +167,11 @@ class Sensing:
         if self.sensors.ids.size == 0:
             return
         d, tr, step = state.drones, state.tracks, state.step
-        count = _sense(self.raw_sensors, d.state, d.x, d.y, self.bodies, self.concealment,
-                       grid_columns(state.grids), self.tracks, self.key, step, self.mark)
+        count, updated = _sense(self.raw_sensors, d.state, d.x, d.y, self.bodies,
+                                self.concealment, grid_columns(state.grids), self.tracks,
+                                self.key, step, self.mark)
+        if updated:
+            state.track_epoch += 1
         if not log.keeps:
             return
         for side in (0, 1):
