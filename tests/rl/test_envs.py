@@ -243,3 +243,39 @@ def test_missing_extra_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("dronefront.extras._findable", lambda m: m != "pettingzoo")
     with pytest.raises(UserError, match=r"pip install 'dronefront\[rl\]'"):
         require("dronefront.rl", "rl")
+
+
+def test_battery_orders_wake_the_artillery_memo() -> None:
+    from tests.engine.test_memos import _bits
+
+    """An outside order (hold, then the rule again) takes on the step it is given: the
+    run equals, to the bit, one whose artillery stage forgets its memo before every call."""
+
+    def run(forget: bool):
+        e = Engagement(load_scenario("kursk-assault"), 3, control="defender",
+                       batteries=True, events=True)
+        if forget:
+            art = next(s for s in e.sim.stages if s.name == "artillery")
+
+            class Forgetful:
+                name = "artillery"
+
+                def __call__(self, state, log) -> None:
+                    art.wake = 0
+                    art(state, log)
+
+            e.sim.stages = [Forgetful() if s is art else s for s in e.sim.stages]
+        decisions, epochs = 0, []
+        while True:
+            e.order_batteries(np.array([1 if 10 <= decisions < 40 else 0]))
+            epochs.append(e.state.order_epoch)
+            decisions += 1
+            _, _, truncated = e.advance()
+            if truncated:
+                return e.finish(), epochs
+
+    (memo, epochs), (plain, _) = run(False), run(True)
+    assert epochs[-1] == 2  # hold, then back to the rule
+    assert memo.summary == plain.summary
+    assert _bits(memo.events) == _bits(plain.events)
+    assert sum(memo.summary["sides"]["attacker"]["casualties_by_cause"]["artillery"].values()) > 0

@@ -517,6 +517,9 @@ class State:
     #: bumped whenever sensing updates a track (``Tracks`` x, y, n, step): invalidates
     #: memos over the tracks (``Launch``)
     track_epoch: int = 0
+    #: bumped whenever an outside controller (the RL battery agents) changes a
+    #: ``Batteries.order``: invalidates the artillery stage's memo
+    order_epoch: int = 0
     #: suppressing events of this step, ``(x, y, kind)``: float64 arrays (m) and a SHOCK_*
     #: code; blasts and casualties append, the morale stage consumes and clears it
     shocks: list = field(default_factory=list)

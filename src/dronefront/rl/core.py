@@ -596,6 +596,7 @@ class Engagement:
                 continue  # not a usable target now: ignored
             b.order[i] = (BATTERY_RULE if new == 0 else BATTERY_HOLD if new == 1
                           else self.enemies[i][new - k])
+            self.state.order_epoch += 1  # wakes the artillery stage's memo
             self.battery_orders[i] = new
 
     def apply(self, kind: str, actions: np.ndarray) -> None:

@@ -198,6 +198,7 @@ class Artillery:
         self.wake = 0  # the next step at which anything can happen (batteries change only here)
         # ... unless, with ``watch`` (an idle battery waits for a target), a track changes
         self.watch, self.epoch = False, state.track_epoch
+        self.orders = state.order_epoch  # ... or an outside controller changes an order
         self.batteries = tuple(state.batteries)
         self.readiness = columns(Readiness, state.batteries)
         self.tracks = tuple(state.tracks)
@@ -213,10 +214,10 @@ class Artillery:
         if self.layers is not None and self.layers.fire_calls:
             self._emitter_missions(state, log)
             self.wake = step
-        if b.n == 0 or (step < self.wake and not (self.watch
-                                                  and state.track_epoch != self.epoch)):
+        if b.n == 0 or (step < self.wake and state.order_epoch == self.orders
+                        and not (self.watch and state.track_epoch != self.epoch)):
             return
-        self.epoch = state.track_epoch
+        self.epoch, self.orders = state.track_epoch, state.order_epoch
         targets, due, self.wake, self.watch = _todo(step, dt, state.track_ttl, self.readiness,
                                                     state.platoons.side, self.tracks)
         if targets:
