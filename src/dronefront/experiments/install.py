@@ -27,7 +27,7 @@ from dronefront.experiments.forecast import load_posterior, write_posterior_file
 
 BUILTIN = Path(__file__).resolve().parents[1] / "scenario" / "builtin"
 COMMAND = ("dronefront calibrate examples/calibrate-kursk.yaml --method abc --executor "
-           "processes --store runs/calibration.duckdb")
+           "processes --max-runs 1800 --store runs/calibration.duckdb")
 
 
 def _keys(path: str) -> list[str]:
@@ -131,8 +131,8 @@ def header_lines(post: Any, scenario: str) -> list[str]:
         f"Calibrated {p['date']}: the values marked \"posterior median\" are the medians of an "
         f"ABC-SMC posterior",
         f"(pyABC; {settings.get('population')} particles, {p['generations']} generations, "
-        f"{p.get('replicates')} replicates per particle, final epsilon "
-        f"{p['final_epsilon']:.3f}),",
+        f"{p.get('replicates')} replicates per particle, {p.get('runs')} campaign runs, "
+        f"final epsilon {p['final_epsilon']:.3f}),",
         f"fitted to examples/{p['data']} (SHA-256 {digest}...) up to {p.get('end')}, with "
         "every",
         "engagement mechanic of docs/model.md on. Reproduce with",
@@ -164,6 +164,8 @@ def provenance(store: str, name: str, command: str) -> dict[str, Any]:
             "date": dt.date.today().isoformat(), "dronefront_version": __version__,
             "calibration": e.key[:16], "command": command,
             "replicates": e.spec.get("replicates"),
+            "runs": (int(generations["simulations"].sum())  # runs: replicates included
+                     if "simulations" in generations else None),
             "end": (e.spec.get("overrides") or {}).get("end")}
 
 
