@@ -123,24 +123,27 @@ def provenance_comment(text: str, lines: list[str]) -> str:
 
 
 def header_lines(post: Any, scenario: str) -> list[str]:
-    """The campaign file's provenance comment for an installed posterior."""
+    """The campaign file's provenance comment for an installed posterior (lines of at most
+    90 characters, the reproducing command on its own lines)."""
+    import textwrap
+
     p = post.provenance
     settings = p.get("settings") or {}
     digest = str(p.get("data_sha256", ""))[:8]
-    return [
-        f"Calibrated {p['date']}: the values marked \"posterior median\" are the medians of an "
-        f"ABC-SMC posterior",
-        f"(pyABC; {settings.get('population')} particles, {p['generations']} generations, "
-        f"{p.get('replicates')} replicates per particle, {p.get('runs')} campaign runs, "
-        f"final epsilon {p['final_epsilon']:.3f}),",
-        f"fitted to examples/{p['data']} (SHA-256 {digest}...) up to {p.get('end')}, with "
-        "every",
-        "engagement mechanic of docs/model.md on. Reproduce with",
-        f"  {p['command']}",
-        f"The posterior itself is posteriors/{scenario}.yaml (provenance block inside):",
-        f"`dronefront campaign {scenario} --posterior` runs draws from it instead of this "
-        "point.",
-    ]
+    text = (f"Calibrated {p['date']}: the values marked \"posterior median\" are the medians "
+            f"of an ABC-SMC posterior (pyABC; {settings.get('population')} particles, "
+            f"{p['generations']} generations, {p.get('replicates')} replicates per particle, "
+            f"{p.get('runs')} campaign runs, final epsilon {p['final_epsilon']:.3f}) fitted to "
+            f"examples/{p['data']} (SHA-256 {digest}...) up to {p.get('end')}, with every "
+            "engagement mechanic of docs/model.md on. Reproduce with")
+    command = textwrap.wrap(str(p["command"]), 84, break_on_hyphens=False)
+    tail = (f"The posterior itself is posteriors/{scenario}.yaml (provenance block inside): "
+            f"`dronefront campaign {scenario} --posterior` runs draws from it instead of this "
+            "point.")
+    return [*textwrap.wrap(text, 88, break_on_hyphens=False),
+            *(f"  {line}" + (" \\" if i < len(command) - 1 else "")
+              for i, line in enumerate(command)),
+            *textwrap.wrap(tail, 88, break_on_hyphens=False)]
 
 
 def provenance(store: str, name: str, command: str) -> dict[str, Any]:
