@@ -543,9 +543,12 @@ def _fixed_patterns() -> list[Pattern]:
             f"`{CAMPAIGN}` to {CAMPAIGN_END}", "share",
             casualty_share(("fpv", "bomber", "loitering")),
             "The split follows the defender's drone and artillery strength in the campaign "
-            "template and the lethality rings (assumptions). The reported figures are "
-            "wounded in positional fighting; an assault campaign puts more men in rifle "
-            "and artillery range. A sourced FPV lethality or team count would move it."),
+            "template and how many men each weapon hits: the calibration fits the radio "
+            "FPV's team count and casualty_scale to the casualty counts (2 teams, 0.75), "
+            "the other rings are assumptions. The reported figures are wounded in "
+            "positional fighting; an assault campaign puts more men in rifle and artillery "
+            "range (the model's artillery share is ~25% against the medics' ~20%). A "
+            "sourced casualty radius for shells would move it."),
         Pattern(
             "artillery-casualty-share", "Artillery's share of casualties, 2024-25",
             "campaign", (S_ISTORIES,),
