@@ -143,7 +143,11 @@ def test_kursk_campaign_daily_assaults_a_pause_and_reinforcements():
         assert str(campaign.start).startswith("2024-12-")  # mid-December, as described
         assert (first.assaults == 1).all()
         assert (first.assault_soldiers >= 0.9 * campaign.force.assault_size).all()
-        assert 100 <= campaign.force.assault_size <= 250
+        # Company-size: each of the assault's companies, whatever size the calibration
+        # fits for the whole assault within its prior (120-600, examples/calibrate-kursk.yaml).
+        force = campaign.force
+        assert 120 <= force.assault_size <= 600
+        assert 40 <= force.assault_size / force.companies_per_assault <= 250
         # Tight ranks: under a third of the 10 m of the dispersed lesson on the first day.
         assert first.expected_spacing.iloc[0] < 3.0
         assert first.casualties_fpv.sum() > 0 and first.casualties_artillery.sum() > 0

@@ -31,6 +31,7 @@ from dronefront.scenario.models import (
     DrillAction,
     Scenario,
     TargetPolicy,
+    scaled_ring,
 )
 
 # Moving carefully (camouflage, using cover) and moving at night are slower; assumptions.
@@ -547,10 +548,12 @@ class State:
         return len(self.types.names) + 1
 
 
-def _rings(rings: list, width: int) -> np.ndarray:
+def _rings(weapon: Any, width: int) -> np.ndarray:
+    """A weapon's rings as (radius, kill, wound) rows after its two scales (model.md §11)."""
     out = np.full((width, 3), -1.0)
-    for i, ring in enumerate(rings):
-        out[i] = (ring.radius, ring.kill, ring.wound)
+    for i, ring in enumerate(weapon.lethality):
+        out[i] = (ring.radius, *scaled_ring(ring.kill, ring.wound, weapon.casualty_scale,
+                                            weapon.killed_share_scale))
     return out
 
 
@@ -883,7 +886,7 @@ def _drone_types(table: dict) -> DroneTypes:
         link_resistance=arr("link_resistance"), sensor_range=arr("sensor_range"),
         sensor_detect_prob=arr("sensor_detect_prob"), night_capable=arr("night_capable", bool),
         acquire_range=arr("acquire_range"),
-        rings=np.stack([_rings(t.lethality, width) for t in specs]),
+        rings=np.stack([_rings(t, width) for t in specs]),
         bombs=arr("bombs", np.int64), bomb_interval=arr("bomb_interval"),
         aim_error=arr("aim_error"), cover_penetration=arr("cover_penetration"),
         signature_range=arr("signature_range"), cost=arr("cost"),
@@ -976,7 +979,7 @@ def _fires(scenario: Scenario) -> tuple[Batteries, Jammers]:
         latency=barr(lambda s, b: int(round(b.latency / scenario.dt)), np.int64),
         sigma=barr(lambda s, b: b.cep / 1.1774), max_range=barr(lambda s, b: b.max_range),
         min_group=barr(lambda s, b: b.min_group, np.int64),
-        rings=np.stack([_rings(b.lethality, width) for _, b in batteries])
+        rings=np.stack([_rings(b, width) for _, b in batteries])
         if nb_ else np.zeros((0, width, 3)),
         cost_per_round=barr(lambda s, b: b.cost_per_round),
         mission_left=np.zeros(nb_, np.int64), mission_x=np.zeros(nb_),

@@ -4,9 +4,12 @@
 writes ``src/dronefront/scenario/builtin/posteriors/<scenario>.yaml`` (the particles and a
 provenance block: data file and its SHA-256, method and settings, date, version and the
 command that reproduces it), which ``dronefront campaign NAME --posterior`` runs. With
-``--medians`` it also writes the posterior medians into the built-in campaign file, with the
-provenance as a comment block at its top (the file is rewritten by PyYAML: key order is
-kept, comments inside it are not). ``make calibration`` runs the calibration and this.
+``--medians`` it also writes the posterior medians (floats to 3 significant digits) into
+the built-in campaign file, editing each value where it stands (:func:`edit_values`), so
+the file keeps its comments, key order and flow mappings, and replaces the file's leading
+comment block with the provenance (:func:`provenance_comment`). A fitted path the file
+lacks is added to its mapping with a ``# posterior median`` comment. ``make calibration``
+runs the calibration and this.
 """
 
 from __future__ import annotations
@@ -24,28 +27,123 @@ from dronefront.experiments.forecast import load_posterior, write_posterior_file
 
 BUILTIN = Path(__file__).resolve().parents[1] / "scenario" / "builtin"
 COMMAND = ("dronefront calibrate examples/calibrate-kursk.yaml --method abc --executor "
-           "processes --store runs/calibration.duckdb")
+           "processes --max-runs 1800 --store runs/calibration.duckdb")
 
 
-def set_path(data: dict, path: str, value: Any) -> None:
-    """Set a dotted path in a campaign mapping; ``engagement_overrides`` keeps the rest of
-    the path as one key (that is how campaign files write engagement overrides).
-
-    >>> d = {"force": {"size": 1}, "engagement_overrides": {}}
-    >>> set_path(d, "force.size", 2); set_path(d, "engagement_overrides.a.0.b", 3); d
-    {'force': {'size': 2}, 'engagement_overrides': {'a.0.b': 3}}
-    """
+def _keys(path: str) -> list[str]:
     parts = path.split(".")
-    if parts[0] == "engagement_overrides":
-        data.setdefault("engagement_overrides", {})[".".join(parts[1:])] = value
-        return
-    node: Any = data
-    for part in parts[:-1]:
-        node = node[int(part)] if isinstance(node, list) else node.setdefault(part, {})
-    if isinstance(node, list):
-        node[int(parts[-1])] = value
-    else:
-        node[parts[-1]] = value
+    if parts[0] == "engagement_overrides" and len(parts) > 1:
+        return [parts[0], ".".join(parts[1:])]
+    return parts
+
+
+def _scalar_text(value: Any, plain_dates: bool) -> str:
+    """``value`` as one YAML flow scalar; an ISO date string stays unquoted where the file
+    wrote a plain date (so it still loads as a date)."""
+    if isinstance(value, float):
+        value = float(f"{value:.3g}")
+    if plain_dates and isinstance(value, str):
+        try:
+            if isinstance(yaml.safe_load(value), dt.date):
+                return value
+        except yaml.YAMLError:
+            pass
+    text = yaml.safe_dump([value], default_flow_style=True, width=10**6).strip()
+    return text[1:-1]
+
+
+def edit_values(text: str, values: dict[str, Any]) -> str:
+    r"""Set dotted paths of a campaign file's YAML ``text`` to ``values``, in place.
+
+    Each value's scalar is replaced where it stands, so comments, key order, blank lines
+    and flow mappings stay as written; ``engagement_overrides`` keeps the rest of the path
+    as one key. A path whose last key is missing is added to its mapping (a new line in a
+    block mapping, ``, key: value`` before a flow mapping's ``}``) with a ``# posterior
+    median`` comment; a missing key higher up, or a path to a list or mapping, is an error.
+
+    >>> text = "a: 1  # kept\nb: {c: 2.0, d: x}\nengagement_overrides:\n  u.0.k: 3\n"
+    >>> print(edit_values(text, {"a": 5, "b.c": 0.123456, "engagement_overrides.u.0.k": 4,
+    ...                          "engagement_overrides.v": 1.5}), end="")
+    a: 5  # kept
+    b: {c: 0.123, d: x}
+    engagement_overrides:
+      u.0.k: 4
+      v: 1.5  # posterior median
+    """
+    from yaml.nodes import MappingNode, ScalarNode, SequenceNode
+
+    root = yaml.compose(text)
+    edits: list[tuple[int, int, str]] = []
+    for path, value in values.items():
+        node, keys = root, _keys(path)
+        for i, key in enumerate(keys):
+            last = i == len(keys) - 1
+            found = None
+            if isinstance(node, MappingNode):
+                found = next((v for k, v in node.value if k.value == key), None)
+            elif isinstance(node, SequenceNode) and key.isdigit() and int(key) < len(node.value):
+                found = node.value[int(key)]
+            if found is None:
+                if not (last and isinstance(node, MappingNode) and node.value):
+                    raise ValueError(f"{path}: the file has no {key!r} to set")
+                edits.append(_insertion(text, node, key, _scalar_text(value, True)))
+                break
+            node = found
+        else:
+            if not isinstance(node, ScalarNode):
+                raise ValueError(f"{path}: not a single value in the file")
+            edits.append((node.start_mark.index, node.end_mark.index,
+                          _scalar_text(value, node.style is None)))
+    for start, end, new in sorted(edits, key=lambda e: e[0], reverse=True):
+        text = text[:start] + new + text[end:]
+    return text
+
+
+def _insertion(text: str, mapping: Any, key: str, value: str) -> tuple[int, int, str]:
+    if mapping.flow_style:
+        close = mapping.end_mark.index - 1  # the closing brace
+        return close, close, f", {key}: {value}"
+    indent = mapping.value[0][0].start_mark.column
+    after = text.find("\n", mapping.value[-1][1].end_mark.index)
+    at = len(text) if after < 0 else after + 1
+    prefix = "" if after >= 0 else "\n"
+    return at, at, f"{prefix}{' ' * indent}{key}: {value}  # posterior median\n"
+
+
+def provenance_comment(text: str, lines: list[str]) -> str:
+    r"""Replace the leading comment block of YAML ``text`` (its first lines that start with
+    ``#``) with ``lines``, each written as a comment.
+
+    >>> provenance_comment("# old\n# old too\nkey: 1  # stays\n", ["new"])
+    '# new\nkey: 1  # stays\n'
+    """
+    body = text.splitlines(keepends=True)
+    first = next((i for i, line in enumerate(body) if not line.startswith("#")), len(body))
+    return "".join(f"# {line}".rstrip() + "\n" for line in lines) + "".join(body[first:])
+
+
+def header_lines(post: Any, scenario: str) -> list[str]:
+    """The campaign file's provenance comment for an installed posterior (lines of at most
+    90 characters, the reproducing command on its own lines)."""
+    import textwrap
+
+    p = post.provenance
+    settings = p.get("settings") or {}
+    digest = str(p.get("data_sha256", ""))[:8]
+    text = (f"Calibrated {p['date']}: the values marked \"posterior median\" are the medians "
+            f"of an ABC-SMC posterior (pyABC; {settings.get('population')} particles, "
+            f"{p['generations']} generations, {p.get('replicates')} replicates per particle, "
+            f"{p.get('runs')} campaign runs, final epsilon {p['final_epsilon']:.3f}) fitted to "
+            f"examples/{p['data']} (SHA-256 {digest}...) up to {p.get('end')}, with every "
+            "engagement mechanic of docs/model.md on. Reproduce with")
+    command = textwrap.wrap(str(p["command"]), 84, break_on_hyphens=False)
+    tail = (f"The posterior itself is posteriors/{scenario}.yaml (provenance block inside): "
+            f"`dronefront campaign {scenario} --posterior` runs draws from it instead of this "
+            "point.")
+    return [*textwrap.wrap(text, 88, break_on_hyphens=False),
+            *(f"  {line}" + (" \\" if i < len(command) - 1 else "")
+              for i, line in enumerate(command)),
+            *textwrap.wrap(tail, 88, break_on_hyphens=False)]
 
 
 def provenance(store: str, name: str, command: str) -> dict[str, Any]:
@@ -67,7 +165,11 @@ def provenance(store: str, name: str, command: str) -> dict[str, Any]:
             "generations": len(generations),
             "final_epsilon": float(generations.epsilon.iloc[-1]),
             "date": dt.date.today().isoformat(), "dronefront_version": __version__,
-            "calibration": e.key[:16], "command": command}
+            "calibration": e.key[:16], "command": command,
+            "replicates": e.spec.get("replicates"),
+            "runs": (int(generations["simulations"].sum())  # runs: replicates included
+                     if "simulations" in generations else None),
+            "end": (e.spec.get("overrides") or {}).get("end")}
 
 
 def install(store: str, name: str, *, scenario: str = "kursk-campaign", medians: bool = False,
@@ -83,15 +185,9 @@ def install(store: str, name: str, *, scenario: str = "kursk-campaign", medians:
         from dronefront.io.outputs import write_text
 
         target = folder / f"{scenario}.yaml"
-        data = yaml.safe_load(target.read_text(encoding="utf-8"))
-        for path, value in post.medians().items():
-            set_path(data, path, value)
-        head = ["# Calibrated: the fitted values below are the posterior medians of"]
-        head += [f"#   {k}: {v}" for k, v in post.provenance.items()]
-        head += [f"# Posterior draws: posteriors/{scenario}.yaml "
-                 f"(dronefront campaign {scenario} --posterior)."]
-        body = yaml.safe_dump(data, sort_keys=False, default_flow_style=None, width=96)
-        written.append(write_text(target, "\n".join(head) + "\n" + body))
+        text = edit_values(target.read_text(encoding="utf-8"), post.medians())
+        written.append(write_text(target, provenance_comment(text, header_lines(post,
+                                                                                scenario))))
     return written
 
 

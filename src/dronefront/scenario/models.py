@@ -8,7 +8,7 @@ and US dollars.
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -156,6 +156,44 @@ class Ring(Model):
 
 Lethality = Annotated[list[Ring], Field(min_length=1)]
 
+#: Bounds of the per-weapon ring scales (docs/model.md §11): wide enough for any fit.
+Scale = Annotated[float, Field(ge=0.0, le=10.0)]
+_SCALE_FIELDS = ("casualty_scale", "killed_share_scale")
+
+
+def scaled_ring(kill: float, wound: float, casualty_scale: float = 1.0,
+                killed_share_scale: float = 1.0) -> tuple[float, float]:
+    """A ring's (kill, wound) after the weapon's two scales (docs/model.md §11).
+
+    ``casualty_scale`` multiplies the casualty probability ``kill + wound`` (capped at 1)
+    and keeps the killed share; ``killed_share_scale`` multiplies the killed share
+    ``kill / (kill + wound)`` (capped at 1) and keeps the casualty probability. Both 1:
+    the ring as given, bit for bit.
+
+    >>> [round(p, 6) for p in scaled_ring(0.6, 0.3, killed_share_scale=0.5)]
+    [0.3, 0.6]
+    >>> [round(p, 6) for p in scaled_ring(0.6, 0.3, casualty_scale=0.5)]
+    [0.3, 0.15]
+    """
+    if casualty_scale == 1.0 and killed_share_scale == 1.0:
+        return kill, wound
+    hit = kill + wound
+    if hit <= 0.0:
+        return 0.0, 0.0
+    share = min(1.0, kill / hit * killed_share_scale)
+    hit = min(1.0, hit * casualty_scale)
+    kill = share * hit
+    return kill, hit - kill
+
+
+def _omit_unit_scales(model: BaseModel, data: Any) -> Any:
+    """Scales left at 1 are not dumped: a weapon without them dumps as before they existed."""
+    if isinstance(data, dict):
+        for name in _SCALE_FIELDS:
+            if getattr(model, name) == 1.0:
+                data.pop(name, None)
+    return data
+
 
 def _ascending(rings: list[Ring]) -> list[Ring]:
     radii = [r.radius for r in rings]
@@ -186,6 +224,14 @@ class DroneType(Model):
         300.0, description="Range at which an attack drone picks its own soldier target, m."
     )
     lethality: list[Ring] = Field(default_factory=list)
+    casualty_scale: Scale = Field(
+        1.0, description="Multiplies every ring's casualty probability kill + wound (capped "
+        "at 1), keeping its killed share: how many men the weapon hits (docs/model.md §11)."
+    )
+    killed_share_scale: Scale = Field(
+        1.0, description="Multiplies every ring's killed share kill / (kill + wound) (capped "
+        "at 1), keeping its casualty probability: how many of the men hit die (§11)."
+    )
     bombs: int = Field(0, ge=0, description="Bombs per sortie (bomber role).")
     bomb_interval: Positive = Field(30.0, description="Seconds between bomb drops.")
     aim_error: NonNegative = Field(0.0, description="Std. dev. of impact point per axis, m.")
@@ -245,6 +291,10 @@ class DroneType(Model):
     def _rings_ascending(cls, rings: list[Ring]) -> list[Ring]:
         return _ascending(rings)
 
+    @model_serializer(mode="wrap")
+    def _omit_scales(self, handler: SerializerFunctionWrapHandler) -> dict:
+        return _omit_unit_scales(self, handler(self))
+
     @model_validator(mode="after")
     def _armed(self) -> DroneType:
         if self.role not in ("isr", "interceptor") and not self.lethality:
@@ -259,9 +309,9 @@ def _rings(*rows: tuple[float, float, float]) -> list[Ring]:
 
 
 FPV_RINGS = _rings((2.0, 0.6, 0.35), (5.0, 0.25, 0.5), (10.0, 0.05, 0.3))
-BOMB_RINGS = _rings((2.0, 0.5, 0.4), (5.0, 0.15, 0.5), (10.0, 0.02, 0.2))
+BOMB_RINGS = _rings((2.0, 0.2, 0.7), (5.0, 0.06, 0.59), (10.0, 0.01, 0.21))
 LOITERING_RINGS = _rings((3.0, 0.7, 0.25), (8.0, 0.3, 0.5), (15.0, 0.05, 0.3))
-SHELL_RINGS = _rings((5.0, 0.6, 0.3), (15.0, 0.2, 0.45), (30.0, 0.03, 0.25), (50.0, 0.0, 0.1))
+SHELL_RINGS = _rings((5.0, 0.18, 0.72), (15.0, 0.06, 0.59), (30.0, 0.01, 0.27), (50.0, 0.0, 0.1))
 
 DEFAULT_DRONE_TYPES: dict[str, DroneType] = {
     "isr_quad": DroneType(
@@ -521,12 +571,24 @@ class Battery(Model):
     max_range: Positive = 20000.0
     min_group: int = Field(3, ge=1, description="Smallest tracked group worth a mission.")
     lethality: Lethality = Field(default_factory=lambda: list(SHELL_RINGS))
+    casualty_scale: Scale = Field(
+        1.0, description="Multiplies every shell ring's casualty probability kill + wound "
+        "(capped at 1), keeping its killed share (docs/model.md §11)."
+    )
+    killed_share_scale: Scale = Field(
+        1.0, description="Multiplies every shell ring's killed share kill / (kill + wound) "
+        "(capped at 1), keeping its casualty probability (§11)."
+    )
     cost_per_round: NonNegative = 1000.0
 
     @field_validator("lethality")
     @classmethod
     def _rings_ascending(cls, rings: list[Ring]) -> list[Ring]:
         return _ascending(rings)
+
+    @model_serializer(mode="wrap")
+    def _omit_scales(self, handler: SerializerFunctionWrapHandler) -> dict:
+        return _omit_unit_scales(self, handler(self))
 
 
 class Jammer(Model):

@@ -543,9 +543,12 @@ def _fixed_patterns() -> list[Pattern]:
             f"`{CAMPAIGN}` to {CAMPAIGN_END}", "share",
             casualty_share(("fpv", "bomber", "loitering")),
             "The split follows the defender's drone and artillery strength in the campaign "
-            "template and the lethality rings (assumptions). The reported figures are "
-            "wounded in positional fighting; an assault campaign puts more men in rifle "
-            "and artillery range. A sourced FPV lethality or team count would move it."),
+            "template and how many men each weapon hits: the calibration fits the radio "
+            "FPV's team count and casualty_scale to the casualty counts (2 teams, 0.75), "
+            "the other rings are assumptions. The reported figures are wounded in "
+            "positional fighting; an assault campaign puts more men in rifle and artillery "
+            "range (the model's artillery share is ~25% against the medics' ~20%). A "
+            "sourced casualty radius for shells would move it."),
         Pattern(
             "artillery-casualty-share", "Artillery's share of casualties, 2024-25",
             "campaign", (S_ISTORIES,),
@@ -567,13 +570,13 @@ def _fixed_patterns() -> list[Pattern]:
             Range(0.10, 0.25, "10-25% (the spread of the official estimates)"),
             f"killed / (killed + wounded), `{CAMPAIGN}` to {CAMPAIGN_END}", "share",
             killed_share,
-            "The killed share follows the kill/wound split of the FPV, bomber and shell "
-            "rings and of small-arms hits (model.md §11). Casualty care (§11b) and "
-            "weighted targeting (§8.6) took it from 41% to 30% by sparing the fallen; "
-            "the calibration fits only the radio FPV's inner-ring kill shares, and those "
-            "also set how many casualties there are. Calibrating the killed share among "
-            "casualties of each weapon separately from its casualty rate (shells and "
-            "small arms too) against the killed counts would fix it."),
+            "The killed share follows each weapon's share of the men it hits who die "
+            "(model.md §11): shells and bombs kill 12-16% (set from the 5-20% lethality "
+            "of fragments in the historical record), rifles a third (likewise), the radio "
+            "FPV what the calibration fits to the killed counts through its "
+            "killed_share_scale, which moves the killed share without moving the casualty "
+            "counts. Casualty care (§11b) and weighted targeting (§8.6) spare the fallen "
+            "a second strike."),
         Pattern(
             "fpv-strike-bunched-vs-dispersed",
             "An FPV strike hurts more men in a bunched group than in dispersed infantry",
