@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import functools
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 import dronefront
 from dronefront.campaign.lessons import (
@@ -142,12 +144,33 @@ def test_drone_side_state_applies_to_the_defenders_teams_on_request(tmp_path):
     assert sim.state.drones.policy.size  # the state is built from the changed scenario
 
 
+def _format_one(tmp_path):
+    """The shipped file as a format-1 file wrote it: no coherence rules, no ammunition,
+    and no ``side`` on the drone side's state."""
+    data = yaml.safe_load(Path(SHIPPED).read_text())
+    data["format"] = "dronefront-lessons/1"
+    for key in ("requires", "ammunition"):
+        data["attacker"].pop(key, None)
+    data["drone_side"].pop("side", None)
+    path = tmp_path / "old.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
 def test_old_format_files_load_and_apply_and_bad_input_names_the_field(tmp_path):
-    old = read_lessons(SHIPPED)
+    old = read_lessons(_format_one(tmp_path))
     assert old.format == "dronefront-lessons/1" and old.attacker.requires is None
+    assert old.attacker.battalions == read_lessons(SHIPPED).attacker.battalions
     assert _lessons().format == FORMAT == "dronefront-lessons/2"
-    state = Sim(load_scenario("fortified-line-breach-veterans"), seed=1, events=False).state
-    assert state.platoons.engage[state.platoons.side == 0].all()  # the file's drills
+    # The old file applies as the new one does: the same veterans' doctrines, which are
+    # not the scenario's own orders.
+    drills = []
+    for overrides in ([f"lessons.file={_format_one(tmp_path)}"], [],
+                      ["lessons.doctrine=false"]):
+        p = Sim(load_scenario("fortified-line-breach-veterans", overrides), seed=1,
+                events=False).state.platoons
+        drills.append(np.stack([p.freeze, p.disperse, p.engage, p.decoy])[:, p.side == 0])
+    assert np.array_equal(drills[0], drills[1]) and not np.array_equal(drills[1], drills[2])
     _file(tmp_path)
     text = (tmp_path / "l.yaml").read_text().replace("side: defender", "side: attacker")
     (tmp_path / "bad.yaml").write_text(text)
