@@ -29,9 +29,9 @@ import pandas as pd
 from dronefront.experiments.abc import ABCResult, ABCSettings, calibrate_abc
 from dronefront.experiments.calibration import CalibrationPlan, load_calibration
 from dronefront.experiments.forecast import Posterior, forecast
+from dronefront.validation.page import CALIBRATION_BEGIN as BEGIN
+from dronefront.validation.page import CALIBRATION_END as END
 
-BEGIN = "<!-- calibration-validation:begin (written by dronefront.experiments.validation) -->"
-END = "<!-- calibration-validation:end -->"
 KURSK = Path(__file__).resolve().parents[3] / "examples" / "calibrate-kursk.yaml"
 SPLIT = dt.date(2024, 12, 27)
 

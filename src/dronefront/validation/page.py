@@ -82,12 +82,37 @@ def page_text(rows: list[Row], seeds: int, lanchester: list[str]) -> str:
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
+#: The block of out-of-sample calibration checks that ``python -m
+#: dronefront.experiments.validation`` writes into the page (an hour of fitting): the
+#: pattern page keeps it as it stands.
+CALIBRATION_BEGIN = ("<!-- calibration-validation:begin "
+                     "(written by dronefront.experiments.validation) -->")
+CALIBRATION_END = "<!-- calibration-validation:end -->"
+
+
 def _existing_lanchester(page: Path) -> list[str]:
     if not page.exists():
         return []
-    text = page.read_text(encoding="utf-8")
+    text = page.read_text(encoding="utf-8").split(CALIBRATION_BEGIN, 1)[0]
     at = text.find(LANCHESTER_HEADING)
-    return text[at:].splitlines() if at >= 0 else []
+    return text[at:].rstrip("\n").splitlines() if at >= 0 else []
+
+
+def keep_calibration_block(page: Path, text: str) -> str:
+    """``text`` (a new page) followed by the calibration block of the page at ``page``,
+    if it has one, unchanged.
+
+    >>> import tempfile
+    >>> old = Path(tempfile.mkdtemp()) / "validation.md"
+    >>> _ = old.write_text(f"old\\n{CALIBRATION_BEGIN}\\nfits\\n{CALIBRATION_END}\\n")
+    >>> keep_calibration_block(old, "new\\n").splitlines()[-2:]
+    ['fits', '<!-- calibration-validation:end -->']
+    """
+    old = page.read_text(encoding="utf-8") if page.exists() else ""
+    if CALIBRATION_BEGIN not in old or CALIBRATION_END not in old:
+        return text
+    block = old.split(CALIBRATION_BEGIN, 1)[1].split(CALIBRATION_END, 1)[0]
+    return f"{text.rstrip()}\n\n{CALIBRATION_BEGIN}{block}{CALIBRATION_END}\n"
 
 
 def write_page(docs: Path, seeds: int = DEFAULT_SEEDS, workers: int | None = None,
@@ -104,7 +129,7 @@ def write_page(docs: Path, seeds: int = DEFAULT_SEEDS, workers: int | None = Non
         part = _existing_lanchester(page)
     runs = Runs(seeds, workers=workers or default_workers(), progress=progress)
     rows = evaluate(all_patterns(), runs)
-    return write_text(page, page_text(rows, seeds, part))
+    return write_text(page, keep_calibration_block(page, page_text(rows, seeds, part)))
 
 
 def main(argv: list[str] | None = None) -> None:
