@@ -28,6 +28,7 @@ from dataclasses import fields
 import numpy as np
 
 from dronefront.arguments import check_seed
+from dronefront.engine.batch import stacked
 from dronefront.engine.events import EventLog
 from dronefront.engine.result import Result
 from dronefront.engine.series import SERIES, batch_recorder
@@ -120,28 +121,12 @@ def stack_states(states: Sequence[State]) -> list[str]:
     return apart
 
 
-def stacked(views: Sequence[np.ndarray]) -> np.ndarray | None:
-    """The stacked array whose rows ``views`` are (row ``r`` of it is ``views[r]``), or None
-    where they are not the rows of one array (a column kept per replicate)."""
-    first = views[0]
-    block = first.base
-    if not isinstance(block, np.ndarray) or block.shape != (len(views), *first.shape) \
-            or not block.flags.c_contiguous:
-        return None
-    step = block.strides[0]
-    origin = block.__array_interface__["data"][0]
-    for r, view in enumerate(views):
-        if view.base is not block or view.__array_interface__["data"][0] != origin + r * step:
-            return None
-    return block
-
-
 class Ensemble:
     """R replicates of one scenario (one per seed) over stacked arrays, stepped in lockstep.
 
     ``sims[r]`` is replicate ``r``'s run (its state, stages, log and series); the stages
     are built per replicate after ``stack_states``, and a stage class that defines
-    ``batch(stages) -> BatchCall | None`` advances all replicates in one call.
+    ``batch(stages, states) -> BatchCall | None`` advances all replicates in one call.
     """
 
     def __init__(self, scenario: Scenario, seeds: Sequence[int], *,
@@ -172,7 +157,7 @@ class Ensemble:
             for k in range(len(names[0])):
                 stages = [sim.stages[k] for sim in self.sims]
                 batch = getattr(type(stages[0]), "batch", None)
-                self.calls.append(batch(stages) if batch is not None else None)
+                self.calls.append(batch(stages, states) if batch is not None else None)
         self.record = batch_recorder(self.states, self.series)
         share = (time.perf_counter() - started) / len(seeds)
         for sim in self.sims:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 import numba as nb
 import numpy as np
 
+from dronefront.engine.batch import stacked
 from dronefront.engine.state import FATES, FLYING, HEALTHY, IDLE, KILLED, WOUNDED, State
 
 SERIES = ("healthy", "wounded", "killed", "drones_idle", "drones_flying", *FATES,
@@ -46,8 +47,6 @@ def batch_recorder(states: list[State], series: np.ndarray
     """For an ensemble (``engine/ensemble.py``): a call ``record(row)`` that fills row
     ``row`` of every replicate's series (``series``: ``(R, steps, 2, len(SERIES))``) in one
     kernel call, as ``Recorder`` fills each; None where a column it reads is not stacked."""
-    from dronefront.engine.ensemble import stacked
-
     blocks = [stacked([getattr(getattr(s, table), name) for s in states])
               for table, name in (("soldiers", "side"), ("soldiers", "status"),
                                   ("drones", "side"), ("drones", "state"),
