@@ -14,8 +14,12 @@ terminal dive may miss (``terminal_misses``): each sortie ends in exactly one of
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import numba as nb
 import numpy as np
 
+from dronefront.engine.batch import rows, stacked_view
 from dronefront.engine.events import EXTRA_CAUSES, EventLog
 from dronefront.engine.rng import normals, uniforms
 from dronefront.engine.spatial import nonzero
@@ -188,9 +192,42 @@ class Jamming:
         self.autonomy = bool((t.autonomy_range[state.drones.dtype] > 0).any())
 
     def __call__(self, state: State, log: EventLog) -> None:
-        d, ints = state.drones, self.ints
         n_range, n_jam = fk.link_losses(state.step, self.key, self.tethers, self.links,
-                                        self.jammers, ints)
+                                        self.jammers, self.ints)
+        if n_range or n_jam or self.autonomy:
+            self.settle(state, log, self.ints, n_range, n_jam)
+
+    @classmethod
+    def batch(cls, stages: list[Jamming], states: list[State]
+              ) -> Callable[[list[State], list[EventLog]], None] | None:
+        """One kernel call that finds every replicate's lost links (``engine/batch.py``);
+        the sorties are ended per replicate, only in replicates that lost some (or, with
+        autonomous types, in every replicate, as a single run's call does)."""
+        views = [stacked_view([getattr(s, name) for s in stages])
+                 for name in ("tethers", "links", "jammers")]
+        if any(v is None for v in views):
+            return None
+        tethers, links, jammers = views
+        keys = np.array([s.key for s in stages], np.uint64)
+        ints = np.empty((len(stages), stages[0].ints.shape[0]), np.int64)
+        counts = np.zeros((len(stages), 2), np.int64)
+        busy = np.zeros(len(stages), np.int64)
+        every = np.arange(len(stages))
+        autonomy = any(s.autonomy for s in stages)
+
+        def call(states: list[State], logs: list[EventLog]) -> None:
+            n = _link_losses_rows(states[0].step, keys, tethers, links, jammers, ints, counts,
+                                  busy)
+            for r in (every if autonomy else busy[:n].tolist()):
+                stages[r].settle(states[r], logs[r], ints[r], counts[r, 0], counts[r, 1])
+
+        return call
+
+    def settle(self, state: State, log: EventLog, ints: np.ndarray, n_range: int,
+               n_jam: int) -> None:
+        """End the sorties ``link_losses`` listed in ``ints``: ``n_range`` out of range,
+        then ``n_jam`` jammed (those guiding themselves keep flying)."""
+        d = state.drones
         if n_range:
             end_sorties(state, log, ints[:n_range].copy(), CRASHED, "crash", self.range_cause)
         auto = autonomous_legs(state, log) if self.autonomy else None
@@ -200,6 +237,23 @@ class Jamming:
             if auto is not None:
                 jammed = jammed[~auto[jammed]]  # guiding itself: no link left to jam
             end_sorties(state, log, jammed, JAMMED, "jam_loss", self.jam_cause)
+
+
+@nb.njit(cache=True)
+def _link_losses_rows(step, keys, tethers, links, jammers, ints, counts, busy):
+    """``link_losses`` for every replicate of an ensemble (stacked columns, ``keys`` and
+    ``ints`` by replicate); writes the counts to ``counts`` and lists the replicates with
+    any loss at ``busy[:n]``; returns ``n``."""
+    n = 0
+    for r in range(keys.shape[0]):
+        n_range, n_jam = fk.link_losses(step, keys[r], rows(tethers, r), rows(links, r),
+                                        rows(jammers, r), ints[r])
+        counts[r, 0] = n_range
+        counts[r, 1] = n_jam
+        if n_range or n_jam:
+            busy[n] = r
+            n += 1
+    return n
 
 
 def autonomous_legs(state: State, log: EventLog) -> np.ndarray:
