@@ -39,10 +39,17 @@ def stacked(views: Sequence[np.ndarray]) -> np.ndarray | None:
 
 
 def stacked_view(views: Sequence[tuple]) -> tuple | None:
-    """Per replicate kernel views (tuples of columns, one per replicate) as one tuple of
-    stacked columns, or None where some column is not stacked."""
-    out = tuple(stacked([v[i] for v in views]) for i in range(len(views[0])))
-    return None if any(block is None for block in out) else out
+    """Per replicate kernel views (tuples of columns, or of such tuples; one per
+    replicate) as one tuple of stacked columns, nested alike, or None where some column is
+    not stacked."""
+    out = []
+    for i in range(len(views[0])):
+        items = [v[i] for v in views]
+        block = stacked_view(items) if isinstance(items[0], tuple) else stacked(items)
+        if block is None:
+            return None
+        out.append(block)
+    return tuple(out)
 
 
 def same(values: Sequence) -> bool:
