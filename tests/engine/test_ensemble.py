@@ -59,6 +59,10 @@ def test_run_ensemble_is_exported_and_keeps_events_off():
     assert [r.summary["seed"] for r in results] == [7, 8]
     assert all(r.events.num_rows == 0 for r in results)
     _same(results, scenario, [7, 8], events=False)
+    # one replicate: no batched calls, the same result
+    single = dronefront.Ensemble(scenario, [9], events=False)
+    assert single.batched == []
+    _same(single.run(), scenario, [9], events=False)
 
 
 def test_tables_are_views_of_stacked_arrays():

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import fields
 
 import numpy as np
 
@@ -149,16 +148,21 @@ class Ensemble:
         self.logs = [sim.log for sim in self.sims]
         self.steps = steps
         names = [tuple(stage.name for stage in sim.stages) for sim in self.sims]
-        #: one entry per stage: its batched call, or None (called once per replicate); all
-        #: None where replicates run different stages (then each runs its own in order)
-        self.calls: list[BatchCall | None] = []
+        #: whether all replicates run the same stages (else each steps on its own, as a
+        #: single run, with no batched calls)
         self.lockstep = all(n == names[0] for n in names)
-        if self.lockstep:
+        #: one entry per stage: its batched call, or None (called once per replicate)
+        self.calls: list[BatchCall | None] = [None] * len(names[0])
+        self.record: Callable[[int], None] | None = None
+        # one replicate: no batched calls (they would only add their wrappers' cost)
+        if self.lockstep and len(states) > 1:
             for k in range(len(names[0])):
                 stages = [sim.stages[k] for sim in self.sims]
                 batch = getattr(type(stages[0]), "batch", None)
-                self.calls.append(batch(stages, states) if batch is not None else None)
-        self.record = batch_recorder(self.states, self.series)
+                self.calls[k] = batch(stages, states) if batch is not None else None
+            self.record = batch_recorder(states, self.series)
+        #: seconds spent per stage (all replicates), then recording
+        self.spent = [0.0] * (len(names[0]) + 1)
         share = (time.perf_counter() - started) / len(seeds)
         for sim in self.sims:
             sim.init_seconds = share
@@ -173,35 +177,31 @@ class Ensemble:
     def step(self) -> None:
         """Advance every replicate one step: each stage in order (batched or once per
         replicate), then the series row."""
-        sims, states, logs = self.sims, self.states, self.logs
-        clock = time.perf_counter
-        share = 1.0 / len(sims)
-        t0 = clock()
-        if self.lockstep:
-            for k, call in enumerate(self.calls):
-                if call is not None:
-                    call(states, logs)
-                else:
-                    for sim in sims:
-                        sim.stages[k](sim.state, sim.log)
-                t1 = clock()
-                for sim in sims:
-                    sim.spent[k] += (t1 - t0) * share
-                t0 = t1
-        else:
+        sims, states, logs, spent = self.sims, self.states, self.logs, self.spent
+        if not self.lockstep:
             for sim in sims:
-                for stage in sim.stages:
-                    stage(sim.state, sim.log)
+                sim.step()
+            return
+        clock = time.perf_counter
+        t0 = clock()
+        for k, call in enumerate(self.calls):
+            if call is not None:
+                call(states, logs)
+            else:
+                for sim in sims:
+                    sim.stages[k](sim.state, sim.log)
+            t1 = clock()
+            spent[k] += t1 - t0
+            t0 = t1
         step = states[0].step
         if self.record is not None:
             self.record(step)
         else:
             for sim in sims:
                 sim.recorder(sim.state, step)
-        t1 = clock()
-        for sim in sims:
-            sim.spent[-1] += (t1 - t0) * share
-            sim.state.step += 1
+        for state in states:
+            state.step += 1
+        spent[-1] += clock() - t0
 
     def run(self) -> list[Result]:
         """Run every remaining step; one ``Result`` per replicate, in seed order."""
@@ -211,6 +211,14 @@ class Ensemble:
         share = (time.perf_counter() - started) / len(self.sims)
         for sim in self.sims:
             sim.run_seconds += share
+        return self.results()
+
+    def results(self) -> list[Result]:
+        """One ``Result`` per replicate, of the steps run so far (a stage's seconds in
+        lockstep are shared evenly between the replicates)."""
+        if self.lockstep:
+            for sim in self.sims:
+                sim.spent = [seconds / len(self.sims) for seconds in self.spent]
         return [sim.result() for sim in self.sims]
 
 

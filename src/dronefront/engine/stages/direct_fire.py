@@ -205,7 +205,6 @@ class DirectFire:
     def __call__(self, state: State, log: EventLog) -> None:
         if self.armed.size == 0:
             return
-        s = state.soldiers
         care = state.care
         hit = _fire(self.armed, self.fire, self.bodies, state.platoons.side, self.shelter,
                     self.keys, state.step, state.counters.direct_shots, care.helping,
