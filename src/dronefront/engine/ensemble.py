@@ -148,14 +148,15 @@ class Ensemble:
         self.logs = [sim.log for sim in self.sims]
         self.steps = steps
         names = [tuple(stage.name for stage in sim.stages) for sim in self.sims]
-        #: whether all replicates run the same stages (else each steps on its own, as a
-        #: single run, with no batched calls)
+        #: whether all replicates run the same stages
         self.lockstep = all(n == names[0] for n in names)
         #: one entry per stage: its batched call, or None (called once per replicate)
         self.calls: list[BatchCall | None] = [None] * len(names[0])
         self.record: Callable[[int], None] | None = None
-        # one replicate: no batched calls (they would only add their wrappers' cost)
-        if self.lockstep and len(states) > 1:
+        #: whether the replicates step together (stage by stage, with batched calls): not
+        #: for one replicate (it steps as a single run) or replicates with different stages
+        self.together = self.lockstep and len(states) > 1
+        if self.together:
             for k in range(len(names[0])):
                 stages = [sim.stages[k] for sim in self.sims]
                 batch = getattr(type(stages[0]), "batch", None)
@@ -178,7 +179,7 @@ class Ensemble:
         """Advance every replicate one step: each stage in order (batched or once per
         replicate), then the series row."""
         sims, states, logs, spent = self.sims, self.states, self.logs, self.spent
-        if not self.lockstep:
+        if not self.together:  # each replicate steps as a single run
             for sim in sims:
                 sim.step()
             return
@@ -216,7 +217,7 @@ class Ensemble:
     def results(self) -> list[Result]:
         """One ``Result`` per replicate, of the steps run so far (a stage's seconds in
         lockstep are shared evenly between the replicates)."""
-        if self.lockstep:
+        if self.together:
             for sim in self.sims:
                 sim.spent = [seconds / len(self.sims) for seconds in self.spent]
         return [sim.result() for sim in self.sims]
