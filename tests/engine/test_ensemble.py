@@ -65,6 +65,19 @@ def test_run_ensemble_is_exported_and_keeps_events_off():
     _same(single.run(), scenario, [9], events=False)
 
 
+def test_decoy_dummies_and_batched_flight_equal_single_runs():
+    # the flight stage's per-replicate part skips replicates with nothing in the air, and
+    # dummies are looked for only while drones fly: both paths must agree
+    unit = "sides.attacker.units.0."
+    scenario = load_scenario("fpv-drill", [f"{unit}doctrine.drill=[decoy,engage]",
+                                           f"{unit}doctrine.decoy_kind=dummy"])
+    ensemble = Ensemble(scenario, [1, 2, 3])
+    assert {"movement", "jamming", "flight"} <= set(ensemble.batched)
+    results = ensemble.run()
+    _same(results, scenario, [1, 2, 3])
+    assert sum((r.events.to_pandas()["kind"] == "decoy").sum() for r in results) > 0
+
+
 def test_tables_are_views_of_stacked_arrays():
     scenario = load_scenario("layered-defence")
     states = [build_state(scenario, seed) for seed in (1, 2, 3)]
