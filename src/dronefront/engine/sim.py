@@ -89,8 +89,9 @@ class Sim:
 
     def __init__(self, scenario: Scenario, seed: int = 0, *, events: bool = True) -> None:
         started = time.perf_counter()
+        check_scenario(scenario)
         self.seed = check_seed(seed)
-        scenario, state = initial_state(check_scenario(scenario), self.seed)
+        scenario, state = initial_state(scenario, self.seed)
         self._bind(scenario, state, events,
                    np.zeros((scenario.steps, 2, len(SERIES)), np.int64), started)
 
