@@ -18,6 +18,7 @@ from dronefront.lazy import lazy_exports
 if TYPE_CHECKING:
     from dronefront.api import run
     from dronefront.campaign import Campaign, CampaignResult, load_campaign, run_campaign
+    from dronefront.engine.ensemble import Ensemble, run_ensemble
     from dronefront.engine.result import Result
     from dronefront.engine.sim import Sim
     from dronefront.errors import UserError
@@ -29,6 +30,7 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "api": ["run"],
     "campaign": ["Campaign", "CampaignResult", "load_campaign", "run_campaign"],
+    "engine.ensemble": ["Ensemble", "run_ensemble"],
     "engine.result": ["Result"],
     "engine.sim": ["Sim"],
     "errors": ["UserError"],
@@ -36,8 +38,8 @@ _EXPORTS = {
     "scenario.models": ["Scenario"],
 }
 __all__ = [
-    "Campaign", "CampaignResult", "Result", "Scenario", "Sim", "UserError", "builtin_names",
-    "load_campaign", "load_scenario", "run", "run_campaign",
+    "Campaign", "CampaignResult", "Ensemble", "Result", "Scenario", "Sim", "UserError",
+    "builtin_names", "load_campaign", "load_scenario", "run", "run_campaign", "run_ensemble",
 ]
 
 

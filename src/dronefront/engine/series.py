@@ -10,9 +10,12 @@ shots).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numba as nb
 import numpy as np
 
+from dronefront.engine.batch import stacked
 from dronefront.engine.state import FATES, FLYING, HEALTHY, IDLE, KILLED, WOUNDED, State
 
 SERIES = ("healthy", "wounded", "killed", "drones_idle", "drones_flying", *FATES,
@@ -37,6 +40,38 @@ class Recorder:
     def __call__(self, state: State, row: int) -> None:
         """Fill row ``row`` with the counts of ``state`` as it stands now."""
         _record_row(self.series, row, self.columns)
+
+
+def batch_recorder(states: list[State], series: np.ndarray
+                   ) -> Callable[[int], None] | None:
+    """For an ensemble (``engine/ensemble.py``): a call ``record(row)`` that fills row
+    ``row`` of every replicate's series (``series``: ``(R, steps, 2, len(SERIES))``) in one
+    kernel call, as ``Recorder`` fills each; None where a column it reads is not stacked."""
+    blocks = [stacked([getattr(getattr(s, table), name) for s in states])
+              for table, name in (("soldiers", "side"), ("soldiers", "status"),
+                                  ("drones", "side"), ("drones", "state"),
+                                  ("counters", "fates"), ("counters", "shells"),
+                                  ("counters", "shots"), ("counters", "direct_shots"))]
+    if any(b is None for b in blocks):
+        return None
+    columns = (*blocks[:5], tuple(blocks[5:]))
+
+    def record(row: int) -> None:
+        _record_rows(series, row, columns)
+
+    return record
+
+
+@nb.njit(cache=True)
+def _record_rows(series, at, columns):
+    """``_record_row`` for every replicate: ``series`` and the columns have a leading
+    replicate axis."""
+    soldier_side, status, drone_side, drone_state, fates, rounds = columns
+    shells, shots, direct_shots = rounds
+    for r in range(series.shape[0]):
+        _record_row(series[r], at, (soldier_side[r], status[r], drone_side[r],
+                                    drone_state[r], fates[r],
+                                    (shells[r], shots[r], direct_shots[r])))
 
 
 @nb.njit(cache=True)

@@ -37,7 +37,7 @@ from dronefront.engine.state import State, build_state
 from dronefront.errors import UserError
 from dronefront.scenario.models import Scenario
 
-__all__ = ["OPTIONAL_STAGES", "SERIES", "STAGE_NAMES", "Sim", "build_stages"]
+__all__ = ["OPTIONAL_STAGES", "SERIES", "STAGE_NAMES", "Sim", "build_stages", "initial_state"]
 
 #: The order of one step. Stages in ``OPTIONAL_STAGES`` are built only where a scenario
 #: needs them (``build_stages``); the others run in every engagement.
@@ -62,27 +62,57 @@ def build_stages(state: State) -> list[Stage]:
             CounterDrone(state), DirectFire(state), Morale(state)]
 
 
+def check_scenario(scenario: object) -> Scenario:
+    """``scenario`` if it is a ``Scenario``, else the one-line ``UserError``."""
+    if not isinstance(scenario, Scenario):
+        raise UserError(f"must be a Scenario (load_scenario reads a name or file), not "
+                        f"{type(scenario).__name__}", field="scenario")
+    return scenario
+
+
+def initial_state(scenario: Scenario, seed: int) -> tuple[Scenario, State]:
+    """The state a run of ``scenario`` with ``seed`` starts from, and the scenario it runs
+    (a lessons file may field the defender's drone side: ``campaign.lessons.imported``)."""
+    if scenario.lessons is None:
+        return scenario, build_state(scenario, seed)
+    # veterans' doctrine, the drone side and veterans' skills from a lessons file
+    from dronefront.campaign.lessons import apply_veterans, imported
+
+    scenario, doctrines = imported(scenario, seed)
+    state = build_state(scenario, seed, doctrines)
+    apply_veterans(state, scenario)
+    return scenario, state
+
+
 class Sim:
     """One engagement: state arrays plus the ordered stages that advance them."""
 
     def __init__(self, scenario: Scenario, seed: int = 0, *, events: bool = True) -> None:
         started = time.perf_counter()
-        if not isinstance(scenario, Scenario):
-            raise UserError(f"must be a Scenario (load_scenario reads a name or file), not "
-                            f"{type(scenario).__name__}", field="scenario")
+        check_scenario(scenario)
         self.seed = check_seed(seed)
-        if scenario.lessons is None:
-            self.state = build_state(scenario, self.seed)
-        else:  # veterans' doctrine, the drone side and veterans' skills from a lessons file
-            from dronefront.campaign.lessons import apply_veterans, imported
+        scenario, state = initial_state(scenario, self.seed)
+        self._bind(scenario, state, events,
+                   np.zeros((scenario.steps, 2, len(SERIES)), np.int64), started)
 
-            scenario, doctrines = imported(scenario, self.seed)
-            self.state = build_state(scenario, self.seed, doctrines)
-            apply_veterans(self.state, scenario)
+    @classmethod
+    def over(cls, scenario: Scenario, seed: int, state: State, series: np.ndarray, *,
+             events: bool = True) -> Sim:
+        """A run over a state already built by ``initial_state(scenario, seed)`` (the
+        ensemble re-homes its arrays first), recording into ``series``
+        (``(steps, 2, len(SERIES))`` int64, zeros)."""
+        sim = cls.__new__(cls)
+        sim.seed = seed
+        sim._bind(scenario, state, events, series, time.perf_counter())
+        return sim
+
+    def _bind(self, scenario: Scenario, state: State, events: bool, series: np.ndarray,
+              started: float) -> None:
+        self.state = state
         self.scenario = scenario
         self.log = EventLog() if events else _Discard()
         self.stages = build_stages(self.state)
-        self.series = np.zeros((scenario.steps, 2, len(SERIES)), np.int64)
+        self.series = series
         self.recorder = Recorder(self.state, self.series)
         # seconds spent per stage, then recording; ``stage_seconds`` names them
         self.spent = [0.0] * (len(self.stages) + 1)

@@ -12,10 +12,12 @@ ground (posture ``prone``: suppressed, or their broken platoon went to ground) d
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numba as nb
 import numpy as np
 
+from dronefront.engine.batch import rows, same, stacked_view
 from dronefront.engine.events import EventLog
 from dronefront.engine.formulas import Shelter, exposure
 from dronefront.engine.rng import uniform
@@ -65,6 +67,26 @@ def _rosters(status, platoon, side, count, n_side0):
             by_side[fill_side[side[i]]] = i
             fill_side[side[i]] += 1
     return first, members, by_side
+
+
+@nb.njit(cache=True)
+def _fire_rows(armed, fire, bodies, p_side, shelter, keys, step, direct_shots, busy,
+               last_shot, outputs):
+    """``_fire`` for every replicate of an ensemble (stacked columns, ``keys`` by
+    replicate): ``outputs`` = ``(hits, counts, replicates)``: replicate ``r``'s hits at
+    ``hits[r, :counts[r]]``, the replicates with hits listed first in ``replicates``;
+    returns how many have hits."""
+    hits, counts, replicates = outputs
+    n = 0
+    for r in range(keys.shape[0]):
+        hit = _fire(armed, fire, rows(bodies, r), p_side[r], shelter, keys[r], step,
+                    direct_shots[r], busy[r], last_shot[r])
+        counts[r] = hit.shape[0]
+        hits[r, :hit.shape[0]] = hit
+        if hit.shape[0]:
+            replicates[n] = r
+            n += 1
+    return n
 
 
 @nb.njit(cache=True)
@@ -183,18 +205,53 @@ class DirectFire:
     def __call__(self, state: State, log: EventLog) -> None:
         if self.armed.size == 0:
             return
-        s = state.soldiers
         care = state.care
         hit = _fire(self.armed, self.fire, self.bodies, state.platoons.side, self.shelter,
                     self.keys, state.step, state.counters.direct_shots, care.helping,
                     care.last_shot)
-        if hit.size == 0:
-            return
-        code = state.small_arms_code
-        mark_wounded(state, hit[s.status[hit] == WOUNDED])
-        s.cause[hit] = code
-        state.casualty_epoch += 1
-        state.shocks.append((s.x[hit], s.y[hit], SHOCK_FALLEN))
-        if log.keeps:
-            log.add(state.step, "casualty", s.side[hit], s.x[hit], s.y[hit], weapon=code,
-                    cause=code, platoon=s.platoon[hit], target=hit, value=s.status[hit])
+        if hit.size:
+            land(state, log, hit)
+
+    @classmethod
+    def batch(cls, stages: list[DirectFire], states: list[State]
+              ) -> Callable[[list[State], list[EventLog]], None] | None:
+        """One kernel call that fires for every replicate (``engine/batch.py``); hits are
+        landed per replicate, only in replicates with hits. None where the armed platoons
+        or fire parameters differ or a column is not stacked."""
+        first = stages[0]
+        if first.armed.size == 0 or not same([(s.armed, s.fire, s.shelter) for s in stages]):
+            return None
+        columns_ = stacked_view([(s.bodies, (st.platoons.side, st.counters.direct_shots,
+                                             st.care.helping, st.care.last_shot))
+                                 for s, st in zip(stages, states, strict=True)])
+        if columns_ is None:
+            return None
+        bodies, (p_side, direct_shots, helping, last_shot) = columns_
+        keys = np.stack([s.keys for s in stages])
+        hits = np.empty((len(stages), states[0].soldiers.n), np.int64)
+        counts = np.zeros(len(stages), np.int64)
+        busy = np.zeros(len(stages), np.int64)
+        armed, fire, shelter = first.armed, first.fire, first.shelter
+        outputs = (hits, counts, busy)
+
+        def call(states: list[State], logs: list[EventLog]) -> None:
+            n = _fire_rows(armed, fire, bodies, p_side, shelter, keys, states[0].step,
+                           direct_shots, helping, last_shot, outputs)
+            for r in busy[:n].tolist():
+                land(states[r], logs[r], hits[r, :counts[r]].copy())
+
+        return call
+
+
+def land(state: State, log: EventLog, hit: np.ndarray) -> None:
+    """This step's direct-fire hits (soldiers, ascending) become casualties: causes, wound
+    history, the casualty epoch, shocks and events."""
+    s = state.soldiers
+    code = state.small_arms_code
+    mark_wounded(state, hit[s.status[hit] == WOUNDED])
+    s.cause[hit] = code
+    state.casualty_epoch += 1
+    state.shocks.append((s.x[hit], s.y[hit], SHOCK_FALLEN))
+    if log.keeps:
+        log.add(state.step, "casualty", s.side[hit], s.x[hit], s.y[hit], weapon=code,
+                cause=code, platoon=s.platoon[hit], target=hit, value=s.status[hit])

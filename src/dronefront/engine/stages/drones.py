@@ -14,8 +14,12 @@ terminal dive may miss (``terminal_misses``): each sortie ends in exactly one of
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import numba as nb
 import numpy as np
 
+from dronefront.engine.batch import rows, same, stacked_view
 from dronefront.engine.events import EXTRA_CAUSES, EventLog
 from dronefront.engine.rng import normals, uniforms
 from dronefront.engine.spatial import nonzero
@@ -188,9 +192,42 @@ class Jamming:
         self.autonomy = bool((t.autonomy_range[state.drones.dtype] > 0).any())
 
     def __call__(self, state: State, log: EventLog) -> None:
-        d, ints = state.drones, self.ints
         n_range, n_jam = fk.link_losses(state.step, self.key, self.tethers, self.links,
-                                        self.jammers, ints)
+                                        self.jammers, self.ints)
+        if n_range or n_jam or self.autonomy:
+            self.settle(state, log, self.ints, n_range, n_jam)
+
+    @classmethod
+    def batch(cls, stages: list[Jamming], states: list[State]
+              ) -> Callable[[list[State], list[EventLog]], None] | None:
+        """One kernel call that finds every replicate's lost links (``engine/batch.py``);
+        the sorties are ended per replicate, only in replicates that lost some (or, with
+        autonomous types, in every replicate, as a single run's call does)."""
+        views = [stacked_view([getattr(s, name) for s in stages])
+                 for name in ("tethers", "links", "jammers")]
+        if any(v is None for v in views):
+            return None
+        tethers, links, jammers = views
+        keys = np.array([s.key for s in stages], np.uint64)
+        ints = np.empty((len(stages), stages[0].ints.shape[0]), np.int64)
+        counts = np.zeros((len(stages), 2), np.int64)
+        busy = np.zeros(len(stages), np.int64)
+        every = np.arange(len(stages))
+        autonomy = any(s.autonomy for s in stages)
+
+        def call(states: list[State], logs: list[EventLog]) -> None:
+            n = _link_losses_rows(states[0].step, keys, tethers, links, jammers, ints, counts,
+                                  busy)
+            for r in (every if autonomy else busy[:n].tolist()):
+                stages[r].settle(states[r], logs[r], ints[r], counts[r, 0], counts[r, 1])
+
+        return call
+
+    def settle(self, state: State, log: EventLog, ints: np.ndarray, n_range: int,
+               n_jam: int) -> None:
+        """End the sorties ``link_losses`` listed in ``ints``: ``n_range`` out of range,
+        then ``n_jam`` jammed (those guiding themselves keep flying)."""
+        d = state.drones
         if n_range:
             end_sorties(state, log, ints[:n_range].copy(), CRASHED, "crash", self.range_cause)
         auto = autonomous_legs(state, log) if self.autonomy else None
@@ -200,6 +237,43 @@ class Jamming:
             if auto is not None:
                 jammed = jammed[~auto[jammed]]  # guiding itself: no link left to jam
             end_sorties(state, log, jammed, JAMMED, "jam_loss", self.jam_cause)
+
+
+@nb.njit(cache=True)
+def _link_losses_rows(step, keys, tethers, links, jammers, ints, counts, busy):
+    """``link_losses`` for every replicate of an ensemble (stacked columns, ``keys`` and
+    ``ints`` by replicate); writes the counts to ``counts`` and lists the replicates with
+    any loss at ``busy[:n]``; returns ``n``."""
+    n = 0
+    for r in range(keys.shape[0]):
+        n_range, n_jam = fk.link_losses(step, keys[r], rows(tethers, r), rows(links, r),
+                                        rows(jammers, r), ints[r])
+        counts[r, 0] = n_range
+        counts[r, 1] = n_jam
+        if n_range or n_jam:
+            busy[n] = r
+            n += 1
+    return n
+
+
+@nb.njit(cache=True)
+def _flight_rows(step, dt, night, ttl, sorties, cruise, positions, p_side, tracks, outputs):
+    """``fk.flight_step`` for every replicate of an ensemble (stacked columns);
+    ``outputs`` = ``(ints, reach, counts, replicates)``: each replicate's lists and counts by
+    row, the replicates with drones flying or flat listed first in ``replicates``; returns
+    how many."""
+    ints, reach, counts, replicates = outputs
+    n = 0
+    for r in range(counts.shape[0]):
+        got = fk.flight_step(step, dt, night, ttl, rows(sorties, r), rows(cruise, r),
+                             rows(positions, r), p_side[r], rows(tracks, r), ints[r],
+                             reach[r])
+        for k in range(6):
+            counts[r, k] = got[k]
+        if got[0] or got[1]:
+            replicates[n] = r
+            n += 1
+    return n
 
 
 def autonomous_legs(state: State, log: EventLog) -> np.ndarray:
@@ -261,12 +335,52 @@ class Flight:
         self.dummies = bool(state.platoons.decoy_dummy.any())
 
     def __call__(self, state: State, log: EventLog) -> None:
+        ints, reach = self.ints, self.reach
+        counts = fk.flight_step(
+            state.step, state.dt, state.scenario.night, state.track_ttl, self.sorties,
+            self.cruise, self.positions, state.platoons.side, self.tracks, ints, reach)
+        if counts[0] or counts[1]:
+            self.settle(state, log, ints, reach, *counts)
+
+    @classmethod
+    def batch(cls, stages: list[Flight], states: list[State]
+              ) -> Callable[[list[State], list[EventLog]], None] | None:
+        """One ``flight_step`` kernel call for every replicate (``engine/batch.py``); the
+        rest of the step (targets, returns, strikes, dummies) runs per replicate, only in
+        replicates with drones in the air or flat batteries."""
+        if not same([(st.dt, st.scenario.night, st.track_ttl) for st in states]):
+            return None
+        columns_ = stacked_view([(s.sorties, s.cruise, s.positions, st.platoons.side,
+                                  s.tracks) for s, st in zip(stages, states, strict=True)])
+        if columns_ is None:
+            return None
+        sorties, cruise, positions, p_side, tracks = columns_
+        r_n = len(stages)
+        ints = np.empty((r_n, stages[0].ints.shape[0]), np.int64)
+        reach = np.empty((r_n, stages[0].reach.shape[0]))
+        counts = np.zeros((r_n, 6), np.int64)
+        busy = np.zeros(r_n, np.int64)
+        first = states[0]
+        constants = (first.dt, first.scenario.night, first.track_ttl)
+        outputs = (ints, reach, counts, busy)
+
+        def call(states: list[State], logs: list[EventLog]) -> None:
+            dt, night, ttl = constants
+            n = _flight_rows(states[0].step, dt, night, ttl, sorties, cruise, positions,
+                             p_side, tracks, outputs)
+            for r in busy[:n].tolist():
+                stages[r].settle(states[r], logs[r], ints[r], reach[r], *counts[r].tolist())
+
+        return call
+
+    def settle(self, state: State, log: EventLog, ints: np.ndarray, reach: np.ndarray,
+               n_fly: int, n_flat: int, n_pick: int, n_home: int, n_strike: int,
+               n_bomb: int) -> None:
+        """The step after ``fk.flight_step`` (its counts and lists in ``ints``, ``reach``):
+        flat batteries, targets for the drones that need one and their move, returns and
+        strikes."""
         d, s, p_side = state.drones, state.soldiers, state.platoons.side
         step, dt, n, ttl = state.step, state.dt, d.n, state.track_ttl
-        ints, reach = self.ints, self.reach
-        n_fly, n_flat, n_pick, n_home, n_strike, n_bomb = fk.flight_step(
-            step, dt, state.scenario.night, ttl, self.sorties, self.cruise, self.positions,
-            p_side, self.tracks, ints, reach)
         if n_flat:
             end_sorties(state, log, ints[:n_flat].copy(), CRASHED, "crash", self.flat_cause)
         if n_fly == 0:

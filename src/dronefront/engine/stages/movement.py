@@ -14,11 +14,13 @@ soldiers also go prone and stay put) or heads back to its start (``withdraw``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 import numba as nb
 import numpy as np
 
+from dronefront.engine.batch import rows, same, stacked_view
 from dronefront.engine.events import EventLog
 from dronefront.engine.spatial import Grid, nonzero, side_grids, side_grids_parallel
 from dronefront.engine.state import (
@@ -108,6 +110,19 @@ def _march(step, dt, gaits, march, bodies, formation, ground, movement_factor, r
     _move_platoons((0, p.lag.shape[0]), roster, step, dt, gaits, p, b, Formation(*formation),
                    t, movement_factor, rects, helping)
     return side_grids((b.x, b.y, b.status, b.side, phase, KILLED, EVACUATED), frame[0])
+
+
+@nb.njit(cache=True)
+def _march_rows(step, dt, gaits, march, bodies, formation, ground, movement_factor, rects,
+                frame, tending, roster):
+    """``_march`` for every replicate of an ensemble: ``march``, ``bodies``, ``formation``
+    and ``tending`` are stacked (leading replicate axis); returns each one's grids."""
+    grids = []
+    for r in range(bodies[0].shape[0]):
+        grids.append(_march(step, dt, gaits, rows(march, r), rows(bodies, r),
+                            rows(formation, r), ground, movement_factor, rects, frame,
+                            rows(tending, r), roster))
+    return grids
 
 
 @nb.njit(cache=True, parallel=True)
@@ -308,6 +323,39 @@ class Movement:
         state.grids = Grid(*g0), Grid(*g1)
         if self.polygons:  # holding does not enter the grids
             _hold_polygons(state)
+
+    @classmethod
+    def batch(cls, stages: list[Movement], states: list[State]
+              ) -> Callable[[list[State], list[EventLog]], None] | None:
+        """One call that moves every replicate of an ensemble (``engine/batch.py``): the
+        serial kernel on each replicate's rows of the stacked columns. None for the
+        parallel path (large N: per-call overhead is negligible there), or where columns
+        are not stacked or per-run constants differ."""
+        first = stages[0]
+        if first.parallel or not same([(s.rects, s.polygons, s.ground, s.gaits, s.roster,
+                                        s.frame) for s in stages]) \
+                or not same([s.terrain.movement for s in states]):
+            return None
+        views = [stacked_view(tuple(getattr(s, name) for s in stages))
+                 for name in ("march", "bodies", "formation", "tending")]
+        if any(v is None for v in views):
+            return None
+        march, bodies, formation, tending = views
+        constants = (first.gaits, first.ground, first.rects, first.frame, first.roster)
+        polygons = first.polygons
+
+        def call(states: list[State], logs: list[EventLog]) -> None:
+            gaits, ground, rects, frame, roster_ = constants
+            state0 = states[0]
+            grids = _march_rows(state0.step, state0.dt, gaits, march, bodies, formation,
+                                ground, state0.terrain.movement, rects, frame, tending,
+                                roster_)
+            for state, (g0, g1) in zip(states, grids, strict=True):
+                state.grids = Grid(*g0), Grid(*g1)
+                if polygons:
+                    _hold_polygons(state)
+
+        return call
 
 
 def roster(platoon: np.ndarray, n_platoons: int, chunk: int

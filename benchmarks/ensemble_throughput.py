@@ -1,0 +1,62 @@
+"""Ensemble throughput: CPU ms per replicate of an ensemble of R against single runs.
+
+For each R, runs the seeds ``1..R`` once as single ``Sim`` runs and once as one
+``Ensemble`` (``dronefront.run_ensemble``), each ``--repeats`` times, and prints the best
+CPU time (``time.process_time``) per replicate, with the ensemble's speed-up. Kernels are
+compiled (or loaded from Numba's cache) before the clock starts. Usage::
+
+    python benchmarks/ensemble_throughput.py                        # kursk-assault, R = 1 8 64
+    python benchmarks/ensemble_throughput.py --scenario reference-open-field --sizes 8
+    python benchmarks/ensemble_throughput.py --events               # with event logs
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+
+def best(fn, repeats: int) -> float:
+    """Least CPU seconds of ``repeats`` calls of ``fn``."""
+    out = float("inf")
+    for _ in range(repeats):
+        t0 = time.process_time()
+        fn()
+        out = min(out, time.process_time() - t0)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scenario", default="kursk-assault")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1, 8, 64])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--events", action="store_true", help="keep the event logs")
+    args = parser.parse_args()
+
+    from dronefront.engine.ensemble import Ensemble
+    from dronefront.engine.sim import Sim
+    from dronefront.engine.warmup import warmup
+    from dronefront.scenario.loader import load_scenario
+
+    warmup()
+    scenario = load_scenario(args.scenario)
+    Ensemble(scenario, [1, 2], events=args.events).run()  # the batched kernels
+    print(f"{args.scenario}, events {'on' if args.events else 'off'}: CPU ms per replicate "
+          f"(best of {args.repeats})")
+    print(f"{'R':>4} {'single':>9} {'ensemble':>9} {'speed-up':>9}  batched")
+    for r in args.sizes:
+        seeds = list(range(1, r + 1))
+        single = best(lambda seeds=seeds: [Sim(scenario, s, events=args.events).run()
+                                           for s in seeds], args.repeats) / r
+        ensemble = Ensemble(scenario, seeds, events=args.events)
+        batched = ", ".join(ensemble.batched) or "-"
+        together = best(lambda seeds=seeds: Ensemble(scenario, seeds,
+                                                     events=args.events).run(),
+                        args.repeats) / r
+        print(f"{r:>4} {single * 1e3:>9.2f} {together * 1e3:>9.2f} "
+              f"{single / together:>8.2f}x  {batched}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,231 @@
+"""Ensembles: R replicates of one scenario advanced in lockstep over stacked arrays.
+
+Each replicate's state is built as a single run builds it (``sim.initial_state``); then
+every table column is re-homed into one stacked array per column (leading replicate axis,
+``(R, *shape)``) and each replicate's tables are rebound to the views ``stacked[r]``
+(``stack_states``). Tables are never rebound during a run (docs/engine.md), so the views
+stay valid and every in-place write lands in the stacked arrays. Each replicate keeps its
+own stages (their memos), event log, random streams and ``State`` scalars; a stage that
+offers a batched call (``batch``) advances all replicates in one call over the stacked
+arrays, the others are called once per replicate. Replicate ``r`` is bit-identical to
+``Sim(scenario, seeds[r]).run()``.
+
+>>> from dronefront.scenario.loader import load_scenario
+>>> scenario = load_scenario("reference-open-field", ["parameters.N=60"])
+>>> results = run_ensemble(scenario, [1, 2])
+>>> [r.summary["seed"] for r in results]
+[1, 2]
+>>> results[1].summary["sides"] == Sim(scenario, 2).run().summary["sides"]
+True
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from dronefront.arguments import check_seed
+from dronefront.engine.batch import stacked
+from dronefront.engine.events import EventLog
+from dronefront.engine.result import Result
+from dronefront.engine.series import SERIES, batch_recorder
+from dronefront.engine.sim import Sim, check_scenario, initial_state
+from dronefront.engine.state import Layers, State
+from dronefront.errors import UserError
+from dronefront.scenario.models import Scenario
+
+__all__ = ["Ensemble", "run_ensemble", "stack_states", "stacked"]
+
+#: ``State`` fields that hold tables (NamedTuples of arrays, never rebound during a run).
+TABLES = ("soldiers", "platoons", "types", "drones", "batteries", "jammers", "tracks",
+          "counters", "care", "drill", "arms")
+#: ``Layers`` fields that hold arrays or tables never rebound during a run (``contacts``
+#: and ``fire_calls`` are replaced or emptied by the stages: they stay per replicate).
+LAYER_TABLES = ("interceptors", "detectors")
+LAYER_ARRAYS = ("isr_finds_jammers", "team_alive", "team_called", "jammer_called")
+
+#: A batched stage call: advances every replicate by the stage's part of one step.
+BatchCall = Callable[[list[State], list[EventLog]], None]
+
+
+def _restack(values: list, where: str, apart: list[str], memo: dict) -> list:
+    """``values`` (one per replicate) re-homed as views of one stacked array, when all are
+    arrays of one shape and dtype; otherwise the same values (named in ``apart`` if arrays).
+    ``memo`` keeps arrays shared between fields shared."""
+    if not all(isinstance(v, np.ndarray) for v in values):
+        return values
+    key = tuple(id(v) for v in values)
+    if key in memo:
+        return memo[key]
+    first = values[0]
+    if any(v.shape != first.shape or v.dtype != first.dtype for v in values):
+        apart.append(where)
+        return values
+    block = np.stack(values)
+    views = [block[r] for r in range(len(values))]
+    memo[key] = views
+    return views
+
+
+def _restack_table(tables: list, where: str, apart: list[str], memo: dict) -> list:
+    columns = {name: _restack([getattr(t, name) for t in tables], f"{where}.{name}", apart,
+                              memo) for name in tables[0]._fields}
+    return [t._replace(**{name: views[r] for name, views in columns.items()})
+            for r, t in enumerate(tables)]
+
+
+def stack_states(states: Sequence[State]) -> list[str]:
+    """Re-home every table column of ``states`` (replicates of one scenario) into one
+    stacked array per column, ``(R, *shape)``, and rebind each state's tables to the views
+    ``stacked[r]``. Call before any stage is built (stages keep views of the tables).
+    Returns the columns that stay per replicate (their shapes or dtypes differ).
+
+    >>> from dronefront.scenario.loader import load_scenario
+    >>> from dronefront.engine.state import build_state
+    >>> scenario = load_scenario("reference-open-field", ["parameters.N=60"])
+    >>> states = [build_state(scenario, seed) for seed in (1, 2)]
+    >>> stack_states(states)
+    []
+    >>> stacked([s.soldiers.x for s in states]).shape
+    (2, 60)
+    """
+    apart: list[str] = []
+    memo: dict = {}
+    states = list(states)
+    for name in TABLES:
+        tables = [getattr(s, name) for s in states]
+        if any(t is None for t in tables):
+            continue
+        for state, table in zip(states, _restack_table(tables, name, apart, memo),
+                                strict=True):
+            setattr(state, name, table)
+    layers = [s.layers for s in states]
+    if all(isinstance(x, Layers) for x in layers):
+        for name in LAYER_TABLES:
+            tables = _restack_table([getattr(x, name) for x in layers], f"layers.{name}",
+                                    apart, memo)
+            for x, table in zip(layers, tables, strict=True):
+                setattr(x, name, table)
+        for name in LAYER_ARRAYS:
+            views = _restack([getattr(x, name) for x in layers], f"layers.{name}", apart, memo)
+            for x, view in zip(layers, views, strict=True):
+                setattr(x, name, view)
+        for name in layers[0].tallies:
+            views = _restack([x.tallies.get(name) for x in layers], f"layers.tallies.{name}",
+                             apart, memo)
+            for x, view in zip(layers, views, strict=True):
+                x.tallies[name] = view
+    return apart
+
+
+class Ensemble:
+    """R replicates of one scenario (one per seed) over stacked arrays, stepped in lockstep.
+
+    ``sims[r]`` is replicate ``r``'s run (its state, stages, log and series); the stages
+    are built per replicate after ``stack_states``, and a stage class that defines
+    ``batch(stages, states) -> BatchCall | None`` advances all replicates in one call.
+    """
+
+    def __init__(self, scenario: Scenario, seeds: Sequence[int], *,
+                 events: bool = True) -> None:
+        started = time.perf_counter()
+        check_scenario(scenario)
+        seeds = [check_seed(seed) for seed in seeds]
+        if not seeds:
+            raise UserError("an ensemble needs at least one seed", field="seeds")
+        built = [initial_state(scenario, seed) for seed in seeds]
+        states = [state for _, state in built]
+        #: columns kept per replicate (shapes differ between replicates), see stack_states
+        self.apart = stack_states(states)
+        steps = built[0][0].steps
+        self.series = np.zeros((len(seeds), steps, 2, len(SERIES)), np.int64)
+        self.sims = [Sim.over(run_scenario, seed, state, self.series[r], events=events)
+                     for r, (seed, (run_scenario, state)) in enumerate(zip(seeds, built,
+                                                                           strict=True))]
+        self.states = states
+        self.logs = [sim.log for sim in self.sims]
+        self.steps = steps
+        names = [tuple(stage.name for stage in sim.stages) for sim in self.sims]
+        #: whether all replicates run the same stages
+        self.lockstep = all(n == names[0] for n in names)
+        #: one entry per stage: its batched call, or None (called once per replicate)
+        self.calls: list[BatchCall | None] = [None] * len(names[0])
+        self.record: Callable[[int], None] | None = None
+        #: whether the replicates step together (stage by stage, with batched calls): not
+        #: for one replicate (it steps as a single run) or replicates with different stages
+        self.together = self.lockstep and len(states) > 1
+        if self.together:
+            for k in range(len(names[0])):
+                stages = [sim.stages[k] for sim in self.sims]
+                batch = getattr(type(stages[0]), "batch", None)
+                self.calls[k] = batch(stages, states) if batch is not None else None
+            self.record = batch_recorder(states, self.series)
+        #: seconds spent per stage (all replicates), then recording
+        self.spent = [0.0] * (len(names[0]) + 1)
+        share = (time.perf_counter() - started) / len(seeds)
+        for sim in self.sims:
+            sim.init_seconds = share
+
+    @property
+    def batched(self) -> list[str]:
+        """Names of the stages (and ``record``) advanced in one call for all replicates."""
+        out = [stage.name for stage, call in zip(self.sims[0].stages, self.calls,
+                                                 strict=False) if call is not None]
+        return [*out, "record"] if self.record is not None else out
+
+    def step(self) -> None:
+        """Advance every replicate one step: each stage in order (batched or once per
+        replicate), then the series row."""
+        sims, states, logs, spent = self.sims, self.states, self.logs, self.spent
+        if not self.together:  # each replicate steps as a single run
+            for sim in sims:
+                sim.step()
+            return
+        clock = time.perf_counter
+        t0 = clock()
+        for k, call in enumerate(self.calls):
+            if call is not None:
+                call(states, logs)
+            else:
+                for sim in sims:
+                    sim.stages[k](sim.state, sim.log)
+            t1 = clock()
+            spent[k] += t1 - t0
+            t0 = t1
+        step = states[0].step
+        if self.record is not None:
+            self.record(step)
+        else:
+            for sim in sims:
+                sim.recorder(sim.state, step)
+        for state in states:
+            state.step += 1
+        spent[-1] += clock() - t0
+
+    def run(self) -> list[Result]:
+        """Run every remaining step; one ``Result`` per replicate, in seed order."""
+        started = time.perf_counter()
+        while self.states[0].step < self.steps:
+            self.step()
+        share = (time.perf_counter() - started) / len(self.sims)
+        for sim in self.sims:
+            sim.run_seconds += share
+        return self.results()
+
+    def results(self) -> list[Result]:
+        """One ``Result`` per replicate, of the steps run so far (a stage's seconds in
+        lockstep are shared evenly between the replicates)."""
+        if self.together:
+            for sim in self.sims:
+                sim.spent = [seconds / len(self.sims) for seconds in self.spent]
+        return [sim.result() for sim in self.sims]
+
+
+def run_ensemble(scenario: Scenario, seeds: Sequence[int], *,
+                 events: bool = True) -> list[Result]:
+    """Run one replicate of ``scenario`` per seed in one ensemble (``Ensemble``): result
+    ``r`` is bit-identical to ``Sim(scenario, seeds[r], events=events).run()``, faster per
+    replicate since per-call overhead is shared."""
+    return Ensemble(scenario, seeds, events=events).run()
