@@ -82,3 +82,25 @@ def test_unknown_executor_and_bad_workers():
         make_executor("dask")
     with pytest.raises(UserError, match="at least 1"):
         make_executor("processes", workers=0)
+
+
+def _interrupted_in_a_kernel(scenario, seed, overrides):
+    """What a Ctrl-C landing while a compiled kernel returns looks like from Python."""
+    try:
+        raise KeyboardInterrupt
+    except KeyboardInterrupt as ki:
+        raise SystemError("returned a result with an exception set") from ki
+
+
+def _broken(scenario, seed, overrides):
+    raise ValueError("a model bug")
+
+
+def test_a_ctrl_c_inside_a_kernel_stops_the_chunk_while_model_errors_are_reported():
+    from dronefront.experiments.executors import Chunk, Task, run_chunk
+
+    tasks = (Task(0, 0, 1, []), Task(0, 1, 2, []))
+    with pytest.raises(KeyboardInterrupt):
+        run_chunk(Chunk(_interrupted_in_a_kernel, "s", tasks, False))
+    out = run_chunk(Chunk(_broken, "s", tasks, False))
+    assert [o.summary for o in out] == [None, None] and "a model bug" in out[0].error
