@@ -33,6 +33,7 @@ from dronefront.arguments import check_int
 from dronefront.errors import UserError
 from dronefront.experiments.models import ModelFn
 from dronefront.io.jsonable import jsonable
+from dronefront.streams import caused_by_interrupt
 
 EXECUTORS = ("local", "processes", "ray")
 
@@ -95,35 +96,12 @@ def run_chunk(chunk: Chunk) -> list[Output]:
             out.append(Output(task.point, task.replicate, task.seed, None, None,
                               time.perf_counter() - started, worker, str(exc), True))
         except Exception as exc:  # noqa: BLE001 - reported to the driver with its traceback
-            if _interrupted(exc):
+            if caused_by_interrupt(exc):  # a Ctrl-C that lands as a kernel returns
                 raise KeyboardInterrupt from exc
             text = "".join(traceback.format_exception(exc)[-6:])
             out.append(Output(task.point, task.replicate, task.seed, None, None,
                               time.perf_counter() - started, worker, text, False))
     return out
-
-
-def _interrupted(exc: BaseException) -> bool:
-    """Whether ``exc`` stands for a Ctrl-C: one that lands while a compiled kernel runs
-    reaches Python as a ``SystemError`` ("returned a result with an exception set") whose
-    cause is the ``KeyboardInterrupt``.
-
-    >>> try:
-    ...     try:
-    ...         raise KeyboardInterrupt
-    ...     except KeyboardInterrupt as ki:
-    ...         raise SystemError("returned a result with an exception set") from ki
-    ... except SystemError as exc:
-    ...     _interrupted(exc), _interrupted(ValueError())
-    (True, False)
-    """
-    seen = set()
-    while exc is not None and id(exc) not in seen:
-        if isinstance(exc, KeyboardInterrupt):
-            return True
-        seen.add(id(exc))
-        exc = exc.__cause__ or exc.__context__
-    return False
 
 
 def _worker_init(driver: int) -> None:
