@@ -84,6 +84,10 @@ def test_good_file_loads(tmp_path):
      5, "factors[sides.attacker.units.3.doctrine.spacing]", "out of range"),
     (f"overrides: {FAST}", "overrides: {parameters.N: 60, duration: -1}", 3,
      "overrides.duration", "greater than 0"),
+    ("replicates: 2", "replicates: 2\nchunk: 0", 13, "chunk", "greater than or equal to 1"),
+    ("replicates: 2", "replicates: 2\nchunk: 20000", 13, "chunk",
+     "less than or equal to 10000"),
+    ("replicates: 2", "replicates: 2\nchunk: many", 13, "chunk", "valid integer"),
 ])
 def test_bad_experiment_files(tmp_path, old, new, line, field, contains):
     assert old in GOOD

@@ -26,6 +26,10 @@ ExecutorOpt = Annotated[str, typer.Option(
     "--executor", help="Where runs execute: local (in-process), processes or ray.")]
 WorkersOpt = Annotated[int | None, typer.Option(
     "--workers", help="Worker processes / Ray CPUs (default: all cores).")]
+ChunkOpt = Annotated[int | None, typer.Option(
+    "--chunk", help="Runs sent to a worker at a time; for engagements, replicates of one "
+    "design point run as one ensemble (default: the file's chunk, else sized from the run "
+    "time). Results do not depend on it.")]
 RayOpt = Annotated[str | None, typer.Option(
     "--ray-address", help="Join this Ray cluster (e.g. ray://head:10001 or auto).")]
 
@@ -102,14 +106,14 @@ def _table(frame: Any, title: str | None = None) -> Table:
 
 
 def _run_stored(plan: Any, executor: str, store: Path, workers: int | None,
-                ray_address: str | None) -> Any:
+                ray_address: str | None, chunk: int | None = None) -> Any:
     """Run or resume ``plan`` with a progress bar; Ctrl-C keeps finished runs, exits 130."""
     from dronefront.experiments.runner import run_experiment
 
     try:
         with progress_bar(plan.spec.name, rate="runs", keep=True) as update:
             return run_experiment(plan, executor=executor, store=store, workers=workers,
-                                  ray_address=ray_address, progress=update)
+                                  ray_address=ray_address, progress=update, chunk=chunk)
     except _interrupts() as exc:
         if not _is_interrupt(exc):
             raise
@@ -128,17 +132,20 @@ def run_cmd(
     store: StoreOpt = DEFAULT_STORE,
     ray_address: RayOpt = None,
     workers: WorkersOpt = None,
+    chunk: ChunkOpt = None,
 ) -> None:
     """Run (or resume) an experiment: every design point x replicate, stored run by run."""
     _needs("experiment run", executor)
+    from dronefront.experiments.executors import check_chunk
     from dronefront.experiments.runner import load_experiment
 
+    check_chunk(chunk, "--chunk")
     plan = load_experiment(file)
     err.print(f"{printable(plan.spec.name)}: {len(plan.points)} points x "
               f"{plan.spec.replicates} replicates = {plan.total} runs of "
               f"{printable(plan.model.name)} (experiment {plan.key[:12]}, store "
               f"{printable(store)})", markup=False)
-    report = _run_stored(plan, executor, store, workers, ray_address)
+    report = _run_stored(plan, executor, store, workers, ray_address, chunk)
     rate = f", {report.rate:.2f} runs/s" if report.ran else ""
     console.print(f"{report.ran} runs in {report.seconds:.1f} s on "
                   f"{printable(report.executor)}{rate}; "

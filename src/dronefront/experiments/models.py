@@ -42,6 +42,10 @@ from dronefront.errors import UserError
 from dronefront.io.jsonable import jsonable
 
 ModelFn = Callable[[str, int, list[str]], tuple[dict, "pa.Table | None"]]
+#: ``ensemble(scenario, seeds, overrides, series) -> [(summary, timeseries | None), ...]``:
+#: the replicates of one design point (one per seed, in order) run together; entry ``r``
+#: equals ``fn(scenario, seeds[r], overrides)`` (time series only where ``series``).
+EnsembleFn = Callable[[str, list[int], list[str], bool], list[tuple[dict, "pa.Table | None"]]]
 
 
 @dataclass(frozen=True)
@@ -52,7 +56,12 @@ class ModelKind:
     ``check(scenario, overrides)`` (optional) validates one design point cheaply before any
     run and raises :class:`UserError`; ``fingerprint(scenario)`` (optional) returns text that
     changes whenever the scenario's content does (it goes into the experiment hash);
-    ``needs_scenario`` says whether the experiment file must name a scenario.
+    ``needs_scenario`` says whether the experiment file must name a scenario;
+    ``ensemble`` (optional, an :data:`EnsembleFn`) runs several replicates of one design point
+    at once, faster per replicate and with exactly the results of ``fn``: executors then
+    send each worker chunks of replicates of one point. A :class:`UserError` it raises
+    applies to every replicate it was given; any other error makes the executor run those
+    replicates one by one with ``fn``, so that only the failing ones fail.
     """
 
     name: str
@@ -61,6 +70,7 @@ class ModelKind:
     fingerprint: Callable[[str], str] | None = None
     needs_scenario: bool = True
     description: str = ""
+    ensemble: EnsembleFn | None = None
 
 
 _REGISTRY: dict[str, ModelKind] = {}
@@ -74,6 +84,7 @@ def register_model(
     fingerprint: Callable[[str], str] | None = None,
     needs_scenario: bool = True,
     description: str = "",
+    ensemble: EnsembleFn | None = None,
 ) -> ModelKind:
     """Register (or replace) a model kind under ``name`` and return it.
 
@@ -90,7 +101,9 @@ def register_model(
         raise ValueError(f"a model kind name is a non-empty word without ':' (got {name!r})")
     if not callable(fn):
         raise TypeError(f"fn must be callable (got {type(fn).__name__})")
-    kind = ModelKind(name, fn, check, fingerprint, needs_scenario, description)
+    if ensemble is not None and not callable(ensemble):
+        raise TypeError(f"ensemble must be callable (got {type(ensemble).__name__})")
+    kind = ModelKind(name, fn, check, fingerprint, needs_scenario, description, ensemble)
     _REGISTRY[name] = kind
     return kind
 
@@ -169,6 +182,30 @@ def engagement(scenario: str, seed: int, overrides: list[str]) -> tuple[dict, pa
 
     result = Sim(_loaded(scenario, tuple(overrides)), seed=seed, events=False).run()
     return result.summary, result.timeseries
+
+
+def engagement_ensemble(scenario: str, seeds: list[int], overrides: list[str],
+                        series: bool) -> list[tuple[dict, pa.Table | None]]:
+    """Replicates of one engagement design point, one per seed, as one
+    :class:`~dronefront.engine.ensemble.Ensemble` (events off): entry ``r`` is
+    :func:`engagement` ``(scenario, seeds[r], overrides)`` to the bit, its time series only
+    where ``series`` (the table is not built otherwise).
+
+    >>> both = engagement_ensemble("reference-open-field", [1, 2], ["parameters.N=60",
+    ...                            "duration=60"], False)
+    >>> both[1][0] == engagement("reference-open-field", 2, ["parameters.N=60",
+    ...                          "duration=60"])[0], both[1][1] is None
+    (True, True)
+    """
+    from dronefront.engine.ensemble import Ensemble
+    from dronefront.engine.result import summarize
+
+    ensemble = Ensemble(_loaded(scenario, tuple(overrides)), seeds, events=False)
+    if series:
+        return [(result.summary, result.timeseries) for result in ensemble.run()]
+    while ensemble.states[0].step < ensemble.steps:
+        ensemble.step()
+    return [(summarize(sim.state, sim.seed), None) for sim in ensemble.sims]
 
 
 @functools.lru_cache(maxsize=256)
@@ -296,7 +333,8 @@ def _check_toy(defaults: dict[str, Any], name: str) -> Callable[[str, list[str]]
 
 
 register_model("engagement", engagement, check=_check_engagement,
-               fingerprint=_raw_fingerprint, description="one engagement (dronefront.run)")
+               fingerprint=_raw_fingerprint, description="one engagement (dronefront.run)",
+               ensemble=engagement_ensemble)
 register_model("campaign", campaign, check=_check_campaign, fingerprint=_campaign_fingerprint,
                description="one campaign (dronefront.run_campaign); timeseries = daily table")
 register_model("toy-ishigami", ishigami, check=_check_toy(ISHIGAMI_DEFAULTS, "toy-ishigami"),

@@ -40,7 +40,13 @@ import pandas as pd
 
 from dronefront.errors import UserError
 from dronefront.experiments.designs import Points, experiment_points
-from dronefront.experiments.executors import Executor, Output, Task, make_executor
+from dronefront.experiments.executors import (
+    Executor,
+    Output,
+    Task,
+    check_chunk,
+    make_executor,
+)
 from dronefront.experiments.models import ModelKind, get_model
 from dronefront.experiments.spec import (
     DESIGN_FIELDS,
@@ -368,16 +374,19 @@ def execute(
     want_series: bool = False,
     columns: list[str] | None = None,
     progress: Callable[[int], None] | None = None,
+    chunk: int | None = None,
 ) -> int:
     """Run tasks through an executor and commit the finished runs (driver side).
 
     Runs are committed in batches, one transaction each (see :func:`commit_batches`).
     ``on_output`` turns an output into ``(metrics, series_to_store)``; it may raise.
-    Returns the number of runs committed.
+    A model with an ensemble path runs replicates of one design point together, ``chunk``
+    of them at a time (default: sized by the executor). Returns the number of runs
+    committed.
     """
     def finished() -> Iterator[FinishedRun]:
         for out in executor.map(model.fn, scenario, tasks, want_series=want_series,
-                                columns=columns):
+                                columns=columns, ensemble=model.ensemble, chunk=chunk):
             if out.error is not None:
                 raise_run_error(out, file)
             metrics, series = on_output(out)
@@ -450,14 +459,19 @@ def run_experiment(
     workers: int | None = None,
     ray_address: str | None = None,
     progress: Progress | None = None,
+    chunk: int | None = None,
 ) -> RunReport:
     """Run (or resume) an experiment and store every run; return what was done.
 
+    ``chunk`` fixes how many runs go to a worker at a time (for an engagement: how many
+    replicates of one design point run as one ensemble); default: the file's ``chunk``, else
+    sized from the measured run time. It never changes the results.
     ``progress(done, total)`` is called once at the start and after every stored run.
     Ctrl-C (``KeyboardInterrupt``) stops it; the runs stored so far stay, and calling this
     again resumes with the rest.
     """
     plan = _plan(experiment)
+    chunk = check_chunk(plan.spec.chunk if chunk is None else chunk)
     started = time.perf_counter()
     own_store = not isinstance(store, Store)
     db = Store(store) if own_store else store  # type: ignore[arg-type]
@@ -505,7 +519,7 @@ def run_experiment(
 
             execute(store=db, key=plan.key, model=plan.model, scenario=plan.scenario,
                     tasks=tasks, executor=ex, file=plan.file, on_output=on_output,
-                    want_series=plan.spec.timeseries, progress=tick)
+                    want_series=plan.spec.timeseries, progress=tick, chunk=chunk)
         return RunReport(plan.key, plan.total, len(finished), len(tasks),
                          time.perf_counter() - started,
                          ex.name if ex is not None else str(executor))

@@ -43,6 +43,7 @@ from pydantic import (
 
 from dronefront.arguments import check_path
 from dronefront.errors import UserError
+from dronefront.experiments.executors import MAX_CHUNK
 from dronefront.limits import Count, check_file_size, fmt, require
 from dronefront.scenario.loader import explain_error, line_for, parse_yaml
 
@@ -212,6 +213,11 @@ class Experiment(SpecModel):
     seed: int = Field(0, ge=0, description="Base seed: replicate r uses seed + r.")
     metrics: list[str] = Field(min_length=1)
     timeseries: bool = False
+    chunk: int | None = Field(
+        None, ge=1, le=MAX_CHUNK,
+        description="Runs sent to a worker at a time (for engagements: replicates of one "
+                    "design point run as one ensemble); default: sized from the run time. "
+                    "Never changes results.")
 
     @field_validator("factors")
     @classmethod
