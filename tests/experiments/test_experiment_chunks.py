@@ -116,6 +116,10 @@ def test_executors_send_replicates_of_one_point_as_one_ensemble(executor):
         (t.point, t.replicate) for t in tasks)
     sizes = sorted(o.summary["ensemble"] for o in out if o.point == 0)
     assert sizes == [6] * 6 + [7] * 14  # chunks of 7, 7 and 6 replicates
+    many = _tasks({0: ["a=1"], 1: ["a=2"]}, list(range(21, 121)))
+    with make_executor(executor, workers=2) as ex:  # automatic: capped ensembles
+        sizes = [o.summary["ensemble"] for o in ex.map(_single, "s", many, ensemble=_together)]
+    assert len(sizes) == 200 and max(sizes) == ENSEMBLE_REPLICATES
 
 
 def test_engagement_ensemble_equals_single_runs_with_series():
