@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 from numba.extending import overload
 
-__all__ = ["rows", "same", "stacked", "stacked_view"]
+__all__ = ["grid_rows", "packed_grids", "rows", "same", "stacked", "stacked_view"]
 
 
 def stacked(views: Sequence[np.ndarray]) -> np.ndarray | None:
@@ -90,3 +90,59 @@ def _rows(columns, r):
     exec(source, scope)  # noqa: S102 - a fixed-arity tuple of rows for this tuple type
     return scope["impl"]
 
+
+
+#: The last ``packed_grids`` answer: the replicates' grids it packed and the packing.
+_PACKED: list = [(), None]
+
+
+def packed_grids(states: Sequence) -> tuple:
+    """Every replicate's neighbour grids (``State.grids``, rebuilt per replicate by
+    movement) packed for a batched kernel: ``(scalars, offsets, starts, items)``, float64
+    ``scalars[2r + side]`` = ``(x0, y0, cell, nx, ny)``, the ``start`` and ``items`` arrays
+    of all grids concatenated and ``offsets[:, 2r + side]`` where each begins (row 0:
+    starts, row 1: items, one more column at the end). ``grid_rows(packed, r)`` in a
+    kernel gives replicate ``r``'s grids as ``grid_columns`` gives them to a single run.
+    Packed once per step: later calls with the same grids get the same packing.
+    """
+    grids = [state.grids for state in states]
+    last, packing = _PACKED
+    if len(last) == len(grids) and all(a is b for a, b in zip(last, grids, strict=True)):
+        return packing
+    flat = [g for pair in grids for g in pair]
+    scalars = np.array([g[:5] for g in flat], np.float64)
+    starts = [g[5] for g in flat]
+    items = [g[6] for g in flat]
+    offsets = np.zeros((2, len(flat) + 1), np.int64)
+    np.cumsum([a.shape[0] for a in starts], out=offsets[0, 1:])
+    np.cumsum([a.shape[0] for a in items], out=offsets[1, 1:])
+    packing = (scalars, offsets, np.concatenate(starts), np.concatenate(items))
+    _PACKED[:] = [grids, packing]
+    return packing
+
+
+def grid_rows(packed: tuple, r: int) -> tuple:
+    """Replicate ``r``'s two grids out of ``packed_grids`` (in Numba: views, no copies),
+    as ``spatial.grid_columns`` gives a single run's."""
+    scalars, offsets, starts, items = packed
+    out = []
+    for k in (2 * r, 2 * r + 1):
+        s = scalars[k]
+        out.append((float(s[0]), float(s[1]), float(s[2]), int(s[3]), int(s[4]),
+                    starts[offsets[0, k]:offsets[0, k + 1]],
+                    items[offsets[1, k]:offsets[1, k + 1]]))
+    return tuple(out)
+
+
+@overload(grid_rows)
+def _grid_rows(packed, r):
+    def impl(packed, r):
+        scalars, offsets, starts, items = packed
+        a, b = 2 * r, 2 * r + 1
+        return ((scalars[a, 0], scalars[a, 1], scalars[a, 2], np.int64(scalars[a, 3]),
+                 np.int64(scalars[a, 4]), starts[offsets[0, a]:offsets[0, a + 1]],
+                 items[offsets[1, a]:offsets[1, a + 1]]),
+                (scalars[b, 0], scalars[b, 1], scalars[b, 2], np.int64(scalars[b, 3]),
+                 np.int64(scalars[b, 4]), starts[offsets[0, b]:offsets[0, b + 1]],
+                 items[offsets[1, b]:offsets[1, b + 1]]))
+    return impl
