@@ -10,6 +10,7 @@ stage passes is equal across replicates (``same``), so replicate 0's stand for a
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import chain
 
 import numpy as np
 from numba.extending import overload
@@ -99,24 +100,24 @@ _PACKED: list = [(), None]
 def packed_grids(states: Sequence) -> tuple:
     """Every replicate's neighbour grids (``State.grids``, rebuilt per replicate by
     movement) packed for a batched kernel: ``(scalars, offsets, starts, items)``, float64
-    ``scalars[2r + side]`` = ``(x0, y0, cell, nx, ny)``, the ``start`` and ``items`` arrays
-    of all grids concatenated and ``offsets[:, 2r + side]`` where each begins (row 0:
-    starts, row 1: items, one more column at the end). ``grid_rows(packed, r)`` in a
+    ``scalars[:, 2r + side]`` = ``(x0, y0, cell, nx, ny)``, the ``start`` and ``items``
+    arrays of all grids concatenated and ``offsets[:, 2r + side]`` where each begins (row
+    0: starts, row 1: items, one more column at the end). ``grid_rows(packed, r)`` in a
     kernel gives replicate ``r``'s grids as ``grid_columns`` gives them to a single run.
-    Packed once per step: later calls with the same grids get the same packing.
+    Packed once per step: a later call with the same grid objects gets the same packing.
     """
     grids = [state.grids for state in states]
     last, packing = _PACKED
     if len(last) == len(grids) and all(a is b for a, b in zip(last, grids, strict=True)):
         return packing
-    flat = [g for pair in grids for g in pair]
-    scalars = np.array([g[:5] for g in flat], np.float64)
-    starts = [g[5] for g in flat]
-    items = [g[6] for g in flat]
-    offsets = np.zeros((2, len(flat) + 1), np.int64)
-    np.cumsum([a.shape[0] for a in starts], out=offsets[0, 1:])
-    np.cumsum([a.shape[0] for a in items], out=offsets[1, 1:])
-    packing = (scalars, offsets, np.concatenate(starts), np.concatenate(items))
+    cols = list(zip(*chain.from_iterable(grids), strict=True))
+    n = len(cols[0])
+    offsets = np.zeros((2, n + 1), np.int64)
+    offsets[0, 1:] = np.fromiter(map(len, cols[5]), np.int64, n)
+    offsets[1, 1:] = np.fromiter(map(len, cols[6]), np.int64, n)
+    np.cumsum(offsets, axis=1, out=offsets)
+    packing = (np.array(cols[:5], np.float64), offsets, np.concatenate(cols[5]),
+               np.concatenate(cols[6]))
     _PACKED[:] = [grids, packing]
     return packing
 
@@ -127,7 +128,7 @@ def grid_rows(packed: tuple, r: int) -> tuple:
     scalars, offsets, starts, items = packed
     out = []
     for k in (2 * r, 2 * r + 1):
-        s = scalars[k]
+        s = scalars[:, k]
         out.append((float(s[0]), float(s[1]), float(s[2]), int(s[3]), int(s[4]),
                     starts[offsets[0, k]:offsets[0, k + 1]],
                     items[offsets[1, k]:offsets[1, k + 1]]))
@@ -139,10 +140,10 @@ def _grid_rows(packed, r):
     def impl(packed, r):
         scalars, offsets, starts, items = packed
         a, b = 2 * r, 2 * r + 1
-        return ((scalars[a, 0], scalars[a, 1], scalars[a, 2], np.int64(scalars[a, 3]),
-                 np.int64(scalars[a, 4]), starts[offsets[0, a]:offsets[0, a + 1]],
+        return ((scalars[0, a], scalars[1, a], scalars[2, a], np.int64(scalars[3, a]),
+                 np.int64(scalars[4, a]), starts[offsets[0, a]:offsets[0, a + 1]],
                  items[offsets[1, a]:offsets[1, a + 1]]),
-                (scalars[b, 0], scalars[b, 1], scalars[b, 2], np.int64(scalars[b, 3]),
-                 np.int64(scalars[b, 4]), starts[offsets[0, b]:offsets[0, b + 1]],
+                (scalars[0, b], scalars[1, b], scalars[2, b], np.int64(scalars[3, b]),
+                 np.int64(scalars[4, b]), starts[offsets[0, b]:offsets[0, b + 1]],
                  items[offsets[1, b]:offsets[1, b + 1]]))
     return impl
