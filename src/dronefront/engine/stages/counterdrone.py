@@ -790,6 +790,21 @@ def _warn(slots, groups, sortie, seen, anchors, reacts, radius, n_groups):
     return out
 
 
+def _spotted(state: State, log: EventLog, fleet, out: np.ndarray, n: int
+             ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray] | None]:
+    """``_detect``'s answer ``(out, n)`` for airframes of ``fleet`` (drones or
+    interceptors): the contacts now, and the new contacts' slots, platoons and keys (None
+    if none), each logged as ``spotted``."""
+    if out.shape[0] == n:
+        return out, None
+    new_f, new_g, new_keys = out[n:].reshape(3, -1)
+    if log.keeps:
+        log.add(state.step, "spotted", state.platoons.side[new_g], fleet.x[new_f],
+                fleet.y[new_f], weapon=fleet.dtype[new_f], platoon=new_g,
+                actor=fleet.sortie[new_f])
+    return out[:n], (new_f, new_g, new_keys)
+
+
 def _in_sorted(values: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
     """Which ``values`` occur in ``sorted_keys`` (binary search, no sort).
 
@@ -957,6 +972,13 @@ class CounterDrone:
             rebind(r, None, state)
 
         def call(states: list[State], logs: list[EventLog]) -> None:
+            grids = packed_grids(states)
+            if grids is None:  # large grids: per replicate
+                for stage, state, log in zip(stages, states, logs, strict=True):
+                    stage(state, log)
+                for r, state in enumerate(states):
+                    due[r] = next_due(state)
+                return
             held, contacts, offsets = packed
             if len(held) != r_n or any(a is not st.contacts
                                        for a, st in zip(held, states, strict=True)):
@@ -966,8 +988,7 @@ class CounterDrone:
                 packed[:2] = held, contacts
             step = states[0].step
             n, outs = _detect_rows(airframes, profiles, bodies, spotting, rules, contacts,
-                                   offsets, packed_grids(states), keys, step, due,
-                                   (ns, busy, changed))
+                                   offsets, grids, keys, step, due, (ns, busy, changed))
             if n == 0 and not hunts:
                 return
             fresh = iter(outs)
@@ -985,14 +1006,9 @@ class CounterDrone:
         warnings and drills, warnings and drill steps due, fire, interceptors."""
         d, s = state.drones, state.soldiers
         before = state.contacts
-        if out.shape[0] == n:
-            state.contacts = out
-        else:
-            state.contacts = out[:n]
-            new_f, new_g, new_keys = out[n:].reshape(3, -1)
-            if log.keeps:
-                log.add(state.step, "spotted", state.platoons.side[new_g], d.x[new_f],
-                        d.y[new_f], weapon=d.dtype[new_f], platoon=new_g, actor=d.sortie[new_f])
+        state.contacts, new = _spotted(state, log, d, out, n)
+        if new is not None:
+            new_f, new_g, new_keys = new
             if self.warns:  # judged on the contacts made before this step's
                 heard = _warn(new_f, new_g, d.sortie, state.seen, self.anchors, self.reacts,
                               self.radius, self.n_groups)
@@ -1085,15 +1101,9 @@ class CounterDrone:
         out, n = _detect(self.ic_airframes, self.profiles, self.bodies, self.spotting,
                          self.rules, before, grid_columns(state.grids), self.ic_keys[0],
                          state.step)
-        if out.shape[0] == n:
-            layers.contacts = out
-        else:
-            layers.contacts = out[:n]
-            new_f, new_g, new_keys = out[n:].reshape(3, -1)
-            if log.keeps:
-                log.add(state.step, "spotted", state.platoons.side[new_g], ic.x[new_f],
-                        ic.y[new_f], weapon=ic.dtype[new_f], platoon=new_g,
-                        actor=ic.sortie[new_f])
+        layers.contacts, new = _spotted(state, log, ic, out, n)
+        if new is not None:
+            new_f, new_g, new_keys = new
             s = state.soldiers
             state.seen = _encounters(new_keys, new_g, state.seen, s.status, s.platoon,
                                      s.encounters, self.n_groups)

@@ -230,9 +230,13 @@ class Sensing:
             rebind(r)
 
         def call(states: list[State], logs: list[EventLog]) -> None:
-            n = _sense_rows(sensors, d_state, d_x, d_y, bodies, shade, discipline,
-                            packed_grids(states), tracks, keys, states[0].step, marks,
-                            counts, busy)
+            grids = packed_grids(states)
+            if grids is None:  # large grids: per replicate (the same memos)
+                for stage, state, log in zip(stages, states, logs, strict=True):
+                    stage(state, log)
+                return
+            n = _sense_rows(sensors, d_state, d_x, d_y, bodies, shade, discipline, grids,
+                            tracks, keys, states[0].step, marks, counts, busy)
             for r in busy[:n].tolist():
                 stages[r].settle(states[r], logs[r], counts[r])
 
