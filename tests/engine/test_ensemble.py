@@ -162,6 +162,24 @@ def test_batched_sensing_and_counterdrone_use_each_replicates_own_unit_state():
     assert (kinds[0] == "spotted").sum() < (kinds[1] == "spotted").sum()
 
 
+@pytest.mark.parametrize("limit", [0, 10**9])
+def test_grid_consumers_agree_whether_grids_are_packed_or_not(monkeypatch, limit):
+    # sensing and counterdrone pack every replicate's grids for one kernel call, or (grids
+    # too large: limit 0 here) call the single-run kernel per replicate: both paths equal
+    # single runs, interceptors and their contacts included
+    from dronefront.engine import batch
+
+    monkeypatch.setattr(batch, "PACK_LIMIT", limit)
+    scenario = load_scenario("fortified-line-breach", ["duration=900"])
+    seeds = [2, 3]
+    ensemble = Ensemble(scenario, seeds)
+    assert {"sensing", "counterdrone"} <= set(ensemble.batched)
+    results = ensemble.run()
+    _same(results, scenario, seeds)
+    kinds = [set(r.events.to_pandas()["kind"]) for r in results]
+    assert all({"detection", "spotted", "shot"} <= k for k in kinds)
+
+
 def test_batched_calls_rebind_a_rebuilt_replicate():
     # what Ensemble.reset relies on: after replicate 1's stages are rebuilt, the batched
     # calls' ``reset`` hooks make the kernels read and write the new stages' memos
