@@ -126,16 +126,21 @@ def _sense(sensors, d_state, d_x, d_y, bodies, concealment, grids, tracks, key, 
 
 
 @nb.njit(cache=True)
-def _sense_rows(sensors, d_state, d_x, d_y, bodies, shade, discipline, grids, tracks, keys,
-                step, marks, counts, busy):
-    """``_sense`` for every replicate of an ensemble (stacked columns, ``keys`` and
-    ``marks`` by replicate, ``grids`` from ``batch.packed_grids``; ``shade``: the terrain
-    and posture concealment, equal in all): each replicate's counts at ``counts[r]``, the
-    replicates with a track updated listed at ``busy[:n]``; returns ``n``."""
+def _sense_rows(sensors, flyers, bodies, concealment, grids, tracks, keys, step, marks,
+                outputs):
+    """``_sense`` for every replicate of an ensemble (stacked columns: ``flyers`` the
+    drones' state, x and y, ``concealment`` with the platoons' discipline stacked and the
+    terrain and posture columns equal in all; ``keys`` and ``marks`` by replicate;
+    ``grids`` from ``batch.packed_grids``). ``outputs`` = ``(counts, busy)``: each
+    replicate's counts at ``counts[r]``, the replicates with a track updated listed at
+    ``busy[:n]``; returns ``n``."""
+    d_state, d_x, d_y = flyers
+    terrain, posture, discipline = concealment
+    counts, busy = outputs
     n = 0
     for r in range(keys.shape[0]):
         count, updated = _sense(sensors, d_state[r], d_x[r], d_y[r], rows(bodies, r),
-                                (shade[0], shade[1], discipline[r]), grid_rows(grids, r),
+                                (terrain, posture, discipline[r]), grid_rows(grids, r),
                                 rows(tracks, r), keys[r], step, marks[r])
         counts[r] = count
         if updated:
@@ -211,13 +216,15 @@ class Sensing:
                                  for s, st in zip(stages, states, strict=True)])
         if columns_ is None:
             return None
-        (d_state, d_x, d_y), bodies, discipline, tracks = columns_
+        flyers, bodies, discipline, tracks = columns_
         stages = list(stages)
         keys = np.array([s.key for s in stages], np.uint64)
         marks = np.stack([s.mark for s in stages])
         counts = np.zeros((len(stages), *first.count_shape), np.int64)
         busy = np.zeros(len(stages), np.int64)
-        sensors, shade = first.raw_sensors, first.concealment[:2]
+        sensors = first.raw_sensors
+        concealment = (*first.concealment[:2], discipline)
+        outputs = (counts, busy)
 
         def rebind(r: int, stage: Sensing | None = None, state: State | None = None) -> None:
             if stage is not None:
@@ -235,8 +242,8 @@ class Sensing:
                 for stage, state, log in zip(stages, states, logs, strict=True):
                     stage(state, log)
                 return
-            n = _sense_rows(sensors, d_state, d_x, d_y, bodies, shade, discipline, grids,
-                            tracks, keys, states[0].step, marks, counts, busy)
+            n = _sense_rows(sensors, flyers, bodies, concealment, grids, tracks, keys,
+                            states[0].step, marks, outputs)
             for r in busy[:n].tolist():
                 stages[r].settle(states[r], logs[r], counts[r])
 
