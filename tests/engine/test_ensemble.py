@@ -128,4 +128,78 @@ def test_every_builtin_engagement_ensemble_equals_single_runs(name):
     seeds = [1, 2, 3]
     ensemble = Ensemble(scenario, seeds)
     assert ensemble.apart == []
+    stages = {stage.name: stage for stage in ensemble.sims[0].stages}
+    assert {"counterdrone", "launch"} <= set(ensemble.batched)
+    # sensing is batched wherever some sensor may look (else the stage does nothing)
+    assert ("sensing" in ensemble.batched) == (stages["sensing"].sensors.ids.size > 0)
+    _same(ensemble.run(), scenario, seeds)
+
+
+def test_batched_sensing_and_counterdrone_use_each_replicates_own_unit_state():
+    # replicate 1's soldiers hide and spot differently from replicate 0's: a batched call
+    # that used replicate 0's values for all would give replicate 1 replicate 0's rules
+    scenario = load_scenario("kursk-assault", ["duration=900"])
+    seeds = [1, 1, 2]
+
+    def alter(state):
+        state.platoons.discipline[:] = 0.9
+        state.soldiers.spotting[:] *= 3.0
+
+    ensemble = Ensemble(scenario, seeds)
+    assert {"sensing", "counterdrone"} <= set(ensemble.batched)
+    alter(ensemble.states[1])
+    results = ensemble.run()
+    for r, seed in enumerate(seeds):
+        sim = Sim(scenario, seed)
+        if r == 1:
+            alter(sim.state)
+        want = sim.run()
+        assert results[r].summary == want.summary, r
+        assert _bits(results[r].events) == _bits(want.events), r
+    kinds = [r.events.to_pandas()["kind"] for r in results]
+    # the same seed with other unit state gives other sightings and contacts
+    assert (kinds[0] == "detection").sum() != (kinds[1] == "detection").sum()
+    assert (kinds[0] == "spotted").sum() < (kinds[1] == "spotted").sum()
+
+
+@pytest.mark.parametrize("limit", [0, 10**9])
+def test_grid_consumers_agree_whether_grids_are_packed_or_not(monkeypatch, limit):
+    # sensing and counterdrone pack every replicate's grids for one kernel call, or (grids
+    # too large: limit 0 here) call the single-run kernel per replicate: both paths equal
+    # single runs, interceptors and their contacts included
+    from dronefront.engine import batch
+
+    monkeypatch.setattr(batch, "PACK_LIMIT", limit)
+    scenario = load_scenario("fortified-line-breach", ["duration=900"])
+    seeds = [2, 3]
+    ensemble = Ensemble(scenario, seeds)
+    assert {"sensing", "counterdrone"} <= set(ensemble.batched)
+    results = ensemble.run()
+    _same(results, scenario, seeds)
+    kinds = [set(r.events.to_pandas()["kind"]) for r in results]
+    assert all({"detection", "spotted", "shot"} <= k for k in kinds)
+
+
+def test_batched_calls_rebind_a_rebuilt_replicate():
+    # what Ensemble.reset relies on: after replicate 1's stages are rebuilt, the batched
+    # calls' ``reset`` hooks make the kernels read and write the new stages' memos
+    from dronefront.engine.stages.counterdrone import CounterDrone
+    from dronefront.engine.stages.drones import Launch
+    from dronefront.engine.stages.sensing import Sensing
+
+    scenario = load_scenario("kursk-assault", ["duration=600"])
+    seeds = [4, 5]
+    ensemble = Ensemble(scenario, seeds)
+    state = ensemble.states[1]
+    for k, stage in enumerate(ensemble.sims[1].stages):
+        if isinstance(stage, Sensing | CounterDrone | Launch):
+            fresh = (Launch(state, stage.targeter) if isinstance(stage, Launch)
+                     else type(stage)(state))
+            ensemble.sims[1].stages[k] = fresh
+            ensemble.calls[k].reset(1, fresh, state)
+            memo = {Sensing: "mark", Launch: "idle"}.get(type(stage))
+            if memo is not None:  # the kernel writes the new stage's memo
+                assert getattr(fresh, memo) is not getattr(stage, memo)
+                assert stacked([getattr(ensemble.sims[0].stages[k], memo),
+                                getattr(fresh, memo)]) is not None
     _same(ensemble.run(), scenario, seeds)

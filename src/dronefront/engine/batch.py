@@ -9,12 +9,14 @@ stage passes is equal across replicates (``same``), so replicate 0's stand for a
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
+from itertools import chain
 
 import numpy as np
 from numba.extending import overload
 
-__all__ = ["rows", "same", "stacked", "stacked_view"]
+__all__ = ["grid_rows", "packed_grids", "rows", "same", "stacked", "stacked_view"]
 
 
 def stacked(views: Sequence[np.ndarray]) -> np.ndarray | None:
@@ -90,3 +92,95 @@ def _rows(columns, r):
     exec(source, scope)  # noqa: S102 - a fixed-arity tuple of rows for this tuple type
     return scope["impl"]
 
+
+
+#: Per thread: the last ``packed_grids`` answer (the grids it packed and the packing) and
+#: the buffers it packs into, grown as needed and reused: a fresh array each step would be
+#: a fresh mapping whose every page faults on first touch (larger grids: most of the cost).
+_PACKED = threading.local()
+#: Grid cells (both sides) of replicate 0 above which ``packed_grids`` declines: copying
+#: the cell starts then costs more than the per-replicate calls it would save
+#: (measured on kursk-assault and fortified-line-breach ensembles).
+PACK_LIMIT = 2048
+
+
+def packed_grids(states: Sequence) -> tuple | None:
+    """Every replicate's neighbour grids (``State.grids``, rebuilt per replicate by
+    movement) packed for a batched kernel: ``(scalars, offsets, starts, items)``, float64
+    ``scalars[:, 2r + side]`` = ``(x0, y0, cell, nx, ny)``, the ``start`` and ``items``
+    arrays of all grids concatenated and ``offsets[:, 2r + side]`` where each begins (row
+    0: starts, row 1: items, one more column at the end). ``grid_rows(packed, r)`` in a
+    kernel gives replicate ``r``'s grids as ``grid_columns`` gives them to a single run.
+    Packed once per step: a later call with the same grid objects gets the same packing,
+    valid until the next packing in this thread (the buffers are reused). None where
+    replicate 0's grids hold more than ``PACK_LIMIT`` cells: the caller then calls the
+    single-run kernel per replicate (the same results, by another path).
+
+    >>> from dronefront.engine.spatial import Grid
+    >>> class S:
+    ...     grids = (Grid(0.0, 0.0, 10.0, 1, 1, np.array([0, 2]), np.array([4, 7])),
+    ...              Grid(5.0, 0.0, 10.0, 1, 1, np.array([0, 1]), np.array([3])))
+    >>> scalars, offsets, starts, items = packed_grids([S()])
+    >>> scalars[:, 1].tolist(), offsets.tolist(), items.tolist()
+    ([5.0, 0.0, 10.0, 1.0, 1.0], [[0, 2, 4], [0, 2, 3]], [4, 7, 3])
+    """
+    grids = [state.grids for state in states]
+    last = getattr(_PACKED, "grids", ())
+    if len(last) == len(grids) and all(a is b for a, b in zip(last, grids, strict=True)):
+        return _PACKED.packing
+    # Judged on replicate 0's grids alone (replicates of one scenario are alike): touching
+    # every replicate's to decline would cost much of what declining saves.
+    if grids[0][0].start.shape[0] + grids[0][1].start.shape[0] > PACK_LIMIT:
+        _PACKED.grids, _PACKED.packing = grids, None
+        return None
+    cols = list(zip(*chain.from_iterable(grids), strict=True))
+    n = len(cols[0])
+    offsets = np.zeros((2, n + 1), np.int64)
+    offsets[:, 1:].flat = [len(a) for a in cols[5] + cols[6]]
+    offsets.cumsum(axis=1, out=offsets)
+    ends = offsets[:, -1].tolist()
+    starts = _buffer("starts", ends[0])
+    items = _buffer("items", ends[1])
+    np.concatenate(cols[5], out=starts)
+    np.concatenate(cols[6], out=items)
+    packing = (np.array(cols[:5], np.float64), offsets, starts, items)
+    _PACKED.grids, _PACKED.packing = grids, packing
+    return packing
+
+
+def _buffer(name: str, size: int) -> np.ndarray:
+    """The first ``size`` items of this thread's int64 buffer ``name`` (grown by half again
+    when too small)."""
+    block = getattr(_PACKED, name, None)
+    if block is None or block.shape[0] < size:
+        block = np.empty(max(size, 1024, int(1.5 * (0 if block is None else block.shape[0]))),
+                         np.int64)
+        setattr(_PACKED, name, block)
+    return block[:size]
+
+
+def grid_rows(packed: tuple, r: int) -> tuple:
+    """Replicate ``r``'s two grids out of ``packed_grids`` (in Numba: views, no copies),
+    as ``spatial.grid_columns`` gives a single run's."""
+    scalars, offsets, starts, items = packed
+    out = []
+    for k in (2 * r, 2 * r + 1):
+        s = scalars[:, k]
+        out.append((float(s[0]), float(s[1]), float(s[2]), int(s[3]), int(s[4]),
+                    starts[offsets[0, k]:offsets[0, k + 1]],
+                    items[offsets[1, k]:offsets[1, k + 1]]))
+    return tuple(out)
+
+
+@overload(grid_rows)
+def _grid_rows(packed, r):
+    def impl(packed, r):
+        scalars, offsets, starts, items = packed
+        a, b = 2 * r, 2 * r + 1
+        return ((scalars[0, a], scalars[1, a], scalars[2, a], np.int64(scalars[3, a]),
+                 np.int64(scalars[4, a]), starts[offsets[0, a]:offsets[0, a + 1]],
+                 items[offsets[1, a]:offsets[1, a + 1]]),
+                (scalars[0, b], scalars[1, b], scalars[2, b], np.int64(scalars[3, b]),
+                 np.int64(scalars[4, b]), starts[offsets[0, b]:offsets[0, b + 1]],
+                 items[offsets[1, b]:offsets[1, b + 1]]))
+    return impl

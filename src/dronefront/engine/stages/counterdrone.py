@@ -25,11 +25,13 @@ the same kernels, with contacts of their own (``Layers.contacts``) and their own
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 import numba as nb
 import numpy as np
 
+from dronefront.engine.batch import grid_rows, packed_grids, rows, same, stacked_view
 from dronefront.engine.events import EventLog
 from dronefront.engine.rng import uniform
 from dronefront.engine.spatial import (
@@ -289,6 +291,35 @@ def _detect(airframes, profiles, bodies, spotting, rules, contacts, grids, key, 
         out[n + m + i] = new_g[i]
         out[n + 2 * m + i] = new_k[i]
     return out, n
+
+
+@nb.njit(cache=True)
+def _detect_rows(airframes, profiles, bodies, spotting, rules, contacts, offsets, grids, keys,
+                 step, due, outputs):
+    """``_detect`` for every replicate of an ensemble (stacked columns; replicate ``r``'s
+    contacts at ``contacts[offsets[r]:offsets[r + 1]]``, its grids in ``grids`` from
+    ``batch.packed_grids``). ``outputs`` = ``(ns, busy, changed)``: each replicate's
+    contacts kept ``ns[r]``; the replicates with a step to settle (contacts changed or
+    left, a warning or drill step ``due``) listed at ``busy[:n]``, ``changed[r]`` where the
+    contacts changed. Returns ``n`` and ``_detect``'s answers of the changed replicates,
+    in order."""
+    ns, busy, changed = outputs
+    outs = [contacts[:0]]
+    outs.pop()
+    n_busy = 0
+    for r in range(keys.shape[0]):
+        before = contacts[offsets[r]:offsets[r + 1]]
+        out, n = _detect(rows(airframes, r), profiles, rows(bodies, r), rows(spotting, r),
+                         rules, before, grid_rows(grids, r), keys[r], step)
+        ns[r] = n
+        moved = not (out.shape[0] == n and n == before.shape[0])
+        changed[r] = moved
+        if moved:
+            outs.append(out)
+        if moved or n or due[r] <= step:
+            busy[n_busy] = r
+            n_busy += 1
+    return n_busy, outs
 
 
 @nb.njit(cache=True)
@@ -759,6 +790,21 @@ def _warn(slots, groups, sortie, seen, anchors, reacts, radius, n_groups):
     return out
 
 
+def _spotted(state: State, log: EventLog, fleet, out: np.ndarray, n: int
+             ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray] | None]:
+    """``_detect``'s answer ``(out, n)`` for airframes of ``fleet`` (drones or
+    interceptors): the contacts now, and the new contacts' slots, platoons and keys (None
+    if none), each logged as ``spotted``."""
+    if out.shape[0] == n:
+        return out, None
+    new_f, new_g, new_keys = out[n:].reshape(3, -1)
+    if log.keeps:
+        log.add(state.step, "spotted", state.platoons.side[new_g], fleet.x[new_f],
+                fleet.y[new_f], weapon=fleet.dtype[new_f], platoon=new_g,
+                actor=fleet.sortie[new_f])
+    return out[:n], (new_f, new_g, new_keys)
+
+
 def _in_sorted(values: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
     """Which ``values`` occur in ``sorted_keys`` (binary search, no sort).
 
@@ -875,18 +921,94 @@ class CounterDrone:
         self.exposure = (t.altitude, t.speed, t.role)
 
     def __call__(self, state: State, log: EventLog) -> None:
-        d, s = state.drones, state.soldiers
-        before = state.contacts
         out, n = _detect(self.airframes, self.profiles, self.bodies, self.spotting, self.rules,
                          state.contacts, grid_columns(state.grids), self.detect_key, state.step)
-        if out.shape[0] == n:
-            state.contacts = out
-        else:
-            state.contacts = out[:n]
-            new_f, new_g, new_keys = out[n:].reshape(3, -1)
-            if log.keeps:
-                log.add(state.step, "spotted", state.platoons.side[new_g], d.x[new_f],
-                        d.y[new_f], weapon=d.dtype[new_f], platoon=new_g, actor=d.sortie[new_f])
+        self.settle(state, log, out, n)
+
+    @classmethod
+    def batch(cls, stages: list[CounterDrone], states: list[State]
+              ) -> Callable[[list[State], list[EventLog]], None] | None:
+        """One kernel call that detects drones for every replicate (``engine/batch.py``);
+        the rest of the step (``settle``: new contacts, warnings, drills, fire,
+        interceptors) runs per replicate, only in replicates whose contacts changed, that
+        have contacts to fire at or warnings or drill steps due (or, where soldiers hunt
+        interceptors, in every replicate). None where the per-run rules differ or a column
+        is not stacked."""
+        first = stages[0]
+        if not same([(s.profiles, s.rules) for s in stages]):
+            return None
+        columns_ = stacked_view([(s.airframes, s.bodies, s.spotting) for s in stages])
+        if columns_ is None:
+            return None
+        airframes, bodies, spotting = columns_
+        stages = list(stages)
+        r_n = len(stages)
+        keys = np.zeros(r_n, np.uint64)
+        due = np.zeros(r_n, np.int64)  # the first step a warning or drill step is due
+        ns = np.zeros(r_n, np.int64)
+        busy = np.zeros(r_n, np.int64)
+        changed = np.zeros(r_n, np.bool_)
+        # Every replicate's contacts, concatenated (``offsets``), repacked after a step
+        # that replaced some replicate's: only ``settle`` replaces them.
+        packed: list = [[], np.zeros(0, np.int64), np.zeros(r_n + 1, np.int64)]
+        hunts = any(s.hunts for s in stages)
+        every = np.arange(r_n)
+        profiles, rules = first.profiles, first.rules
+
+        def next_due(state: State) -> int:
+            w = state.warnings
+            return min(state.drill_next, int(w[0, 0]) if w.shape[1] else NEVER)
+
+        def rebind(r: int, stage: CounterDrone | None = None,
+                   state: State | None = None) -> None:
+            if stage is not None:
+                stages[r] = stage
+            keys[r] = stages[r].detect_key
+            if state is not None:
+                due[r] = next_due(state)
+                packed[0] = []  # repack
+
+        for r, state in enumerate(states):
+            rebind(r, None, state)
+
+        def call(states: list[State], logs: list[EventLog]) -> None:
+            grids = packed_grids(states)
+            if grids is None:  # large grids: per replicate
+                for stage, state, log in zip(stages, states, logs, strict=True):
+                    stage(state, log)
+                for r, state in enumerate(states):
+                    due[r] = next_due(state)
+                return
+            held, contacts, offsets = packed
+            if len(held) != r_n or any(a is not st.contacts
+                                       for a, st in zip(held, states, strict=True)):
+                held = [st.contacts for st in states]
+                np.cumsum([c.shape[0] for c in held], out=offsets[1:])
+                contacts = np.concatenate(held)
+                packed[:2] = held, contacts
+            step = states[0].step
+            n, outs = _detect_rows(airframes, profiles, bodies, spotting, rules, contacts,
+                                   offsets, grids, keys, step, due, (ns, busy, changed))
+            if n == 0 and not hunts:
+                return
+            fresh = iter(outs)
+            for r in (every.tolist() if hunts else busy[:n].tolist()):
+                state = states[r]
+                out = next(fresh) if changed[r] else state.contacts
+                stages[r].settle(state, logs[r], out, int(ns[r]))
+                due[r] = next_due(state)
+
+        call.reset = rebind  # type: ignore[attr-defined]
+        return call
+
+    def settle(self, state: State, log: EventLog, out: np.ndarray, n: int) -> None:
+        """The step after ``_detect`` (its answer ``out``, ``n``): new contacts and their
+        warnings and drills, warnings and drill steps due, fire, interceptors."""
+        d, s = state.drones, state.soldiers
+        before = state.contacts
+        state.contacts, new = _spotted(state, log, d, out, n)
+        if new is not None:
+            new_f, new_g, new_keys = new
             if self.warns:  # judged on the contacts made before this step's
                 heard = _warn(new_f, new_g, d.sortie, state.seen, self.anchors, self.reacts,
                               self.radius, self.n_groups)
@@ -979,15 +1101,9 @@ class CounterDrone:
         out, n = _detect(self.ic_airframes, self.profiles, self.bodies, self.spotting,
                          self.rules, before, grid_columns(state.grids), self.ic_keys[0],
                          state.step)
-        if out.shape[0] == n:
-            layers.contacts = out
-        else:
-            layers.contacts = out[:n]
-            new_f, new_g, new_keys = out[n:].reshape(3, -1)
-            if log.keeps:
-                log.add(state.step, "spotted", state.platoons.side[new_g], ic.x[new_f],
-                        ic.y[new_f], weapon=ic.dtype[new_f], platoon=new_g,
-                        actor=ic.sortie[new_f])
+        layers.contacts, new = _spotted(state, log, ic, out, n)
+        if new is not None:
+            new_f, new_g, new_keys = new
             s = state.soldiers
             state.seen = _encounters(new_keys, new_g, state.seen, s.status, s.platoon,
                                      s.encounters, self.n_groups)

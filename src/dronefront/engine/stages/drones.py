@@ -99,18 +99,67 @@ class Launch:
         # Memo, per slot: the track epoch at which a plan found it nothing to fly at (-1:
         # none). While the epoch stands the answer stays nothing: a track only ages (fewer
         # fresh, none nearer), a side's dead stay dead and stations do not move, so the
-        # slot is not planned again (docs/engine.md, the stage contract).
+        # slot is not planned again (docs/engine.md, the stage contract). Written in place,
+        # never rebound: an ensemble's batched call re-homes it into a stacked array.
         self.idle = np.full(state.drones.n, -1, np.int64)
 
     def __call__(self, state: State, log: EventLog) -> None:
-        step, epoch, idle, ints = state.step, state.track_epoch, self.idle, self.ints
         # With salvos every ready member counts towards its salvo (``together``), so the
         # memo filters after it.
-        n = fk.ready_slots(step, self.night, self.readiness, self.role, self.night_capable,
-                           idle, -2 if self.salvos else epoch, ints)
-        if n == 0:
-            return
-        slots = ints[:n].copy()
+        n = fk.ready_slots(state.step, self.night, self.readiness, self.role,
+                           self.night_capable, self.idle,
+                           -2 if self.salvos else state.track_epoch, self.ints)
+        if n:
+            self.settle(state, log, n)
+
+    @classmethod
+    def batch(cls, stages: list[Launch], states: list[State]
+              ) -> Callable[[list[State], list[EventLog]], None] | None:
+        """One kernel call that lists every replicate's ready slots (``engine/batch.py``);
+        the launches are planned per replicate (``settle``), only in replicates with ready
+        slots. Each stage's ``idle`` memo and slot buffer are re-homed into row ``r`` of
+        stacked arrays (``call.reset(r, stage)`` re-homes a rebuilt replicate's). None
+        where the night, salvos or drone types differ or a column is not stacked."""
+        first = stages[0]
+        if not same([(s.night, s.salvos, s.role, s.night_capable) for s in stages]):
+            return None
+        readiness = stacked_view([s.readiness for s in stages])
+        if readiness is None:
+            return None
+        stages = list(stages)
+        r_n = len(stages)
+        idle = np.stack([s.idle for s in stages])
+        ints = np.stack([s.ints for s in stages])
+        counts = np.zeros(r_n, np.int64)
+        busy = np.zeros(r_n, np.int64)
+        night, salvos, role, night_capable = (first.night, first.salvos, first.role,
+                                              first.night_capable)
+
+        def rebind(r: int, stage: Launch | None = None, state: State | None = None) -> None:
+            if stage is not None:
+                stages[r] = stage
+            idle[r] = stages[r].idle
+            stages[r].idle = idle[r]
+            stages[r].ints = ints[r]
+
+        for r in range(r_n):
+            rebind(r)
+
+        def call(states: list[State], logs: list[EventLog]) -> None:
+            epochs = np.fromiter([-2 if salvos else st.track_epoch for st in states],
+                                 np.int64, r_n)
+            n = _ready_rows(states[0].step, night, readiness, role, night_capable, idle,
+                            epochs, ints, counts, busy)
+            for r in busy[:n].tolist():
+                stages[r].settle(states[r], logs[r], int(counts[r]))
+
+        call.reset = rebind  # type: ignore[attr-defined]
+        return call
+
+    def settle(self, state: State, log: EventLog, n: int) -> None:
+        """Plan and launch the ``n`` ready slots ``fk.ready_slots`` listed in ``self.ints``."""
+        step, epoch, idle = state.step, state.track_epoch, self.idle
+        slots = self.ints[:n].copy()
         if self.salvos:
             slots = together(state, slots)
             slots = slots[idle[slots] != epoch]
@@ -237,6 +286,22 @@ class Jamming:
             if auto is not None:
                 jammed = jammed[~auto[jammed]]  # guiding itself: no link left to jam
             end_sorties(state, log, jammed, JAMMED, "jam_loss", self.jam_cause)
+
+
+@nb.njit(cache=True)
+def _ready_rows(step, night, readiness, role, night_capable, idle, epochs, ints, counts, busy):
+    """``fk.ready_slots`` for every replicate of an ensemble (stacked columns; ``idle``,
+    ``epochs`` and ``ints`` by replicate): the counts at ``counts[r]``, the replicates with
+    ready slots listed at ``busy[:n]``; returns ``n``."""
+    n = 0
+    for r in range(epochs.shape[0]):
+        m = fk.ready_slots(step, night, rows(readiness, r), role, night_capable, idle[r],
+                           epochs[r], ints[r])
+        counts[r] = m
+        if m:
+            busy[n] = r
+            n += 1
+    return n
 
 
 @nb.njit(cache=True)

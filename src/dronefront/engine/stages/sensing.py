@@ -11,11 +11,13 @@ soldiers make a track: the wounded lying in a field are no group to call fire on
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 import numba as nb
 import numpy as np
 
+from dronefront.engine.batch import grid_rows, packed_grids, rows, same, stacked_view
 from dronefront.engine.events import EventLog
 from dronefront.engine.formulas import Concealment, visibility
 from dronefront.engine.rng import uniform
@@ -123,6 +125,30 @@ def _sense(sensors, d_state, d_x, d_y, bodies, concealment, grids, tracks, key, 
     return count, updated
 
 
+@nb.njit(cache=True)
+def _sense_rows(sensors, flyers, bodies, concealment, grids, tracks, keys, step, marks,
+                outputs):
+    """``_sense`` for every replicate of an ensemble (stacked columns: ``flyers`` the
+    drones' state, x and y, ``concealment`` with the platoons' discipline stacked and the
+    terrain and posture columns equal in all; ``keys`` and ``marks`` by replicate;
+    ``grids`` from ``batch.packed_grids``). ``outputs`` = ``(counts, busy)``: each
+    replicate's counts at ``counts[r]``, the replicates with a track updated listed at
+    ``busy[:n]``; returns ``n``."""
+    d_state, d_x, d_y = flyers
+    terrain, posture, discipline = concealment
+    counts, busy = outputs
+    n = 0
+    for r in range(keys.shape[0]):
+        count, updated = _sense(sensors, d_state[r], d_x[r], d_y[r], rows(bodies, r),
+                                (terrain, posture, discipline[r]), grid_rows(grids, r),
+                                rows(tracks, r), keys[r], step, marks[r])
+        counts[r] = count
+        if updated:
+            busy[n] = r
+            n += 1
+    return n
+
+
 def _sensors(state: State) -> tuple[np.ndarray, np.ndarray, int]:
     """Every sensor that may ever look, in sensing order (per side: slots with sensing drones,
     then observers): draw ids, (range, probability) rows, and where side 1's begin."""
@@ -166,14 +192,76 @@ class Sensing:
     def __call__(self, state: State, log: EventLog) -> None:
         if self.sensors.ids.size == 0:
             return
-        d, tr, step = state.drones, state.tracks, state.step
+        d = state.drones
         count, updated = _sense(self.raw_sensors, d.state, d.x, d.y, self.bodies,
                                 self.concealment, grid_columns(state.grids), self.tracks,
-                                self.key, step, self.mark)
+                                self.key, state.step, self.mark)
         if updated:
-            state.track_epoch += 1
+            self.settle(state, log, count)
+
+    @classmethod
+    def batch(cls, stages: list[Sensing], states: list[State]
+              ) -> Callable[[list[State], list[EventLog]], None] | None:
+        """One kernel call that senses for every replicate (``engine/batch.py``); the track
+        epoch and the detection events follow per replicate, only where a track was
+        updated. Each stage's ``mark`` memo is re-homed into row ``r`` of one stacked array
+        (``call.reset(r, stage)`` re-homes a rebuilt replicate's). None where the sensors or
+        the terrain and posture concealment differ or a column is not stacked."""
+        first = stages[0]
+        if first.sensors.ids.size == 0 or not same(
+                [(s.raw_sensors, s.concealment[:2]) for s in stages]):
+            return None
+        columns_ = stacked_view([((st.drones.state, st.drones.x, st.drones.y), s.bodies,
+                                  s.concealment[2], s.tracks)
+                                 for s, st in zip(stages, states, strict=True)])
+        if columns_ is None:
+            return None
+        flyers, bodies, discipline, tracks = columns_
+        stages = list(stages)
+        keys = np.array([s.key for s in stages], np.uint64)
+        marks = np.stack([s.mark for s in stages])
+        counts = np.zeros((len(stages), *first.count_shape), np.int64)
+        busy = np.zeros(len(stages), np.int64)
+        sensors = first.raw_sensors
+        concealment = (*first.concealment[:2], discipline)
+        outputs = (counts, busy)
+
+        def rebind(r: int, stage: Sensing | None = None, state: State | None = None) -> None:
+            if stage is not None:
+                stages[r] = stage
+            keys[r] = stages[r].key
+            marks[r] = stages[r].mark
+            stages[r].mark = marks[r]
+
+        for r in range(len(stages)):
+            rebind(r)
+
+        def call(states: list[State], logs: list[EventLog]) -> None:
+            grids = packed_grids(states)
+            if grids is None:  # large grids: per replicate (the same memos)
+                for stage, state, log in zip(stages, states, logs, strict=True):
+                    stage(state, log)
+                return
+            n = _sense_rows(sensors, flyers, bodies, concealment, grids, tracks, keys,
+                            states[0].step, marks, outputs)
+            for r in busy[:n].tolist():
+                stages[r].settle(states[r], logs[r], counts[r])
+
+        call.reset = rebind  # type: ignore[attr-defined]
+        return call
+
+    @property
+    def count_shape(self) -> tuple[int, int]:
+        """Shape of ``_sense``'s counts: (side, platoon)."""
+        return 2, self.concealment[2].shape[0]
+
+    def settle(self, state: State, log: EventLog, count: np.ndarray) -> None:
+        """A step that updated some track (``count``: soldiers seen per side and platoon):
+        the track epoch advances and the detections are logged."""
+        state.track_epoch += 1
         if not log.keeps:
             return
+        tr, step = state.tracks, state.step
         for side in (0, 1):
             seen = nonzero(count[side])
             if seen.size:
