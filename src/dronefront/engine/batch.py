@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 from numba.extending import overload
 
-__all__ = ["rows", "same", "stacked", "stacked_view"]
+__all__ = ["MemoBatch", "epochs", "rows", "same", "stacked", "stacked_view"]
 
 
 def stacked(views: Sequence[np.ndarray]) -> np.ndarray | None:
@@ -90,3 +90,31 @@ def _rows(columns, r):
     exec(source, scope)  # noqa: S102 - a fixed-arity tuple of rows for this tuple type
     return scope["impl"]
 
+
+
+def epochs(states: Sequence, name: str) -> np.ndarray:
+    """The int field ``name`` (an epoch) of every replicate's ``State``, as an array."""
+    return np.fromiter([getattr(s, name) for s in states], np.int64, len(states))
+
+
+class MemoBatch:
+    """A batched call whose stages keep memos (docs/engine.md, "Ensembles").
+
+    The memos of every replicate's stage are mirrored in arrays by replicate, so that
+    "anything to do this step?" is one vectorised check for all replicates
+    (``__call__``); only the replicates with work are stepped, by their own stage (which
+    stays the memos' owner), and their mirror rows are then refreshed (``pull``). Holds
+    the lists ``stages`` and ``states`` it was built from: after the ensemble puts a
+    rebuilt replicate's stage and state into them, ``reset(r)`` re-binds row ``r``.
+    """
+
+    def __init__(self, stages: list, states: list) -> None:
+        self.stages, self.states = stages, states
+
+    def pull(self, r: int) -> None:
+        """Refresh the mirror row ``r`` from ``stages[r]`` (its memos after a call)."""
+
+    def reset(self, r: int) -> None:
+        """Re-bind replicate ``r`` to ``stages[r]`` and ``states[r]`` (after the ensemble
+        rebuilt it in place); by default the memo mirror row is pulled again."""
+        self.pull(r)

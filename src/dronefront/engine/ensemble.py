@@ -152,13 +152,16 @@ class Ensemble:
         self.lockstep = all(n == names[0] for n in names)
         #: one entry per stage: its batched call, or None (called once per replicate)
         self.calls: list[BatchCall | None] = [None] * len(names[0])
+        #: per stage, the list of its replicates' stages its batched call was built from
+        self.stage_lists: list[list] = [[sim.stages[k] for sim in self.sims]
+                                        for k in range(len(names[0]))]
         self.record: Callable[[int], None] | None = None
         #: whether the replicates step together (stage by stage, with batched calls): not
         #: for one replicate (it steps as a single run) or replicates with different stages
         self.together = self.lockstep and len(states) > 1
         if self.together:
             for k in range(len(names[0])):
-                stages = [sim.stages[k] for sim in self.sims]
+                stages = self.stage_lists[k]
                 batch = getattr(type(stages[0]), "batch", None)
                 self.calls[k] = batch(stages, states) if batch is not None else None
             self.record = batch_recorder(states, self.series)
@@ -167,6 +170,21 @@ class Ensemble:
         share = (time.perf_counter() - started) / len(seeds)
         for sim in self.sims:
             sim.init_seconds = share
+
+    def rebind(self, r: int) -> None:
+        """Point every batched call at replicate ``r``'s current state and stages
+        (``sims[r].state``, ``sims[r].stages``), after they were rebuilt in place (the
+        state's tables copied into row ``r`` of the stacked arrays): the lists the calls
+        were built from are updated and each call's ``reset(r)`` (where it has one) re-binds
+        what it keeps of replicate ``r``."""
+        sim = self.sims[r]
+        self.states[r] = sim.state
+        self.logs[r] = sim.log
+        for k, call in enumerate(self.calls):
+            self.stage_lists[k][r] = sim.stages[k]
+            reset = getattr(call, "reset", None)
+            if reset is not None:
+                reset(r)
 
     @property
     def batched(self) -> list[str]:

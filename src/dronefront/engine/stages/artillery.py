@@ -15,6 +15,7 @@ from typing import NamedTuple
 import numba as nb
 import numpy as np
 
+from dronefront.engine.batch import MemoBatch, epochs
 from dronefront.engine.events import EventLog
 from dronefront.engine.formulas import fresh_track
 from dronefront.engine.rng import normals
@@ -238,6 +239,11 @@ class Artillery:
         if self.layers is not None:
             shell_sites(state, log, b.side[battery], bx, by, rings, shell_id)
 
+    @classmethod
+    def batch(cls, stages: list[Artillery], states: list[State]) -> ArtilleryBatch:
+        """The gate of every replicate in one vectorised check (``ArtilleryBatch``)."""
+        return ArtilleryBatch(stages, states)
+
     def _emitter_missions(self, state: State, log: EventLog) -> None:
         """Each fire call on a located emitter goes to the first idle battery of the calling
         side with rounds and the range (and no outside order); a call no battery can take
@@ -271,3 +277,46 @@ class Artillery:
                 side = int(b.side[i])
                 log.add(state.step, "call_for_fire", side, tr.x[side, g], tr.y[side, g],
                         weapon=state.artillery_code, platoon=g, actor=i, value=n)
+
+
+class ArtilleryBatch(MemoBatch):
+    """Artillery for an ensemble: the memos of every replicate (``wake``, ``watch``, the
+    track and order epochs) mirrored by replicate, so that one check finds the replicates
+    whose batteries have anything to do this step (a round due, a look for a target, an
+    order or a fire call on an emitter); only those call their stage."""
+
+    def __init__(self, stages: list[Artillery], states: list[State]) -> None:
+        super().__init__(stages, states)
+        n = len(stages)
+        self.batteries = states[0].batteries.n > 0  # one scenario: the same batteries
+        self.calls = any(s.layers is not None for s in stages)
+        self.wake = np.zeros(n, np.int64)
+        self.watch = np.zeros(n, np.bool_)
+        self.epoch = np.zeros(n, np.int64)
+        self.orders = np.zeros(n, np.int64)
+        for r in range(n):
+            self.pull(r)
+
+    def pull(self, r: int) -> None:
+        stage = self.stages[r]
+        self.wake[r], self.watch[r] = stage.wake, stage.watch
+        self.epoch[r], self.orders[r] = stage.epoch, stage.orders
+
+    def __call__(self, states: list[State], logs: list[EventLog]) -> None:
+        stages = self.stages
+        if self.batteries:
+            todo = ((self.wake <= states[0].step)
+                    | (epochs(states, "order_epoch") != self.orders)
+                    | (self.watch & (epochs(states, "track_epoch") != self.epoch)))
+            if self.calls:
+                todo |= [s.layers is not None and bool(s.layers.fire_calls) for s in stages]
+        elif self.calls:
+            todo = np.array([s.layers is not None and bool(s.layers.fire_calls)
+                             for s in stages])
+        else:
+            return
+        if not todo.any():
+            return
+        for r in np.flatnonzero(todo).tolist():
+            stages[r](states[r], logs[r])
+            self.pull(r)

@@ -29,6 +29,7 @@ from typing import NamedTuple
 import numba as nb
 import numpy as np
 
+from dronefront.engine.batch import MemoBatch, epochs, same
 from dronefront.engine.events import EventLog
 from dronefront.engine.spatial import Grid, disc_rows, row_cells
 from dronefront.engine.stages.movement import CATCH_UP
@@ -308,3 +309,47 @@ class CasualtyCare:
         if log.keeps:
             log.add(state.step, "evacuated", s.side[out], s.x[out], s.y[out],
                     platoon=s.platoon[out], target=out)
+
+    @classmethod
+    def batch(cls, stages: list[CasualtyCare], states: list[State]) -> CareBatch | None:
+        """The gate of every replicate in one vectorised check (``CareBatch``); None where
+        care is on in some replicates only."""
+        if not same([s.enabled for s in stages]):
+            return None
+        return CareBatch(stages, states)
+
+
+class CareBatch(MemoBatch):
+    """Casualty care for an ensemble: the memos of every replicate (``epoch``, ``busy``,
+    ``wake``, ``freed``) mirrored by replicate, so that one check finds the replicates
+    whose care has anything to do this step; only those call their stage. A step of care
+    needs the replicate's neighbour grids, which movement rebuilds per replicate."""
+
+    def __init__(self, stages: list[CasualtyCare], states: list[State]) -> None:
+        super().__init__(stages, states)
+        n = len(stages)
+        self.enabled = stages[0].enabled
+        self.epoch = np.zeros(n, np.int64)
+        self.wake = np.zeros(n, np.int64)
+        self.busy = np.zeros(n, np.bool_)
+        self.freed = np.zeros(n, np.bool_)
+        for r in range(n):
+            self.pull(r)
+
+    def pull(self, r: int) -> None:
+        stage = self.stages[r]
+        self.epoch[r], self.wake[r] = stage.epoch, stage.wake
+        self.busy[r], self.freed[r] = stage.busy, stage.freed
+
+    def __call__(self, states: list[State], logs: list[EventLog]) -> None:
+        if not self.enabled:
+            return
+        step = states[0].step
+        todo = (self.freed | (epochs(states, "casualty_epoch") != self.epoch)
+                | (self.busy & (self.wake <= step)))
+        if not todo.any():
+            return
+        stages = self.stages
+        for r in np.flatnonzero(todo).tolist():
+            stages[r](states[r], logs[r])
+            self.pull(r)

@@ -19,7 +19,7 @@ from collections.abc import Callable
 import numba as nb
 import numpy as np
 
-from dronefront.engine.batch import rows, same, stacked_view
+from dronefront.engine.batch import MemoBatch, epochs, rows, same, stacked_view
 from dronefront.engine.events import EXTRA_CAUSES, EventLog
 from dronefront.engine.rng import normals, uniforms
 from dronefront.engine.spatial import nonzero
@@ -110,7 +110,12 @@ class Launch:
                            idle, -2 if self.salvos else epoch, ints)
         if n == 0:
             return
-        slots = ints[:n].copy()
+        self.plan(state, log, ints[:n].copy())
+
+    def plan(self, state: State, log: EventLog, slots: np.ndarray) -> None:
+        """Launch those of the ready ``slots`` (``fk.ready_slots``) with a reason to fly."""
+        step, epoch, idle = state.step, state.track_epoch, self.idle
+        n = slots.size
         if self.salvos:
             slots = together(state, slots)
             slots = slots[idle[slots] != epoch]
@@ -154,6 +159,70 @@ class Launch:
             d.dtype[slots]]
         if failed.any():
             end_sorties(state, log, slots[failed], FAILED, "failure")
+
+    @classmethod
+    def batch(cls, stages: list[Launch], states: list[State]) -> LaunchBatch | None:
+        """One ``ready_slots`` kernel call for every replicate (``LaunchBatch``); None where
+        the nights or salvos differ or a column is not stacked."""
+        if not same([(s.night, s.salvos) for s in stages]):
+            return None
+        columns_ = stacked_view([(s.readiness, (s.role, s.night_capable)) for s in stages])
+        if columns_ is None:
+            return None
+        return LaunchBatch(stages, states, *columns_)
+
+
+class LaunchBatch(MemoBatch):
+    """Launch for an ensemble: the memo ``Launch.idle`` of every replicate lives in one
+    ``(R, M)`` array (each stage's ``idle`` is its row), so one kernel call lists the ready
+    slots of all replicates; only the replicates with some plan their launches
+    (``Launch.plan``, as the single run does)."""
+
+    def __init__(self, stages: list[Launch], states: list[State], readiness: tuple,
+                 types: tuple) -> None:
+        super().__init__(stages, states)
+        n, m = len(stages), states[0].drones.n
+        self.readiness, (self.role, self.night_capable) = readiness, types
+        self.night, self.salvos = stages[0].night, stages[0].salvos
+        self.idle = np.full((n, m), -1, np.int64)
+        self.ints = np.empty((n, m), np.int64)
+        self.counts = np.zeros(n, np.int64)
+        self.busy = np.zeros(n, np.int64)
+        self.every = np.full(n, -2, np.int64)  # salvos: the memo filters after ``together``
+        for r in range(n):
+            self.reset(r)
+
+    def reset(self, r: int) -> None:
+        stage = self.stages[r]
+        self.idle[r] = stage.idle
+        stage.idle = self.idle[r]
+
+    def __call__(self, states: list[State], logs: list[EventLog]) -> None:
+        marks = self.every if self.salvos else epochs(states, "track_epoch")
+        n = _ready_rows(states[0].step, self.night, self.readiness, self.role,
+                        self.night_capable, self.idle, marks, self.ints, self.counts,
+                        self.busy)
+        if n == 0:
+            return
+        stages, ints, counts = self.stages, self.ints, self.counts
+        for r in self.busy[:n].tolist():
+            stages[r].plan(states[r], logs[r], ints[r, :counts[r]].copy())
+
+
+@nb.njit(cache=True)
+def _ready_rows(step, night, readiness, role, night_capable, idle, marks, ints, counts, busy):
+    """``fk.ready_slots`` for every replicate of an ensemble (stacked columns, ``marks``:
+    the memo epoch by replicate); lists the replicates with ready slots at ``busy[:n]``;
+    returns ``n``."""
+    n = 0
+    for r in range(marks.shape[0]):
+        got = fk.ready_slots(step, night, rows(readiness, r), role[r], night_capable[r],
+                             idle[r], marks[r], ints[r])
+        counts[r] = got
+        if got:
+            busy[n] = r
+            n += 1
+    return n
 
 
 def together(state: State, ready: np.ndarray) -> np.ndarray:

@@ -15,6 +15,7 @@ import math
 
 import numpy as np
 
+from dronefront.engine.batch import MemoBatch, same, stacked
 from dronefront.engine.events import EXTRA_CAUSES, EventLog
 from dronefront.engine.formulas import jam_keep, miss_probability
 from dronefront.engine.rng import normals, pair_uniforms, uniforms
@@ -73,6 +74,25 @@ class CounterDroneLayers:
             self._detect(state, log)
         if self.intercepting:
             self._intercept(state, log)
+
+    @classmethod
+    def batch(cls, stages: list[CounterDroneLayers], states: list[State]
+              ) -> LayersBatch | None:
+        """The "anything in reach?" check of every replicate at once (``LayersBatch``);
+        None where the layers' fixed columns differ or a column is not stacked."""
+        if not same([(s.detecting, s.intercepting, st.drones.side, st.drones.dtype,
+                      st.jammers.side, st.layers.detectors.side, st.layers.isr_finds_jammers,
+                      st.layers.interceptors.side) for s, st in zip(stages, states,
+                                                                   strict=True)]):
+            return None
+        ic = [st.layers.interceptors for st in states]
+        blocks = [stacked([st.drones.state for st in states]),
+                  stacked([st.jammers.active for st in states]),
+                  *(stacked([getattr(t, name) for t in ic]) for name in
+                    ("state", "ready_step", "inventory", "active_from", "active_until"))]
+        if any(b is None for b in blocks):
+            return None
+        return LayersBatch(stages, states, blocks)
 
     # ------------------------------------------------------------------ detection
     def _detect(self, state: State, log: EventLog) -> None:
@@ -264,6 +284,57 @@ class CounterDroneLayers:
     def _land(self, state: State, log: EventLog, i: int, fate: int, kind: str | None,
               cause: int = -1) -> None:
         ground_interceptors(state, log, np.array([i]), fate, kind, cause)
+
+
+class LayersBatch(MemoBatch):
+    """Counter-drone layers for an ensemble: one vectorised check over the stacked columns
+    finds the replicates where a layer can act this step, and only they call their stage.
+    A replicate is skipped only where its stage would change nothing: no interceptor in
+    the air, none ready with an enemy drone in the air (``_target`` finds none), and no
+    enemy radio drone in the air nor enemy jammer on for a detector (nothing to draw for),
+    nor, for jammer-hunting ISR, its own ISR in the air with an enemy jammer on."""
+
+    def __init__(self, stages: list[CounterDroneLayers], states: list[State],
+                 blocks: list[np.ndarray]) -> None:
+        super().__init__(stages, states)
+        first, stage = states[0], stages[0]
+        d, t, jm, layers = first.drones, first.types, first.jammers, first.layers
+        (self.d_state, self.jm_active, self.ic_state, self.ic_ready, self.ic_inventory,
+         self.ic_from, self.ic_until) = blocks
+        self.detecting, self.intercepting = stage.detecting, stage.intercepting
+        ic_side = layers.interceptors.side
+        #: per side s with interceptors: (its interceptors, enemy drone slots)
+        self.hunters = [(ic_side == s, d.side != s) for s in (0, 1) if (ic_side == s).any()]
+        radio = t.radio[d.dtype]
+        #: per side s with detectors: (enemy radio slots, enemy jammers)
+        self.ears = [(radio & (d.side != s), jm.side != s)
+                     for s in np.unique(layers.detectors.side).tolist()]
+        isr = t.role[d.dtype] == ISR
+        #: per side s whose ISR hunts jammers: (its ISR slots, enemy jammers)
+        self.eyes = [(isr & (d.side == s), jm.side != s)
+                     for s in np.flatnonzero(layers.isr_finds_jammers).tolist()]
+
+    def __call__(self, states: list[State], logs: list[EventLog]) -> None:
+        step = states[0].step
+        flying = self.d_state == FLYING
+        todo = np.zeros(flying.shape[0], np.bool_)
+        if self.intercepting:
+            state = self.ic_state
+            todo |= (state != IDLE).any(1)
+            ready = ((state == IDLE) & (self.ic_ready <= step) & (self.ic_inventory > 0)
+                     & (self.ic_from <= step) & (self.ic_until > step))
+            for mine, enemy in self.hunters:
+                todo |= ready[:, mine].any(1) & flying[:, enemy].any(1)
+        if self.detecting:
+            for slots, enemy in self.ears:
+                todo |= flying[:, slots].any(1) | self.jm_active[:, enemy].any(1)
+            for slots, enemy in self.eyes:
+                todo |= flying[:, slots].any(1) & self.jm_active[:, enemy].any(1)
+        if not todo.any():
+            return
+        stages = self.stages
+        for r in np.flatnonzero(todo).tolist():
+            stages[r](states[r], logs[r])
 
 
 def ground_interceptors(state: State, log: EventLog, idx: np.ndarray, fate: int,

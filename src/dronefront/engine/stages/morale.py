@@ -21,6 +21,7 @@ from typing import NamedTuple
 import numba as nb
 import numpy as np
 
+from dronefront.engine.batch import MemoBatch, epochs, rows, same, stacked_view
 from dronefront.engine.events import EventLog
 from dronefront.engine.spatial import Grid, disc_rows, row_cells
 from dronefront.engine.state import (
@@ -158,6 +159,17 @@ def _cohesion(status, platoon, cohesion):
     return np.array(newly, np.int64)
 
 
+@nb.njit(cache=True)
+def _decay_rows(levels, cohesion, active, counts, todo, rules):
+    """``_decay`` for the replicates ``todo`` of an ensemble (stacked columns; each
+    replicate's soldiers above 0 at ``active[r, :counts[r]]``, rewritten in place)."""
+    for r in todo:
+        keep = _decay(rows(levels, r), rows(cohesion, r), active[r, :counts[r]], rules)
+        m = keep.shape[0]
+        active[r, :m] = keep
+        counts[r] = m
+
+
 class Morale:
     """Suppress soldiers near the step's blasts and casualties; break platoons whose losses
     reach their breakpoint. Consumes ``State.shocks``."""
@@ -205,3 +217,57 @@ class Morale:
             if newly.size and log.keeps:
                 log.add(state.step, "break", p.side[newly], p.ax[newly], p.ay[newly],
                         platoon=newly, value=p.on_break[newly])
+
+    @classmethod
+    def batch(cls, stages: list[Morale], states: list[State]) -> MoraleBatch | None:
+        """Quiet replicates' decay in one kernel call (``MoraleBatch``); None where the
+        suppression rules differ or a column is not stacked."""
+        if not same([(s.enabled, s.rules, s.weights) for s in stages]):
+            return None
+        columns_ = stacked_view([(s.levels, s.cohesion) for s in stages])
+        if columns_ is None:
+            return None
+        return MoraleBatch(stages, states, *columns_)
+
+
+class MoraleBatch(MemoBatch):
+    """Morale for an ensemble. The memo ``Morale.active`` (the soldiers whose suppression
+    is above 0) of every replicate lives in one padded ``(R, N)`` buffer with a count by
+    replicate. A replicate with shocks this step (they need its neighbour grids) or new
+    casualties (cohesion) calls its stage, the buffer row standing in for ``active``;
+    every other replicate with someone suppressed decays in one ``_decay_rows`` call."""
+
+    def __init__(self, stages: list[Morale], states: list[State], levels: tuple,
+                 cohesion: tuple) -> None:
+        super().__init__(stages, states)
+        n = len(stages)
+        self.levels, self.cohesion = levels, cohesion
+        self.enabled, self.rules = stages[0].enabled, stages[0].rules
+        self.active = np.zeros((n, states[0].soldiers.n), np.int64)
+        self.counts = np.zeros(n, np.int64)
+        self.epoch = np.zeros(n, np.int64)
+        for r in range(n):
+            self.pull(r)
+
+    def pull(self, r: int) -> None:
+        stage = self.stages[r]
+        m = stage.active.size
+        self.active[r, :m] = stage.active
+        self.counts[r] = m
+        self.epoch[r] = stage.epoch
+
+    def __call__(self, states: list[State], logs: list[EventLog]) -> None:
+        full = epochs(states, "casualty_epoch") != self.epoch
+        full |= [bool(s.shocks) for s in states]
+        stages = self.stages
+        if full.any():
+            for r in np.flatnonzero(full).tolist():
+                stage = stages[r]
+                stage.active = self.active[r, :self.counts[r]]
+                stage(states[r], logs[r])
+                self.pull(r)
+        if self.enabled:
+            quiet = np.flatnonzero(~full & (self.counts > 0))
+            if quiet.size:
+                _decay_rows(self.levels, self.cohesion, self.active, self.counts, quiet,
+                            self.rules)
