@@ -9,12 +9,22 @@ import pytest
 
 import dronefront
 from dronefront.engine.ensemble import TABLES, Ensemble, stack_states, stacked
-from dronefront.engine.sim import Sim
+from dronefront.engine.sim import Sim, build_stages
+from dronefront.engine.stages import artillery as artillery_module
+from dronefront.engine.stages import care as care_module
+from dronefront.engine.stages import flight_kernels as fk
+from dronefront.engine.stages import morale as morale_module
+from dronefront.engine.stages.artillery import Artillery
+from dronefront.engine.stages.care import CasualtyCare
+from dronefront.engine.stages.drones import Launch
 from dronefront.engine.state import build_state
 from dronefront.errors import UserError
 from dronefront.scenario.loader import builtin_names, load_scenario
 from dronefront.scenario.models import Scenario
 from tests.engine.test_memos import _bits
+
+#: the stages with memos whose batched calls mirror them (docs/engine.md, "Ensembles")
+MEMO_STAGES = {"care", "artillery", "launch", "morale"}
 
 # Built-ins shrunk where a full run is long; the mechanics they exercise stay.
 SHRINK = {"reference-open-field": ["parameters.N=300", "duration=300"],
@@ -128,4 +138,95 @@ def test_every_builtin_engagement_ensemble_equals_single_runs(name):
     seeds = [1, 2, 3]
     ensemble = Ensemble(scenario, seeds)
     assert ensemble.apart == []
+    present = {stage.name for stage in ensemble.sims[0].stages}
+    assert present & MEMO_STAGES <= set(ensemble.batched)
+    _same(ensemble.run(), scenario, seeds)
+
+
+def test_layers_and_lessons_ensemble_batches_the_memo_stages():
+    # interceptors, RF detectors and a lessons file (veterans), shortened
+    scenario = load_scenario("fortified-line-breach", ["duration=600"])
+    seeds = [1, 2]
+    ensemble = Ensemble(scenario, seeds)
+    assert MEMO_STAGES | {"layers"} <= set(ensemble.batched)
+    results = ensemble.run()
+    _same(results, scenario, seeds)
+    kinds = np.concatenate([r.events.column("kind").to_numpy(zero_copy_only=False)
+                            for r in results]).astype(str)
+    # the layers acted: emitters found, sites shelled, drones intercepted
+    assert {"rf_detection", "site_destroyed", "intercept"} <= set(kinds.tolist())
+
+
+def _kernel_calls(monkeypatch) -> dict[str, list[int]]:
+    """Count the calls of the memo stages' kernels (``_care``, ``_todo``, ``plan_launch``,
+    ``_suppress``) from now on."""
+    counts: dict[str, list[int]] = {}
+    for module, name in ((care_module, "_care"), (artillery_module, "_todo"),
+                         (fk, "plan_launch"), (morale_module, "_suppress")):
+        counts[name] = [0]
+        kernel = getattr(module, name)
+
+        def counted(*args, kernel=kernel, calls=counts[name]):
+            calls[0] += 1
+            return kernel(*args)
+
+        monkeypatch.setattr(module, name, counted)
+    return counts
+
+
+def test_batched_memo_gates_do_exactly_the_work_single_runs_do(monkeypatch):
+    # The mirrored memos must wake a replicate exactly when its own stage would: the
+    # ensemble calls each memo kernel as often as the single runs together (a gate that
+    # woke too rarely would also break the results; one that woke too often would cost).
+    scenario = load_scenario("kursk-assault", ["duration=900"])
+    seeds = [1, 2, 3]
+    counts = _kernel_calls(monkeypatch)
+    singles = [Sim(scenario, seed).run() for seed in seeds]
+    alone = {name: c[0] for name, c in counts.items()}
+    for c in counts.values():
+        c[0] = 0
+    ensemble = Ensemble(scenario, seeds)
+    assert MEMO_STAGES <= set(ensemble.batched)
+    woken = {}  # stage calls the batched gates made
+    for cls, method, kernel in ((CasualtyCare, "__call__", "_care"),
+                                (Artillery, "__call__", "_todo"), (Launch, "plan", "plan_launch")):
+        woken[kernel] = [0]
+
+        def counted(self, *args, original=getattr(cls, method), calls=woken[kernel]):
+            calls[0] += 1
+            return original(self, *args)
+
+        monkeypatch.setattr(cls, method, counted)
+    results = ensemble.run()
+    assert {name: c[0] for name, c in counts.items()} == alone
+    # and a replicate's stage is called only when it has work (no eager gate)
+    assert {name: c[0] for name, c in woken.items()} == {name: alone[name] for name in woken}
+    steps = ensemble.steps * len(seeds)
+    assert all(0 < n < steps for n in alone.values()), alone  # the gates did skip work
+    for got, want in zip(results, singles, strict=True):
+        assert got.summary == want.summary
+        assert _bits(got.events) == _bits(want.events)
+
+
+def test_a_rebuilt_replicate_is_rebound_in_the_batched_calls(monkeypatch):
+    # Ensemble.rebind(r): the batched calls drop what they kept of replicate r's old
+    # stages (memo mirrors, memo rows) and step its new ones; the old ones are never
+    # called again.
+    scenario = load_scenario("kursk-assault", ["duration=900"])
+    seeds = [4, 5, 6]
+    ensemble = Ensemble(scenario, seeds)
+    sim = ensemble.sims[1]
+    old = sim.stages
+    retired = {id(stage) for stage in old}
+    for cls, method in {(type(stage), "__call__") for stage in old} | {(Launch, "plan")}:
+        def guarded(self, *args, original=getattr(cls, method)):
+            assert id(self) not in retired, f"the old {self.name} stage was called"
+            return original(self, *args)
+
+        monkeypatch.setattr(cls, method, guarded)
+    sim.stages = build_stages(sim.state)  # the state at step 0: the same run
+    ensemble.rebind(1)
+    assert all(ensemble.stage_lists[k][1] is sim.stages[k] for k in range(len(old)))
+    launch = next(k for k, s in enumerate(sim.stages) if s.name == "launch")
+    assert np.shares_memory(sim.stages[launch].idle, ensemble.calls[launch].idle)
     _same(ensemble.run(), scenario, seeds)

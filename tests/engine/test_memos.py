@@ -27,7 +27,17 @@ from dronefront.engine.stages.care import CasualtyCare
 from dronefront.engine.stages.drones import Launch
 from dronefront.engine.stages.sensing import Sensing
 from dronefront.engine.stages.targeting import Targeter
-from dronefront.engine.state import EVACUATED, FLYING, IDLE, KILLED, OBSERVER, READY, WOUNDED
+from dronefront.engine.state import (
+    BATTERY_HOLD,
+    BATTERY_RULE,
+    EVACUATED,
+    FLYING,
+    IDLE,
+    KILLED,
+    OBSERVER,
+    READY,
+    WOUNDED,
+)
 from dronefront.scenario.loader import load_scenario
 from tests.engine.stage_builder import TEST_FPV, events_of, small_state
 
@@ -273,3 +283,38 @@ def test_an_idle_battery_looks_again_when_a_track_changes(monkeypatch):
         artillery(state, log)
     assert [e["step"] for e in events_of(log, state, "call_for_fire")] == [4]
     assert looks[0] == 2  # the first step and the step the track changed
+
+
+def test_an_outside_order_alone_wakes_a_sleeping_battery(monkeypatch):
+    # No track, no engagement: the idle battery sleeps until a track changes. An order
+    # (``State.order_epoch``) wakes it too, with no track change. (A whole run cannot
+    # single this out: ``_todo`` ignores orders, so a held battery with a target looks
+    # every step and the order's lifting is seen at once: see the next test.)
+    state, artillery = _battery()
+    state.tracks.n[1, 0] = 0
+    looks = _counting(monkeypatch, artillery_module, "_todo")
+    log = EventLog()
+    for step in range(6):
+        state.step = step
+        if step == 3:
+            state.batteries.order[0] = BATTERY_HOLD
+            state.order_epoch += 1
+        artillery(state, log)
+    assert looks[0] == 2  # the first step and the step of the order
+
+
+def test_a_held_battery_with_a_target_looks_every_step_and_fires_once_released(monkeypatch):
+    state, artillery = _battery()
+    state.batteries.order[0] = BATTERY_HOLD
+    state.order_epoch += 1
+    looks = _counting(monkeypatch, artillery_module, "_todo")
+    log = EventLog()
+    for step in range(6):
+        state.step = step
+        state.tracks.step[1, 0] = step  # seen every step, no new epoch
+        if step == 4:
+            state.batteries.order[0] = BATTERY_RULE
+            state.order_epoch += 1
+        artillery(state, log)
+    assert looks[0] == 6
+    assert [e["step"] for e in events_of(log, state, "call_for_fire")] == [4]
