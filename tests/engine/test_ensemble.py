@@ -15,7 +15,6 @@ from dronefront.engine.stages import care as care_module
 from dronefront.engine.stages import flight_kernels as fk
 from dronefront.engine.stages import morale as morale_module
 from dronefront.engine.stages.artillery import Artillery
-from dronefront.engine.stages.care import CasualtyCare
 from dronefront.engine.stages.drones import Launch
 from dronefront.engine.state import build_state
 from dronefront.errors import UserError
@@ -187,9 +186,16 @@ def test_batched_memo_gates_do_exactly_the_work_single_runs_do(monkeypatch):
         c[0] = 0
     ensemble = Ensemble(scenario, seeds)
     assert MEMO_STAGES <= set(ensemble.batched)
+    rows_ = care_module._care_rows  # steps the woken replicates' care in one call
+
+    def care_rows(*args):
+        counts["_care"][0] += args[8].size  # the replicates stepped
+        return rows_(*args)
+
+    monkeypatch.setattr(care_module, "_care_rows", care_rows)
     woken = {}  # stage calls the batched gates made
-    for cls, method, kernel in ((CasualtyCare, "__call__", "_care"),
-                                (Artillery, "__call__", "_todo"), (Launch, "plan", "plan_launch")):
+    for cls, method, kernel in ((Artillery, "__call__", "_todo"),
+                                (Launch, "plan", "plan_launch")):
         woken[kernel] = [0]
 
         def counted(self, *args, original=getattr(cls, method), calls=woken[kernel]):

@@ -29,7 +29,15 @@ from typing import NamedTuple
 import numba as nb
 import numpy as np
 
-from dronefront.engine.batch import MemoBatch, epochs, same
+from dronefront.engine.batch import (
+    MemoBatch,
+    epochs,
+    pack_grids,
+    packed_grid,
+    rows,
+    same,
+    stacked_view,
+)
 from dronefront.engine.events import EventLog
 from dronefront.engine.spatial import Grid, disc_rows, row_cells
 from dronefront.engine.stages.movement import CATCH_UP
@@ -299,40 +307,58 @@ class CasualtyCare:
         out, self.busy, self.wake, self.freed = _care(
             state.step, self.dt, self.aid, self.bodies, self.pace, self.ground, self.movement,
             (tuple(state.grids[0]), tuple(state.grids[1])), assign, self.busy)
-        if out.size == 0:
-            return
-        s, d = state.soldiers, state.drones
-        gone = np.isin(d.target, out)
-        if gone.any():  # drones flying at an evacuated soldier look for another target
-            d.target[gone] = -1
-            d.committed_decoy[gone] = False
-        if log.keeps:
-            log.add(state.step, "evacuated", s.side[out], s.x[out], s.y[out],
-                    platoon=s.platoon[out], target=out)
+        if out.size:
+            evacuated(state, log, out)
 
     @classmethod
     def batch(cls, stages: list[CasualtyCare], states: list[State]) -> CareBatch | None:
-        """The gate of every replicate in one vectorised check (``CareBatch``); None where
-        care is on in some replicates only."""
-        if not same([s.enabled for s in stages]):
+        """The gate of every replicate in one vectorised check, and one ``_care`` kernel
+        call for the replicates with work (``CareBatch``); None where care is on in some
+        replicates only, the constants differ or a column is not stacked."""
+        if not same([(s.enabled, s.dt, s.movement, s.ground) for s in stages]):
             return None
-        return CareBatch(stages, states)
+        columns_ = stacked_view([(s.aid, s.bodies, (s.pace,)) for s in stages])
+        if columns_ is None:
+            return None
+        return CareBatch(stages, states, columns_)
+
+
+def evacuated(state: State, log: EventLog, out: np.ndarray) -> None:
+    """What follows the evacuation of soldiers ``out`` (ascending): drones flying at them
+    look for another target; the events."""
+    s, d = state.soldiers, state.drones
+    gone = np.isin(d.target, out)
+    if gone.any():
+        d.target[gone] = -1
+        d.committed_decoy[gone] = False
+    if log.keeps:
+        log.add(state.step, "evacuated", s.side[out], s.x[out], s.y[out],
+                platoon=s.platoon[out], target=out)
 
 
 class CareBatch(MemoBatch):
     """Casualty care for an ensemble: the memos of every replicate (``epoch``, ``busy``,
     ``wake``, ``freed``) mirrored by replicate, so that one check finds the replicates
-    whose care has anything to do this step; only those call their stage. A step of care
-    needs the replicate's neighbour grids, which movement rebuilds per replicate."""
+    whose care has anything to do this step; one ``_care_rows`` call steps them all (the
+    neighbour grids, which movement rebuilds per replicate with sizes of their own, packed
+    end to end by ``batch.pack_grids`` for the replicates that send helpers: only they look
+    at them). Evacuations are followed up per replicate, and the memos written back to each
+    stage that was stepped."""
 
-    def __init__(self, stages: list[CasualtyCare], states: list[State]) -> None:
+    def __init__(self, stages: list[CasualtyCare], states: list[State], columns_: tuple
+                 ) -> None:
         super().__init__(stages, states)
         n = len(stages)
-        self.enabled = stages[0].enabled
+        first = stages[0]
+        self.aid, self.bodies, (self.pace,) = columns_
+        self.enabled, self.dt = first.enabled, first.dt
+        self.ground, self.movement = first.ground, first.movement
         self.epoch = np.zeros(n, np.int64)
         self.wake = np.zeros(n, np.int64)
         self.busy = np.zeros(n, np.bool_)
         self.freed = np.zeros(n, np.bool_)
+        self.out = np.empty((n, states[0].soldiers.n), np.int64)
+        self.counts = np.zeros(n, np.int64)
         for r in range(n):
             self.pull(r)
 
@@ -345,11 +371,44 @@ class CareBatch(MemoBatch):
         if not self.enabled:
             return
         step = states[0].step
-        todo = (self.freed | (epochs(states, "casualty_epoch") != self.epoch)
-                | (self.busy & (self.wake <= step)))
+        now = epochs(states, "casualty_epoch")
+        assign = self.freed | (now != self.epoch)
+        todo = assign | (self.busy & (self.wake <= step))
         if not todo.any():
             return
-        stages = self.stages
-        for r in np.flatnonzero(todo).tolist():
-            stages[r](states[r], logs[r])
-            self.pull(r)
+        work = np.flatnonzero(todo)
+        self.epoch[work] = now[work]
+        grids = pack_grids(states, np.flatnonzero(assign).tolist())
+        _care_rows(step, self.dt, self.aid, self.bodies, self.pace, self.ground, self.movement,
+                   grids, work, assign, (self.busy, self.wake, self.freed),
+                   (self.out, self.counts))
+        stages, out, counts = self.stages, self.out, self.counts
+        for r in work.tolist():
+            stage = stages[r]
+            stage.epoch, stage.wake = int(self.epoch[r]), int(self.wake[r])
+            stage.busy, stage.freed = bool(self.busy[r]), bool(self.freed[r])
+            if counts[r]:
+                evacuated(states[r], logs[r], out[r, :counts[r]].copy())
+
+
+@nb.njit(cache=True)
+def _care_rows(step, dt, aid, bodies, pace, ground, movement, grids, work, assign, memo,
+               outputs):
+    """``_care`` for the replicates ``work`` of an ensemble (stacked columns; ``grids``:
+    those of the replicates that ``assign``, packed in replicate order); ``memo`` =
+    ``(busy, wake, freed)`` by replicate, read (``busy``: the call's ``steady``) and
+    rewritten; ``outputs`` = ``(out, counts)``: the soldiers each replicate evacuated."""
+    busy, wake, freed = memo
+    out, counts = outputs
+    j = 0
+    for r in work:
+        if assign[r]:
+            grids_r = (packed_grid(grids, 2 * j), packed_grid(grids, 2 * j + 1))
+            j += 1
+        else:  # sends nobody: does not look at its grids
+            grids_r = (packed_grid(grids, -1), packed_grid(grids, -1))
+        gone, busy[r], wake[r], freed[r] = _care(step, dt, rows(aid, r), rows(bodies, r),
+                                                 pace[r], ground, movement, grids_r,
+                                                 assign[r], busy[r])
+        counts[r] = gone.shape[0]
+        out[r, :gone.shape[0]] = gone
