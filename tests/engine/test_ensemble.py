@@ -193,6 +193,13 @@ def test_batched_memo_gates_do_exactly_the_work_single_runs_do(monkeypatch):
         return rows_(*args)
 
     monkeypatch.setattr(care_module, "_care_rows", care_rows)
+    morale_rows = morale_module._morale_rows  # every replicate's morale in one call
+
+    def counted_morale(*args):
+        counts["_suppress"][0] += int((args[3] >= 0).sum())  # the replicates with shocks
+        return morale_rows(*args)
+
+    monkeypatch.setattr(morale_module, "_morale_rows", counted_morale)
     woken = {}  # stage calls the batched gates made
     for cls, method, kernel in ((Artillery, "__call__", "_todo"),
                                 (Launch, "plan", "plan_launch")):

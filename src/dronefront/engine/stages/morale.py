@@ -21,7 +21,15 @@ from typing import NamedTuple
 import numba as nb
 import numpy as np
 
-from dronefront.engine.batch import MemoBatch, epochs, rows, same, stacked_view
+from dronefront.engine.batch import (
+    MemoBatch,
+    epochs,
+    pack_grids,
+    packed_grid,
+    rows,
+    same,
+    stacked_view,
+)
 from dronefront.engine.events import EventLog
 from dronefront.engine.spatial import Grid, disc_rows, row_cells
 from dronefront.engine.state import (
@@ -159,17 +167,6 @@ def _cohesion(status, platoon, cohesion):
     return np.array(newly, np.int64)
 
 
-@nb.njit(cache=True)
-def _decay_rows(levels, cohesion, active, counts, todo, rules):
-    """``_decay`` for the replicates ``todo`` of an ensemble (stacked columns; each
-    replicate's soldiers above 0 at ``active[r, :counts[r]]``, rewritten in place)."""
-    for r in todo:
-        keep = _decay(rows(levels, r), rows(cohesion, r), active[r, :counts[r]], rules)
-        m = keep.shape[0]
-        active[r, :m] = keep
-        counts[r] = m
-
-
 class Morale:
     """Suppress soldiers near the step's blasts and casualties; break platoons whose losses
     reach their breakpoint. Consumes ``State.shocks``."""
@@ -208,44 +205,59 @@ class Morale:
         shocks.clear()
         if state.casualty_epoch != self.epoch:
             self.epoch = state.casualty_epoch
-            s, p = state.soldiers, state.platoons
+            s = state.soldiers
             newly = _cohesion(s.status, s.platoon, self.cohesion)
-            ground = newly[(p.on_break[newly] == BREAK_GROUND) & (p.base_posture[newly] == HALTED)]
-            if ground.size:  # a holding platoon that breaks to ground lies down at once
-                down = np.isin(s.platoon, ground) & (s.status == HEALTHY)
-                s.posture[down] = PRONE
-            if newly.size and log.keeps:
-                log.add(state.step, "break", p.side[newly], p.ax[newly], p.ay[newly],
-                        platoon=newly, value=p.on_break[newly])
+            if newly.size:
+                broken(state, log, newly)
 
     @classmethod
     def batch(cls, stages: list[Morale], states: list[State]) -> MoraleBatch | None:
-        """Quiet replicates' decay in one kernel call (``MoraleBatch``); None where the
-        suppression rules differ or a column is not stacked."""
+        """Every replicate's step of morale in one kernel call (``MoraleBatch``); None where
+        the suppression rules differ or a column is not stacked."""
         if not same([(s.enabled, s.rules, s.weights) for s in stages]):
             return None
-        columns_ = stacked_view([(s.levels, s.cohesion) for s in stages])
+        columns_ = stacked_view([(s.nerves, s.cohesion) for s in stages])
         if columns_ is None:
             return None
         return MoraleBatch(stages, states, *columns_)
 
 
-class MoraleBatch(MemoBatch):
-    """Morale for an ensemble. The memo ``Morale.active`` (the soldiers whose suppression
-    is above 0) of every replicate lives in one padded ``(R, N)`` buffer with a count by
-    replicate. A replicate with shocks this step (they need its neighbour grids) or new
-    casualties (cohesion) calls its stage, the buffer row standing in for ``active``;
-    every other replicate with someone suppressed decays in one ``_decay_rows`` call."""
+def broken(state: State, log: EventLog, newly: np.ndarray) -> None:
+    """What follows the breaking of platoons ``newly``: a holding platoon that breaks to
+    ground lies down at once; the events."""
+    s, p = state.soldiers, state.platoons
+    ground = newly[(p.on_break[newly] == BREAK_GROUND) & (p.base_posture[newly] == HALTED)]
+    if ground.size:
+        down = np.isin(s.platoon, ground) & (s.status == HEALTHY)
+        s.posture[down] = PRONE
+    if log.keeps:
+        log.add(state.step, "break", p.side[newly], p.ax[newly], p.ay[newly],
+                platoon=newly, value=p.on_break[newly])
 
-    def __init__(self, stages: list[Morale], states: list[State], levels: tuple,
+
+class MoraleBatch(MemoBatch):
+    """Morale for an ensemble, one ``_morale_rows`` kernel call a step for all replicates.
+
+    The memo ``Morale.active`` (the soldiers whose suppression is above 0) of every
+    replicate lives in one padded ``(R, N)`` buffer with a count by replicate (the buffer
+    owns it while the ensemble runs; ``pull`` takes a stage's own). The step's shocks
+    (``State.shocks``, a list per replicate) are packed end to end with bounds by replicate
+    and cleared, with the neighbour grids of the replicates that have some
+    (``batch.pack_grids``). Newly broken platoons are followed up per replicate."""
+
+    def __init__(self, stages: list[Morale], states: list[State], nerves: tuple,
                  cohesion: tuple) -> None:
         super().__init__(stages, states)
         n = len(stages)
-        self.levels, self.cohesion = levels, cohesion
-        self.enabled, self.rules = stages[0].enabled, stages[0].rules
+        self.nerves, self.cohesion = nerves, cohesion
+        first = stages[0]
+        self.enabled, self.rules, self.weights = first.enabled, first.rules, first.weights
         self.active = np.zeros((n, states[0].soldiers.n), np.int64)
         self.counts = np.zeros(n, np.int64)
         self.epoch = np.zeros(n, np.int64)
+        self.slot = np.full(n, -1, np.int64)
+        self.newly = np.empty((n, states[0].platoons.n), np.int64)
+        self.broke = np.zeros(n, np.int64)
         for r in range(n):
             self.pull(r)
 
@@ -257,17 +269,69 @@ class MoraleBatch(MemoBatch):
         self.epoch[r] = stage.epoch
 
     def __call__(self, states: list[State], logs: list[EventLog]) -> None:
-        full = epochs(states, "casualty_epoch") != self.epoch
-        full |= [bool(s.shocks) for s in states]
-        stages = self.stages
-        if full.any():
-            for r in np.flatnonzero(full).tolist():
-                stage = stages[r]
-                stage.active = self.active[r, :self.counts[r]]
-                stage(states[r], logs[r])
-                self.pull(r)
-        if self.enabled:
-            quiet = np.flatnonzero(~full & (self.counts > 0))
-            if quiet.size:
-                _decay_rows(self.levels, self.cohesion, self.active, self.counts, quiet,
-                            self.rules)
+        now = epochs(states, "casualty_epoch")
+        changed = now != self.epoch
+        shocked = [r for r, state in enumerate(states) if state.shocks]
+        enabled = self.enabled
+        if not (shocked or changed.any() or (enabled and self.counts.any())):
+            return
+        slot = self.slot
+        slot.fill(-1)
+        xs, ys, ws, bounds = [], [], [], [0]
+        weights = self.weights
+        for j, r in enumerate(shocked):
+            shocks = states[r].shocks
+            if enabled:
+                slot[r] = j
+                for x, y, kind in shocks:
+                    xs.append(x)
+                    ys.append(y)
+                    ws.append(np.full(x.shape[0], weights[kind]))
+                bounds.append(bounds[-1] + sum(x.shape[0] for x, _, _ in shocks))
+            shocks.clear()
+        empty = np.empty(0)
+        events = (np.concatenate(xs) if xs else empty, np.concatenate(ys) if ys else empty,
+                  np.concatenate(ws) if ws else empty, np.array(bounds, np.int64))
+        grids = pack_grids(states, shocked if enabled else [])
+        _morale_rows(self.nerves, self.cohesion, grids, slot, events, self.active,
+                     self.counts, changed, (self.newly, self.broke), self.rules, enabled)
+        if changed.any():
+            self.epoch[changed] = now[changed]
+            stages = self.stages
+            for r in np.flatnonzero(changed).tolist():
+                stages[r].epoch = int(now[r])
+                if self.broke[r]:
+                    broken(states[r], logs[r], self.newly[r, :self.broke[r]].copy())
+
+
+@nb.njit(cache=True)
+def _morale_rows(nerves, cohesion, grids, slot, events, active, counts, changed, outputs,
+                 rules, enabled):
+    """One step of morale for every replicate of an ensemble (stacked columns): with
+    ``enabled``, suppression (``_suppress`` where ``slot[r] >= 0``: the replicate's events
+    are ``events[bounds[j]:bounds[j + 1]]`` and its grids packed ``j``-th, else
+    ``_decay`` where someone is above 0; ``active[r, :counts[r]]`` rewritten), then
+    cohesion where ``changed`` (``outputs`` = ``(newly, broke)``: the newly broken)."""
+    ex, ey, ew, bounds = events
+    newly, broke = outputs
+    for r in range(slot.shape[0]):
+        if enabled:
+            nv = rows(nerves, r)
+            j = slot[r]
+            keep = active[r, :0]
+            if j >= 0:
+                a, b = bounds[j], bounds[j + 1]
+                keep = _suppress(nv, rows(cohesion, r),
+                                 (packed_grid(grids, 2 * j), packed_grid(grids, 2 * j + 1)),
+                                 active[r, :counts[r]], ex[a:b], ey[a:b], ew[a:b], rules)
+            elif counts[r] > 0:
+                keep = _decay(nv[2:], rows(cohesion, r), active[r, :counts[r]], rules)
+            if j >= 0 or counts[r] > 0:
+                m = keep.shape[0]
+                active[r, :m] = keep
+                counts[r] = m
+        broke[r] = 0
+        if changed[r]:
+            got = _cohesion(nerves[2][r], nerves[3][r], rows(cohesion, r))
+            broke[r] = got.shape[0]
+            newly[r, :got.shape[0]] = got
