@@ -156,63 +156,50 @@ def test_layers_and_lessons_ensemble_batches_the_memo_stages():
     assert {"rf_detection", "site_destroyed", "intercept"} <= set(kinds.tolist())
 
 
-def _kernel_calls(monkeypatch) -> dict[str, list[int]]:
-    """Count the calls of the memo stages' kernels (``_care``, ``_todo``, ``plan_launch``,
-    ``_suppress``) from now on."""
-    counts: dict[str, list[int]] = {}
-    for module, name in ((care_module, "_care"), (artillery_module, "_todo"),
-                         (fk, "plan_launch"), (morale_module, "_suppress")):
-        counts[name] = [0]
-        kernel = getattr(module, name)
+def _counted(monkeypatch, owner, name: str, calls: list[int], many=None) -> None:
+    """Count in ``calls[0]`` the calls of ``owner.name`` from now on (``many(args)`` at a
+    call, else 1)."""
+    original = getattr(owner, name)
 
-        def counted(*args, kernel=kernel, calls=counts[name]):
-            calls[0] += 1
-            return kernel(*args)
+    def counted(*args):
+        calls[0] += 1 if many is None else many(args)
+        return original(*args)
 
-        monkeypatch.setattr(module, name, counted)
-    return counts
+    monkeypatch.setattr(owner, name, counted)
 
 
 def test_batched_memo_gates_do_exactly_the_work_single_runs_do(monkeypatch):
     # The mirrored memos must wake a replicate exactly when its own stage would: the
-    # ensemble calls each memo kernel as often as the single runs together (a gate that
-    # woke too rarely would also break the results; one that woke too often would cost).
+    # ensemble does each memo kernel's work as often as the single runs together, and
+    # calls a stage only when its own gate lets it work (a gate that woke too rarely would
+    # also break the results; one that woke too often would cost).
     scenario = load_scenario("kursk-assault", ["duration=900"])
     seeds = [1, 2, 3]
-    counts = _kernel_calls(monkeypatch)
+    names = ("_care", "_todo", "plan_launch", "_suppress")
+    counts = {name: [0] for name in names}
+    woken = {"_todo": [0], "plan_launch": [0]}  # the stage calls the batched gates made
+    with monkeypatch.context() as patch:
+        # Wrapped in Python only: the batched kernels, which may compile now, call the
+        # real _care and _suppress.
+        _counted(patch, care_module, "_care_rows", counts["_care"], lambda a: a[8].size)
+        _counted(patch, morale_module, "_morale_rows", counts["_suppress"],
+                 lambda a: int((a[3] >= 0).sum()))  # the replicates with shocks
+        _counted(patch, artillery_module, "_todo", counts["_todo"])
+        _counted(patch, fk, "plan_launch", counts["plan_launch"])
+        for cls, method, kernel in ((Artillery, "__call__", "_todo"),
+                                    (Launch, "plan", "plan_launch")):
+            _counted(patch, cls, method, woken[kernel])
+        ensemble = Ensemble(scenario, seeds)
+        assert MEMO_STAGES <= set(ensemble.batched)
+        results = ensemble.run()
+    together = {name: c[0] for name, c in counts.items()}
+    counts = {name: [0] for name in names}
+    for module, name in ((care_module, "_care"), (artillery_module, "_todo"),
+                         (fk, "plan_launch"), (morale_module, "_suppress")):
+        _counted(monkeypatch, module, name, counts[name])
     singles = [Sim(scenario, seed).run() for seed in seeds]
     alone = {name: c[0] for name, c in counts.items()}
-    for c in counts.values():
-        c[0] = 0
-    ensemble = Ensemble(scenario, seeds)
-    assert MEMO_STAGES <= set(ensemble.batched)
-    rows_ = care_module._care_rows  # steps the woken replicates' care in one call
-
-    def care_rows(*args):
-        counts["_care"][0] += args[8].size  # the replicates stepped
-        return rows_(*args)
-
-    monkeypatch.setattr(care_module, "_care_rows", care_rows)
-    morale_rows = morale_module._morale_rows  # every replicate's morale in one call
-
-    def counted_morale(*args):
-        counts["_suppress"][0] += int((args[3] >= 0).sum())  # the replicates with shocks
-        return morale_rows(*args)
-
-    monkeypatch.setattr(morale_module, "_morale_rows", counted_morale)
-    woken = {}  # stage calls the batched gates made
-    for cls, method, kernel in ((Artillery, "__call__", "_todo"),
-                                (Launch, "plan", "plan_launch")):
-        woken[kernel] = [0]
-
-        def counted(self, *args, original=getattr(cls, method), calls=woken[kernel]):
-            calls[0] += 1
-            return original(self, *args)
-
-        monkeypatch.setattr(cls, method, counted)
-    results = ensemble.run()
-    assert {name: c[0] for name, c in counts.items()} == alone
-    # and a replicate's stage is called only when it has work (no eager gate)
+    assert together == alone
     assert {name: c[0] for name, c in woken.items()} == {name: alone[name] for name in woken}
     steps = ensemble.steps * len(seeds)
     assert all(0 < n < steps for n in alone.values()), alone  # the gates did skip work

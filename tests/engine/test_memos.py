@@ -7,7 +7,11 @@ invalidated by what it depends on.
 - ``CasualtyCare.wake``: while READY casualties only wait for evacuation capacity, the
   stage sleeps until a platoon has it, accruing the slept steps one by one;
 - ``Artillery.wake`` and ``watch``: an idle battery without a target looks again only when
-  a track changes, an engagement lapses or a round is due.
+  a track changes, an engagement lapses, a round is due or an outside order changes
+  (``State.order_epoch``).
+
+Ensembles mirror these memos by replicate (docs/engine.md, "Ensembles"): the built-ins'
+ensembles are compared here with the runs that recompute every step too.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from dronefront.engine.ensemble import Ensemble
 from dronefront.engine.events import EventLog
 from dronefront.engine.sim import Sim
 from dronefront.engine.spatial import build_side_grids
@@ -105,6 +110,9 @@ def _counting(monkeypatch, module, name: str) -> list[int]:
 
 @pytest.mark.parametrize("name", ["kursk-assault", "fortified-line-breach"])
 def test_runs_with_memos_equal_runs_that_recompute_every_step(name, monkeypatch):
+    # the ensemble path too: its batched calls mirror the memos by replicate (run before
+    # the kernels are wrapped: a batched kernel compiled now must call the real ones)
+    together = Ensemble(load_scenario(name), [1, 2, 3]).run()
     plans = _counting(monkeypatch, fk, "plan_launch")
     cares = _counting(monkeypatch, care_module, "_care")
     looks = _counting(monkeypatch, artillery_module, "_todo")
@@ -114,9 +122,10 @@ def test_runs_with_memos_equal_runs_that_recompute_every_step(name, monkeypatch)
         fast_calls = plans[0], cares[0], looks[0]
         plans[0] = cares[0] = looks[0] = 0
         slow = _run(name, seed, forget=True)
-        assert fast.summary == slow.summary
-        assert _bits(fast.timeseries) == _bits(slow.timeseries)
-        assert _bits(fast.events) == _bits(slow.events)
+        for got in (fast, together[seed - 1]):
+            assert got.summary == slow.summary
+            assert _bits(got.timeseries) == _bits(slow.timeseries)
+            assert _bits(got.events) == _bits(slow.events)
         # the memos did skip work (else this compares a run with itself)
         assert fast_calls[0] < plans[0] and fast_calls[2] < looks[0]
         if name == "kursk-assault":
