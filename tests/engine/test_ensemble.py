@@ -14,7 +14,6 @@ from dronefront.engine.stages import artillery as artillery_module
 from dronefront.engine.stages import care as care_module
 from dronefront.engine.stages import flight_kernels as fk
 from dronefront.engine.stages import morale as morale_module
-from dronefront.engine.stages.artillery import Artillery
 from dronefront.engine.stages.drones import Launch
 from dronefront.engine.state import build_state
 from dronefront.errors import UserError
@@ -177,18 +176,16 @@ def test_batched_memo_gates_do_exactly_the_work_single_runs_do(monkeypatch):
     seeds = [1, 2, 3]
     names = ("_care", "_todo", "plan_launch", "_suppress")
     counts = {name: [0] for name in names}
-    woken = {"_todo": [0], "plan_launch": [0]}  # the stage calls the batched gates made
+    woken = [0]  # the replicates the batched launch gate had plan
     with monkeypatch.context() as patch:
         # Wrapped in Python only: the batched kernels, which may compile now, call the
-        # real _care and _suppress.
+        # real _care, _todo and _suppress. Counted: the replicates each call steps.
         _counted(patch, care_module, "_care_rows", counts["_care"], lambda a: a[8].size)
+        _counted(patch, artillery_module, "_todo_rows", counts["_todo"], lambda a: a[6].size)
         _counted(patch, morale_module, "_morale_rows", counts["_suppress"],
                  lambda a: int((a[3] >= 0).sum()))  # the replicates with shocks
-        _counted(patch, artillery_module, "_todo", counts["_todo"])
         _counted(patch, fk, "plan_launch", counts["plan_launch"])
-        for cls, method, kernel in ((Artillery, "__call__", "_todo"),
-                                    (Launch, "plan", "plan_launch")):
-            _counted(patch, cls, method, woken[kernel])
+        _counted(patch, Launch, "plan", woken)
         ensemble = Ensemble(scenario, seeds)
         assert MEMO_STAGES <= set(ensemble.batched)
         results = ensemble.run()
@@ -200,7 +197,7 @@ def test_batched_memo_gates_do_exactly_the_work_single_runs_do(monkeypatch):
     singles = [Sim(scenario, seed).run() for seed in seeds]
     alone = {name: c[0] for name, c in counts.items()}
     assert together == alone
-    assert {name: c[0] for name, c in woken.items()} == {name: alone[name] for name in woken}
+    assert woken[0] == alone["plan_launch"]
     steps = ensemble.steps * len(seeds)
     assert all(0 < n < steps for n in alone.values()), alone  # the gates did skip work
     for got, want in zip(results, singles, strict=True):

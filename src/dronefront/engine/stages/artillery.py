@@ -15,7 +15,7 @@ from typing import NamedTuple
 import numba as nb
 import numpy as np
 
-from dronefront.engine.batch import MemoBatch, epochs
+from dronefront.engine.batch import MemoBatch, epochs, rows, same, stacked_view
 from dronefront.engine.events import EventLog
 from dronefront.engine.formulas import fresh_track
 from dronefront.engine.rng import normals
@@ -221,6 +221,14 @@ class Artillery:
         self.epoch, self.orders = state.track_epoch, state.order_epoch
         targets, due, self.wake, self.watch = _todo(step, dt, state.track_ttl, self.readiness,
                                                     state.platoons.side, self.tracks)
+        if targets or due:
+            self.act(state, log, targets, due)
+
+    def act(self, state: State, log: EventLog, targets: int, due: bool) -> None:
+        """What follows a look (``_todo``) that found targets or a round due: missions for
+        the idle batteries with a target, then this step's rounds."""
+        b = state.batteries
+        step, dt = state.step, state.dt
         if targets:
             self._call_for_fire(state, log)
             due = True  # a new mission may fire at once
@@ -240,9 +248,17 @@ class Artillery:
             shell_sites(state, log, b.side[battery], bx, by, rings, shell_id)
 
     @classmethod
-    def batch(cls, stages: list[Artillery], states: list[State]) -> ArtilleryBatch:
-        """The gate of every replicate in one vectorised check (``ArtilleryBatch``)."""
-        return ArtilleryBatch(stages, states)
+    def batch(cls, stages: list[Artillery], states: list[State]) -> ArtilleryBatch | None:
+        """The gate of every replicate in one vectorised check and one ``_todo`` kernel
+        call for the replicates it wakes (``ArtilleryBatch``); None where the track ages
+        differ or a column is not stacked."""
+        if not same([(st.dt, st.track_ttl) for st in states]):
+            return None
+        columns_ = stacked_view([(s.readiness, s.tracks, (st.platoons.side,))
+                                 for s, st in zip(stages, states, strict=True)])
+        if columns_ is None:
+            return None
+        return ArtilleryBatch(stages, states, columns_)
 
     def _emitter_missions(self, state: State, log: EventLog) -> None:
         """Each fire call on a located emitter goes to the first idle battery of the calling
@@ -283,17 +299,25 @@ class ArtilleryBatch(MemoBatch):
     """Artillery for an ensemble: the memos of every replicate (``wake``, ``watch``, the
     track and order epochs) mirrored by replicate, so that one check finds the replicates
     whose batteries have anything to do this step (a round due, a look for a target, an
-    order or a fire call on an emitter); only those call their stage."""
+    order). One ``_todo_rows`` call looks for all of them; missions and rounds follow per
+    replicate (``Artillery.act``) where targets were found or rounds are due, and the
+    memos are written back to each stage that looked. A replicate with a fire call on an
+    emitter (counter-drone layers) calls its own stage."""
 
-    def __init__(self, stages: list[Artillery], states: list[State]) -> None:
+    def __init__(self, stages: list[Artillery], states: list[State], columns_: tuple
+                 ) -> None:
         super().__init__(stages, states)
         n = len(stages)
+        self.readiness, self.tracks, (self.p_side,) = columns_
+        self.dt, self.ttl = states[0].dt, states[0].track_ttl
         self.batteries = states[0].batteries.n > 0  # one scenario: the same batteries
         self.calls = any(s.layers is not None for s in stages)
         self.wake = np.zeros(n, np.int64)
         self.watch = np.zeros(n, np.bool_)
         self.epoch = np.zeros(n, np.int64)
         self.orders = np.zeros(n, np.int64)
+        self.targets = np.zeros(n, np.int64)
+        self.due = np.zeros(n, np.bool_)
         for r in range(n):
             self.pull(r)
 
@@ -304,19 +328,41 @@ class ArtilleryBatch(MemoBatch):
 
     def __call__(self, states: list[State], logs: list[EventLog]) -> None:
         stages = self.stages
-        if self.batteries:
-            todo = ((self.wake <= states[0].step)
-                    | (epochs(states, "order_epoch") != self.orders)
-                    | (self.watch & (epochs(states, "track_epoch") != self.epoch)))
-            if self.calls:
-                todo |= [s.layers is not None and bool(s.layers.fire_calls) for s in stages]
-        elif self.calls:
-            todo = np.array([s.layers is not None and bool(s.layers.fire_calls)
-                             for s in stages])
+        if self.calls:  # fire calls on emitters: the replicate's own stage does it all
+            called = [s.layers is not None and bool(s.layers.fire_calls) for s in stages]
+            for r in np.flatnonzero(called).tolist():
+                stages[r](states[r], logs[r])
+                self.pull(r)
         else:
+            called = None
+        if not self.batteries:
             return
+        step = states[0].step
+        tracks, orders = epochs(states, "track_epoch"), epochs(states, "order_epoch")
+        todo = (self.wake <= step) | (orders != self.orders) | (
+            self.watch & (tracks != self.epoch))
+        if called is not None:
+            todo &= ~np.array(called)
         if not todo.any():
             return
-        for r in np.flatnonzero(todo).tolist():
-            stages[r](states[r], logs[r])
-            self.pull(r)
+        work = np.flatnonzero(todo)
+        self.epoch[work], self.orders[work] = tracks[work], orders[work]
+        _todo_rows(step, self.dt, self.ttl, self.readiness, self.p_side, self.tracks, work,
+                   (self.targets, self.due, self.wake, self.watch))
+        targets, due = self.targets, self.due
+        for r in work.tolist():
+            stage = stages[r]
+            stage.epoch, stage.orders = int(tracks[r]), int(orders[r])
+            stage.wake, stage.watch = int(self.wake[r]), bool(self.watch[r])
+            if targets[r] or due[r]:
+                stage.act(states[r], logs[r], int(targets[r]), bool(due[r]))
+
+
+@nb.njit(cache=True)
+def _todo_rows(step, dt, ttl, readiness, p_side, tracks, work, outputs):
+    """``_todo`` for the replicates ``work`` of an ensemble (stacked columns); ``outputs``
+    = ``(targets, due, wake, watch)`` by replicate."""
+    targets, due, wake, watch = outputs
+    for r in work:
+        targets[r], due[r], wake[r], watch[r] = _todo(step, dt, ttl, rows(readiness, r),
+                                                      p_side[r], rows(tracks, r))
