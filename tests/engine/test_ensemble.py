@@ -156,13 +156,14 @@ def test_layers_and_lessons_ensemble_batches_the_memo_stages():
 
 
 def _counted(monkeypatch, owner, name: str, calls: list[int], many=None) -> None:
-    """Count in ``calls[0]`` the calls of ``owner.name`` from now on (``many(args)`` at a
-    call, else 1)."""
+    """Count in ``calls[0]`` the calls of ``owner.name`` from now on (``many(args, out)``
+    at a call, else 1)."""
     original = getattr(owner, name)
 
     def counted(*args):
-        calls[0] += 1 if many is None else many(args)
-        return original(*args)
+        out = original(*args)
+        calls[0] += 1 if many is None else many(args, out)
+        return out
 
     monkeypatch.setattr(owner, name, counted)
 
@@ -177,13 +178,16 @@ def test_batched_memo_gates_do_exactly_the_work_single_runs_do(monkeypatch):
     names = ("_care", "_todo", "plan_launch", "_suppress")
     counts = {name: [0] for name in names}
     woken = [0]  # the replicates the batched launch gate had plan
+    Ensemble(scenario, seeds).step()  # compiles the batched kernels with the real ones
     with monkeypatch.context() as patch:
-        # Wrapped in Python only: the batched kernels, which may compile now, call the
-        # real _care, _todo and _suppress. Counted: the replicates each call steps.
-        _counted(patch, care_module, "_care_rows", counts["_care"], lambda a: a[8].size)
-        _counted(patch, artillery_module, "_todo_rows", counts["_todo"], lambda a: a[6].size)
-        _counted(patch, morale_module, "_morale_rows", counts["_suppress"],
-                 lambda a: int((a[3] >= 0).sum()))  # the replicates with shocks
+        # Counted: the replicates each batched kernel steps, and the kernel calls of the
+        # replicates left to their own stage.
+        _counted(patch, care_module, "_care_rows", counts["_care"], lambda a, out: out[2])
+        _counted(patch, care_module, "_care", counts["_care"])
+        _counted(patch, artillery_module, "_todo_rows", counts["_todo"],
+                 lambda a, out: out[1])
+        _counted(patch, artillery_module, "_todo", counts["_todo"])
+        _counted(patch, morale_module, "_suppress", counts["_suppress"])
         _counted(patch, fk, "plan_launch", counts["plan_launch"])
         _counted(patch, Launch, "plan", woken)
         ensemble = Ensemble(scenario, seeds)

@@ -10,14 +10,11 @@ stage passes is equal across replicates (``same``), so replicate 0's stand for a
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
 
-import numba as nb
 import numpy as np
 from numba.extending import overload
 
-__all__ = ["MemoBatch", "PackedGrids", "epochs", "pack_grids", "packed_grid", "rows", "same",
-           "stacked", "stacked_view"]
+__all__ = ["MemoBatch", "epochs", "rows", "same", "stacked", "stacked_view"]
 
 
 def stacked(views: Sequence[np.ndarray]) -> np.ndarray | None:
@@ -103,62 +100,27 @@ def epochs(states: Sequence, name: str) -> np.ndarray:
 class MemoBatch:
     """A batched call whose stages keep memos (docs/engine.md, "Ensembles").
 
-    The memos of every replicate's stage are mirrored in arrays by replicate, so that
-    "anything to do this step?" is one vectorised check for all replicates
-    (``__call__``); only the replicates with work are stepped, by their own stage (which
-    stays the memos' owner), and their mirror rows are then refreshed (``pull``). Holds
-    the lists ``stages`` and ``states`` it was built from: after the ensemble puts a
-    rebuilt replicate's stage and state into them, ``reset(r)`` re-binds row ``r``.
+    The memos of every replicate's stage live in arrays by replicate, owned by the batched
+    call while the ensemble runs, so that "anything to do this step?" is one check for all
+    replicates (in its kernel, or a few array operations) and only the replicates with
+    work are stepped. ``pull(r)`` takes stage ``r``'s memos (when the call is built and at
+    ``reset``); ``push(r)`` hands them back before a replicate is stepped by its own stage
+    (where a step needs what is not stacked, such as the neighbour grids), and ``pull(r)``
+    takes them again after. Holds the lists ``stages`` and ``states`` it was built from:
+    after the ensemble puts a rebuilt replicate's stage and state into them, ``reset(r)``
+    re-binds row ``r``.
     """
 
     def __init__(self, stages: list, states: list) -> None:
         self.stages, self.states = stages, states
 
     def pull(self, r: int) -> None:
-        """Refresh the mirror row ``r`` from ``stages[r]`` (its memos after a call)."""
+        """Take the memos of ``stages[r]`` into row ``r``."""
+
+    def push(self, r: int) -> None:
+        """Hand row ``r``'s memos to ``stages[r]`` (before its own call)."""
 
     def reset(self, r: int) -> None:
         """Re-bind replicate ``r`` to ``stages[r]`` and ``states[r]`` (after the ensemble
-        rebuilt it in place); by default the memo mirror row is pulled again."""
+        rebuilt it in place); by default the memo row is pulled again."""
         self.pull(r)
-
-
-class PackedGrids(NamedTuple):
-    """The neighbour grids (``State.grids``, rebuilt per replicate every step, of sizes of
-    their own) of some replicates, end to end for a batched kernel: grid ``2 * j + side``
-    is side ``side`` of the ``j``-th replicate packed (``packed_grid``)."""
-
-    geometry: np.ndarray  # float64 (2k, 3): x0, y0, cell (m)
-    shape: np.ndarray  # int64 (2k, 2): nx, ny
-    start: np.ndarray  # int64: the grids' ``start`` arrays end to end
-    items: np.ndarray  # int64: the grids' ``items`` arrays end to end
-    bounds: np.ndarray  # int64 (2k + 1, 2): where each grid's start and items begin
-
-
-def pack_grids(states: Sequence, replicates: Sequence[int]) -> tuple:
-    """Both sides' grids of ``states[r]`` for each ``r`` in ``replicates``, packed
-    (``PackedGrids``, as a plain tuple)."""
-    geometry, sizes, starts, items = [], [(0, 0, 0, 0)], [], []
-    for r in replicates:
-        for g in states[r].grids:
-            geometry.append((g.x0, g.y0, g.cell))
-            sizes.append((g.nx, g.ny, g.start.shape[0], g.items.shape[0]))
-            starts.append(g.start)
-            items.append(g.items)
-    size = np.array(sizes, np.int64)
-    return (np.array(geometry, np.float64).reshape(-1, 3), size[1:, :2].copy(),
-            np.concatenate(starts) if starts else np.empty(0, np.int64),
-            np.concatenate(items) if items else np.empty(0, np.int64),
-            np.cumsum(size[:, 2:], axis=0))
-
-
-@nb.njit(cache=True)
-def packed_grid(grids, j):
-    """Grid ``j`` of packed grids (``pack_grids``) as the plain tuple a kernel takes; for
-    ``j < 0`` an empty grid (one cell, nobody in it) of the same type."""
-    p = PackedGrids(*grids)
-    b = p.bounds
-    if j < 0:
-        return (0.0, 0.0, 1.0, np.int64(1), np.int64(1), b[:2, 0] * 0, p.items[0:0])
-    return (p.geometry[j, 0], p.geometry[j, 1], p.geometry[j, 2], p.shape[j, 0],
-            p.shape[j, 1], p.start[b[j, 0]:b[j + 1, 0]], p.items[b[j, 1]:b[j + 1, 1]])

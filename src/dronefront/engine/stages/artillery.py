@@ -296,13 +296,14 @@ class Artillery:
 
 
 class ArtilleryBatch(MemoBatch):
-    """Artillery for an ensemble: the memos of every replicate (``wake``, ``watch``, the
-    track and order epochs) mirrored by replicate, so that one check finds the replicates
-    whose batteries have anything to do this step (a round due, a look for a target, an
-    order). One ``_todo_rows`` call looks for all of them; missions and rounds follow per
-    replicate (``Artillery.act``) where targets were found or rounds are due, and the
-    memos are written back to each stage that looked. A replicate with a fire call on an
-    emitter (counter-drone layers) calls its own stage."""
+    """Artillery for an ensemble, one ``_todo_rows`` kernel call a step.
+
+    The memos of every replicate (``wake``, ``watch``, the track and order epochs) live in
+    arrays by replicate, owned by this call while the ensemble runs (``pull`` takes a
+    stage's own). The kernel makes each replicate's gate and looks (``_todo``) where it
+    lets through; missions and rounds follow per replicate (``Artillery.act``) where
+    targets were found or rounds are due. A replicate with a fire call on an emitter
+    (counter-drone layers) is stepped by its own stage, its memos handed over and back."""
 
     def __init__(self, stages: list[Artillery], states: list[State], columns_: tuple
                  ) -> None:
@@ -312,57 +313,70 @@ class ArtilleryBatch(MemoBatch):
         self.dt, self.ttl = states[0].dt, states[0].track_ttl
         self.batteries = states[0].batteries.n > 0  # one scenario: the same batteries
         self.calls = any(s.layers is not None for s in stages)
-        self.wake = np.zeros(n, np.int64)
-        self.watch = np.zeros(n, np.bool_)
-        self.epoch = np.zeros(n, np.int64)
-        self.orders = np.zeros(n, np.int64)
-        self.targets = np.zeros(n, np.int64)
-        self.due = np.zeros(n, np.bool_)
+        self.memo = (np.zeros(n, np.int64), np.zeros(n, np.bool_), np.zeros(n, np.int64),
+                     np.zeros(n, np.int64))  # wake, watch, epoch, orders
+        self.none = np.zeros(n, np.bool_)
+        self.outputs = (np.zeros(n, np.int64), np.zeros(n, np.bool_), np.zeros(n, np.int64))
         for r in range(n):
             self.pull(r)
 
     def pull(self, r: int) -> None:
         stage = self.stages[r]
-        self.wake[r], self.watch[r] = stage.wake, stage.watch
-        self.epoch[r], self.orders[r] = stage.epoch, stage.orders
+        wake, watch, epoch, orders = self.memo
+        wake[r], watch[r], epoch[r], orders[r] = stage.wake, stage.watch, stage.epoch, \
+            stage.orders
+
+    def push(self, r: int) -> None:
+        """Hand replicate ``r``'s memos to its stage (before its own call)."""
+        stage = self.stages[r]
+        wake, watch, epoch, orders = self.memo
+        stage.wake, stage.watch = int(wake[r]), bool(watch[r])
+        stage.epoch, stage.orders = int(epoch[r]), int(orders[r])
 
     def __call__(self, states: list[State], logs: list[EventLog]) -> None:
         stages = self.stages
+        skip = self.none
         if self.calls:  # fire calls on emitters: the replicate's own stage does it all
-            called = [s.layers is not None and bool(s.layers.fire_calls) for s in stages]
-            for r in np.flatnonzero(called).tolist():
-                stages[r](states[r], logs[r])
-                self.pull(r)
-        else:
-            called = None
+            called = np.array([s.layers is not None and bool(s.layers.fire_calls)
+                               for s in stages])
+            if called.any():
+                skip = called
+                for r in np.flatnonzero(called).tolist():
+                    self.push(r)
+                    stages[r](states[r], logs[r])
+                    self.pull(r)
         if not self.batteries:
             return
-        step = states[0].step
-        tracks, orders = epochs(states, "track_epoch"), epochs(states, "order_epoch")
-        todo = (self.wake <= step) | (orders != self.orders) | (
-            self.watch & (tracks != self.epoch))
-        if called is not None:
-            todo &= ~np.array(called)
-        if not todo.any():
-            return
-        work = np.flatnonzero(todo)
-        self.epoch[work], self.orders[work] = tracks[work], orders[work]
-        _todo_rows(step, self.dt, self.ttl, self.readiness, self.p_side, self.tracks, work,
-                   (self.targets, self.due, self.wake, self.watch))
-        targets, due = self.targets, self.due
-        for r in work.tolist():
-            stage = stages[r]
-            stage.epoch, stage.orders = int(tracks[r]), int(orders[r])
-            stage.wake, stage.watch = int(self.wake[r]), bool(self.watch[r])
-            if targets[r] or due[r]:
-                stage.act(states[r], logs[r], int(targets[r]), bool(due[r]))
+        n, _ = _todo_rows(states[0].step, self.dt, self.ttl, self.readiness, self.p_side,
+                          self.tracks, epochs(states, "track_epoch"),
+                          epochs(states, "order_epoch"), skip, self.memo, self.outputs)
+        if n:
+            targets, due, listed = self.outputs
+            for r in listed[:n].tolist():
+                stages[r].act(states[r], logs[r], int(targets[r]), bool(due[r]))
 
 
 @nb.njit(cache=True)
-def _todo_rows(step, dt, ttl, readiness, p_side, tracks, work, outputs):
-    """``_todo`` for the replicates ``work`` of an ensemble (stacked columns); ``outputs``
-    = ``(targets, due, wake, watch)`` by replicate."""
-    targets, due, wake, watch = outputs
-    for r in work:
+def _todo_rows(step, dt, ttl, readiness, p_side, tracks, track_epochs, order_epochs, skip,
+               memo, outputs):
+    """The artillery gate of every replicate of an ensemble but those to ``skip`` (stacked
+    columns; the replicates' track and order epochs), and ``_todo`` for those it lets
+    through; ``memo`` = ``(wake, watch, epoch, orders)`` by replicate, read and rewritten.
+    ``outputs`` = ``(targets, due, listed)``: ``_todo``'s answers by replicate, and the
+    replicates with targets or a round due listed first. Returns how many are listed and
+    how many looked."""
+    wake, watch, epoch, orders = memo
+    targets, due, listed = outputs
+    n = looked = 0
+    for r in range(skip.shape[0]):
+        if skip[r] or (step < wake[r] and order_epochs[r] == orders[r]
+                       and not (watch[r] and track_epochs[r] != epoch[r])):
+            continue
+        epoch[r], orders[r] = track_epochs[r], order_epochs[r]
         targets[r], due[r], wake[r], watch[r] = _todo(step, dt, ttl, rows(readiness, r),
                                                       p_side[r], rows(tracks, r))
+        looked += 1
+        if targets[r] or due[r]:
+            listed[n] = r
+            n += 1
+    return n, looked

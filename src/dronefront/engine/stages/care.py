@@ -29,15 +29,7 @@ from typing import NamedTuple
 import numba as nb
 import numpy as np
 
-from dronefront.engine.batch import (
-    MemoBatch,
-    epochs,
-    pack_grids,
-    packed_grid,
-    rows,
-    same,
-    stacked_view,
-)
+from dronefront.engine.batch import MemoBatch, epochs, rows, same, stacked_view
 from dronefront.engine.events import EventLog
 from dronefront.engine.spatial import Grid, disc_rows, row_cells
 from dronefront.engine.stages.movement import CATCH_UP
@@ -337,13 +329,15 @@ def evacuated(state: State, log: EventLog, out: np.ndarray) -> None:
 
 
 class CareBatch(MemoBatch):
-    """Casualty care for an ensemble: the memos of every replicate (``epoch``, ``busy``,
-    ``wake``, ``freed``) mirrored by replicate, so that one check finds the replicates
-    whose care has anything to do this step; one ``_care_rows`` call steps them all (the
-    neighbour grids, which movement rebuilds per replicate with sizes of their own, packed
-    end to end by ``batch.pack_grids`` for the replicates that send helpers: only they look
-    at them). Evacuations are followed up per replicate, and the memos written back to each
-    stage that was stepped."""
+    """Casualty care for an ensemble, one ``_care_rows`` kernel call a step.
+
+    The memos of every replicate (``epoch``, ``busy``, ``wake``, ``freed``) live in arrays
+    by replicate, owned by this call while the ensemble runs (``pull`` takes a stage's
+    own). The kernel makes each replicate's gate and steps those with helpers at work and
+    nobody to send. A replicate that sends helpers (someone fell, or helpers came free:
+    about one woken step in eight in kursk-assault) needs its neighbour grids, which
+    movement rebuilds per replicate, so its own stage steps it, its memos handed over and
+    back. Evacuations are followed up per replicate."""
 
     def __init__(self, stages: list[CasualtyCare], states: list[State], columns_: tuple
                  ) -> None:
@@ -353,62 +347,75 @@ class CareBatch(MemoBatch):
         self.aid, self.bodies, (self.pace,) = columns_
         self.enabled, self.dt = first.enabled, first.dt
         self.ground, self.movement = first.ground, first.movement
-        self.epoch = np.zeros(n, np.int64)
-        self.wake = np.zeros(n, np.int64)
-        self.busy = np.zeros(n, np.bool_)
-        self.freed = np.zeros(n, np.bool_)
+        self.memo = (np.zeros(n, np.int64), np.zeros(n, np.bool_), np.zeros(n, np.int64),
+                     np.zeros(n, np.bool_))  # epoch, busy, wake, freed
         self.out = np.empty((n, states[0].soldiers.n), np.int64)
         self.counts = np.zeros(n, np.int64)
+        self.lists = np.empty((2, n), np.int64)
         for r in range(n):
             self.pull(r)
 
     def pull(self, r: int) -> None:
         stage = self.stages[r]
-        self.epoch[r], self.wake[r] = stage.epoch, stage.wake
-        self.busy[r], self.freed[r] = stage.busy, stage.freed
+        epoch, busy, wake, freed = self.memo
+        epoch[r], busy[r], wake[r], freed[r] = stage.epoch, stage.busy, stage.wake, stage.freed
+
+    def push(self, r: int) -> None:
+        """Hand replicate ``r``'s memos to its stage (before its own call)."""
+        stage = self.stages[r]
+        epoch, busy, wake, freed = self.memo
+        stage.epoch, stage.busy = int(epoch[r]), bool(busy[r])
+        stage.wake, stage.freed = int(wake[r]), bool(freed[r])
 
     def __call__(self, states: list[State], logs: list[EventLog]) -> None:
         if not self.enabled:
             return
-        step = states[0].step
-        now = epochs(states, "casualty_epoch")
-        assign = self.freed | (now != self.epoch)
-        todo = assign | (self.busy & (self.wake <= step))
-        if not todo.any():
-            return
-        work = np.flatnonzero(todo)
-        self.epoch[work] = now[work]
-        grids = pack_grids(states, np.flatnonzero(assign).tolist())
-        _care_rows(step, self.dt, self.aid, self.bodies, self.pace, self.ground, self.movement,
-                   grids, work, assign, (self.busy, self.wake, self.freed),
-                   (self.out, self.counts))
-        stages, out, counts = self.stages, self.out, self.counts
-        for r in work.tolist():
-            stage = stages[r]
-            stage.epoch, stage.wake = int(self.epoch[r]), int(self.wake[r])
-            stage.busy, stage.freed = bool(self.busy[r]), bool(self.freed[r])
-            if counts[r]:
+        lists = self.lists
+        sending, evacuating, _ = _care_rows(
+            states[0].step, self.dt, self.aid, self.bodies, self.pace, self.ground,
+            self.movement, epochs(states, "casualty_epoch"), self.memo,
+            (self.out, self.counts, lists))
+        if evacuating:
+            out, counts = self.out, self.counts
+            for r in lists[1, :evacuating].tolist():
                 evacuated(states[r], logs[r], out[r, :counts[r]].copy())
+        if sending:
+            stages = self.stages
+            for r in lists[0, :sending].tolist():
+                self.push(r)
+                stages[r](states[r], logs[r])
+                self.pull(r)
 
 
 @nb.njit(cache=True)
-def _care_rows(step, dt, aid, bodies, pace, ground, movement, grids, work, assign, memo,
-               outputs):
-    """``_care`` for the replicates ``work`` of an ensemble (stacked columns; ``grids``:
-    those of the replicates that ``assign``, packed in replicate order); ``memo`` =
-    ``(busy, wake, freed)`` by replicate, read (``busy``: the call's ``steady``) and
-    rewritten; ``outputs`` = ``(out, counts)``: the soldiers each replicate evacuated."""
-    busy, wake, freed = memo
-    out, counts = outputs
-    j = 0
-    for r in work:
-        if assign[r]:
-            grids_r = (packed_grid(grids, 2 * j), packed_grid(grids, 2 * j + 1))
-            j += 1
-        else:  # sends nobody: does not look at its grids
-            grids_r = (packed_grid(grids, -1), packed_grid(grids, -1))
+def _care_rows(step, dt, aid, bodies, pace, ground, movement, now, memo, outputs):
+    """The care gate of every replicate of an ensemble (stacked columns, ``now``: the
+    casualty epochs), and ``_care`` for those woken with nobody to send (they do not look
+    at the grids); ``memo`` = ``(epoch, busy, wake, freed)`` by replicate, read and
+    rewritten. ``outputs`` = ``(out, counts, lists)``: the soldiers each replicate
+    evacuated, and in ``lists`` the replicates woken to send helpers (row 0, left to their
+    stages), then those that evacuated (row 1). Returns how many of each, and how many
+    replicates it stepped."""
+    epoch, busy, wake, freed = memo
+    out, counts, lists = outputs
+    empty = np.empty(0, np.int64)
+    start = np.zeros(2, np.int64)
+    nobody = (0.0, 0.0, 1.0, np.int64(1), np.int64(1), start, empty)  # never looked at
+    sending = evacuating = stepped = 0
+    for r in range(now.shape[0]):
+        if freed[r] or now[r] != epoch[r]:
+            lists[0, sending] = r
+            sending += 1
+            continue
+        if not (busy[r] and step >= wake[r]):
+            continue
         gone, busy[r], wake[r], freed[r] = _care(step, dt, rows(aid, r), rows(bodies, r),
-                                                 pace[r], ground, movement, grids_r,
-                                                 assign[r], busy[r])
-        counts[r] = gone.shape[0]
-        out[r, :gone.shape[0]] = gone
+                                                 pace[r], ground, movement, (nobody, nobody),
+                                                 False, busy[r])
+        stepped += 1
+        if gone.shape[0]:
+            counts[r] = gone.shape[0]
+            out[r, :gone.shape[0]] = gone
+            lists[1, evacuating] = r
+            evacuating += 1
+    return sending, evacuating, stepped

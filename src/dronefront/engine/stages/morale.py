@@ -21,15 +21,7 @@ from typing import NamedTuple
 import numba as nb
 import numpy as np
 
-from dronefront.engine.batch import (
-    MemoBatch,
-    epochs,
-    pack_grids,
-    packed_grid,
-    rows,
-    same,
-    stacked_view,
-)
+from dronefront.engine.batch import MemoBatch, epochs, rows, same, stacked_view
 from dronefront.engine.events import EventLog
 from dronefront.engine.spatial import Grid, disc_rows, row_cells
 from dronefront.engine.state import (
@@ -216,7 +208,7 @@ class Morale:
         the suppression rules differ or a column is not stacked."""
         if not same([(s.enabled, s.rules, s.weights) for s in stages]):
             return None
-        columns_ = stacked_view([(s.nerves, s.cohesion) for s in stages])
+        columns_ = stacked_view([(s.levels, s.cohesion) for s in stages])
         if columns_ is None:
             return None
         return MoraleBatch(stages, states, *columns_)
@@ -236,28 +228,30 @@ def broken(state: State, log: EventLog, newly: np.ndarray) -> None:
 
 
 class MoraleBatch(MemoBatch):
-    """Morale for an ensemble, one ``_morale_rows`` kernel call a step for all replicates.
+    """Morale for an ensemble, one ``_morale_rows`` kernel call a step.
 
-    The memo ``Morale.active`` (the soldiers whose suppression is above 0) of every
-    replicate lives in one padded ``(R, N)`` buffer with a count by replicate (the buffer
-    owns it while the ensemble runs; ``pull`` takes a stage's own). The step's shocks
-    (``State.shocks``, a list per replicate) are packed end to end with bounds by replicate
-    and cleared, with the neighbour grids of the replicates that have some
-    (``batch.pack_grids``). Newly broken platoons are followed up per replicate."""
+    The memos of every replicate, ``Morale.active`` (the soldiers whose suppression is
+    above 0, in a padded ``(R, N)`` buffer with a count by replicate) and the casualty
+    epoch, are owned by this call while the ensemble runs (``pull`` takes a stage's own).
+    The kernel decays the levels and checks cohesion of every replicate without shocks
+    this step. A replicate with shocks (``State.shocks``, about one replicate-step in
+    twelve in kursk-assault) needs its neighbour grids, which movement rebuilds per
+    replicate, so its own stage steps it, its memos handed over and back. Newly broken
+    platoons are followed up per replicate."""
 
-    def __init__(self, stages: list[Morale], states: list[State], nerves: tuple,
+    def __init__(self, stages: list[Morale], states: list[State], levels: tuple,
                  cohesion: tuple) -> None:
         super().__init__(stages, states)
         n = len(stages)
-        self.nerves, self.cohesion = nerves, cohesion
+        self.levels, self.cohesion = levels, cohesion
         first = stages[0]
-        self.enabled, self.rules, self.weights = first.enabled, first.rules, first.weights
+        self.enabled, self.rules = first.enabled, first.rules
         self.active = np.zeros((n, states[0].soldiers.n), np.int64)
         self.counts = np.zeros(n, np.int64)
         self.epoch = np.zeros(n, np.int64)
-        self.slot = np.full(n, -1, np.int64)
-        self.newly = np.empty((n, states[0].platoons.n), np.int64)
-        self.broke = np.zeros(n, np.int64)
+        self.none = np.zeros(n, np.bool_)
+        self.outputs = (np.empty((n, states[0].platoons.n), np.int64), np.zeros(n, np.int64),
+                        np.zeros(n, np.int64))
         for r in range(n):
             self.pull(r)
 
@@ -268,70 +262,57 @@ class MoraleBatch(MemoBatch):
         self.counts[r] = m
         self.epoch[r] = stage.epoch
 
+    def push(self, r: int) -> None:
+        """Hand replicate ``r``'s memos to its stage (before its own call)."""
+        stage = self.stages[r]
+        stage.active = self.active[r, :self.counts[r]].copy()
+        stage.epoch = int(self.epoch[r])
+
     def __call__(self, states: list[State], logs: list[EventLog]) -> None:
-        now = epochs(states, "casualty_epoch")
-        changed = now != self.epoch
         shocked = [r for r, state in enumerate(states) if state.shocks]
-        enabled = self.enabled
-        if not (shocked or changed.any() or (enabled and self.counts.any())):
-            return
-        slot = self.slot
-        slot.fill(-1)
-        xs, ys, ws, bounds = [], [], [], [0]
-        weights = self.weights
-        for j, r in enumerate(shocked):
-            shocks = states[r].shocks
-            if enabled:
-                slot[r] = j
-                for x, y, kind in shocks:
-                    xs.append(x)
-                    ys.append(y)
-                    ws.append(np.full(x.shape[0], weights[kind]))
-                bounds.append(bounds[-1] + sum(x.shape[0] for x, _, _ in shocks))
-            shocks.clear()
-        empty = np.empty(0)
-        events = (np.concatenate(xs) if xs else empty, np.concatenate(ys) if ys else empty,
-                  np.concatenate(ws) if ws else empty, np.array(bounds, np.int64))
-        grids = pack_grids(states, shocked if enabled else [])
-        _morale_rows(self.nerves, self.cohesion, grids, slot, events, self.active,
-                     self.counts, changed, (self.newly, self.broke), self.rules, enabled)
-        if changed.any():
-            self.epoch[changed] = now[changed]
+        skip = self.none
+        if shocked:
+            skip = self.none.copy()
+            skip[shocked] = True
             stages = self.stages
-            for r in np.flatnonzero(changed).tolist():
-                stages[r].epoch = int(now[r])
-                if self.broke[r]:
-                    broken(states[r], logs[r], self.newly[r, :self.broke[r]].copy())
+            for r in shocked:
+                self.push(r)
+                stages[r](states[r], logs[r])
+                self.pull(r)
+        n = _morale_rows(self.levels, self.cohesion, epochs(states, "casualty_epoch"), skip,
+                         (self.active, self.counts, self.epoch), self.outputs, self.rules,
+                         self.enabled)
+        if n:
+            newly, broke, listed = self.outputs
+            for r in listed[:n].tolist():
+                broken(states[r], logs[r], newly[r, :broke[r]].copy())
 
 
 @nb.njit(cache=True)
-def _morale_rows(nerves, cohesion, grids, slot, events, active, counts, changed, outputs,
-                 rules, enabled):
-    """One step of morale for every replicate of an ensemble (stacked columns): with
-    ``enabled``, suppression (``_suppress`` where ``slot[r] >= 0``: the replicate's events
-    are ``events[bounds[j]:bounds[j + 1]]`` and its grids packed ``j``-th, else
-    ``_decay`` where someone is above 0; ``active[r, :counts[r]]`` rewritten), then
-    cohesion where ``changed`` (``outputs`` = ``(newly, broke)``: the newly broken)."""
-    ex, ey, ew, bounds = events
-    newly, broke = outputs
-    for r in range(slot.shape[0]):
-        if enabled:
-            nv = rows(nerves, r)
-            j = slot[r]
-            keep = active[r, :0]
-            if j >= 0:
-                a, b = bounds[j], bounds[j + 1]
-                keep = _suppress(nv, rows(cohesion, r),
-                                 (packed_grid(grids, 2 * j), packed_grid(grids, 2 * j + 1)),
-                                 active[r, :counts[r]], ex[a:b], ey[a:b], ew[a:b], rules)
-            elif counts[r] > 0:
-                keep = _decay(nv[2:], rows(cohesion, r), active[r, :counts[r]], rules)
-            if j >= 0 or counts[r] > 0:
-                m = keep.shape[0]
-                active[r, :m] = keep
-                counts[r] = m
-        broke[r] = 0
-        if changed[r]:
-            got = _cohesion(nerves[2][r], nerves[3][r], rows(cohesion, r))
-            broke[r] = got.shape[0]
-            newly[r, :got.shape[0]] = got
+def _morale_rows(levels, cohesion, now, skip, memo, outputs, rules, enabled):
+    """One step of morale for every replicate of an ensemble without shocks but those to
+    ``skip`` (stacked columns; ``now``: the casualty epochs): with ``enabled``, ``_decay``
+    where someone is above 0, then cohesion where the epoch moved. ``memo`` = ``(active,
+    counts, epoch)``: the soldiers above 0 at ``active[r, :counts[r]]`` and the epoch by
+    replicate, rewritten. ``outputs`` = ``(newly, broke, listed)``: the newly broken by
+    replicate, and the replicates with some listed first. Returns how many are listed."""
+    active, counts, epoch = memo
+    newly, broke, listed = outputs
+    n = 0
+    for r in range(skip.shape[0]):
+        if skip[r]:
+            continue
+        if enabled and counts[r] > 0:
+            keep = _decay(rows(levels, r), rows(cohesion, r), active[r, :counts[r]], rules)
+            m = keep.shape[0]
+            active[r, :m] = keep
+            counts[r] = m
+        if now[r] != epoch[r]:
+            epoch[r] = now[r]
+            got = _cohesion(levels[0][r], levels[1][r], rows(cohesion, r))
+            if got.shape[0]:
+                broke[r] = got.shape[0]
+                newly[r, :got.shape[0]] = got
+                listed[n] = r
+                n += 1
+    return n
