@@ -15,6 +15,7 @@ from dronefront.engine.stages import care as care_module
 from dronefront.engine.stages import flight_kernels as fk
 from dronefront.engine.stages import morale as morale_module
 from dronefront.engine.stages.drones import Launch
+from dronefront.engine.stages.layers import CounterDroneLayers
 from dronefront.engine.state import build_state
 from dronefront.errors import UserError
 from dronefront.scenario.loader import builtin_names, load_scenario
@@ -141,13 +142,18 @@ def test_every_builtin_engagement_ensemble_equals_single_runs(name):
     _same(ensemble.run(), scenario, seeds)
 
 
-def test_layers_and_lessons_ensemble_batches_the_memo_stages():
-    # interceptors, RF detectors and a lessons file (veterans), shortened
-    scenario = load_scenario("fortified-line-breach", ["duration=600"])
+def test_layers_and_lessons_ensemble_batches_the_memo_stages(monkeypatch):
+    # interceptors, RF detectors and a lessons file (veterans)
+    scenario = load_scenario("fortified-line-breach")
     seeds = [1, 2]
     ensemble = Ensemble(scenario, seeds)
     assert MEMO_STAGES | {"layers"} <= set(ensemble.batched)
-    results = ensemble.run()
+    woken = [0]
+    with monkeypatch.context() as patch:
+        _counted(patch, CounterDroneLayers, "__call__", woken)
+        results = ensemble.run()
+    # the layers' gate skipped steps (jammers already called for fire, nothing flying)
+    assert 0 < woken[0] < 0.9 * ensemble.steps * len(seeds)
     _same(results, scenario, seeds)
     kinds = np.concatenate([r.events.column("kind").to_numpy(zero_copy_only=False)
                             for r in results]).astype(str)
