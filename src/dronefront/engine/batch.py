@@ -91,7 +91,6 @@ def _rows(columns, r):
     return scope["impl"]
 
 
-
 def epochs(states: Sequence, name: str) -> np.ndarray:
     """The int field ``name`` (an epoch) of every replicate's ``State``, as an array."""
     return np.fromiter([getattr(s, name) for s in states], np.int64, len(states))

@@ -249,9 +249,9 @@ class Artillery:
 
     @classmethod
     def batch(cls, stages: list[Artillery], states: list[State]) -> ArtilleryBatch | None:
-        """The gate of every replicate in one vectorised check and one ``_todo`` kernel
-        call for the replicates it wakes (``ArtilleryBatch``); None where the track ages
-        differ or a column is not stacked."""
+        """Every replicate's gate, and the look (``_todo``) of those it wakes, in one
+        kernel call (``ArtilleryBatch``); None where the track ages differ or a column is
+        not stacked."""
         if not same([(st.dt, st.track_ttl) for st in states]):
             return None
         columns_ = stacked_view([(s.readiness, s.tracks, (st.platoons.side,))

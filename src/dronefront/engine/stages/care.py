@@ -304,9 +304,9 @@ class CasualtyCare:
 
     @classmethod
     def batch(cls, stages: list[CasualtyCare], states: list[State]) -> CareBatch | None:
-        """The gate of every replicate in one vectorised check, and one ``_care`` kernel
-        call for the replicates with work (``CareBatch``); None where care is on in some
-        replicates only, the constants differ or a column is not stacked."""
+        """Every replicate's gate, and the care of those with helpers at work, in one
+        kernel call (``CareBatch``); None where care is on in some replicates only, the
+        constants differ or a column is not stacked."""
         if not same([(s.enabled, s.dt, s.movement, s.ground) for s in stages]):
             return None
         columns_ = stacked_view([(s.aid, s.bodies, (s.pace,)) for s in stages])
