@@ -8,6 +8,10 @@ compiled (or loaded from Numba's cache) before the clock starts. Usage::
     python benchmarks/ensemble_throughput.py                        # kursk-assault, R = 1 8 64
     python benchmarks/ensemble_throughput.py --scenario reference-open-field --sizes 8
     python benchmarks/ensemble_throughput.py --events               # with event logs
+    python benchmarks/ensemble_throughput.py --stages               # and CPU per stage
+
+With ``--stages``, more ensembles of the largest R print each stage's CPU microseconds per
+replicate-step (``Ensemble.spent`` read with ``process_time``, least of the repeats).
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 8, 64])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--events", action="store_true", help="keep the event logs")
+    parser.add_argument("--stages", action="store_true",
+                        help="CPU us per replicate-step of each stage, at the largest R")
     args = parser.parse_args()
 
     from dronefront.engine.ensemble import Ensemble
@@ -56,6 +62,20 @@ def main() -> None:
                         args.repeats) / r
         print(f"{r:>4} {single * 1e3:>9.2f} {together * 1e3:>9.2f} "
               f"{single / together:>8.2f}x  {batched}")
+    if args.stages:  # best of the repeats, stage by stage
+        seeds = list(range(1, args.sizes[-1] + 1))
+        spent = None
+        for _ in range(args.repeats):
+            ensemble = Ensemble(scenario, seeds, events=args.events)
+            ensemble.clock = time.process_time
+            ensemble.run()
+            spent = ensemble.spent if spent is None else list(map(min, spent, ensemble.spent))
+        steps = ensemble.steps * len(seeds)
+        names = [stage.name for stage in ensemble.sims[0].stages] + ["record"]
+        print(f"CPU us per replicate-step by stage, R = {len(seeds)} (least of "
+              f"{args.repeats}):")
+        for name, seconds in zip(names, spent, strict=True):
+            print(f"  {name:<13} {seconds / steps * 1e6:7.2f}")
 
 
 if __name__ == "__main__":

@@ -9,12 +9,21 @@ import pytest
 
 import dronefront
 from dronefront.engine.ensemble import TABLES, Ensemble, stack_states, stacked
-from dronefront.engine.sim import Sim
+from dronefront.engine.sim import Sim, build_stages
+from dronefront.engine.stages import artillery as artillery_module
+from dronefront.engine.stages import care as care_module
+from dronefront.engine.stages import flight_kernels as fk
+from dronefront.engine.stages import morale as morale_module
+from dronefront.engine.stages.drones import Launch
+from dronefront.engine.stages.layers import CounterDroneLayers
 from dronefront.engine.state import build_state
 from dronefront.errors import UserError
 from dronefront.scenario.loader import builtin_names, load_scenario
 from dronefront.scenario.models import Scenario
 from tests.engine.test_memos import _bits
+
+#: the stages with memos whose batched calls mirror them (docs/engine.md, "Ensembles")
+MEMO_STAGES = {"care", "artillery", "launch", "morale"}
 
 # Built-ins shrunk where a full run is long; the mechanics they exercise stay.
 SHRINK = {"reference-open-field": ["parameters.N=300", "duration=300"],
@@ -132,6 +141,7 @@ def test_every_builtin_engagement_ensemble_equals_single_runs(name):
     assert {"counterdrone", "launch"} <= set(ensemble.batched)
     # sensing is batched wherever some sensor may look (else the stage does nothing)
     assert ("sensing" in ensemble.batched) == (stages["sensing"].sensors.ids.size > 0)
+    assert set(stages) & MEMO_STAGES <= set(ensemble.batched)
     _same(ensemble.run(), scenario, seeds)
 
 
@@ -202,4 +212,101 @@ def test_batched_calls_rebind_a_rebuilt_replicate():
                 assert getattr(fresh, memo) is not getattr(stage, memo)
                 assert stacked([getattr(ensemble.sims[0].stages[k], memo),
                                 getattr(fresh, memo)]) is not None
+    _same(ensemble.run(), scenario, seeds)
+
+
+def test_layers_and_lessons_ensemble_batches_the_memo_stages(monkeypatch):
+    # interceptors, RF detectors and a lessons file (veterans)
+    scenario = load_scenario("fortified-line-breach")
+    seeds = [1, 2]
+    ensemble = Ensemble(scenario, seeds)
+    assert MEMO_STAGES | {"layers"} <= set(ensemble.batched)
+    woken = [0]
+    with monkeypatch.context() as patch:
+        _counted(patch, CounterDroneLayers, "__call__", woken)
+        results = ensemble.run()
+    # the layers' gate skipped steps (jammers already called for fire, nothing flying)
+    assert 0 < woken[0] < 0.9 * ensemble.steps * len(seeds)
+    _same(results, scenario, seeds)
+    kinds = np.concatenate([r.events.column("kind").to_numpy(zero_copy_only=False)
+                            for r in results]).astype(str)
+    # the layers acted: emitters found, sites shelled, drones intercepted
+    assert {"rf_detection", "site_destroyed", "intercept"} <= set(kinds.tolist())
+
+
+def _counted(monkeypatch, owner, name: str, calls: list[int], many=None) -> None:
+    """Count in ``calls[0]`` the calls of ``owner.name`` from now on (``many(args, out)``
+    at a call, else 1)."""
+    original = getattr(owner, name)
+
+    def counted(*args):
+        out = original(*args)
+        calls[0] += 1 if many is None else many(args, out)
+        return out
+
+    monkeypatch.setattr(owner, name, counted)
+
+
+def test_batched_memo_gates_do_exactly_the_work_single_runs_do(monkeypatch):
+    # The mirrored memos must wake a replicate exactly when its own stage would: the
+    # ensemble does each memo kernel's work as often as the single runs together, and
+    # calls a stage only when its own gate lets it work (a gate that woke too rarely would
+    # also break the results; one that woke too often would cost).
+    scenario = load_scenario("kursk-assault", ["duration=900"])
+    seeds = [1, 2, 3]
+    names = ("_care", "_todo", "plan_launch", "_suppress")
+    counts = {name: [0] for name in names}
+    woken = [0]  # the replicates the batched launch gate had plan
+    Ensemble(scenario, seeds).step()  # compiles the batched kernels with the real ones
+    with monkeypatch.context() as patch:
+        # Counted: the replicates each batched kernel steps, and the kernel calls of the
+        # replicates left to their own stage.
+        _counted(patch, care_module, "_care_rows", counts["_care"], lambda a, out: out[2])
+        _counted(patch, care_module, "_care", counts["_care"])
+        _counted(patch, artillery_module, "_todo_rows", counts["_todo"],
+                 lambda a, out: out[1])
+        _counted(patch, artillery_module, "_todo", counts["_todo"])
+        _counted(patch, morale_module, "_suppress", counts["_suppress"])
+        _counted(patch, fk, "plan_launch", counts["plan_launch"])
+        _counted(patch, Launch, "plan", woken)
+        ensemble = Ensemble(scenario, seeds)
+        assert MEMO_STAGES <= set(ensemble.batched)
+        results = ensemble.run()
+    together = {name: c[0] for name, c in counts.items()}
+    counts = {name: [0] for name in names}
+    for module, name in ((care_module, "_care"), (artillery_module, "_todo"),
+                         (fk, "plan_launch"), (morale_module, "_suppress")):
+        _counted(monkeypatch, module, name, counts[name])
+    singles = [Sim(scenario, seed).run() for seed in seeds]
+    alone = {name: c[0] for name, c in counts.items()}
+    assert together == alone
+    assert woken[0] == alone["plan_launch"]
+    steps = ensemble.steps * len(seeds)
+    assert all(0 < n < steps for n in alone.values()), alone  # the gates did skip work
+    for got, want in zip(results, singles, strict=True):
+        assert got.summary == want.summary
+        assert _bits(got.events) == _bits(want.events)
+
+
+def test_a_rebuilt_replicate_is_rebound_in_the_batched_calls(monkeypatch):
+    # Ensemble.rebind(r): the batched calls drop what they kept of replicate r's old
+    # stages (memo mirrors, memo rows) and step its new ones; the old ones are never
+    # called again.
+    scenario = load_scenario("kursk-assault", ["duration=900"])
+    seeds = [4, 5, 6]
+    ensemble = Ensemble(scenario, seeds)
+    sim = ensemble.sims[1]
+    old = sim.stages
+    retired = {id(stage) for stage in old}
+    for cls, method in {(type(stage), "__call__") for stage in old} | {(Launch, "plan")}:
+        def guarded(self, *args, original=getattr(cls, method)):
+            assert id(self) not in retired, f"the old {self.name} stage was called"
+            return original(self, *args)
+
+        monkeypatch.setattr(cls, method, guarded)
+    sim.stages = build_stages(sim.state)  # the state at step 0: the same run
+    ensemble.rebind(1)
+    assert all(ensemble.stage_lists[k][1] is sim.stages[k] for k in range(len(old)))
+    launch = next(k for k, s in enumerate(sim.stages) if s.name == "launch")
+    assert np.shares_memory(sim.stages[launch].idle, ensemble.calls[launch].idle)
     _same(ensemble.run(), scenario, seeds)

@@ -7,7 +7,11 @@ invalidated by what it depends on.
 - ``CasualtyCare.wake``: while READY casualties only wait for evacuation capacity, the
   stage sleeps until a platoon has it, accruing the slept steps one by one;
 - ``Artillery.wake`` and ``watch``: an idle battery without a target looks again only when
-  a track changes, an engagement lapses or a round is due.
+  a track changes, an engagement lapses, a round is due or an outside order changes
+  (``State.order_epoch``).
+
+Ensembles mirror these memos by replicate (docs/engine.md, "Ensembles"): the built-ins'
+ensembles are compared here with the runs that recompute every step too.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from dronefront.engine.ensemble import Ensemble
 from dronefront.engine.events import EventLog
 from dronefront.engine.sim import Sim
 from dronefront.engine.spatial import build_side_grids
@@ -27,7 +32,17 @@ from dronefront.engine.stages.care import CasualtyCare
 from dronefront.engine.stages.drones import Launch
 from dronefront.engine.stages.sensing import Sensing
 from dronefront.engine.stages.targeting import Targeter
-from dronefront.engine.state import EVACUATED, FLYING, IDLE, KILLED, OBSERVER, READY, WOUNDED
+from dronefront.engine.state import (
+    BATTERY_HOLD,
+    BATTERY_RULE,
+    EVACUATED,
+    FLYING,
+    IDLE,
+    KILLED,
+    OBSERVER,
+    READY,
+    WOUNDED,
+)
 from dronefront.scenario.loader import load_scenario
 from tests.engine.stage_builder import TEST_FPV, events_of, small_state
 
@@ -95,6 +110,9 @@ def _counting(monkeypatch, module, name: str) -> list[int]:
 
 @pytest.mark.parametrize("name", ["kursk-assault", "fortified-line-breach"])
 def test_runs_with_memos_equal_runs_that_recompute_every_step(name, monkeypatch):
+    # the ensemble path too: its batched calls mirror the memos by replicate (run before
+    # the kernels are wrapped: a batched kernel compiled now must call the real ones)
+    together = Ensemble(load_scenario(name), [1, 2, 3]).run()
     plans = _counting(monkeypatch, fk, "plan_launch")
     cares = _counting(monkeypatch, care_module, "_care")
     looks = _counting(monkeypatch, artillery_module, "_todo")
@@ -104,9 +122,10 @@ def test_runs_with_memos_equal_runs_that_recompute_every_step(name, monkeypatch)
         fast_calls = plans[0], cares[0], looks[0]
         plans[0] = cares[0] = looks[0] = 0
         slow = _run(name, seed, forget=True)
-        assert fast.summary == slow.summary
-        assert _bits(fast.timeseries) == _bits(slow.timeseries)
-        assert _bits(fast.events) == _bits(slow.events)
+        for got in (fast, together[seed - 1]):
+            assert got.summary == slow.summary
+            assert _bits(got.timeseries) == _bits(slow.timeseries)
+            assert _bits(got.events) == _bits(slow.events)
         # the memos did skip work (else this compares a run with itself)
         assert fast_calls[0] < plans[0] and fast_calls[2] < looks[0]
         if name == "kursk-assault":
@@ -273,3 +292,38 @@ def test_an_idle_battery_looks_again_when_a_track_changes(monkeypatch):
         artillery(state, log)
     assert [e["step"] for e in events_of(log, state, "call_for_fire")] == [4]
     assert looks[0] == 2  # the first step and the step the track changed
+
+
+def test_an_outside_order_alone_wakes_a_sleeping_battery(monkeypatch):
+    # No track, no engagement: the idle battery sleeps until a track changes. An order
+    # (``State.order_epoch``) wakes it too, with no track change. (A whole run cannot
+    # single this out: ``_todo`` ignores orders, so a held battery with a target looks
+    # every step and the order's lifting is seen at once: see the next test.)
+    state, artillery = _battery()
+    state.tracks.n[1, 0] = 0
+    looks = _counting(monkeypatch, artillery_module, "_todo")
+    log = EventLog()
+    for step in range(6):
+        state.step = step
+        if step == 3:
+            state.batteries.order[0] = BATTERY_HOLD
+            state.order_epoch += 1
+        artillery(state, log)
+    assert looks[0] == 2  # the first step and the step of the order
+
+
+def test_a_held_battery_with_a_target_looks_every_step_and_fires_once_released(monkeypatch):
+    state, artillery = _battery()
+    state.batteries.order[0] = BATTERY_HOLD
+    state.order_epoch += 1
+    looks = _counting(monkeypatch, artillery_module, "_todo")
+    log = EventLog()
+    for step in range(6):
+        state.step = step
+        state.tracks.step[1, 0] = step  # seen every step, no new epoch
+        if step == 4:
+            state.batteries.order[0] = BATTERY_RULE
+            state.order_epoch += 1
+        artillery(state, log)
+    assert looks[0] == 6
+    assert [e["step"] for e in events_of(log, state, "call_for_fire")] == [4]

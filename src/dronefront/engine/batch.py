@@ -16,7 +16,8 @@ from itertools import chain
 import numpy as np
 from numba.extending import overload
 
-__all__ = ["grid_rows", "packed_grids", "rows", "same", "stacked", "stacked_view"]
+__all__ = ["MemoBatch", "epochs", "grid_rows", "packed_grids", "rows", "same", "stacked",
+           "stacked_view"]
 
 
 def stacked(views: Sequence[np.ndarray]) -> np.ndarray | None:
@@ -184,3 +185,35 @@ def _grid_rows(packed, r):
                  np.int64(scalars[4, b]), starts[offsets[0, b]:offsets[0, b + 1]],
                  items[offsets[1, b]:offsets[1, b + 1]]))
     return impl
+def epochs(states: Sequence, name: str) -> np.ndarray:
+    """The int field ``name`` (an epoch) of every replicate's ``State``, as an array."""
+    return np.fromiter([getattr(s, name) for s in states], np.int64, len(states))
+
+
+class MemoBatch:
+    """A batched call whose stages keep memos (docs/engine.md, "Ensembles").
+
+    The memos of every replicate's stage live in arrays by replicate, owned by the batched
+    call while the ensemble runs, so that "anything to do this step?" is one check for all
+    replicates (in its kernel, or a few array operations) and only the replicates with
+    work are stepped. ``pull(r)`` takes stage ``r``'s memos (when the call is built and at
+    ``reset``); ``push(r)`` hands them back before a replicate is stepped by its own stage
+    (where a step needs what is not stacked, such as the neighbour grids), and ``pull(r)``
+    takes them again after. Holds the lists ``stages`` and ``states`` it was built from:
+    after the ensemble puts a rebuilt replicate's stage and state into them, ``reset(r)``
+    re-binds row ``r``.
+    """
+
+    def __init__(self, stages: list, states: list) -> None:
+        self.stages, self.states = stages, states
+
+    def pull(self, r: int) -> None:
+        """Take the memos of ``stages[r]`` into row ``r``."""
+
+    def push(self, r: int) -> None:
+        """Hand row ``r``'s memos to ``stages[r]`` (before its own call)."""
+
+    def reset(self, r: int) -> None:
+        """Re-bind replicate ``r`` to ``stages[r]`` and ``states[r]`` (after the ensemble
+        rebuilt it in place); by default the memo row is pulled again."""
+        self.pull(r)

@@ -128,6 +128,10 @@ class Ensemble:
     ``batch(stages, states) -> BatchCall | None`` advances all replicates in one call.
     """
 
+    #: the clock the stage seconds (``spent``) are read with (a benchmark may set
+    #: ``time.process_time`` to count CPU time only)
+    clock: Callable[[], float] = staticmethod(time.perf_counter)
+
     def __init__(self, scenario: Scenario, seeds: Sequence[int], *,
                  events: bool = True) -> None:
         started = time.perf_counter()
@@ -152,13 +156,16 @@ class Ensemble:
         self.lockstep = all(n == names[0] for n in names)
         #: one entry per stage: its batched call, or None (called once per replicate)
         self.calls: list[BatchCall | None] = [None] * len(names[0])
+        #: per stage, the list of its replicates' stages its batched call was built from
+        self.stage_lists: list[list] = [[sim.stages[k] for sim in self.sims]
+                                        for k in range(len(names[0]))]
         self.record: Callable[[int], None] | None = None
         #: whether the replicates step together (stage by stage, with batched calls): not
         #: for one replicate (it steps as a single run) or replicates with different stages
         self.together = self.lockstep and len(states) > 1
         if self.together:
             for k in range(len(names[0])):
-                stages = [sim.stages[k] for sim in self.sims]
+                stages = self.stage_lists[k]
                 batch = getattr(type(stages[0]), "batch", None)
                 self.calls[k] = batch(stages, states) if batch is not None else None
             self.record = batch_recorder(states, self.series)
@@ -167,6 +174,21 @@ class Ensemble:
         share = (time.perf_counter() - started) / len(seeds)
         for sim in self.sims:
             sim.init_seconds = share
+
+    def rebind(self, r: int) -> None:
+        """Point every batched call at replicate ``r``'s current state and stages
+        (``sims[r].state``, ``sims[r].stages``), after they were rebuilt in place (the
+        state's tables copied into row ``r`` of the stacked arrays): the lists the calls
+        were built from are updated and each call's ``reset(r)`` (where it has one) re-binds
+        what it keeps of replicate ``r``."""
+        sim = self.sims[r]
+        self.states[r] = sim.state
+        self.logs[r] = sim.log
+        for k, call in enumerate(self.calls):
+            self.stage_lists[k][r] = sim.stages[k]
+            reset = getattr(call, "reset", None)
+            if reset is not None:
+                reset(r)
 
     @property
     def batched(self) -> list[str]:
@@ -183,7 +205,7 @@ class Ensemble:
             for sim in sims:
                 sim.step()
             return
-        clock = time.perf_counter
+        clock = self.clock
         t0 = clock()
         for k, call in enumerate(self.calls):
             if call is not None:

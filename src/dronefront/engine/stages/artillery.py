@@ -15,6 +15,7 @@ from typing import NamedTuple
 import numba as nb
 import numpy as np
 
+from dronefront.engine.batch import MemoBatch, epochs, rows, same, stacked_view
 from dronefront.engine.events import EventLog
 from dronefront.engine.formulas import fresh_track
 from dronefront.engine.rng import normals
@@ -220,6 +221,14 @@ class Artillery:
         self.epoch, self.orders = state.track_epoch, state.order_epoch
         targets, due, self.wake, self.watch = _todo(step, dt, state.track_ttl, self.readiness,
                                                     state.platoons.side, self.tracks)
+        if targets or due:
+            self.act(state, log, targets, due)
+
+    def act(self, state: State, log: EventLog, targets: int, due: bool) -> None:
+        """What follows a look (``_todo``) that found targets or a round due: missions for
+        the idle batteries with a target, then this step's rounds."""
+        b = state.batteries
+        step, dt = state.step, state.dt
         if targets:
             self._call_for_fire(state, log)
             due = True  # a new mission may fire at once
@@ -237,6 +246,19 @@ class Artillery:
                        "damage.artillery")
         if self.layers is not None:
             shell_sites(state, log, b.side[battery], bx, by, rings, shell_id)
+
+    @classmethod
+    def batch(cls, stages: list[Artillery], states: list[State]) -> ArtilleryBatch | None:
+        """Every replicate's gate, and the look (``_todo``) of those it wakes, in one
+        kernel call (``ArtilleryBatch``); None where the track ages differ or a column is
+        not stacked."""
+        if not same([(st.dt, st.track_ttl) for st in states]):
+            return None
+        columns_ = stacked_view([(s.readiness, s.tracks, (st.platoons.side,))
+                                 for s, st in zip(stages, states, strict=True)])
+        if columns_ is None:
+            return None
+        return ArtilleryBatch(stages, states, columns_)
 
     def _emitter_missions(self, state: State, log: EventLog) -> None:
         """Each fire call on a located emitter goes to the first idle battery of the calling
@@ -271,3 +293,90 @@ class Artillery:
                 side = int(b.side[i])
                 log.add(state.step, "call_for_fire", side, tr.x[side, g], tr.y[side, g],
                         weapon=state.artillery_code, platoon=g, actor=i, value=n)
+
+
+class ArtilleryBatch(MemoBatch):
+    """Artillery for an ensemble, one ``_todo_rows`` kernel call a step.
+
+    The memos of every replicate (``wake``, ``watch``, the track and order epochs) live in
+    arrays by replicate, owned by this call while the ensemble runs (``pull`` takes a
+    stage's own). The kernel makes each replicate's gate and looks (``_todo``) where it
+    lets through; missions and rounds follow per replicate (``Artillery.act``) where
+    targets were found or rounds are due. A replicate with a fire call on an emitter
+    (counter-drone layers) is stepped by its own stage, its memos handed over and back."""
+
+    def __init__(self, stages: list[Artillery], states: list[State], columns_: tuple
+                 ) -> None:
+        super().__init__(stages, states)
+        n = len(stages)
+        self.readiness, self.tracks, (self.p_side,) = columns_
+        self.dt, self.ttl = states[0].dt, states[0].track_ttl
+        self.batteries = states[0].batteries.n > 0  # one scenario: the same batteries
+        self.calls = any(s.layers is not None for s in stages)
+        self.memo = (np.zeros(n, np.int64), np.zeros(n, np.bool_), np.zeros(n, np.int64),
+                     np.zeros(n, np.int64))  # wake, watch, epoch, orders
+        self.none = np.zeros(n, np.bool_)
+        self.outputs = (np.zeros(n, np.int64), np.zeros(n, np.bool_), np.zeros(n, np.int64))
+        for r in range(n):
+            self.pull(r)
+
+    def pull(self, r: int) -> None:
+        stage = self.stages[r]
+        wake, watch, epoch, orders = self.memo
+        wake[r], watch[r], epoch[r], orders[r] = stage.wake, stage.watch, stage.epoch, \
+            stage.orders
+
+    def push(self, r: int) -> None:
+        """Hand replicate ``r``'s memos to its stage (before its own call)."""
+        stage = self.stages[r]
+        wake, watch, epoch, orders = self.memo
+        stage.wake, stage.watch = int(wake[r]), bool(watch[r])
+        stage.epoch, stage.orders = int(epoch[r]), int(orders[r])
+
+    def __call__(self, states: list[State], logs: list[EventLog]) -> None:
+        stages = self.stages
+        skip = self.none
+        if self.calls:  # fire calls on emitters: the replicate's own stage does it all
+            called = np.array([s.layers is not None and bool(s.layers.fire_calls)
+                               for s in stages])
+            if called.any():
+                skip = called
+                for r in np.flatnonzero(called).tolist():
+                    self.push(r)
+                    stages[r](states[r], logs[r])
+                    self.pull(r)
+        if not self.batteries:
+            return
+        n, _ = _todo_rows(states[0].step, self.dt, self.ttl, self.readiness, self.p_side,
+                          self.tracks, epochs(states, "track_epoch"),
+                          epochs(states, "order_epoch"), skip, self.memo, self.outputs)
+        if n:
+            targets, due, listed = self.outputs
+            for r in listed[:n].tolist():
+                stages[r].act(states[r], logs[r], int(targets[r]), bool(due[r]))
+
+
+@nb.njit(cache=True)
+def _todo_rows(step, dt, ttl, readiness, p_side, tracks, track_epochs, order_epochs, skip,
+               memo, outputs):
+    """The artillery gate of every replicate of an ensemble but those to ``skip`` (stacked
+    columns; the replicates' track and order epochs), and ``_todo`` for those it lets
+    through; ``memo`` = ``(wake, watch, epoch, orders)`` by replicate, read and rewritten.
+    ``outputs`` = ``(targets, due, listed)``: ``_todo``'s answers by replicate, and the
+    replicates with targets or a round due listed first. Returns how many are listed and
+    how many looked."""
+    wake, watch, epoch, orders = memo
+    targets, due, listed = outputs
+    n = looked = 0
+    for r in range(skip.shape[0]):
+        if skip[r] or (step < wake[r] and order_epochs[r] == orders[r]
+                       and not (watch[r] and track_epochs[r] != epoch[r])):
+            continue
+        epoch[r], orders[r] = track_epochs[r], order_epochs[r]
+        targets[r], due[r], wake[r], watch[r] = _todo(step, dt, ttl, rows(readiness, r),
+                                                      p_side[r], rows(tracks, r))
+        looked += 1
+        if targets[r] or due[r]:
+            listed[n] = r
+            n += 1
+    return n, looked

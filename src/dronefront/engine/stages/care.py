@@ -29,6 +29,7 @@ from typing import NamedTuple
 import numba as nb
 import numpy as np
 
+from dronefront.engine.batch import MemoBatch, epochs, rows, same, stacked_view
 from dronefront.engine.events import EventLog
 from dronefront.engine.spatial import Grid, disc_rows, row_cells
 from dronefront.engine.stages.movement import CATCH_UP
@@ -298,13 +299,123 @@ class CasualtyCare:
         out, self.busy, self.wake, self.freed = _care(
             state.step, self.dt, self.aid, self.bodies, self.pace, self.ground, self.movement,
             (tuple(state.grids[0]), tuple(state.grids[1])), assign, self.busy)
-        if out.size == 0:
+        if out.size:
+            evacuated(state, log, out)
+
+    @classmethod
+    def batch(cls, stages: list[CasualtyCare], states: list[State]) -> CareBatch | None:
+        """Every replicate's gate, and the care of those with helpers at work, in one
+        kernel call (``CareBatch``); None where care is on in some replicates only, the
+        constants differ or a column is not stacked."""
+        if not same([(s.enabled, s.dt, s.movement, s.ground) for s in stages]):
+            return None
+        columns_ = stacked_view([(s.aid, s.bodies, (s.pace,)) for s in stages])
+        if columns_ is None:
+            return None
+        return CareBatch(stages, states, columns_)
+
+
+def evacuated(state: State, log: EventLog, out: np.ndarray) -> None:
+    """What follows the evacuation of soldiers ``out`` (ascending): drones flying at them
+    look for another target; the events."""
+    s, d = state.soldiers, state.drones
+    gone = np.isin(d.target, out)
+    if gone.any():
+        d.target[gone] = -1
+        d.committed_decoy[gone] = False
+    if log.keeps:
+        log.add(state.step, "evacuated", s.side[out], s.x[out], s.y[out],
+                platoon=s.platoon[out], target=out)
+
+
+class CareBatch(MemoBatch):
+    """Casualty care for an ensemble, one ``_care_rows`` kernel call a step.
+
+    The memos of every replicate (``epoch``, ``busy``, ``wake``, ``freed``) live in arrays
+    by replicate, owned by this call while the ensemble runs (``pull`` takes a stage's
+    own). The kernel makes each replicate's gate and steps those with helpers at work and
+    nobody to send. A replicate that sends helpers (someone fell, or helpers came free:
+    about one woken step in eight in kursk-assault) needs its neighbour grids, which
+    movement rebuilds per replicate, so its own stage steps it, its memos handed over and
+    back. Evacuations are followed up per replicate."""
+
+    def __init__(self, stages: list[CasualtyCare], states: list[State], columns_: tuple
+                 ) -> None:
+        super().__init__(stages, states)
+        n = len(stages)
+        first = stages[0]
+        self.aid, self.bodies, (self.pace,) = columns_
+        self.enabled, self.dt = first.enabled, first.dt
+        self.ground, self.movement = first.ground, first.movement
+        self.memo = (np.zeros(n, np.int64), np.zeros(n, np.bool_), np.zeros(n, np.int64),
+                     np.zeros(n, np.bool_))  # epoch, busy, wake, freed
+        self.out = np.empty((n, states[0].soldiers.n), np.int64)
+        self.counts = np.zeros(n, np.int64)
+        self.lists = np.empty((2, n), np.int64)
+        for r in range(n):
+            self.pull(r)
+
+    def pull(self, r: int) -> None:
+        stage = self.stages[r]
+        epoch, busy, wake, freed = self.memo
+        epoch[r], busy[r], wake[r], freed[r] = stage.epoch, stage.busy, stage.wake, stage.freed
+
+    def push(self, r: int) -> None:
+        """Hand replicate ``r``'s memos to its stage (before its own call)."""
+        stage = self.stages[r]
+        epoch, busy, wake, freed = self.memo
+        stage.epoch, stage.busy = int(epoch[r]), bool(busy[r])
+        stage.wake, stage.freed = int(wake[r]), bool(freed[r])
+
+    def __call__(self, states: list[State], logs: list[EventLog]) -> None:
+        if not self.enabled:
             return
-        s, d = state.soldiers, state.drones
-        gone = np.isin(d.target, out)
-        if gone.any():  # drones flying at an evacuated soldier look for another target
-            d.target[gone] = -1
-            d.committed_decoy[gone] = False
-        if log.keeps:
-            log.add(state.step, "evacuated", s.side[out], s.x[out], s.y[out],
-                    platoon=s.platoon[out], target=out)
+        lists = self.lists
+        sending, evacuating, _ = _care_rows(
+            states[0].step, self.dt, self.aid, self.bodies, self.pace, self.ground,
+            self.movement, epochs(states, "casualty_epoch"), self.memo,
+            (self.out, self.counts, lists))
+        if evacuating:
+            out, counts = self.out, self.counts
+            for r in lists[1, :evacuating].tolist():
+                evacuated(states[r], logs[r], out[r, :counts[r]].copy())
+        if sending:
+            stages = self.stages
+            for r in lists[0, :sending].tolist():
+                self.push(r)
+                stages[r](states[r], logs[r])
+                self.pull(r)
+
+
+@nb.njit(cache=True)
+def _care_rows(step, dt, aid, bodies, pace, ground, movement, now, memo, outputs):
+    """The care gate of every replicate of an ensemble (stacked columns, ``now``: the
+    casualty epochs), and ``_care`` for those woken with nobody to send (they do not look
+    at the grids); ``memo`` = ``(epoch, busy, wake, freed)`` by replicate, read and
+    rewritten. ``outputs`` = ``(out, counts, lists)``: the soldiers each replicate
+    evacuated, and in ``lists`` the replicates woken to send helpers (row 0, left to their
+    stages), then those that evacuated (row 1). Returns how many of each, and how many
+    replicates it stepped."""
+    epoch, busy, wake, freed = memo
+    out, counts, lists = outputs
+    empty = np.empty(0, np.int64)
+    start = np.zeros(2, np.int64)
+    nobody = (0.0, 0.0, 1.0, np.int64(1), np.int64(1), start, empty)  # never looked at
+    sending = evacuating = stepped = 0
+    for r in range(now.shape[0]):
+        if freed[r] or now[r] != epoch[r]:
+            lists[0, sending] = r
+            sending += 1
+            continue
+        if not (busy[r] and step >= wake[r]):
+            continue
+        gone, busy[r], wake[r], freed[r] = _care(step, dt, rows(aid, r), rows(bodies, r),
+                                                 pace[r], ground, movement, (nobody, nobody),
+                                                 False, busy[r])
+        stepped += 1
+        if gone.shape[0]:
+            counts[r] = gone.shape[0]
+            out[r, :gone.shape[0]] = gone
+            lists[1, evacuating] = r
+            evacuating += 1
+    return sending, evacuating, stepped

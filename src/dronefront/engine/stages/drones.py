@@ -19,7 +19,7 @@ from collections.abc import Callable
 import numba as nb
 import numpy as np
 
-from dronefront.engine.batch import rows, same, stacked_view
+from dronefront.engine.batch import MemoBatch, epochs, rows, same, stacked_view
 from dronefront.engine.events import EXTRA_CAUSES, EventLog
 from dronefront.engine.rng import normals, uniforms
 from dronefront.engine.spatial import nonzero
@@ -99,67 +99,23 @@ class Launch:
         # Memo, per slot: the track epoch at which a plan found it nothing to fly at (-1:
         # none). While the epoch stands the answer stays nothing: a track only ages (fewer
         # fresh, none nearer), a side's dead stay dead and stations do not move, so the
-        # slot is not planned again (docs/engine.md, the stage contract). Written in place,
-        # never rebound: an ensemble's batched call re-homes it into a stacked array.
+        # slot is not planned again (docs/engine.md, the stage contract).
         self.idle = np.full(state.drones.n, -1, np.int64)
 
     def __call__(self, state: State, log: EventLog) -> None:
+        step, epoch, idle, ints = state.step, state.track_epoch, self.idle, self.ints
         # With salvos every ready member counts towards its salvo (``together``), so the
         # memo filters after it.
-        n = fk.ready_slots(state.step, self.night, self.readiness, self.role,
-                           self.night_capable, self.idle,
-                           -2 if self.salvos else state.track_epoch, self.ints)
-        if n:
-            self.settle(state, log, n)
+        n = fk.ready_slots(step, self.night, self.readiness, self.role, self.night_capable,
+                           idle, -2 if self.salvos else epoch, ints)
+        if n == 0:
+            return
+        self.plan(state, log, ints[:n].copy())
 
-    @classmethod
-    def batch(cls, stages: list[Launch], states: list[State]
-              ) -> Callable[[list[State], list[EventLog]], None] | None:
-        """One kernel call that lists every replicate's ready slots (``engine/batch.py``);
-        the launches are planned per replicate (``settle``), only in replicates with ready
-        slots. Each stage's ``idle`` memo and slot buffer are re-homed into row ``r`` of
-        stacked arrays (``call.reset(r, stage)`` re-homes a rebuilt replicate's). None
-        where the night, salvos or drone types differ or a column is not stacked."""
-        first = stages[0]
-        if not same([(s.night, s.salvos, s.role, s.night_capable) for s in stages]):
-            return None
-        readiness = stacked_view([s.readiness for s in stages])
-        if readiness is None:
-            return None
-        stages = list(stages)
-        r_n = len(stages)
-        idle = np.stack([s.idle for s in stages])
-        ints = np.stack([s.ints for s in stages])
-        counts = np.zeros(r_n, np.int64)
-        busy = np.zeros(r_n, np.int64)
-        night, salvos, role, night_capable = (first.night, first.salvos, first.role,
-                                              first.night_capable)
-
-        def rebind(r: int, stage: Launch | None = None, state: State | None = None) -> None:
-            if stage is not None:
-                stages[r] = stage
-            idle[r] = stages[r].idle
-            stages[r].idle = idle[r]
-            stages[r].ints = ints[r]
-
-        for r in range(r_n):
-            rebind(r)
-
-        def call(states: list[State], logs: list[EventLog]) -> None:
-            epochs = np.fromiter([-2 if salvos else st.track_epoch for st in states],
-                                 np.int64, r_n)
-            n = _ready_rows(states[0].step, night, readiness, role, night_capable, idle,
-                            epochs, ints, counts, busy)
-            for r in busy[:n].tolist():
-                stages[r].settle(states[r], logs[r], int(counts[r]))
-
-        call.reset = rebind  # type: ignore[attr-defined]
-        return call
-
-    def settle(self, state: State, log: EventLog, n: int) -> None:
-        """Plan and launch the ``n`` ready slots ``fk.ready_slots`` listed in ``self.ints``."""
+    def plan(self, state: State, log: EventLog, slots: np.ndarray) -> None:
+        """Launch those of the ready ``slots`` (``fk.ready_slots``) with a reason to fly."""
         step, epoch, idle = state.step, state.track_epoch, self.idle
-        slots = self.ints[:n].copy()
+        n = slots.size
         if self.salvos:
             slots = together(state, slots)
             slots = slots[idle[slots] != epoch]
@@ -203,6 +159,70 @@ class Launch:
             d.dtype[slots]]
         if failed.any():
             end_sorties(state, log, slots[failed], FAILED, "failure")
+
+    @classmethod
+    def batch(cls, stages: list[Launch], states: list[State]) -> LaunchBatch | None:
+        """One ``ready_slots`` kernel call for every replicate (``LaunchBatch``); None where
+        the nights or salvos differ or a column is not stacked."""
+        if not same([(s.night, s.salvos) for s in stages]):
+            return None
+        columns_ = stacked_view([(s.readiness, (s.role, s.night_capable)) for s in stages])
+        if columns_ is None:
+            return None
+        return LaunchBatch(stages, states, *columns_)
+
+
+class LaunchBatch(MemoBatch):
+    """Launch for an ensemble: the memo ``Launch.idle`` of every replicate lives in one
+    ``(R, M)`` array (each stage's ``idle`` is its row), so one kernel call lists the ready
+    slots of all replicates; only the replicates with some plan their launches
+    (``Launch.plan``, as the single run does)."""
+
+    def __init__(self, stages: list[Launch], states: list[State], readiness: tuple,
+                 types: tuple) -> None:
+        super().__init__(stages, states)
+        n, m = len(stages), states[0].drones.n
+        self.readiness, (self.role, self.night_capable) = readiness, types
+        self.night, self.salvos = stages[0].night, stages[0].salvos
+        self.idle = np.full((n, m), -1, np.int64)
+        self.ints = np.empty((n, m), np.int64)
+        self.counts = np.zeros(n, np.int64)
+        self.busy = np.zeros(n, np.int64)
+        self.every = np.full(n, -2, np.int64)  # salvos: the memo filters after ``together``
+        for r in range(n):
+            self.reset(r)
+
+    def reset(self, r: int) -> None:
+        stage = self.stages[r]
+        self.idle[r] = stage.idle
+        stage.idle = self.idle[r]
+
+    def __call__(self, states: list[State], logs: list[EventLog]) -> None:
+        marks = self.every if self.salvos else epochs(states, "track_epoch")
+        n = _ready_rows(states[0].step, self.night, self.readiness, self.role,
+                        self.night_capable, self.idle, marks, self.ints, self.counts,
+                        self.busy)
+        if n == 0:
+            return
+        stages, ints, counts = self.stages, self.ints, self.counts
+        for r in self.busy[:n].tolist():
+            stages[r].plan(states[r], logs[r], ints[r, :counts[r]].copy())
+
+
+@nb.njit(cache=True)
+def _ready_rows(step, night, readiness, role, night_capable, idle, marks, ints, counts, busy):
+    """``fk.ready_slots`` for every replicate of an ensemble (stacked columns, ``marks``:
+    the memo epoch by replicate); lists the replicates with ready slots at ``busy[:n]``;
+    returns ``n``."""
+    n = 0
+    for r in range(marks.shape[0]):
+        got = fk.ready_slots(step, night, rows(readiness, r), role[r], night_capable[r],
+                             idle[r], marks[r], ints[r])
+        counts[r] = got
+        if got:
+            busy[n] = r
+            n += 1
+    return n
 
 
 def together(state: State, ready: np.ndarray) -> np.ndarray:
@@ -286,22 +306,6 @@ class Jamming:
             if auto is not None:
                 jammed = jammed[~auto[jammed]]  # guiding itself: no link left to jam
             end_sorties(state, log, jammed, JAMMED, "jam_loss", self.jam_cause)
-
-
-@nb.njit(cache=True)
-def _ready_rows(step, night, readiness, role, night_capable, idle, epochs, ints, counts, busy):
-    """``fk.ready_slots`` for every replicate of an ensemble (stacked columns; ``idle``,
-    ``epochs`` and ``ints`` by replicate): the counts at ``counts[r]``, the replicates with
-    ready slots listed at ``busy[:n]``; returns ``n``."""
-    n = 0
-    for r in range(epochs.shape[0]):
-        m = fk.ready_slots(step, night, rows(readiness, r), role, night_capable, idle[r],
-                           epochs[r], ints[r])
-        counts[r] = m
-        if m:
-            busy[n] = r
-            n += 1
-    return n
 
 
 @nb.njit(cache=True)

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import math
 
+import numba as nb
 import numpy as np
 
+from dronefront.engine.batch import MemoBatch, same, stacked
 from dronefront.engine.events import EXTRA_CAUSES, EventLog
 from dronefront.engine.formulas import jam_keep, miss_probability
 from dronefront.engine.rng import normals, pair_uniforms, uniforms
@@ -73,6 +75,27 @@ class CounterDroneLayers:
             self._detect(state, log)
         if self.intercepting:
             self._intercept(state, log)
+
+    @classmethod
+    def batch(cls, stages: list[CounterDroneLayers], states: list[State]
+              ) -> LayersBatch | None:
+        """The "anything in reach?" check of every replicate at once (``LayersBatch``);
+        None where the layers' fixed columns differ or a column is not stacked."""
+        if not same([(s.detecting, s.intercepting, st.drones.side, st.drones.dtype,
+                      st.jammers.side, tuple(st.layers.detectors), st.layers.isr_finds_jammers,
+                      st.layers.interceptors.side) for s, st in zip(stages, states,
+                                                                   strict=True)]):
+            return None
+        ic = [st.layers.interceptors for st in states]
+        blocks = [stacked([st.drones.state for st in states]),
+                  *(stacked([getattr(st.jammers, name) for st in states])
+                    for name in ("active", "x", "y")),
+                  stacked([st.layers.jammer_called for st in states]),
+                  *(stacked([getattr(t, name) for t in ic]) for name in
+                    ("state", "ready_step", "inventory", "active_from", "active_until"))]
+        if any(b is None for b in blocks):
+            return None
+        return LayersBatch(stages, states, blocks)
 
     # ------------------------------------------------------------------ detection
     def _detect(self, state: State, log: EventLog) -> None:
@@ -264,6 +287,102 @@ class CounterDroneLayers:
     def _land(self, state: State, log: EventLog, i: int, fate: int, kind: str | None,
               cause: int = -1) -> None:
         ground_interceptors(state, log, np.array([i]), fate, kind, cause)
+
+
+class LayersBatch(MemoBatch):
+    """Counter-drone layers for an ensemble: one ``_layers_gate`` kernel call over the
+    stacked columns finds the replicates where a layer can act this step, and only they
+    call their stage. A replicate is skipped only where its stage would change nothing: no
+    interceptor in the air, none ready while an enemy drone flies (``_target`` finds none),
+    no enemy radio drone in the air for a detector, and no enemy jammer on that may be
+    called for fire again within reach of a cueing detector, or while jammer-hunting ISR is
+    in the air (finding a jammer that may not be called again changes nothing)."""
+
+    def __init__(self, stages: list[CounterDroneLayers], states: list[State],
+                 blocks: list[np.ndarray]) -> None:
+        super().__init__(stages, states)
+        first, stage = states[0], stages[0]
+        d, t, jm, layers = first.drones, first.types, first.jammers, first.layers
+        det = layers.detectors
+        self.columns = tuple(blocks)
+        self.fixed = (d.side.astype(np.int64), t.radio[d.dtype], t.role[d.dtype] == ISR,
+                      jm.side.astype(np.int64), layers.interceptors.side.astype(np.int64),
+                      layers.isr_finds_jammers.astype(np.bool_))
+        self.detectors = (det.side.astype(np.int64), det.x, det.y, det.range,
+                          det.cue.astype(np.bool_))
+        self.flags = np.array([stage.intercepting, stage.detecting])
+        self.listed = np.empty(len(stages), np.int64)
+
+    def __call__(self, states: list[State], logs: list[EventLog]) -> None:
+        n = _layers_gate(states[0].step, self.columns, self.fixed, self.detectors, self.flags,
+                         self.listed)
+        if n:
+            stages = self.stages
+            for r in self.listed[:n].tolist():
+                stages[r](states[r], logs[r])
+
+
+@nb.njit(cache=True)
+def _layers_gate(step, columns, fixed, detectors, flags, listed):
+    """The replicates (stacked ``columns``: drone states; jammers on, their positions and
+    when they may be called again; interceptor state, ready step, inventory, active window)
+    where a counter-drone layer can act this step, listed at ``listed[:n]``; returns
+    ``n``. ``fixed``: drone sides, radio and ISR slots, jammer and interceptor sides, sides
+    with jammer-hunting ISR; ``detectors``: their sides, positions, ranges and cues.
+
+    A jammer a detector or ISR finds changes nothing (its draws are counter-based) unless
+    it may be called for fire again (``jammer_called < step``) by a cueing detector in
+    range, or by ISR."""
+    d_state, jm_active, jm_x, jm_y, jm_called, ic_state, ic_ready, ic_inventory, ic_from, \
+        ic_until = columns
+    d_side, radio, isr, jm_side, ic_side, hunts = fixed
+    det_side, det_x, det_y, det_range, det_cue = detectors
+    intercepting, detecting = flags[0], flags[1]
+    n = 0
+    for r in range(d_state.shape[0]):
+        # the sides with a drone in the air: any, radio, ISR; with a jammer to call fire on
+        flying = np.zeros(2, np.bool_)
+        radio_up = np.zeros(2, np.bool_)
+        isr_up = np.zeros(2, np.bool_)
+        callable_ = np.zeros(2, np.bool_)
+        for m in range(d_side.shape[0]):
+            if d_state[r, m] == FLYING:
+                flying[d_side[m]] = True
+                radio_up[d_side[m]] |= radio[m]
+                isr_up[d_side[m]] |= isr[m]
+        for j in range(jm_side.shape[0]):
+            if jm_active[r, j] and jm_called[r, j] < step:
+                callable_[jm_side[j]] = True
+        todo = False
+        if intercepting:
+            for i in range(ic_side.shape[0]):
+                if ic_state[r, i] != IDLE or (
+                        ic_ready[r, i] <= step and ic_inventory[r, i] > 0
+                        and ic_from[r, i] <= step < ic_until[r, i]
+                        and flying[1 - ic_side[i]]):
+                    todo = True
+                    break
+        if detecting and not todo:
+            for s in range(2):
+                if hunts[s] and isr_up[s] and callable_[1 - s]:
+                    todo = True
+            for i in range(det_side.shape[0]):
+                s = det_side[i]
+                if todo or radio_up[1 - s]:
+                    todo = True
+                    break
+                if not (det_cue[i] and callable_[1 - s]):
+                    continue
+                for j in range(jm_side.shape[0]):
+                    if (jm_side[j] != s and jm_active[r, j] and jm_called[r, j] < step
+                            and np.hypot(jm_x[r, j] - det_x[i], jm_y[r, j] - det_y[i])
+                            <= det_range[i]):
+                        todo = True
+                        break
+        if todo:
+            listed[n] = r
+            n += 1
+    return n
 
 
 def ground_interceptors(state: State, log: EventLog, idx: np.ndarray, fate: int,

@@ -21,6 +21,7 @@ from typing import NamedTuple
 import numba as nb
 import numpy as np
 
+from dronefront.engine.batch import MemoBatch, epochs, rows, same, stacked_view
 from dronefront.engine.events import EventLog
 from dronefront.engine.spatial import Grid, disc_rows, row_cells
 from dronefront.engine.state import (
@@ -196,12 +197,122 @@ class Morale:
         shocks.clear()
         if state.casualty_epoch != self.epoch:
             self.epoch = state.casualty_epoch
-            s, p = state.soldiers, state.platoons
+            s = state.soldiers
             newly = _cohesion(s.status, s.platoon, self.cohesion)
-            ground = newly[(p.on_break[newly] == BREAK_GROUND) & (p.base_posture[newly] == HALTED)]
-            if ground.size:  # a holding platoon that breaks to ground lies down at once
-                down = np.isin(s.platoon, ground) & (s.status == HEALTHY)
-                s.posture[down] = PRONE
-            if newly.size and log.keeps:
-                log.add(state.step, "break", p.side[newly], p.ax[newly], p.ay[newly],
-                        platoon=newly, value=p.on_break[newly])
+            if newly.size:
+                broken(state, log, newly)
+
+    @classmethod
+    def batch(cls, stages: list[Morale], states: list[State]) -> MoraleBatch | None:
+        """Every replicate's step of morale in one kernel call (``MoraleBatch``); None where
+        the suppression rules differ or a column is not stacked."""
+        if not same([(s.enabled, s.rules, s.weights) for s in stages]):
+            return None
+        columns_ = stacked_view([(s.levels, s.cohesion) for s in stages])
+        if columns_ is None:
+            return None
+        return MoraleBatch(stages, states, *columns_)
+
+
+def broken(state: State, log: EventLog, newly: np.ndarray) -> None:
+    """What follows the breaking of platoons ``newly``: a holding platoon that breaks to
+    ground lies down at once; the events."""
+    s, p = state.soldiers, state.platoons
+    ground = newly[(p.on_break[newly] == BREAK_GROUND) & (p.base_posture[newly] == HALTED)]
+    if ground.size:
+        down = np.isin(s.platoon, ground) & (s.status == HEALTHY)
+        s.posture[down] = PRONE
+    if log.keeps:
+        log.add(state.step, "break", p.side[newly], p.ax[newly], p.ay[newly],
+                platoon=newly, value=p.on_break[newly])
+
+
+class MoraleBatch(MemoBatch):
+    """Morale for an ensemble, one ``_morale_rows`` kernel call a step.
+
+    The memos of every replicate, ``Morale.active`` (the soldiers whose suppression is
+    above 0, in a padded ``(R, N)`` buffer with a count by replicate) and the casualty
+    epoch, are owned by this call while the ensemble runs (``pull`` takes a stage's own).
+    The kernel decays the levels and checks cohesion of every replicate without shocks
+    this step. A replicate with shocks (``State.shocks``, about one replicate-step in
+    twelve in kursk-assault) needs its neighbour grids, which movement rebuilds per
+    replicate, so its own stage steps it, its memos handed over and back. Newly broken
+    platoons are followed up per replicate."""
+
+    def __init__(self, stages: list[Morale], states: list[State], levels: tuple,
+                 cohesion: tuple) -> None:
+        super().__init__(stages, states)
+        n = len(stages)
+        self.levels, self.cohesion = levels, cohesion
+        first = stages[0]
+        self.enabled, self.rules = first.enabled, first.rules
+        self.active = np.zeros((n, states[0].soldiers.n), np.int64)
+        self.counts = np.zeros(n, np.int64)
+        self.epoch = np.zeros(n, np.int64)
+        self.none = np.zeros(n, np.bool_)
+        self.outputs = (np.empty((n, states[0].platoons.n), np.int64), np.zeros(n, np.int64),
+                        np.zeros(n, np.int64))
+        for r in range(n):
+            self.pull(r)
+
+    def pull(self, r: int) -> None:
+        stage = self.stages[r]
+        m = stage.active.size
+        self.active[r, :m] = stage.active
+        self.counts[r] = m
+        self.epoch[r] = stage.epoch
+
+    def push(self, r: int) -> None:
+        """Hand replicate ``r``'s memos to its stage (before its own call)."""
+        stage = self.stages[r]
+        stage.active = self.active[r, :self.counts[r]].copy()
+        stage.epoch = int(self.epoch[r])
+
+    def __call__(self, states: list[State], logs: list[EventLog]) -> None:
+        shocked = [r for r, state in enumerate(states) if state.shocks]
+        skip = self.none
+        if shocked:
+            skip = self.none.copy()
+            skip[shocked] = True
+            stages = self.stages
+            for r in shocked:
+                self.push(r)
+                stages[r](states[r], logs[r])
+                self.pull(r)
+        n = _morale_rows(self.levels, self.cohesion, epochs(states, "casualty_epoch"), skip,
+                         (self.active, self.counts, self.epoch), self.outputs, self.rules,
+                         self.enabled)
+        if n:
+            newly, broke, listed = self.outputs
+            for r in listed[:n].tolist():
+                broken(states[r], logs[r], newly[r, :broke[r]].copy())
+
+
+@nb.njit(cache=True)
+def _morale_rows(levels, cohesion, now, skip, memo, outputs, rules, enabled):
+    """One step of morale for every replicate of an ensemble without shocks but those to
+    ``skip`` (stacked columns; ``now``: the casualty epochs): with ``enabled``, ``_decay``
+    where someone is above 0, then cohesion where the epoch moved. ``memo`` = ``(active,
+    counts, epoch)``: the soldiers above 0 at ``active[r, :counts[r]]`` and the epoch by
+    replicate, rewritten. ``outputs`` = ``(newly, broke, listed)``: the newly broken by
+    replicate, and the replicates with some listed first. Returns how many are listed."""
+    active, counts, epoch = memo
+    newly, broke, listed = outputs
+    n = 0
+    for r in range(skip.shape[0]):
+        if skip[r]:
+            continue
+        if enabled and counts[r] > 0:
+            keep = _decay(rows(levels, r), rows(cohesion, r), active[r, :counts[r]], rules)
+            m = keep.shape[0]
+            active[r, :m] = keep
+            counts[r] = m
+        if now[r] != epoch[r]:
+            epoch[r] = now[r]
+            got = _cohesion(levels[0][r], levels[1][r], rows(cohesion, r))
+            if got.shape[0]:
+                broke[r] = got.shape[0]
+                newly[r, :got.shape[0]] = got
+                listed[n] = r
+                n += 1
+    return n
