@@ -14,7 +14,31 @@ from collections.abc import Sequence
 import numpy as np
 from numba.extending import overload
 
-__all__ = ["rows", "same", "stacked", "stacked_view"]
+__all__ = ["Replicates", "rows", "same", "stacked", "stacked_view", "steps"]
+
+
+class Replicates(list):
+    """An ensemble's states (one per replicate, in order) with ``steps``: int64 ``(R,)``,
+    each replicate's ``State.step``, kept equal to them by the ensemble. Replicates are on
+    different steps after one was reset (``Ensemble.reset``)."""
+
+    steps: np.ndarray
+
+
+def steps(states: Sequence) -> np.ndarray:
+    """Each replicate's step (int64 ``(R,)``): an ensemble's ``Replicates.steps``, else read
+    from the states. A batched call that passes ``steps(states)`` to its kernel (step ``r``
+    for replicate ``r``) may set ``call.any_step = True``: the ensemble then uses it also
+    when replicates are on different steps.
+
+    >>> class S: step = 4
+    >>> steps([S(), S()]).tolist()
+    [4, 4]
+    """
+    out = getattr(states, "steps", None)
+    if out is None:
+        out = np.fromiter((s.step for s in states), np.int64, len(states))
+    return out
 
 
 def stacked(views: Sequence[np.ndarray]) -> np.ndarray | None:
