@@ -192,8 +192,9 @@ class Ensemble:
         self.logs = [sim.log for sim in self.sims]
         self.steps = steps
         names = [tuple(stage.name for stage in sim.stages) for sim in self.sims]
-        #: whether all replicates run the same stages
+        #: whether all replicates run the same stages (``names``)
         self.lockstep = all(n == names[0] for n in names)
+        self.names = names[0]
         #: one entry per stage: its batched call, or None (called once per replicate)
         self.calls: list[BatchCall | None] = [None] * len(names[0])
         self.record: Callable[[int], None] | None = None
@@ -238,9 +239,8 @@ class Ensemble:
         sim = Sim.over(scenario, seed, fresh, self.series[r], events=self.events)
         self.sims[r], states[r], self.logs[r] = sim, fresh, sim.log
         states.steps[r] = 0
-        names = [tuple(stage.name for stage in s.stages) for s in self.sims]
-        lockstep = all(n == names[0] for n in names)
-        if lockstep != self.lockstep:  # a lessons file fielded other stages: no batching
+        names = tuple(stage.name for stage in sim.stages)
+        if self.lockstep and names != self.names:  # a lessons file fielded other stages
             self.lockstep = self.together = False
             self.calls = [None] * len(sim.stages)
             self.record = None
@@ -253,7 +253,7 @@ class Ensemble:
             hook = getattr(call, "reset", None)
             if hook is None or not hook(r, sim.stages[k], fresh):
                 self.calls[k] = self._batch(k)
-        self.record = batch_recorder(states, self.series)
+        # ``record`` holds only the stacked columns and series: nothing of one replicate
 
     @property
     def batched(self) -> list[str]:

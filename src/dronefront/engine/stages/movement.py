@@ -345,6 +345,7 @@ class Movement:
         constants = (first.gaits, first.ground, first.rects, first.frame, first.roster)
         polygons = first.polygons
         terrain = states[0].terrain.movement
+        scenario = states[0].scenario
 
         def call(states: list[State], logs: list[EventLog]) -> None:
             gaits, ground, rects, frame, roster_ = constants
@@ -360,9 +361,11 @@ class Movement:
         def reset(r: int, stage: Movement, state: State) -> bool:
             """Replicate ``r`` restarted: nothing of it is kept here but the shared
             constants, which must still be equal."""
+            # one scenario object: one terrain (the raster is the scenario's, not the seed's)
+            movement = terrain if state.scenario is scenario else state.terrain.movement
             return same([constants + (polygons, terrain),
                          (stage.gaits, stage.ground, stage.rects, stage.frame, stage.roster,
-                          stage.polygons, state.terrain.movement)])
+                          stage.polygons, movement)])
 
         call.any_step = True  # type: ignore[attr-defined]
         call.reset = reset  # type: ignore[attr-defined]
