@@ -13,6 +13,7 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 from pettingzoo import ParallelEnv
 
+from dronefront.errors import UserError
 from dronefront.rl.core import (
     KINDS,
     PLATOON_FEATURES,
@@ -21,7 +22,6 @@ from dronefront.rl.core import (
     TEAM_NVEC,
     Engagement,
 )
-from dronefront.errors import UserError
 from dronefront.scenario.loader import load_scenario
 from dronefront.scenario.models import Scenario
 
