@@ -310,3 +310,65 @@ def test_a_rebuilt_replicate_is_rebound_in_the_batched_calls(monkeypatch):
     launch = next(k for k, s in enumerate(sim.stages) if s.name == "launch")
     assert np.shares_memory(sim.stages[launch].idle, ensemble.calls[launch].idle)
     _same(ensemble.run(), scenario, seeds)
+
+
+def _step_sim_to(sim: Sim, step: int) -> None:
+    while sim.state.step < step:
+        sim.step()
+
+
+@pytest.mark.parametrize("name", ["kursk-assault", "fpv-drill"])
+def test_reset_replicate_runs_on_as_a_fresh_single_run(name):
+    """``Ensemble.reset(r, seed)`` mid-run: replicate ``r`` runs on bit-identical to
+    ``Sim(scenario, seed)`` from step 0 while the others, on other steps now, are
+    untouched; a second reset of another replicate later leaves three phases at once."""
+    scenario = load_scenario(name, ["duration=600"] if name == "kursk-assault" else [])
+    seeds = [2, 5, 9]
+    ensemble = Ensemble(scenario, seeds)
+    batched = set(ensemble.batched)
+    assert {"movement", "flight", "record"} <= batched
+    assert "direct_fire" in batched or name == "fpv-drill"  # fpv-drill has no rifle fire
+    for _ in range(37):
+        ensemble.step()
+    ensemble.reset(1, 42)
+    assert ensemble.states.steps.tolist() == [37, 0, 37]
+    assert ensemble.states[1].step == 0
+    for _ in range(15):
+        ensemble.step()
+    ensemble.reset(2, 7)
+    assert set(ensemble.batched) == batched  # every call rebound, none dropped
+    results = ensemble.run()  # each replicate to its own last step
+    assert ensemble.states.steps.tolist() == [scenario.steps] * 3
+    _same(results, scenario, [2, 42, 7])
+    # a replicate's stacked rows really are the arrays its state reads
+    assert stacked([s.soldiers.x for s in ensemble.states]) is not None
+
+
+def test_reset_matches_a_single_run_step_by_step():
+    """Between resets and at every step, the reset replicate's columns equal a single
+    run's with the new seed, and the untouched replicate's equal its own single run."""
+    scenario = load_scenario("kursk-assault", ["duration=400"])
+    ensemble = Ensemble(scenario, [1, 2], events=False)
+    keep = Sim(scenario, 1, events=False)
+    for _ in range(20):
+        ensemble.step()
+        keep.step()
+    ensemble.reset(1, 3)
+    fresh = Sim(scenario, 3, events=False)
+    for _ in range(60):
+        ensemble.step()
+        keep.step()
+        fresh.step()
+        for got, want in ((ensemble.states[0], keep.state), (ensemble.states[1], fresh.state)):
+            assert got.step == want.step
+            for table in ("soldiers", "drones", "platoons"):
+                for col, a in getattr(got, table)._asdict().items():
+                    if isinstance(a, np.ndarray):
+                        b = getattr(getattr(want, table), col)
+                        assert np.array_equal(a, b, equal_nan=a.dtype.kind == "f"), col
+
+
+def test_reset_checks_its_replicate():
+    ensemble = Ensemble(load_scenario("fpv-drill"), [1, 2], events=False)
+    with pytest.raises(UserError, match="replicate 2"):
+        ensemble.reset(2, 1)

@@ -46,8 +46,8 @@ def test_gymnasium_single_and_vector(name: str) -> None:
             assert env.engagement.batteries.size
             check_env(env, skip_render_check=True)
     vec = rl.DronefrontVectorEnv(3, name, overrides=SHORT)
-    for sub in vec.envs:  # the copies the vector env steps are checked envs too
-        check_env(sub, skip_render_check=True)
+    # the env describing the copies' spaces (each copy is its trajectory: test_vector.py)
+    check_env(vec.single, skip_render_check=True)
     obs, info = vec.reset(seed=5)
     assert obs.shape == (3,) + vec.single_observation_space.shape
     assert vec.observation_space.contains(obs)

@@ -16,8 +16,32 @@ from itertools import chain
 import numpy as np
 from numba.extending import overload
 
-__all__ = ["MemoBatch", "epochs", "grid_rows", "packed_grids", "rows", "same", "stacked",
-           "stacked_view"]
+__all__ = ["MemoBatch", "Replicates", "epochs", "grid_rows", "packed_grids", "rows", "same",
+           "stacked", "stacked_view", "steps"]
+
+
+class Replicates(list):
+    """An ensemble's states (one per replicate, in order) with ``steps``: int64 ``(R,)``,
+    each replicate's ``State.step``, kept equal to them by the ensemble. Replicates are on
+    different steps after one was reset (``Ensemble.reset``)."""
+
+    steps: np.ndarray
+
+
+def steps(states: Sequence) -> np.ndarray:
+    """Each replicate's step (int64 ``(R,)``): an ensemble's ``Replicates.steps``, else read
+    from the states. A batched call that passes ``steps(states)`` to its kernel (step ``r``
+    for replicate ``r``) may set ``call.any_step = True``: the ensemble then uses it also
+    when replicates are on different steps.
+
+    >>> class S: step = 4
+    >>> steps([S(), S()]).tolist()
+    [4, 4]
+    """
+    out = getattr(states, "steps", None)
+    if out is None:
+        out = np.fromiter((s.step for s in states), np.int64, len(states))
+    return out
 
 
 def stacked(views: Sequence[np.ndarray]) -> np.ndarray | None:
@@ -213,7 +237,13 @@ class MemoBatch:
     def push(self, r: int) -> None:
         """Hand row ``r``'s memos to ``stages[r]`` (before its own call)."""
 
-    def reset(self, r: int) -> None:
-        """Re-bind replicate ``r`` to ``stages[r]`` and ``states[r]`` (after the ensemble
-        rebuilt it in place); by default the memo row is pulled again."""
+    def reset(self, r: int, stage=None, state=None) -> bool:
+        """Re-bind replicate ``r`` to its rebuilt ``stage`` and ``state`` (after the
+        ensemble rebuilt it in place; None: already in ``stages`` and ``states``): the memo
+        row is pulled again. True: rebound (the ensemble's hook contract)."""
+        if stage is not None:
+            self.stages[r] = stage
+        if state is not None:
+            self.states[r] = state
         self.pull(r)
+        return True

@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from dronefront.arguments import check_seed
-from dronefront.engine.batch import stacked
+from dronefront.engine.batch import Replicates, stacked
 from dronefront.engine.events import EventLog
 from dronefront.engine.result import Result
 from dronefront.engine.series import SERIES, batch_recorder
@@ -36,7 +36,7 @@ from dronefront.engine.state import Layers, State
 from dronefront.errors import UserError
 from dronefront.scenario.models import Scenario
 
-__all__ = ["Ensemble", "run_ensemble", "stack_states", "stacked"]
+__all__ = ["Ensemble", "Replicates", "run_ensemble", "stack_states", "stacked"]
 
 #: ``State`` fields that hold tables (NamedTuples of arrays, never rebound during a run).
 TABLES = ("soldiers", "platoons", "types", "drones", "batteries", "jammers", "tracks",
@@ -120,12 +120,53 @@ def stack_states(states: Sequence[State]) -> list[str]:
     return apart
 
 
+def _rehome_table(old, new, where: str, apart: list[str]):
+    """``new`` (a table of a fresh state) with each stacked column's values copied into
+    ``old``'s view (row ``r`` of the stacked array) and rebound to that view."""
+    return new._replace(**{name: _rehome(getattr(old, name), getattr(new, name),
+                                         f"{where}.{name}", apart) for name in new._fields})
+
+
+def _rehome(old, new, where: str, apart: list[str]):
+    if where in apart or not isinstance(new, np.ndarray) or not isinstance(old, np.ndarray):
+        return new  # kept per replicate: the fresh state's own
+    if old.shape != new.shape or old.dtype != new.dtype:
+        raise UserError(f"the new replicate's {where} ({new.dtype} {new.shape}) does not fit "
+                        f"the ensemble's ({old.dtype} {old.shape})", field="seed")
+    old[...] = new
+    return old
+
+
+def rehome_state(old: State, new: State, apart: list[str]) -> None:
+    """Copy ``new``'s tables into the stacked rows ``old``'s tables are views of, and rebind
+    ``new``'s tables to those views (the inverse direction of ``stack_states``, for one
+    replicate); columns named in ``apart`` stay ``new``'s own."""
+    for name in TABLES:
+        table = getattr(new, name)
+        if table is not None and getattr(old, name) is not None:
+            setattr(new, name, _rehome_table(getattr(old, name), table, name, apart))
+    if isinstance(old.layers, Layers) and isinstance(new.layers, Layers):
+        o, n = old.layers, new.layers
+        for name in LAYER_TABLES:
+            setattr(n, name, _rehome_table(getattr(o, name), getattr(n, name),
+                                           f"layers.{name}", apart))
+        for name in LAYER_ARRAYS:
+            setattr(n, name, _rehome(getattr(o, name), getattr(n, name), f"layers.{name}",
+                                     apart))
+        for name in n.tallies:
+            n.tallies[name] = _rehome(o.tallies.get(name), n.tallies[name],
+                                      f"layers.tallies.{name}", apart)
+
+
 class Ensemble:
     """R replicates of one scenario (one per seed) over stacked arrays, stepped in lockstep.
 
     ``sims[r]`` is replicate ``r``'s run (its state, stages, log and series); the stages
     are built per replicate after ``stack_states``, and a stage class that defines
     ``batch(stages, states) -> BatchCall | None`` advances all replicates in one call.
+    ``reset(r, seed)`` restarts one replicate in place (the others go on), so replicates
+    may be on different steps (``states.steps``); a replicate that reached the scenario's
+    last step is not stepped further.
     """
 
     #: the clock the stage seconds (``spent``) are read with (a benchmark may set
@@ -140,7 +181,10 @@ class Ensemble:
         if not seeds:
             raise UserError("an ensemble needs at least one seed", field="seeds")
         built = [initial_state(scenario, seed) for seed in seeds]
-        states = [state for _, state in built]
+        states = Replicates(state for _, state in built)
+        #: each replicate's step (``State.step``), kept in step with them
+        states.steps = np.zeros(len(states), np.int64)
+        self.scenario, self.events = scenario, events
         #: columns kept per replicate (shapes differ between replicates), see stack_states
         self.apart = stack_states(states)
         steps = built[0][0].steps
@@ -152,8 +196,9 @@ class Ensemble:
         self.logs = [sim.log for sim in self.sims]
         self.steps = steps
         names = [tuple(stage.name for stage in sim.stages) for sim in self.sims]
-        #: whether all replicates run the same stages
+        #: whether all replicates run the same stages (``names``)
         self.lockstep = all(n == names[0] for n in names)
+        self.names = names[0]
         #: one entry per stage: its batched call, or None (called once per replicate)
         self.calls: list[BatchCall | None] = [None] * len(names[0])
         #: per stage, the list of its replicates' stages its batched call was built from
@@ -165,9 +210,7 @@ class Ensemble:
         self.together = self.lockstep and len(states) > 1
         if self.together:
             for k in range(len(names[0])):
-                stages = self.stage_lists[k]
-                batch = getattr(type(stages[0]), "batch", None)
-                self.calls[k] = batch(stages, states) if batch is not None else None
+                self.calls[k] = self._batch(k)
             self.record = batch_recorder(states, self.series)
         #: seconds spent per stage (all replicates), then recording
         self.spent = [0.0] * (len(names[0]) + 1)
@@ -178,17 +221,59 @@ class Ensemble:
     def rebind(self, r: int) -> None:
         """Point every batched call at replicate ``r``'s current state and stages
         (``sims[r].state``, ``sims[r].stages``), after they were rebuilt in place (the
-        state's tables copied into row ``r`` of the stacked arrays): the lists the calls
-        were built from are updated and each call's ``reset(r)`` (where it has one) re-binds
-        what it keeps of replicate ``r``."""
+        state's tables copied into row ``r`` of the stacked arrays). The lists the calls
+        were built from (``stage_lists``) are updated, and each call re-binds what it keeps
+        of replicate ``r`` through its hook ``call.reset(r, stage, state) -> bool``; a call
+        without one, or whose hook answers False, is built again over every replicate's
+        stages (docs/engine.md, "Ensembles")."""
         sim = self.sims[r]
         self.states[r] = sim.state
         self.logs[r] = sim.log
         for k, call in enumerate(self.calls):
             self.stage_lists[k][r] = sim.stages[k]
-            reset = getattr(call, "reset", None)
-            if reset is not None:
-                reset(r)
+            if call is None:
+                continue
+            hook = getattr(call, "reset", None)
+            if hook is None or not hook(r, sim.stages[k], sim.state):
+                self.calls[k] = self._batch(k)
+        # ``record`` holds only the stacked columns and series: nothing of one replicate
+
+    def _batch(self, k: int) -> BatchCall | None:
+        """Stage ``k``'s batched call over every replicate's stage, or None."""
+        stages = self.stage_lists[k]
+        batch = getattr(type(stages[0]), "batch", None)
+        return batch(stages, self.states) if batch is not None else None
+
+    def reset(self, r: int, seed: int) -> None:
+        """Restart replicate ``r`` from step 0 with ``seed``, in place; the others go on.
+
+        A fresh state is built as a single run builds it and its tables are copied into row
+        ``r`` of the stacked arrays (``rehome_state``; the fresh state's tables become those
+        rows' views again), and replicate ``r`` gets a new ``Sim`` (stages, log, series row
+        ``r`` zeroed). From then on replicate ``r`` is bit-identical to ``Sim(scenario,
+        seed)``. Each batched call is asked to rebind replicate ``r`` through its ``reset``
+        hook, ``call.reset(r, stage, state) -> bool`` (replicate ``r``'s new stage and
+        state); a call without one, or whose hook answers False, is built again over every
+        replicate's stages (docs/engine.md, "Ensembles").
+        """
+        seed = check_seed(seed)
+        if not 0 <= r < len(self.sims):
+            raise UserError(f"replicate {r} is not in 0..{len(self.sims) - 1}", field="r")
+        scenario, fresh = initial_state(self.scenario, seed)
+        states = self.states
+        rehome_state(states[r], fresh, self.apart)
+        self.series[r] = 0
+        sim = Sim.over(scenario, seed, fresh, self.series[r], events=self.events)
+        self.sims[r], states[r], self.logs[r] = sim, fresh, sim.log
+        states.steps[r] = 0
+        names = tuple(stage.name for stage in sim.stages)
+        if self.lockstep and names != self.names:  # a lessons file fielded other stages
+            self.lockstep = self.together = False
+            self.calls = [None] * len(sim.stages)
+            self.record = None
+            return
+        if self.together:
+            self.rebind(r)
 
     @property
     def batched(self) -> list[str]:
@@ -199,37 +284,73 @@ class Ensemble:
 
     def step(self) -> None:
         """Advance every replicate one step: each stage in order (batched or once per
-        replicate), then the series row."""
+        replicate), then the series row. A replicate already at the scenario's last step
+        stays there (the others step on their own then)."""
         sims, states, logs, spent = self.sims, self.states, self.logs, self.spent
+        at = states.steps
         if not self.together:  # each replicate steps as a single run
-            for sim in sims:
-                sim.step()
+            for r, sim in enumerate(sims):
+                if at[r] < self.steps:
+                    sim.step()
+                    at[r] += 1
             return
+        if at.max() >= self.steps:  # some replicate is done: the others step on their own
+            self._step_each(np.flatnonzero(at < self.steps).tolist())
+            return
+        # replicates on different steps (one was reset): only calls that read each one's
+        # step are batched
+        apart = at.min() != at.max()
         clock = self.clock
         t0 = clock()
         for k, call in enumerate(self.calls):
-            if call is not None:
+            if call is not None and (not apart or getattr(call, "any_step", False)):
                 call(states, logs)
             else:
-                for sim in sims:
-                    sim.stages[k](sim.state, sim.log)
+                self._each(k, range(len(sims)))
             t1 = clock()
             spent[k] += t1 - t0
             t0 = t1
-        step = states[0].step
         if self.record is not None:
-            self.record(step)
+            self.record(at)
         else:
             for sim in sims:
-                sim.recorder(sim.state, step)
+                sim.recorder(sim.state, sim.state.step)
         for state in states:
             state.step += 1
+        at += 1
         spent[-1] += clock() - t0
+
+    def _each(self, k: int, rs) -> None:
+        """Stage ``k`` called by each replicate in ``rs`` through its own stage. A batched
+        call that owns its stages' memos while the ensemble runs (``batch.MemoBatch``) hands
+        replicate ``r``'s memos to its stage first (``push(r)``); one that keeps anything
+        of a replicate refreshes it after (``pull(r)``)."""
+        sims, call = self.sims, self.calls[k]
+        push, pull = getattr(call, "push", None), getattr(call, "pull", None)
+        for r in rs:
+            sim = sims[r]
+            if push is not None:
+                push(r)
+            sim.stages[k](sim.state, sim.log)
+            if pull is not None:
+                pull(r)
+
+    def _step_each(self, rs: list[int]) -> None:
+        """One step of the replicates ``rs`` only, each through its own stages (memos handed
+        over as in ``_each``), then their series rows."""
+        for k in range(len(self.calls)):
+            self._each(k, rs)
+        at = self.states.steps
+        for r in rs:
+            sim = self.sims[r]
+            sim.recorder(sim.state, sim.state.step)
+            sim.state.step += 1
+            at[r] += 1
 
     def run(self) -> list[Result]:
         """Run every remaining step; one ``Result`` per replicate, in seed order."""
         started = time.perf_counter()
-        while self.states[0].step < self.steps:
+        while self.states.steps.min() < self.steps:
             self.step()
         share = (time.perf_counter() - started) / len(self.sims)
         for sim in self.sims:

@@ -44,9 +44,10 @@ class Recorder:
 
 def batch_recorder(states: list[State], series: np.ndarray
                    ) -> Callable[[int], None] | None:
-    """For an ensemble (``engine/ensemble.py``): a call ``record(row)`` that fills row
-    ``row`` of every replicate's series (``series``: ``(R, steps, 2, len(SERIES))``) in one
-    kernel call, as ``Recorder`` fills each; None where a column it reads is not stacked."""
+    """For an ensemble (``engine/ensemble.py``): a call ``record(at)`` that fills row
+    ``at[r]`` of replicate ``r``'s series (``series``: ``(R, steps, 2, len(SERIES))``;
+    ``at``: int64 ``(R,)``, each replicate's step) in one kernel call, as ``Recorder`` fills
+    each; None where a column it reads is not stacked."""
     blocks = [stacked([getattr(getattr(s, table), name) for s in states])
               for table, name in (("soldiers", "side"), ("soldiers", "status"),
                                   ("drones", "side"), ("drones", "state"),
@@ -56,20 +57,20 @@ def batch_recorder(states: list[State], series: np.ndarray
         return None
     columns = (*blocks[:5], tuple(blocks[5:]))
 
-    def record(row: int) -> None:
-        _record_rows(series, row, columns)
+    def record(at: np.ndarray) -> None:
+        _record_rows(series, at, columns)
 
     return record
 
 
 @nb.njit(cache=True)
 def _record_rows(series, at, columns):
-    """``_record_row`` for every replicate: ``series`` and the columns have a leading
-    replicate axis."""
+    """``_record_row`` for every replicate, at row ``at[r]`` of replicate ``r``: ``series``
+    and the columns have a leading replicate axis."""
     soldier_side, status, drone_side, drone_state, fates, rounds = columns
     shells, shots, direct_shots = rounds
     for r in range(series.shape[0]):
-        _record_row(series[r], at, (soldier_side[r], status[r], drone_side[r],
+        _record_row(series[r], at[r], (soldier_side[r], status[r], drone_side[r],
                                     drone_state[r], fates[r],
                                     (shells[r], shots[r], direct_shots[r])))
 

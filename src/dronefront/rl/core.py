@@ -140,12 +140,13 @@ class Engagement:
     drone teams) or ``"both"``; with ``batteries`` the controlled sides' artillery
     batteries are agents too. The rest follow the scenario's doctrine. With ``record`` every
     order is kept (:meth:`actions_table`) so the run can be written and replayed
-    (:meth:`write_run`); ``record`` implies ``events``.
+    (:meth:`write_run`); ``record`` implies ``events``. ``sim``: run over this ``Sim`` at
+    step 0 of ``seed`` instead of a new one (an ensemble's replicate).
     """
 
     def __init__(self, scenario: Scenario, seed: int = 0, *, control: str = "attacker",
                  decision_interval: float | None = None, events: bool = False,
-                 batteries: bool = False, record: bool = False) -> None:
+                 batteries: bool = False, record: bool = False, sim: Sim | None = None) -> None:
         if control not in ("attacker", "defender", "both"):
             raise UserError(f"control must be attacker, defender or both, not {control!r}",
                             field="control")
@@ -160,13 +161,14 @@ class Engagement:
         self.with_batteries = bool(batteries)
         self.record = bool(record)
         self.events = events or self.record
-        self.reset(seed)
+        self.reset(seed, sim)
 
     # ------------------------------------------------------------------ set-up
-    def reset(self, seed: int) -> None:
-        """Start again from step 0 with ``seed`` (a fresh ``Sim``)."""
+    def reset(self, seed: int, sim: Sim | None = None) -> None:
+        """Start again from step 0 with ``seed``: a fresh ``Sim``, or ``sim``, one at step 0
+        of ``seed`` built elsewhere (an ensemble's replicate, ``dronefront.rl.vector``)."""
         self.seed = seed
-        self.sim = Sim(self.scenario, seed=seed, events=self.events)
+        self.sim = Sim(self.scenario, seed=seed, events=self.events) if sim is None else sim
         st = self.sim.state
         p, s, d, b = st.platoons, st.soldiers, st.drones, st.batteries
         self.state = st
@@ -618,6 +620,12 @@ class Engagement:
             if self.state.step >= total:
                 break
             sim.step()
+        return self.settle()
+
+    def settle(self) -> tuple[dict[str, float], dict[str, bool], bool]:
+        """After a decision interval's steps (``advance``, or an ensemble's): pin detours,
+        then rewards and terminations by agent, and truncation."""
+        total = self.scenario.steps
         self._pin()
         now = self._tally()
         prev, self.prev = self.prev, now

@@ -13,6 +13,7 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 from pettingzoo import ParallelEnv
 
+from dronefront.errors import UserError
 from dronefront.rl.core import (
     KINDS,
     PLATOON_FEATURES,
@@ -186,14 +187,7 @@ class DronefrontEnv(gymnasium.Env):
         self.n_units = n * len(nvec)  # action entries of the platoons (or teams)
 
     def _obs(self) -> tuple[np.ndarray, dict]:
-        e = self.engagement
-        if self.teams:
-            obs, mask = e.observe_teams().ravel(), e.team_masks().ravel()
-        else:
-            obs, mask = e.observe().ravel(), e.platoon_masks().ravel()
-        if e.batteries.size:
-            obs = np.concatenate([obs, *e.observe_batteries()])
-            mask = np.concatenate([mask, *e.battery_masks()])
+        obs, mask = _flat_obs(self.engagement, self.teams)
         return obs, {"action_mask": mask}
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
@@ -203,14 +197,7 @@ class DronefrontEnv(gymnasium.Env):
 
     def step(self, action: np.ndarray):
         e = self.engagement
-        action = np.asarray(action, np.int64)
-        rows = action[:self.n_units].reshape(-1, self.heads)
-        if self.teams:
-            e.order_teams(rows)
-        else:
-            e.order_platoons(rows)
-        if e.batteries.size:
-            e.order_batteries(action[self.n_units:])
+        _order(e, np.asarray(action, np.int64), self.heads, self.n_units, self.teams)
         rewards, terms, truncated = e.advance()
         obs, info = self._obs()
         terminated = all(terms.values())
@@ -223,53 +210,149 @@ class DronefrontEnv(gymnasium.Env):
 
 
 class DronefrontVectorEnv(VectorEnv):
-    """``num_envs`` copies of :class:`DronefrontEnv` advanced in lockstep by one object.
+    """``num_envs`` copies of :class:`DronefrontEnv` (same keywords) advanced as the
+    replicates of one ensemble (``dronefront.rl.vector.VectorEngagement``).
 
-    Autoreset follows Gymnasium's next-step mode: the step after an episode ends resets that
-    copy and returns its first observation with reward 0. Today the copies are separate
-    ``Sim`` objects stepped in turn; the class keeps its interface when they move to the
-    ensemble engine.
+    Copy ``i`` reset with seed ``s`` and given the same actions follows the trajectory of
+    ``DronefrontEnv`` reset with ``s``, to the bit, across autoresets too. Autoreset follows
+    Gymnasium's next-step mode: the step after a copy's episode ends resets that copy (its
+    action is ignored) and returns its first observation with reward 0, while the others go
+    on. ``info["action_mask"]`` holds each copy's allowed options.
     """
 
     metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": []}
 
-    def __init__(self, num_envs: int = 8, scenario: Scenario | str = "kursk-assault",
-                 **kwargs: Any) -> None:
-        self.envs = [DronefrontEnv(scenario, **kwargs) for _ in range(num_envs)]
+    def __init__(self, num_envs: int = 8, scenario: Scenario | str = "kursk-assault", *,
+                 side: str = "attacker", decision_interval: float | None = None,
+                 overrides: Any = None, batteries: bool = False, record: bool = False) -> None:
+        from dronefront.rl.vector import VectorEngagement
+
+        if num_envs < 1:
+            raise UserError(f"num_envs must be >= 1, not {num_envs}", field="num_envs")
+        self.scenario = _scenario(scenario, overrides)
         self.num_envs = num_envs
-        self.single_action_space = self.envs[0].action_space
-        self.single_observation_space = self.envs[0].observation_space
-        self.action_space = gymnasium.vector.utils.batch_space(self.single_action_space, num_envs)
+        self.side = side
+        # one single env describes the spaces (and the order of its actions, observations)
+        self.single = single = DronefrontEnv(self.scenario, side=side,
+                                             decision_interval=decision_interval,
+                                             batteries=batteries)
+        self.heads, self.n_units, self.teams = single.heads, single.n_units, single.teams
+        self.single_action_space = single.action_space
+        self.single_observation_space = single.observation_space
+        self.action_space = gymnasium.vector.utils.batch_space(self.single_action_space,
+                                                               num_envs)
         self.observation_space = gymnasium.vector.utils.batch_space(
             self.single_observation_space, num_envs)
+        self.engine = VectorEngagement(self.scenario, num_envs, control=side,
+                                       decision_interval=decision_interval,
+                                       batteries=batteries, record=record)
+        self._rngs: list[np.random.Generator | None] = [None] * num_envs
+        self._seeds = np.zeros(num_envs, np.int64)  # each copy's engine seed
         self._done = np.zeros(num_envs, bool)
+        self._stale = np.zeros(num_envs, bool)  # stepped on since its reset observation
+        self._started = False
+
+    # ------------------------------------------------------------------ copies
+    def _reset_copy(self, r: int, seed: int | None) -> None:
+        if seed is not None or self._rngs[r] is None:
+            self._rngs[r], _ = gymnasium.utils.seeding.np_random(seed)
+        self._seeds[r] = _seed_from(self._rngs[r])
+        self.engine.reset_copy(r, int(self._seeds[r]))
+        self._stale[r] = False
+
+    def _observe(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every copy's observation and flat action mask."""
+        v = self.engine
+        if v.fast:
+            obs, mask = v.observe(), v.masks()
+            return obs.reshape(self.num_envs, -1), mask.reshape(self.num_envs, -1)
+        obs, masks = [], []
+        for e in v.copies:
+            o, m = _flat_obs(e, self.teams)
+            obs.append(o)
+            masks.append(m)
+        return np.stack(obs), np.stack(masks)
 
     def reset(self, *, seed: int | list[int] | None = None, options: dict | None = None):
         seeds = ([seed + i for i in range(self.num_envs)] if isinstance(seed, int)
-                 else seed or [None] * self.num_envs)
-        obs, masks = [], []
-        for env, s in zip(self.envs, seeds, strict=True):
-            o, info = env.reset(seed=s)
-            obs.append(o)
-            masks.append(info["action_mask"])
+                 else seed if seed is not None else [None] * self.num_envs)
+        if len(seeds) != self.num_envs:
+            raise UserError(f"reset needs {self.num_envs} seeds, not {len(seeds)}",
+                            field="seed")
+        for r, s in enumerate(seeds):
+            self._reset_copy(r, s)
         self._done[:] = False
-        return np.stack(obs), {"action_mask": np.stack(masks)}
+        self._started = True
+        obs, mask = self._observe()
+        return obs, {"action_mask": mask}
 
     def step(self, actions: np.ndarray):
-        n = self.num_envs
-        obs = np.zeros((n,) + self.single_observation_space.shape, np.float32)
+        if not self._started:
+            raise UserError("call reset() before step()", field="reset")
+        v, n = self.engine, self.num_envs
+        for r in np.flatnonzero(self._stale & ~self._done).tolist():
+            v.reset_copy(r, int(self._seeds[r]))  # moved since its first observation
+            self._stale[r] = False
+        held = self._done.copy()  # next-step autoreset: these copies only restart
+        for r in np.flatnonzero(held).tolist():
+            self._reset_copy(r, None)
+        live = ~held
+        held_obs = held_mask = None
+        if held.any():
+            held_obs, held_mask = self._observe()
         rew = np.zeros(n)
         term = np.zeros(n, bool)
         trunc = np.zeros(n, bool)
-        masks = []
-        for i, env in enumerate(self.envs):
-            if self._done[i]:
-                obs[i], info = env.reset()
+        if live.any():
+            actions = np.asarray(actions, np.int64).reshape(n, -1)
+            if v.fast:
+                v.order_platoons(actions[:, :self.n_units].reshape(n, -1, self.heads), live)
             else:
-                obs[i], rew[i], term[i], trunc[i], info = env.step(actions[i])
-            masks.append(info["action_mask"])
+                for r in np.flatnonzero(live).tolist():
+                    _order(v.copies[r], actions[r], self.heads, self.n_units, self.teams)
+            v.advance()
+            if v.fast:
+                per_agent, terms = v.settle()
+                total = per_agent[:, 0].copy()  # summed in agent order, as sum() does
+                for i in range(1, per_agent.shape[1]):
+                    total += per_agent[:, i]
+                rew = np.where(live, total, 0.0)
+                term = terms.all(axis=1) & live
+            else:
+                for r in np.flatnonzero(live).tolist():
+                    rewards, terms, _ = v.copies[r].settle()
+                    rew[r] = float(sum(rewards.values()))
+                    term[r] = all(terms.values())
+            trunc = (v.steps >= v.total) & live & ~term
+            self._stale |= held
+        obs, mask = self._observe()
+        if held_obs is not None:
+            obs[held], mask[held] = held_obs[held], held_mask[held]
         self._done = term | trunc
-        return obs, rew, term, trunc, {"action_mask": np.stack(masks)}
+        return obs, rew, term, trunc, {"action_mask": mask}
+
+
+def _flat_obs(e: Engagement, teams: bool) -> tuple[np.ndarray, np.ndarray]:
+    """``DronefrontEnv``'s flat observation and mask of one engagement."""
+    if teams:
+        obs, mask = e.observe_teams().ravel(), e.team_masks().ravel()
+    else:
+        obs, mask = e.observe().ravel(), e.platoon_masks().ravel()
+    if e.batteries.size:
+        obs = np.concatenate([obs, *e.observe_batteries()])
+        mask = np.concatenate([mask, *e.battery_masks()])
+    return obs, mask
+
+
+def _order(e: Engagement, action: np.ndarray, heads: int, n_units: int, teams: bool) -> None:
+    """``DronefrontEnv``'s orders of one flat action."""
+    rows = action[:n_units].reshape(-1, heads)
+    if teams:
+        e.order_teams(rows)
+    else:
+        e.order_platoons(rows)
+    if e.batteries.size:
+        e.order_batteries(action[n_units:])
 
 
 def _camel(name: str) -> str:

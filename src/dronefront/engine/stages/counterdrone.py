@@ -960,13 +960,17 @@ class CounterDrone:
             return min(state.drill_next, int(w[0, 0]) if w.shape[1] else NEVER)
 
         def rebind(r: int, stage: CounterDrone | None = None,
-                   state: State | None = None) -> None:
+                   state: State | None = None) -> bool:
             if stage is not None:
                 stages[r] = stage
             keys[r] = stages[r].detect_key
             if state is not None:
                 due[r] = next_due(state)
                 packed[0] = []  # repack
+            return True
+
+        def pull(r: int) -> None:  # after replicate r stepped through its own stage
+            due[r] = next_due(states[r])
 
         for r, state in enumerate(states):
             rebind(r, None, state)
@@ -999,6 +1003,7 @@ class CounterDrone:
                 due[r] = next_due(state)
 
         call.reset = rebind  # type: ignore[attr-defined]
+        call.pull = pull  # type: ignore[attr-defined]
         return call
 
     def settle(self, state: State, log: EventLog, out: np.ndarray, n: int) -> None:

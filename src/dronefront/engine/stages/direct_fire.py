@@ -17,7 +17,7 @@ from collections.abc import Callable
 import numba as nb
 import numpy as np
 
-from dronefront.engine.batch import rows, same, stacked_view
+from dronefront.engine.batch import rows, same, stacked_view, steps
 from dronefront.engine.events import EventLog
 from dronefront.engine.formulas import Shelter, exposure
 from dronefront.engine.rng import uniform
@@ -70,16 +70,16 @@ def _rosters(status, platoon, side, count, n_side0):
 
 
 @nb.njit(cache=True)
-def _fire_rows(armed, fire, bodies, p_side, shelter, keys, step, direct_shots, busy,
+def _fire_rows(armed, fire, bodies, p_side, shelter, keys, steps, direct_shots, busy,
                last_shot, outputs):
-    """``_fire`` for every replicate of an ensemble (stacked columns, ``keys`` by
-    replicate): ``outputs`` = ``(hits, counts, replicates)``: replicate ``r``'s hits at
+    """``_fire`` for every replicate of an ensemble (stacked columns, ``keys`` and
+    ``steps`` by replicate): ``outputs`` = ``(hits, counts, replicates)``: replicate ``r``'s hits at
     ``hits[r, :counts[r]]``, the replicates with hits listed first in ``replicates``;
     returns how many have hits."""
     hits, counts, replicates = outputs
     n = 0
     for r in range(keys.shape[0]):
-        hit = _fire(armed, fire, rows(bodies, r), p_side[r], shelter, keys[r], step,
+        hit = _fire(armed, fire, rows(bodies, r), p_side[r], shelter, keys[r], steps[r],
                     direct_shots[r], busy[r], last_shot[r])
         counts[r] = hit.shape[0]
         hits[r, :hit.shape[0]] = hit
@@ -235,11 +235,21 @@ class DirectFire:
         outputs = (hits, counts, busy)
 
         def call(states: list[State], logs: list[EventLog]) -> None:
-            n = _fire_rows(armed, fire, bodies, p_side, shelter, keys, states[0].step,
+            n = _fire_rows(armed, fire, bodies, p_side, shelter, keys, steps(states),
                            direct_shots, helping, last_shot, outputs)
             for r in busy[:n].tolist():
                 land(states[r], logs[r], hits[r, :counts[r]].copy())
 
+        def reset(r: int, stage: DirectFire, state: State) -> bool:
+            """Replicate ``r`` restarted: its random stream keys, if the armed platoons and
+            fire parameters are still those of the others."""
+            if not same([(armed, fire, shelter), (stage.armed, stage.fire, stage.shelter)]):
+                return False
+            keys[r] = stage.keys
+            return True
+
+        call.any_step = True  # type: ignore[attr-defined]
+        call.reset = reset  # type: ignore[attr-defined]
         return call
 
 

@@ -19,7 +19,7 @@ from collections.abc import Callable
 import numba as nb
 import numpy as np
 
-from dronefront.engine.batch import MemoBatch, epochs, rows, same, stacked_view
+from dronefront.engine.batch import MemoBatch, epochs, rows, same, stacked_view, steps
 from dronefront.engine.events import EXTRA_CAUSES, EventLog
 from dronefront.engine.rng import normals, uniforms
 from dronefront.engine.spatial import nonzero
@@ -190,9 +190,11 @@ class LaunchBatch(MemoBatch):
         self.busy = np.zeros(n, np.int64)
         self.every = np.full(n, -2, np.int64)  # salvos: the memo filters after ``together``
         for r in range(n):
-            self.reset(r)
+            self.pull(r)
 
-    def reset(self, r: int) -> None:
+    def pull(self, r: int) -> None:
+        """Row ``r`` takes stage ``r``'s ``idle`` memo, and the stage is pointed at the row
+        (so the stage's own calls write the row too)."""
         stage = self.stages[r]
         self.idle[r] = stage.idle
         stage.idle = self.idle[r]
@@ -285,11 +287,21 @@ class Jamming:
         autonomy = any(s.autonomy for s in stages)
 
         def call(states: list[State], logs: list[EventLog]) -> None:
-            n = _link_losses_rows(states[0].step, keys, tethers, links, jammers, ints, counts,
+            n = _link_losses_rows(steps(states), keys, tethers, links, jammers, ints, counts,
                                   busy)
             for r in (every if autonomy else busy[:n].tolist()):
                 stages[r].settle(states[r], logs[r], ints[r], counts[r, 0], counts[r, 1])
 
+        def reset(r: int, stage: Jamming, state: State) -> bool:
+            """Replicate ``r`` restarted: its stage (for ``settle``) and stream key."""
+            if stage.autonomy != autonomy or stage.ints.shape != ints[r].shape:
+                return False
+            stages[r] = stage
+            keys[r] = stage.key
+            return True
+
+        call.any_step = True  # type: ignore[attr-defined]
+        call.reset = reset  # type: ignore[attr-defined]
         return call
 
     def settle(self, state: State, log: EventLog, ints: np.ndarray, n_range: int,
@@ -309,13 +321,13 @@ class Jamming:
 
 
 @nb.njit(cache=True)
-def _link_losses_rows(step, keys, tethers, links, jammers, ints, counts, busy):
-    """``link_losses`` for every replicate of an ensemble (stacked columns, ``keys`` and
-    ``ints`` by replicate); writes the counts to ``counts`` and lists the replicates with
-    any loss at ``busy[:n]``; returns ``n``."""
+def _link_losses_rows(steps, keys, tethers, links, jammers, ints, counts, busy):
+    """``link_losses`` for every replicate of an ensemble (stacked columns, ``steps``,
+    ``keys`` and ``ints`` by replicate); writes the counts to ``counts`` and lists the
+    replicates with any loss at ``busy[:n]``; returns ``n``."""
     n = 0
     for r in range(keys.shape[0]):
-        n_range, n_jam = fk.link_losses(step, keys[r], rows(tethers, r), rows(links, r),
+        n_range, n_jam = fk.link_losses(steps[r], keys[r], rows(tethers, r), rows(links, r),
                                         rows(jammers, r), ints[r])
         counts[r, 0] = n_range
         counts[r, 1] = n_jam
@@ -326,15 +338,16 @@ def _link_losses_rows(step, keys, tethers, links, jammers, ints, counts, busy):
 
 
 @nb.njit(cache=True)
-def _flight_rows(step, dt, night, ttl, sorties, cruise, positions, p_side, tracks, outputs):
-    """``fk.flight_step`` for every replicate of an ensemble (stacked columns);
+def _flight_rows(steps, dt, night, ttl, sorties, cruise, positions, p_side, tracks, outputs):
+    """``fk.flight_step`` for every replicate of an ensemble (stacked columns; replicate
+    ``r`` at step ``steps[r]``);
     ``outputs`` = ``(ints, reach, counts, replicates)``: each replicate's lists and counts by
     row, the replicates with drones flying or flat listed first in ``replicates``; returns
     how many."""
     ints, reach, counts, replicates = outputs
     n = 0
     for r in range(counts.shape[0]):
-        got = fk.flight_step(step, dt, night, ttl, rows(sorties, r), rows(cruise, r),
+        got = fk.flight_step(steps[r], dt, night, ttl, rows(sorties, r), rows(cruise, r),
                              rows(positions, r), p_side[r], rows(tracks, r), ints[r],
                              reach[r])
         for k in range(6):
@@ -435,11 +448,21 @@ class Flight:
 
         def call(states: list[State], logs: list[EventLog]) -> None:
             dt, night, ttl = constants
-            n = _flight_rows(states[0].step, dt, night, ttl, sorties, cruise, positions,
+            n = _flight_rows(steps(states), dt, night, ttl, sorties, cruise, positions,
                              p_side, tracks, outputs)
             for r in busy[:n].tolist():
                 stages[r].settle(states[r], logs[r], ints[r], reach[r], *counts[r].tolist())
 
+        def reset(r: int, stage: Flight, state: State) -> bool:
+            """Replicate ``r`` restarted: its stage (for ``settle``, with its own targeter
+            and memos), if its per-run constants are still those of the others."""
+            if not same([constants, (state.dt, state.scenario.night, state.track_ttl)]):
+                return False
+            stages[r] = stage
+            return True
+
+        call.any_step = True  # type: ignore[attr-defined]
+        call.reset = reset  # type: ignore[attr-defined]
         return call
 
     def settle(self, state: State, log: EventLog, ints: np.ndarray, reach: np.ndarray,

@@ -20,7 +20,7 @@ from typing import NamedTuple
 import numba as nb
 import numpy as np
 
-from dronefront.engine.batch import rows, same, stacked_view
+from dronefront.engine.batch import rows, same, stacked_view, steps
 from dronefront.engine.events import EventLog
 from dronefront.engine.spatial import Grid, nonzero, side_grids, side_grids_parallel
 from dronefront.engine.state import (
@@ -113,13 +113,14 @@ def _march(step, dt, gaits, march, bodies, formation, ground, movement_factor, r
 
 
 @nb.njit(cache=True)
-def _march_rows(step, dt, gaits, march, bodies, formation, ground, movement_factor, rects,
+def _march_rows(steps, dt, gaits, march, bodies, formation, ground, movement_factor, rects,
                 frame, tending, roster):
-    """``_march`` for every replicate of an ensemble: ``march``, ``bodies``, ``formation``
-    and ``tending`` are stacked (leading replicate axis); returns each one's grids."""
+    """``_march`` for every replicate of an ensemble (replicate ``r`` at step
+    ``steps[r]``): ``march``, ``bodies``, ``formation`` and ``tending`` are stacked (leading
+    replicate axis); returns each one's grids."""
     grids = []
     for r in range(bodies[0].shape[0]):
-        grids.append(_march(step, dt, gaits, rows(march, r), rows(bodies, r),
+        grids.append(_march(steps[r], dt, gaits, rows(march, r), rows(bodies, r),
                             rows(formation, r), ground, movement_factor, rects, frame,
                             rows(tending, r), roster))
     return grids
@@ -343,11 +344,13 @@ class Movement:
         march, bodies, formation, tending = views
         constants = (first.gaits, first.ground, first.rects, first.frame, first.roster)
         polygons = first.polygons
+        terrain = states[0].terrain.movement
+        scenario = states[0].scenario
 
         def call(states: list[State], logs: list[EventLog]) -> None:
             gaits, ground, rects, frame, roster_ = constants
             state0 = states[0]
-            grids = _march_rows(state0.step, state0.dt, gaits, march, bodies, formation,
+            grids = _march_rows(steps(states), state0.dt, gaits, march, bodies, formation,
                                 ground, state0.terrain.movement, rects, frame, tending,
                                 roster_)
             for state, (g0, g1) in zip(states, grids, strict=True):
@@ -355,6 +358,17 @@ class Movement:
                 if polygons:
                     _hold_polygons(state)
 
+        def reset(r: int, stage: Movement, state: State) -> bool:
+            """Replicate ``r`` restarted: nothing of it is kept here but the shared
+            constants, which must still be equal."""
+            # one scenario object: one terrain (the raster is the scenario's, not the seed's)
+            movement = terrain if state.scenario is scenario else state.terrain.movement
+            return same([constants + (polygons, terrain),
+                         (stage.gaits, stage.ground, stage.rects, stage.frame, stage.roster,
+                          stage.polygons, movement)])
+
+        call.any_step = True  # type: ignore[attr-defined]
+        call.reset = reset  # type: ignore[attr-defined]
         return call
 
 

@@ -226,12 +226,13 @@ class Sensing:
         concealment = (*first.concealment[:2], discipline)
         outputs = (counts, busy)
 
-        def rebind(r: int, stage: Sensing | None = None, state: State | None = None) -> None:
+        def rebind(r: int, stage: Sensing | None = None, state: State | None = None) -> bool:
             if stage is not None:
                 stages[r] = stage
             keys[r] = stages[r].key
             marks[r] = stages[r].mark
             stages[r].mark = marks[r]
+            return True
 
         for r in range(len(stages)):
             rebind(r)
