@@ -86,7 +86,7 @@ TEAM_NVEC = _sizes(TEAM_HEADS)
 
 
 @nb.njit(cache=True)
-def _nearest_cover(cells, x0, y0, cell, r, ax, ay):  # pragma: no cover - compiled
+def search_cover(cells, x0, y0, cell, r, ax, ay):  # pragma: no cover - compiled
     """Centre of the nearest cover cell within ``r`` of each anchor (found, x, y), among the
     cells of the anchor's square window; of equal distances the first in row-major order.
 
@@ -265,7 +265,7 @@ class Engagement:
         memo = self.cover_memo
         if memo is None or memo[0] != step:
             t, p = self.state.terrain, self.state.platoons
-            memo = (step, *_nearest_cover(self.cover_cells, float(t.x0), float(t.y0),
+            memo = (step, *search_cover(self.cover_cells, float(t.x0), float(t.y0),
                                           float(t.cell), float(self.cfg.cover_radius),
                                           p.ax, p.ay))
             self.cover_memo = memo

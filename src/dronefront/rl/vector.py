@@ -39,7 +39,7 @@ from dronefront.rl.core import (
     PLATOON_NVEC,
     SINCE_SCALE,
     Engagement,
-    _nearest_cover,
+    search_cover,
 )
 from dronefront.scenario.models import SIDES, Scenario
 
@@ -252,7 +252,7 @@ class VectorEngagement:
         memo = self.cover_memo
         if memo is None or memo[0] != key:
             ax, ay = c["platoons.ax"], c["platoons.ay"]
-            found, x, y = _nearest_cover(self.cover_cells, float(t.x0), float(t.y0),
+            found, x, y = search_cover(self.cover_cells, float(t.x0), float(t.y0),
                                          float(t.cell), float(self.cfg.cover_radius),
                                          ax.ravel(), ay.ravel())
             memo = (key, found.reshape(ax.shape), x.reshape(ax.shape), y.reshape(ax.shape))
