@@ -271,10 +271,16 @@ def _move_platoons(span, roster, step, dt, gaits, p, b, f, land, movement_factor
         gx, gy, ghx, ghy = ax[g], ay[g], hx[g], hy[g]
         k = objective[g]
         rect = k >= 0 and rects[k, 4] > 0
+        # the platoon's row in scalars: stores to the soldiers' columns would otherwise make
+        # every one of them be loaded again for each soldier (the arrays might overlap)
+        r0, r1, r2, r3 = (rects[k, 0], rects[k, 1], rects[k, 2], rects[k, 3]) if rect else (
+            0.0, 0.0, 0.0, 0.0)
+        gait, dgx, dgy = pace[g], decoy_dx[g], decoy_dy[g]
         owed = 0.0
         moved = 0
         for m in range(lo, hi):
             i = members[m]
+            xi, yi = x[i], y[i]  # in scalars, so stores to other columns do not reload them
             if status[i] == HEALTHY and not (caring and helping[i] >= 0):
                 down = grounded or (shaky and suppression[i] > threshold)
                 running = decoying and role[i] == DECOY  # the bait runs even so
@@ -284,10 +290,10 @@ def _move_platoons(span, roster, step, dt, gaits, p, b, f, land, movement_factor
                 elif holding[i]:
                     posture[i] = PRONE if down else HALTED
                 else:
-                    posture[i] = PRONE if down else MOVING
+                    stance = PRONE if down else MOVING
                     if running:
-                        tx = gx + decoy_dx[g]
-                        ty = gy + decoy_dy[g]
+                        tx = gx + dgx
+                        ty = gy + dgy
                         boost = sprint
                     else:
                         sx = ox[i] * scale
@@ -295,36 +301,38 @@ def _move_platoons(span, roster, step, dt, gaits, p, b, f, land, movement_factor
                         tx = gx + sx * ghy + sy * ghx
                         ty = gy - sx * ghx + sy * ghy
                         boost = sprint if dispersing else CATCH_UP
-                    dx = tx - x[i]
-                    dy = ty - y[i]
+                    dx = tx - xi
+                    dy = ty - yi
                     dist = np.sqrt(dx * dx + dy * dy)
-                    reach = pace[g] * movement_factor[terrain[i]] * boost * dt
+                    reach = gait * movement_factor[terrain[i]] * boost * dt
                     if down:
                         reach *= crawl
                     if dist <= reach:
-                        x[i] = tx
-                        y[i] = ty
+                        xi = tx
+                        yi = ty
                         if halted and not down:
-                            posture[i] = HALTED
+                            stance = HALTED
                     else:
                         frac = reach / dist
-                        x[i] += dx * frac
-                        y[i] += dy * frac
+                        xi += dx * frac
+                        yi += dy * frac
                         owed += dist - reach
+                    x[i] = xi
+                    y[i] = yi
+                    posture[i] = stance
                     moved += 1
                     if not flat:  # on one class everywhere the class cannot change
-                        cy, cx = raster_cell(x[i], y[i], t.x0, t.y0, t.cell, t_nx, t_ny)
+                        cy, cx = raster_cell(xi, yi, t.x0, t.y0, t.cell, t_nx, t_ny)
                         terrain[i] = grid[cy, cx] if cy >= 0 else t.default
-                    if (rect and rects[k, 0] <= x[i] <= rects[k, 2]
-                            and rects[k, 1] <= y[i] <= rects[k, 3]):
+                    if rect and r0 <= xi <= r2 and r1 <= yi <= r3:
                         holding[i] = True
             if status[i] == KILLED or (phased and phase[i] == EVACUATED):
                 continue
             # the boxes, by where the soldier now stands (while its columns are cached)
             if side[i] == 0:
-                a0, a1, a2, a3 = min(a0, x[i]), min(a1, y[i]), max(a2, x[i]), max(a3, y[i])
+                a0, a1, a2, a3 = min(a0, xi), min(a1, yi), max(a2, xi), max(a3, yi)
             else:
-                b0, b1, b2, b3 = min(b0, x[i]), min(b1, y[i]), max(b2, x[i]), max(b3, y[i])
+                b0, b1, b2, b3 = min(b0, xi), min(b1, yi), max(b2, xi), max(b3, yi)
         lag[g] = owed / max(moved, 1)
         lag_n[g] = moved
     box[0, 0], box[0, 1], box[0, 2], box[0, 3] = a0, a1, a2, a3
