@@ -210,8 +210,10 @@ def _frame(origin, size, starts, frames):
 @nb.njit(cache=True)
 def _prefix(start, cells):
     """Counts at ``start[c + 2]`` summed so that ``start[c + 1]`` is where cell ``c`` begins."""
-    for c in range(2, cells + 2):
-        start[c] += start[c - 1]
+    total = start[1]
+    for c in range(2, cells + 2):  # the running sum in a register, not reloaded per cell
+        total += start[c]
+        start[c] = total
 
 
 @nb.njit(cache=True)
@@ -252,10 +254,12 @@ def grids_into(who, box, cell, buffers, frames):
 
 @nb.njit(cache=True, parallel=True)
 def grids_into_parallel(who, box, cell, buffers, frames, threads):
-    """``grids_into`` with every soldier's cell (the divisions) found on ``threads`` chunks
-    in parallel; counting and filling the cells stay one pass each, in soldier order. The
-    same grids, bit for bit, for any number of chunks or threads: each soldier's cell is
-    its own."""
+    """``grids_into`` on ``threads`` chunks in parallel: every soldier's cell (the
+    divisions) on one chunk of soldiers per thread; then the cells, both sides' in a row,
+    are split into one range per thread, and each thread counts, sums and fills the cells
+    of its range, scanning the soldiers in order. The same grids, bit for bit, for any
+    number of chunks or threads: each soldier's cell is its own, counts are exact, and
+    each cell is filled by one thread in soldier order."""
     side = who[3]
     n = side.shape[0]
     cell_of, start0, start1, items0, items1 = buffers
@@ -267,15 +271,77 @@ def grids_into_parallel(who, box, cell, buffers, frames, threads):
     chunks = max(min(threads, n // 1024), 1)
     for t in nb.prange(chunks):
         _locate(who, (origin, size, cell), n * t // chunks, n * (t + 1) // chunks, cell_of)
-    start0[:k0 + 2] = 0
-    start1[:k1 + 2] = 0
-    _count(side, cell_of, start0[2:], start1[2:])
-    _prefix(start0, k0)
-    _prefix(start1, k1)
-    _scatter(side, cell_of, 0, n, start0[1:], start1[1:], items0, items1)
-    frames[0, 4] = start0[k0]
-    frames[1, 4] = start1[k1]
+    # cell u of the row: side 0's cell u below k0, else side 1's cell u - k0
+    total = k0 + k1
+    sums = np.zeros((chunks + 1, 2), np.int64)
+    start0[0], start0[1], start1[0], start1[1] = 0, 0, 0, 0
+    for t in nb.prange(chunks):
+        sums[t + 1] = _count_range(side, cell_of, (start0, start1), k0,
+                                   total * t // chunks, total * (t + 1) // chunks)
+    for t in range(chunks):  # where each range's soldiers begin, per side
+        sums[t + 1, 0] += sums[t, 0]
+        sums[t + 1, 1] += sums[t, 1]
+    for t in nb.prange(chunks):
+        lo, hi = total * t // chunks, total * (t + 1) // chunks
+        _prefix_range(start0, sums[t, 0], lo, min(hi, k0))
+        _prefix_range(start1, sums[t, 1], max(lo, k0) - k0, hi - k0)
+        _scatter_range(side, cell_of, (start0, start1, items0, items1), k0, lo, hi)
+    frames[0, 4] = sums[chunks, 0]  # each side's soldiers: the counts of all its cells
+    frames[1, 4] = sums[chunks, 1]
     return 0
+
+
+@nb.njit(cache=True)
+def _count_range(side, cell_of, starts, k0, lo, hi):
+    """Count the soldiers of the row's cells ``lo..hi-1`` (see ``grids_into_parallel``) at
+    ``start[c + 2]``; returns each side's total in the range."""
+    start0, start1 = starts
+    for u in range(lo, min(hi, k0)):
+        start0[u + 2] = 0
+    for u in range(max(lo, k0), hi):
+        start1[u - k0 + 2] = 0
+    for i in range(side.shape[0]):
+        c = cell_of[i]
+        if c < 0:
+            continue
+        if side[i] == 0:
+            if lo <= c < hi:
+                start0[c + 2] += 1
+        elif lo <= c + k0 < hi:
+            start1[c + 2] += 1
+    out = np.zeros(2, np.int64)
+    for u in range(lo, min(hi, k0)):
+        out[0] += start0[u + 2]
+    for u in range(max(lo, k0), hi):
+        out[1] += start1[u - k0 + 2]
+    return out
+
+
+@nb.njit(cache=True)
+def _prefix_range(start, before, lo, hi):
+    """``_prefix`` over cells ``lo..hi-1`` of one side, ``before`` soldiers in the cells
+    below ``lo``."""
+    total = before
+    for c in range(lo, hi):
+        total += start[c + 2]
+        start[c + 2] = total
+
+
+@nb.njit(cache=True)
+def _scatter_range(side, cell_of, into, k0, lo, hi):
+    """``_scatter`` of the soldiers (ascending) whose row cell is in ``lo..hi-1``."""
+    start0, start1, items0, items1 = into
+    for i in range(side.shape[0]):
+        c = cell_of[i]
+        if c < 0:
+            continue
+        if side[i] == 0:
+            if lo <= c < hi:
+                items0[start0[c + 1]] = i
+                start0[c + 1] += 1
+        elif lo <= c + k0 < hi:
+            items1[start1[c + 1]] = i
+            start1[c + 1] += 1
 
 
 @nb.njit(cache=True)
