@@ -161,3 +161,18 @@ def test_reset_of_the_movement_batch_rebinds_one_replicate():
     other = Movement(Sim(load_scenario("swarm-breach"), 1).state)
     with pytest.raises(ValueError, match="replicate 1"):
         call.reset(1, ensemble.states, [stages[0], other])
+
+
+def test_growing_compiles_nothing_that_the_set_up_did_not():
+    from dronefront.engine.spatial import _widen
+
+    state = Sim(load_scenario("kursk-assault"), 1).state  # set-up builds the first grids
+    kernels = (grids_into, _widen, empty_box)
+    before = [len(k.signatures) for k in kernels]
+    s = state.soldiers
+    who = (s.x, s.y, s.status, s.side, state.care.phase, KILLED, EVACUATED)
+    store = _shrunk(GridStore([s.side], [state.grids], 10.0))
+    assert side_grids_into(who, 10.0, store.rows[0], store.frames[0]) == 1
+    store.grow(0, who)
+    _equal(store.grids(0), _fresh(state))
+    assert [len(k.signatures) for k in kernels] == before

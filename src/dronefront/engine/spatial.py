@@ -437,7 +437,13 @@ def build_side_grids(x: np.ndarray, y: np.ndarray, status: np.ndarray, side: np.
     [[0, 2], [1]]
     """
     who = (x, y, status, side, np.empty(0, np.int8), dead, -1)
-    g0, g1 = side_grids(who, float(cell))
+    cell = float(cell)
+    box = empty_box()
+    _widen(who, 0, x.shape[0], box)
+    buffers = _fresh(who, box, cell)
+    frames = np.empty((2, 5))
+    grids_into(who, box, cell, buffers, frames)  # as GridStore.grow calls it (compiled here)
+    g0, g1 = _fields(buffers, frames, cell)
     return Grid(*g0), Grid(*g1)
 
 
@@ -525,13 +531,14 @@ def within(px, py, radius, x, y, mask, grid):
     return out
 
 
-@nb.njit(cache=True)
-def side_grids_into(who, cell, buffers, frames):
+def side_grids_into(who: tuple, cell: float, buffers: tuple, frames: np.ndarray) -> int:
     """``grids_into`` with the bounding boxes found first (one pass): what a caller that
-    has not tracked the boxes while moving the soldiers calls."""
+    has not tracked the boxes while moving the soldiers calls (``GridStore.grow``). The
+    same compiled kernels as ``build_side_grids``, which every run's set-up calls, so this
+    rare path compiles nothing new inside a timed run."""
     box = empty_box()
     _widen(who, 0, who[0].shape[0], box)
-    return grids_into(who, box, cell, buffers, frames)
+    return int(grids_into(who, box, float(cell), buffers, frames))
 
 
 def _room(cells: int) -> int:
