@@ -15,7 +15,6 @@ from dronefront.engine.spatial import (
     empty_box,
     grid_buckets,
     grids_into,
-    grids_into_parallel,
     side_grids_into,
 )
 from dronefront.engine.stages.movement import Movement, MovementBatch
@@ -72,27 +71,6 @@ def test_a_store_rebuilt_many_times_and_grown_gives_fresh_grids():
         fresh = [grid_buckets(x, y, present & (side == s), 10.0) for s in range(2)]
         _equal(store.grids(0), fresh)
     assert store.start[0].shape[1] > small  # the wide spreads grew the buffer
-
-
-@pytest.mark.parametrize("threads", [1, 2, 3])
-def test_the_parallel_build_writes_the_serial_grids(threads):
-    x, y, status, side, phase = _population(9000, 5, 300.0)
-    who = (x, y, status, side, phase, 2, 2)
-    box = empty_box()
-    present = (status != 2) & (phase != 2)
-    for s in range(2):
-        mine = present & (side == s)
-        box[s] = (x[mine].min(), y[mine].min(), x[mine].max(), y[mine].max())
-    grids = [build_side_grids(x, y, status, side, 2, 10.0)]
-    serial, parallel = GridStore([side], grids, 10.0), _shrunk(GridStore([side], grids, 10.0))
-    for store, build in ((serial, grids_into), (parallel, grids_into_parallel)):
-        args = (who, box, 10.0, store.rows[0], store.frames[0])
-        while (build(*args) if build is grids_into else build(*args, threads)):
-            store.grow(0, who)
-            args = (who, box, 10.0, store.rows[0], store.frames[0])
-    for a, b in zip(serial.grids(0), parallel.grids(0), strict=True):
-        for u, v in zip(a, b, strict=True):
-            assert np.array_equal(u, v)
 
 
 def test_movement_writes_the_grids_into_its_own_buffers_every_step():

@@ -252,98 +252,6 @@ def grids_into(who, box, cell, buffers, frames):
     return 0
 
 
-@nb.njit(cache=True, parallel=True)
-def grids_into_parallel(who, box, cell, buffers, frames, threads):
-    """``grids_into`` on ``threads`` chunks in parallel: every soldier's cell (the
-    divisions) on one chunk of soldiers per thread; then the cells, both sides' in a row,
-    are split into one range per thread, and each thread counts, sums and fills the cells
-    of its range, scanning the soldiers in order. The same grids, bit for bit, for any
-    number of chunks or threads: each soldier's cell is its own, counts are exact, and
-    each cell is filled by one thread in soldier order."""
-    side = who[3]
-    n = side.shape[0]
-    cell_of, start0, start1, items0, items1 = buffers
-    origin, size = _frames(box, cell)
-    if not _frame(origin, size, (start0, start1), frames):
-        return 1
-    k0 = size[0, 0] * size[0, 1]
-    k1 = size[1, 0] * size[1, 1]
-    chunks = max(min(threads, n // 1024), 1)
-    for t in nb.prange(chunks):
-        _locate(who, (origin, size, cell), n * t // chunks, n * (t + 1) // chunks, cell_of)
-    # cell u of the row: side 0's cell u below k0, else side 1's cell u - k0
-    total = k0 + k1
-    sums = np.zeros((chunks + 1, 2), np.int64)
-    start0[0], start0[1], start1[0], start1[1] = 0, 0, 0, 0
-    for t in nb.prange(chunks):
-        sums[t + 1] = _count_range(side, cell_of, (start0, start1), k0,
-                                   total * t // chunks, total * (t + 1) // chunks)
-    for t in range(chunks):  # where each range's soldiers begin, per side
-        sums[t + 1, 0] += sums[t, 0]
-        sums[t + 1, 1] += sums[t, 1]
-    for t in nb.prange(chunks):
-        lo, hi = total * t // chunks, total * (t + 1) // chunks
-        _prefix_range(start0, sums[t, 0], lo, min(hi, k0))
-        _prefix_range(start1, sums[t, 1], max(lo, k0) - k0, hi - k0)
-        _scatter_range(side, cell_of, (start0, start1, items0, items1), k0, lo, hi)
-    frames[0, 4] = sums[chunks, 0]  # each side's soldiers: the counts of all its cells
-    frames[1, 4] = sums[chunks, 1]
-    return 0
-
-
-@nb.njit(cache=True)
-def _count_range(side, cell_of, starts, k0, lo, hi):
-    """Count the soldiers of the row's cells ``lo..hi-1`` (see ``grids_into_parallel``) at
-    ``start[c + 2]``; returns each side's total in the range."""
-    start0, start1 = starts
-    for u in range(lo, min(hi, k0)):
-        start0[u + 2] = 0
-    for u in range(max(lo, k0), hi):
-        start1[u - k0 + 2] = 0
-    for i in range(side.shape[0]):
-        c = cell_of[i]
-        if c < 0:
-            continue
-        if side[i] == 0:
-            if lo <= c < hi:
-                start0[c + 2] += 1
-        elif lo <= c + k0 < hi:
-            start1[c + 2] += 1
-    out = np.zeros(2, np.int64)
-    for u in range(lo, min(hi, k0)):
-        out[0] += start0[u + 2]
-    for u in range(max(lo, k0), hi):
-        out[1] += start1[u - k0 + 2]
-    return out
-
-
-@nb.njit(cache=True)
-def _prefix_range(start, before, lo, hi):
-    """``_prefix`` over cells ``lo..hi-1`` of one side, ``before`` soldiers in the cells
-    below ``lo``."""
-    total = before
-    for c in range(lo, hi):
-        total += start[c + 2]
-        start[c + 2] = total
-
-
-@nb.njit(cache=True)
-def _scatter_range(side, cell_of, into, k0, lo, hi):
-    """``_scatter`` of the soldiers (ascending) whose row cell is in ``lo..hi-1``."""
-    start0, start1, items0, items1 = into
-    for i in range(side.shape[0]):
-        c = cell_of[i]
-        if c < 0:
-            continue
-        if side[i] == 0:
-            if lo <= c < hi:
-                items0[start0[c + 1]] = i
-                start0[c + 1] += 1
-        elif lo <= c + k0 < hi:
-            items1[start1[c + 1]] = i
-            start1[c + 1] += 1
-
-
 @nb.njit(cache=True)
 def _count(side, cell_of, counts0, counts1):
     """One count per located soldier in its side's ``counts`` at its cell."""
@@ -394,26 +302,6 @@ def side_grids(who, cell):
     buffers = _fresh(who, box, cell)
     frames = np.empty((2, 5))
     grids_into(who, box, cell, buffers, frames)
-    return _fields(buffers, frames, cell)
-
-
-@nb.njit(cache=True, parallel=True)
-def side_grids_parallel(who, cell, threads):
-    """``side_grids`` with the bounding boxes and every soldier's cell (the divisions)
-    found on ``threads`` chunks in parallel (``grids_into_parallel``). The same grids, bit
-    for bit, for any number of chunks or threads: min and max merge exactly."""
-    n = who[0].shape[0]
-    chunks = max(min(threads, n // 1024), 1)
-    boxes = np.empty((chunks, 2, 4))
-    for t in nb.prange(chunks):
-        boxes[t] = empty_box()
-        _widen(who, n * t // chunks, n * (t + 1) // chunks, boxes[t])
-    box = empty_box()
-    for t in range(chunks):
-        merge_box(box, boxes[t])
-    buffers = _fresh(who, box, cell)
-    frames = np.empty((2, 5))
-    grids_into_parallel(who, box, cell, buffers, frames, threads)
     return _fields(buffers, frames, cell)
 
 
