@@ -294,8 +294,8 @@ def side_grids(who, cell):
     """Both sides' grids of the present soldiers (``who`` as ``_widen``), as ``Grid`` fields,
     in fresh arrays.
 
-    One pass finds both bounding boxes, one counts soldiers per cell, one fills the cells:
-    the same grids as ``grid_buckets`` over each side's mask.
+    One pass finds both bounding boxes, then ``grids_into`` locates, counts and fills: the
+    same grids as ``grid_buckets`` over each side's mask.
     """
     box = empty_box()
     _widen(who, 0, who[0].shape[0], box)
