@@ -3,10 +3,12 @@
 For each R, runs the seeds ``1..R`` once as single ``Sim`` runs and once as one
 ``Ensemble`` (``dronefront.run_ensemble``), each ``--repeats`` times, and prints the best
 CPU time (``time.process_time``) per replicate, with the ensemble's speed-up. Kernels are
-compiled (or loaded from Numba's cache) before the clock starts. Usage::
+compiled (or loaded from Numba's cache) before the clock starts. With ``--N`` (a scenario
+with an ``N`` parameter, such as the reference model) it also prints soldier-steps per CPU
+second per replicate. Usage::
 
     python benchmarks/ensemble_throughput.py                        # kursk-assault, R = 1 8 64
-    python benchmarks/ensemble_throughput.py --scenario reference-open-field --sizes 8
+    python benchmarks/ensemble_throughput.py --scenario reference-open-field --N 3000 --sizes 20
     python benchmarks/ensemble_throughput.py --events               # with event logs
     python benchmarks/ensemble_throughput.py --stages               # and CPU per stage
 
@@ -36,8 +38,12 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 8, 64])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--events", action="store_true", help="keep the event logs")
+<<<<<<< HEAD
     parser.add_argument("--stages", action="store_true",
                         help="CPU us per replicate-step of each stage, at the largest R")
+=======
+    parser.add_argument("--N", type=int, help="set the scenario's parameter N (soldiers)")
+>>>>>>> move
     args = parser.parse_args()
 
     from dronefront.engine.ensemble import Ensemble
@@ -46,11 +52,14 @@ def main() -> None:
     from dronefront.scenario.loader import load_scenario
 
     warmup()
-    scenario = load_scenario(args.scenario)
+    scenario = load_scenario(args.scenario, [f"parameters.N={args.N}"] if args.N else [])
     Ensemble(scenario, [1, 2], events=args.events).run()  # the batched kernels
-    print(f"{args.scenario}, events {'on' if args.events else 'off'}: CPU ms per replicate "
-          f"(best of {args.repeats})")
-    print(f"{'R':>4} {'single':>9} {'ensemble':>9} {'speed-up':>9}  batched")
+    steps = round(scenario.duration / scenario.dt)
+    sized = f" N={args.N}" if args.N else ""
+    print(f"{args.scenario}{sized}, events {'on' if args.events else 'off'}: CPU ms per "
+          f"replicate (best of {args.repeats})")
+    rate = f" {'M soldier-steps/s':>18}" if args.N else ""
+    print(f"{'R':>4} {'single':>9} {'ensemble':>9} {'speed-up':>9}{rate}  batched")
     for r in args.sizes:
         seeds = list(range(1, r + 1))
         single = best(lambda seeds=seeds: [Sim(scenario, s, events=args.events).run()
@@ -60,7 +69,10 @@ def main() -> None:
         together = best(lambda seeds=seeds: Ensemble(scenario, seeds,
                                                      events=args.events).run(),
                         args.repeats) / r
+        rate = (f" {args.N * steps / single / 1e6:>8.1f} -> {args.N * steps / together / 1e6:>5.1f}"
+                if args.N else "")
         print(f"{r:>4} {single * 1e3:>9.2f} {together * 1e3:>9.2f} "
+<<<<<<< HEAD
               f"{single / together:>8.2f}x  {batched}")
     if args.stages:  # best of the repeats, stage by stage
         seeds = list(range(1, args.sizes[-1] + 1))
@@ -76,6 +88,9 @@ def main() -> None:
               f"{args.repeats}):")
         for name, seconds in zip(names, spent, strict=True):
             print(f"  {name:<13} {seconds / steps * 1e6:7.2f}")
+=======
+              f"{single / together:>8.2f}x{rate}  {batched}")
+>>>>>>> move
 
 
 if __name__ == "__main__":

@@ -138,55 +138,31 @@ def _frames(box, cell):
 
 
 @nb.njit(cache=True)
-def _bucket(who, frames, lo, hi, cell_of, counts0, counts1):
-    """Cell of each present soldier ``lo..hi-1`` on its side's grid (``cell_of``, -1 for
-    the absent) and one count per soldier in ``counts0`` or ``counts1`` (by side)."""
-    x, y, status, side, phase, dead, gone = who
-    origin, size, cell = frames
-    # each side's frame in scalars: loads from the small arrays would be repeated per soldier
-    ax0, ay0, anx, any_ = origin[0, 0], origin[0, 1], size[0, 0], size[0, 1]
-    bx0, by0, bnx, bny = origin[1, 0], origin[1, 1], size[1, 0], size[1, 1]
-    phased = phase.shape[0] > 0
-    for i in range(lo, hi):
-        if status[i] == dead or (phased and phase[i] == gone):
-            cell_of[i] = -1
-            continue
-        if side[i] == 0:
-            cx = min(max(int((x[i] - ax0) / cell), 0), anx - 1)
-            cy = min(max(int((y[i] - ay0) / cell), 0), any_ - 1)
-            c = cy * anx + cx
-            counts0[c] += 1
-        else:
-            cx = min(max(int((x[i] - bx0) / cell), 0), bnx - 1)
-            cy = min(max(int((y[i] - by0) / cell), 0), bny - 1)
-            c = cy * bnx + cx
-            counts1[c] += 1
-        cell_of[i] = c
-
-
-@nb.njit(cache=True)
 def _locate(who, frames, lo, hi, cell_of):
-    """``_bucket`` without the counts: the cells of soldiers ``lo..hi-1`` only.
-
-    Kept as a near-copy on purpose: ``_bucket`` as ``_locate`` plus a counting pass
-    measured ~3% slower at N = 300,000 (62.0-62.9 against 63.7-66.6 M soldier-steps/s).
-    """
+    """The cell of each soldier ``lo..hi-1`` on its side's grid (``cell_of``; -1 for the
+    absent), without branches, so that the compiler vectorises the divisions: the side
+    picks the frame, presence picks the cell or -1."""
     x, y, status, side, phase, dead, gone = who
     origin, size, cell = frames
     ax0, ay0, anx, any_ = origin[0, 0], origin[0, 1], size[0, 0], size[0, 1]
     bx0, by0, bnx, bny = origin[1, 0], origin[1, 1], size[1, 0], size[1, 1]
-    phased = phase.shape[0] > 0
-    for i in range(lo, hi):
-        if status[i] == dead or (phased and phase[i] == gone):
-            cell_of[i] = -1
-        elif side[i] == 0:
-            cx = min(max(int((x[i] - ax0) / cell), 0), anx - 1)
-            cy = min(max(int((y[i] - ay0) / cell), 0), any_ - 1)
-            cell_of[i] = cy * anx + cx
-        else:
-            cx = min(max(int((x[i] - bx0) / cell), 0), bnx - 1)
-            cy = min(max(int((y[i] - by0) / cell), 0), bny - 1)
-            cell_of[i] = cy * bnx + cx
+    if phase.shape[0] > 0:  # two loops: a test of ``phased`` inside would stop vectorising
+        for i in range(lo, hi):
+            first = side[i] == 0
+            nx = anx if first else bnx
+            cx = min(max(int((x[i] - (ax0 if first else bx0)) / cell), 0), nx - 1)
+            cy = min(max(int((y[i] - (ay0 if first else by0)) / cell), 0),
+                     (any_ if first else bny) - 1)
+            present = status[i] != dead and phase[i] != gone
+            cell_of[i] = cy * nx + cx if present else -1
+    else:
+        for i in range(lo, hi):
+            first = side[i] == 0
+            nx = anx if first else bnx
+            cx = min(max(int((x[i] - (ax0 if first else bx0)) / cell), 0), nx - 1)
+            cy = min(max(int((y[i] - (ay0 if first else by0)) / cell), 0),
+                     (any_ if first else bny) - 1)
+            cell_of[i] = cy * nx + cx if status[i] != dead else -1
 
 
 @nb.njit(cache=True)
@@ -205,89 +181,138 @@ def _scatter(side, cell_of, lo, hi, fill0, fill1, items0, items1):
 
 
 @nb.njit(cache=True)
-def side_grids(who, cell):
-    """Both sides' grids of the present soldiers (``who`` as ``_widen``), as ``Grid`` fields.
-
-    One pass finds both bounding boxes, one counts soldiers per cell, one fills the cells:
-    the same grids as ``grid_buckets`` over each side's mask.
-    """
-    x, side = who[0], who[3]
-    n = x.shape[0]
+def empty_box():
+    """Both sides' ``(lo_x, lo_y, hi_x, hi_y)`` before any soldier widens them."""
     box = np.empty((2, 4))
     box[:, :2] = np.inf
     box[:, 2:] = -np.inf
-    _widen(who, 0, n, box)
-    origin, size = _frames(box, cell)
-    cell_of = np.empty(n, np.int64)
-    start0 = np.zeros(size[0, 0] * size[0, 1] + 1, np.int64)
-    start1 = np.zeros(size[1, 0] * size[1, 1] + 1, np.int64)
-    _bucket(who, (origin, size, cell), 0, n, cell_of, start0[1:], start1[1:])
-    for c in range(1, start0.shape[0]):
-        start0[c] += start0[c - 1]
-    for c in range(1, start1.shape[0]):
-        start1[c] += start1[c - 1]
-    items0 = np.empty(start0[-1], np.int64)
-    items1 = np.empty(start1[-1], np.int64)
-    _scatter(side, cell_of, 0, n, start0[:-1].copy(), start1[:-1].copy(), items0, items1)
-    return ((origin[0, 0], origin[0, 1], cell, size[0, 0], size[0, 1], start0, items0),
-            (origin[1, 0], origin[1, 1], cell, size[1, 0], size[1, 1], start1, items1))
+    return box
 
 
 @nb.njit(cache=True)
-def _fill(side, cell_of, starts):
-    """Count the located soldiers per cell into ``starts`` (shifted by one), turn the counts
-    into cell starts and fill each side's items in ascending soldier order."""
-    start0, start1 = starts
+def _frame(origin, size, starts, frames):
+    """Write both sides' ``(x0, y0, nx, ny, indexed)`` into ``frames`` (float64 ``(2, 5)``);
+    ``indexed`` is -1 for a side whose cells do not fit its ``starts`` buffer. Returns
+    whether both fit."""
+    fits = True
+    for s in range(2):
+        cells = size[s, 0] * size[s, 1]
+        frames[s, 0] = origin[s, 0]
+        frames[s, 1] = origin[s, 1]
+        frames[s, 2] = size[s, 0]
+        frames[s, 3] = size[s, 1]
+        frames[s, 4] = -1.0
+        if cells + 2 > starts[s].shape[0]:
+            fits = False
+    return fits
+
+
+@nb.njit(cache=True)
+def _prefix(start, cells):
+    """Counts at ``start[c + 2]`` summed so that ``start[c + 1]`` is where cell ``c`` begins."""
+    total = start[1]
+    for c in range(2, cells + 2):  # the running sum in a register, not reloaded per cell
+        total += start[c]
+        start[c] = total
+
+
+@nb.njit(cache=True)
+def grids_into(who, box, cell, buffers, frames):
+    """Both sides' grids of the present soldiers (``who`` as ``_widen``), whose bounding
+    boxes ``box`` are known, written into ``buffers``: ``(cell_of, start0, start1, items0,
+    items1)``, int64, ``cell_of`` one per soldier, ``items0``/``items1`` at least each side's
+    soldiers, ``start0``/``start1`` at least a side's cells + 2. Side ``s``'s grid is then
+    ``Grid(*frames[s, :2], cell, nx, ny, start_s[:nx * ny + 1], items_s[:indexed])`` with
+    ``frames[s] = (x0, y0, nx, ny, indexed)``. Returns 0, or 1 where some side's cells did
+    not fit its ``start`` buffer (nothing is written then but ``frames``, with ``indexed``
+    -1: grow that buffer to ``nx * ny + 2`` and call again).
+
+    A counting sort without a scratch cursor array: counts go to ``start[c + 2]``, their
+    running sum makes ``start[c + 1]`` cell ``c``'s first slot, and filling the cells in
+    soldier order advances it to cell ``c + 1``'s first: each cell lists its soldiers in
+    ascending order, as ``grid_buckets`` does.
+    """
+    side = who[3]
     n = side.shape[0]
-    for i in range(n):
+    cell_of, start0, start1, items0, items1 = buffers
+    origin, size = _frames(box, cell)
+    if not _frame(origin, size, (start0, start1), frames):
+        return 1
+    k0 = size[0, 0] * size[0, 1]
+    k1 = size[1, 0] * size[1, 1]
+    _locate(who, (origin, size, cell), 0, n, cell_of)
+    start0[:k0 + 2] = 0
+    start1[:k1 + 2] = 0
+    _count(side, cell_of, start0[2:], start1[2:])
+    _prefix(start0, k0)
+    _prefix(start1, k1)
+    _scatter(side, cell_of, 0, n, start0[1:], start1[1:], items0, items1)
+    frames[0, 4] = start0[k0]
+    frames[1, 4] = start1[k1]
+    return 0
+
+
+@nb.njit(cache=True)
+def _count(side, cell_of, counts0, counts1):
+    """One count per located soldier in its side's ``counts`` at its cell."""
+    for i in range(side.shape[0]):
         c = cell_of[i]
         if c < 0:
             continue
         if side[i] == 0:
-            start0[c + 1] += 1
+            counts0[c] += 1
         else:
-            start1[c + 1] += 1
-    for c in range(1, start0.shape[0]):
-        start0[c] += start0[c - 1]
-    for c in range(1, start1.shape[0]):
-        start1[c] += start1[c - 1]
-    items0 = np.empty(start0[-1], np.int64)
-    items1 = np.empty(start1[-1], np.int64)
-    _scatter(side, cell_of, 0, n, start0[:-1].copy(), start1[:-1].copy(), items0, items1)
-    return items0, items1
+            counts1[c] += 1
 
 
-@nb.njit(cache=True, parallel=True)
-def side_grids_parallel(who, cell, threads):
-    """``side_grids`` with the bounding boxes and every soldier's cell (the divisions)
-    found on ``threads`` chunks in parallel; counting and filling the cells stay one pass
-    each. The same grids, bit for bit, for any number of chunks or threads: min and max
-    merge exactly, and each soldier's cell is its own."""
-    x, side = who[0], who[3]
-    n = x.shape[0]
-    chunks = max(min(threads, n // 1024), 1)
-    bounds = np.linspace(0, n, chunks + 1).astype(np.int64)
-    boxes = np.empty((chunks, 2, 4))
-    boxes[:, :, :2] = np.inf
-    boxes[:, :, 2:] = -np.inf
-    for t in nb.prange(chunks):
-        _widen(who, bounds[t], bounds[t + 1], boxes[t])
-    box = boxes[0]
-    for t in range(1, chunks):
-        for s in range(2):
-            box[s, 0] = min(box[s, 0], boxes[t, s, 0])
-            box[s, 1] = min(box[s, 1], boxes[t, s, 1])
-            box[s, 2] = max(box[s, 2], boxes[t, s, 2])
-            box[s, 3] = max(box[s, 3], boxes[t, s, 3])
+@nb.njit(cache=True)
+def _fresh(who, box, cell):
+    """Buffers that fit the grids over ``box`` exactly, for a one-off build."""
+    side = who[3]
     origin, size = _frames(box, cell)
-    cell_of = np.empty(n, np.int64)
-    for t in nb.prange(chunks):
-        _locate(who, (origin, size, cell), bounds[t], bounds[t + 1], cell_of)
-    start0 = np.zeros(size[0, 0] * size[0, 1] + 1, np.int64)
-    start1 = np.zeros(size[1, 0] * size[1, 1] + 1, np.int64)
-    items0, items1 = _fill(side, cell_of, (start0, start1))
-    return ((origin[0, 0], origin[0, 1], cell, size[0, 0], size[0, 1], start0, items0),
-            (origin[1, 0], origin[1, 1], cell, size[1, 0], size[1, 1], start1, items1))
+    n0 = 0
+    for i in range(side.shape[0]):
+        n0 += side[i] == 0
+    return (np.empty(side.shape[0], np.int64), np.empty(size[0, 0] * size[0, 1] + 2, np.int64),
+            np.empty(size[1, 0] * size[1, 1] + 2, np.int64), np.empty(n0, np.int64),
+            np.empty(side.shape[0] - n0, np.int64))
+
+
+@nb.njit(cache=True)
+def _fields(buffers, frames, cell):
+    """Both sides' ``Grid`` fields over ``buffers`` as ``grids_into`` left them."""
+    start0, start1, items0, items1 = buffers[1], buffers[2], buffers[3], buffers[4]
+    a0, a1, b0, b1 = int(frames[0, 2]), int(frames[0, 3]), int(frames[1, 2]), int(frames[1, 3])
+    return ((frames[0, 0], frames[0, 1], cell, a0, a1, start0[:a0 * a1 + 1],
+             items0[:int(frames[0, 4])]),
+            (frames[1, 0], frames[1, 1], cell, b0, b1, start1[:b0 * b1 + 1],
+             items1[:int(frames[1, 4])]))
+
+
+@nb.njit(cache=True)
+def side_grids(who, cell):
+    """Both sides' grids of the present soldiers (``who`` as ``_widen``), as ``Grid`` fields,
+    in fresh arrays.
+
+    One pass finds both bounding boxes, then ``grids_into`` locates, counts and fills: the
+    same grids as ``grid_buckets`` over each side's mask.
+    """
+    box = empty_box()
+    _widen(who, 0, who[0].shape[0], box)
+    buffers = _fresh(who, box, cell)
+    frames = np.empty((2, 5))
+    grids_into(who, box, cell, buffers, frames)
+    return _fields(buffers, frames, cell)
+
+
+@nb.njit(cache=True)
+def merge_box(box, other):
+    """Widen ``box`` by ``other`` (both ``(2, 4)``, as ``_widen``): exact in any order."""
+    for s in range(2):
+        box[s, 0] = min(box[s, 0], other[s, 0])
+        box[s, 1] = min(box[s, 1], other[s, 1])
+        box[s, 2] = max(box[s, 2], other[s, 2])
+        box[s, 3] = max(box[s, 3], other[s, 3])
 
 
 def build_side_grids(x: np.ndarray, y: np.ndarray, status: np.ndarray, side: np.ndarray,
@@ -300,7 +325,13 @@ def build_side_grids(x: np.ndarray, y: np.ndarray, status: np.ndarray, side: np.
     [[0, 2], [1]]
     """
     who = (x, y, status, side, np.empty(0, np.int8), dead, -1)
-    g0, g1 = side_grids(who, float(cell))
+    cell = float(cell)
+    box = empty_box()
+    _widen(who, 0, x.shape[0], box)
+    buffers = _fresh(who, box, cell)
+    frames = np.empty((2, 5))
+    grids_into(who, box, cell, buffers, frames)  # as GridStore.grow calls it (compiled here)
+    g0, g1 = _fields(buffers, frames, cell)
     return Grid(*g0), Grid(*g1)
 
 
@@ -386,3 +417,98 @@ def within(px, py, radius, x, y, mask, grid):
     out = np.array(found, dtype=np.int64) if len(found) else np.empty(0, np.int64)
     out.sort()
     return out
+
+
+def side_grids_into(who: tuple, cell: float, buffers: tuple, frames: np.ndarray) -> int:
+    """``grids_into`` with the bounding boxes found first (one pass): what a caller that
+    has not tracked the boxes while moving the soldiers calls (``GridStore.grow``). The
+    same compiled kernels as ``build_side_grids``, which every run's set-up calls, so this
+    rare path compiles nothing new inside a timed run."""
+    box = empty_box()
+    _widen(who, 0, who[0].shape[0], box)
+    return int(grids_into(who, box, float(cell), buffers, frames))
+
+
+def _room(cells: int) -> int:
+    """A ``start`` buffer's length for ``cells`` cells, with headroom so that a box that
+    grows a little does not reallocate every step."""
+    return cells + cells // 4 + 66
+
+
+class GridStore:
+    """Buffers that movement writes the neighbour grids of ``R`` replicates into, every step,
+    and the ``Grid`` views of them it hands to ``state.grids``.
+
+    Allocated once: ``cell_of`` ``(R, N)`` (scratch), per side ``items`` ``(R, soldiers of
+    that side)`` and ``start`` ``(R, cells + 2)`` with headroom; a ``start`` buffer grows
+    (rarely) when a side's bounding box outgrows it (``grow``). ``frames[r, s]`` is
+    replicate ``r``'s side ``s`` as the kernel left it, ``(x0, y0, nx, ny, indexed)``
+    (``grids_into``). A replicate's grids are views of its rows: the arrays are made again
+    only when its number of cells or of indexed soldiers changes.
+
+    >>> side = np.array([0, 1, 0], np.int8); xs = np.array([0.0, 5.0, 50.0])
+    >>> store = GridStore([side], [build_side_grids(xs, xs, np.zeros(3, np.int8), side, 2,
+    ...                                             10.0)], 10.0)
+    >>> who = (xs, xs, np.zeros(3, np.int8), side, np.empty(0, np.int8), 2, -1)
+    >>> side_grids_into(who, 10.0, store.rows[0], store.frames[0])
+    0
+    >>> [g.items.tolist() for g in store.grids(0)]
+    [[0, 2], [1]]
+    """
+
+    def __init__(self, sides: list[np.ndarray], grids: list[tuple[Grid, Grid]],
+                 cell: float) -> None:
+        replicates, n = len(sides), len(sides[0])
+        n0 = max(int(np.count_nonzero(s == 0)) for s in sides)
+        n1 = max(len(s) - int(np.count_nonzero(s == 0)) for s in sides)
+        self.cell = float(cell)
+        self.cell_of = np.empty((replicates, n), np.int64)
+        self.items = (np.empty((replicates, n0), np.int64), np.empty((replicates, n1), np.int64))
+        self.start = tuple(np.zeros((replicates, _room(max(g[s].nx * g[s].ny for g in grids))),
+                                    np.int64) for s in range(2))
+        self.frames = np.zeros((replicates, 2, 5))
+        self._held: list[tuple | None] = [None] * replicates
+        self._bind()
+
+    def _bind(self) -> None:
+        #: the stacked buffers, as ``grids_into`` takes them (leading replicate axis)
+        self.stacked = (self.cell_of, self.start[0], self.start[1], self.items[0],
+                        self.items[1])
+        #: replicate ``r``'s rows of them
+        self.rows = [tuple(b[r] for b in self.stacked) for r in range(len(self.cell_of))]
+        self._held = [None] * len(self.cell_of)
+
+    def forget(self, r: int) -> None:
+        """Make replicate ``r``'s grid arrays again at the next ``grids(r)``."""
+        self._held[r] = None
+
+    def grow(self, r: int, who: tuple) -> None:
+        """Replicate ``r``'s grids did not fit (``frames[r, s, 4]`` is -1): widen the
+        ``start`` buffers to the cells ``frames`` asks for, then build them again from
+        ``who`` (the soldiers as they now stand, as ``_widen``)."""
+        frames = self.frames[r]
+        need = [int(frames[s, 2] * frames[s, 3]) + 2 for s in range(2)]
+        start = list(self.start)
+        for s in range(2):
+            if need[s] > start[s].shape[1]:
+                wider = np.zeros((start[s].shape[0], _room(need[s])), np.int64)
+                wider[:, :start[s].shape[1]] = start[s]  # the rows other replicates use
+                start[s] = wider
+        self.start = (start[0], start[1])
+        self._bind()
+        if side_grids_into(who, self.cell, self.rows[r], frames):
+            raise AssertionError("grid buffers still too small")  # pragma: no cover
+
+    def grids(self, r: int) -> tuple[Grid, Grid]:
+        """Replicate ``r``'s grids, as ``frames[r]`` describes them (views of its rows)."""
+        (x0, y0, nx, ny, n), (x1, y1, mx, my, m) = self.frames[r].tolist()
+        key = (nx * ny, n, mx * my, m)
+        held = self._held[r]
+        if held is None or held[0] != key:
+            start0, start1, items0, items1 = self.rows[r][1:]
+            held = (key, start0[:int(nx * ny) + 1], items0[:int(n)], start1[:int(mx * my) + 1],
+                    items1[:int(m)])
+            self._held[r] = held
+        cell = self.cell
+        return (Grid(x0, y0, cell, int(nx), int(ny), held[1], held[2]),
+                Grid(x1, y1, cell, int(mx), int(my), held[3], held[4]))
