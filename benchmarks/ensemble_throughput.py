@@ -38,12 +38,9 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 8, 64])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--events", action="store_true", help="keep the event logs")
-<<<<<<< HEAD
     parser.add_argument("--stages", action="store_true",
                         help="CPU us per replicate-step of each stage, at the largest R")
-=======
     parser.add_argument("--N", type=int, help="set the scenario's parameter N (soldiers)")
->>>>>>> move
     args = parser.parse_args()
 
     from dronefront.engine.ensemble import Ensemble
@@ -72,8 +69,7 @@ def main() -> None:
         rate = (f" {args.N * steps / single / 1e6:>8.1f} -> {args.N * steps / together / 1e6:>5.1f}"
                 if args.N else "")
         print(f"{r:>4} {single * 1e3:>9.2f} {together * 1e3:>9.2f} "
-<<<<<<< HEAD
-              f"{single / together:>8.2f}x  {batched}")
+              f"{single / together:>8.2f}x{rate}  {batched}")
     if args.stages:  # best of the repeats, stage by stage
         seeds = list(range(1, args.sizes[-1] + 1))
         spent = None
@@ -88,9 +84,6 @@ def main() -> None:
               f"{args.repeats}):")
         for name, seconds in zip(names, spent, strict=True):
             print(f"  {name:<13} {seconds / steps * 1e6:7.2f}")
-=======
-              f"{single / together:>8.2f}x{rate}  {batched}")
->>>>>>> move
 
 
 if __name__ == "__main__":

@@ -5,7 +5,6 @@ buffers must grow, and for every replicate of an ensemble, with no arrays made p
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from dronefront.engine.ensemble import Ensemble
 from dronefront.engine.sim import Sim
