@@ -274,6 +274,8 @@ def _sampler_class() -> type:
             super().__init__()
             self.oracle, self.seed, self.batch = oracle, seed, batch
             self.calls = 0
+            #: the generation the budget cut short: (t, evaluations, accepted), else None
+            self.cut: tuple[int, int, int] | None = None
 
         def sample_until_n_accepted(self, n: int, simulate_one: Any, t: int, *,
                                     max_eval: float = np.inf, all_accepted: bool = False,
@@ -281,16 +283,27 @@ def _sampler_class() -> type:
             # pyABC draws from NumPy's legacy global generator, so that is what is seeded
             np.random.seed([self.seed, 104729, t + 1, self.calls])  # noqa: NPY002
             self.calls += 1
+            # The budget holds inside a generation: pyABC's AnalysisVars carry the total
+            # budget and what the stored generations spent; at most the rest is evaluated,
+            # and a generation that reaches it short of n particles is returned not ok,
+            # which pyABC drops (never stored) before it stops.
+            limit = max_eval
+            if ana_vars is not None and not all_accepted:
+                limit = min(limit, ana_vars.max_total_nr_simulations
+                            - ana_vars.prev_total_nr_simulations)
             sample = self._create_empty_sample()
             evaluations = 0
-            while sample.n_accepted < n and evaluations < max_eval:
+            while sample.n_accepted < n and evaluations < limit:
                 state = np.random.get_state()  # noqa: NPY002
                 try:
                     particle = simulate_one()
                 except _Missing:
+                    # the batch: the missed proposal and the next ones, never more new
+                    # parameter sets than the budget has left
+                    size = int(min(self.batch, limit - evaluations))
                     self.oracle.recording = True
                     try:
-                        while len(self.oracle.wanted) < self.batch:
+                        while len(self.oracle.wanted) < size:
                             simulate_one()
                     finally:
                         self.oracle.recording = False
@@ -302,6 +315,7 @@ def _sampler_class() -> type:
             self.nr_evaluations_ = evaluations
             if sample.n_accepted < n:
                 sample.ok = False
+                self.cut = (t, evaluations, int(sample.n_accepted))
             return sample
 
     return StoreSampler
@@ -328,6 +342,9 @@ class ABCResult:
     seconds: float = 0.0
     ran: int = 0
     history: str = ""
+    #: the generation the budget stopped before it had ``population`` particles (dropped:
+    #: ``generation``, ``proposals`` evaluated, ``accepted``), or None
+    cut: dict[str, int] | None = None
 
     @property
     def medians(self) -> dict[str, Any]:
@@ -477,6 +494,10 @@ def calibrate_abc(
         else load_calibration(calibration)
     plan = until_plan(plan, until)
     spec = plan.spec
+    if trial_budget(settings, spec.replicates) < settings.population:
+        raise UserError(f"max_runs must cover generation 0: at least population x "
+                        f"replicates = {settings.population * spec.replicates} runs",
+                        field="max_runs")
     key = abc_key(plan, settings)
     started = time.perf_counter()
     own_store = not isinstance(store, Store)
@@ -530,15 +551,17 @@ def calibrate_abc(
             abc.new(url, {"loss": 0.0})
         left = settings.generations - (done + 1)
         history = abc.history
-        if left > 0 and not _stopped(history, settings):
-            spent = int(history.total_nr_simulations) if done >= 0 else 0
+        if left > 0 and not _stopped(history, settings, spec.replicates):
             with warnings.catch_warnings():  # pyABC compares inf - inf after generation 0
                 warnings.simplefilter("ignore", RuntimeWarning)
+                # pyABC counts simulations over all stored generations: the whole budget
                 history = abc.run(minimum_epsilon=0.0, max_nr_populations=left,
                                   min_acceptance_rate=settings.min_acceptance,
-                                  max_total_nr_simulations=max(
-                                      settings.max_runs // spec.replicates - spent, 1))
+                                  max_total_nr_simulations=trial_budget(settings,
+                                                                        spec.replicates))
         result = _abc_result(plan, key, settings, history, names)
+        result.cut = None if sampler.cut is None else dict(zip(
+            ("generation", "proposals", "accepted"), sampler.cut, strict=True))
         result.until = until
         db.save_posterior(key, result.particles, result.generations)
         result.seconds = time.perf_counter() - started
@@ -556,14 +579,25 @@ def _pname(i: int) -> str:
     return f"p{i}"
 
 
-def _stopped(history: Any, settings: ABCSettings) -> bool:
+def trial_budget(settings: ABCSettings, replicates: int) -> int:
+    """The budget in proposals (pyABC's simulations): each runs ``replicates`` campaigns, so
+    ``max_runs // replicates``.
+
+    >>> trial_budget(ABCSettings(max_runs=1000), 5)
+    200
+    """
+    return settings.max_runs // replicates
+
+
+def _stopped(history: Any, settings: ABCSettings, replicates: int) -> bool:
     """Whether a resumed history had already met a stopping rule."""
     if history.n_populations == 0:
         return False
     pops = history.get_all_populations()
     pops = pops[pops.t >= 0]
     last = pops.iloc[-1]
-    return bool(last.epsilon <= 0 or history.total_nr_simulations >= settings.max_runs)
+    return bool(last.epsilon <= 0
+                or history.total_nr_simulations >= trial_budget(settings, replicates))
 
 
 def _abc_result(plan: CalibrationPlan, key: str, settings: ABCSettings, history: Any,
@@ -622,5 +656,5 @@ def _observation_rows(observations: list[Observation]) -> list[dict[str, Any]]:
 
 
 __all__ = ["ABCResult", "ABCSettings", "IDENTIFIED", "abc_key", "calibrate_abc", "decode",
-           "encode", "history_path", "identification", "posterior_predictive", "until_plan",
-           "weighted_quantile"]
+           "encode", "history_path", "identification", "posterior_predictive", "trial_budget",
+           "until_plan", "weighted_quantile"]
