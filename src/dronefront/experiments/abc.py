@@ -299,8 +299,10 @@ def _sampler_class() -> type:
                     particle = simulate_one()
                 except _Missing:
                     # the batch: the missed proposal and the next ones, never more new
-                    # parameter sets than the budget has left
-                    size = int(min(self.batch, limit - evaluations))
+                    # parameter sets than the generation will evaluate (each evaluation
+                    # accepts at most one particle) or the budget has left, so that every
+                    # simulation a fresh fit runs is one pyABC counts
+                    size = int(min(self.batch, n - sample.n_accepted, limit - evaluations))
                     self.oracle.recording = True
                     try:
                         while len(self.oracle.wanted) < size:
