@@ -130,10 +130,10 @@ def until_plan(plan: CalibrationPlan, until: dt.date | None) -> CalibrationPlan:
 class ABCSettings:
     """ABC-SMC settings (defaults: see ``docs/experiments.md``)."""
 
-    population: int = 40
-    generations: int = 5
+    population: int = 32
+    generations: int = 4
     min_acceptance: float = 0.04
-    max_runs: int = 900
+    max_runs: int = 1500
     batch: int = 8
 
     def check(self) -> None:
