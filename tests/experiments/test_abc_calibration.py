@@ -214,6 +214,18 @@ def test_budget_holds_inside_a_generation_and_the_cut_one_is_dropped(tmp_path):
                       store=tmp_path / "none.duckdb")
 
 
+def test_cli_says_which_generation_the_budget_dropped(tmp_path, capsys):
+    from dronefront.cli import main
+
+    path = toy(tmp_path)
+    with pytest.raises(SystemExit) as stop:
+        main(["calibrate", str(path), "--method", "abc", "--population", "16",
+              "--generations", "3", "--max-runs", "30", "--store", str(tmp_path / "c.duckdb")])
+    assert stop.value.code == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "generation 1 reached --max-runs with" in out and "was dropped" in out
+
+
 def dataclass_replace(settings, **kw):
     import dataclasses
 

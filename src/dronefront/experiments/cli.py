@@ -407,6 +407,13 @@ def _calibrate_abc(plan: Any, until: Any, executor: str, store: Path, workers: i
     pred["date"] = pred["date"].astype(str)
     console.print(_table(pred.drop(columns=["line"]), "posterior predictive of each "
                                                       "observation (replicate means)"))
+    if result.cut is not None:
+        cut = result.cut
+        console.print(f"generation {cut['generation']} reached --max-runs with "
+                      f"{cut['accepted']} of {population} particles after {cut['proposals']} "
+                      f"proposals and was dropped: the posterior is generation "
+                      f"{cut['generation'] - 1}'s (a larger --max-runs finishes it from the "
+                      "stored runs)", markup=False)
     console.print(f"{result.ran} runs in {result.seconds:.1f} s; posterior stored in "
                   f"{printable(store)} as {printable(plan.spec.name)} ({result.key[:12]})",
                   markup=False)
