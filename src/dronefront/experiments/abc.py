@@ -133,7 +133,7 @@ class ABCSettings:
     population: int = 32
     generations: int = 4
     min_acceptance: float = 0.04
-    max_runs: int = 1500
+    max_runs: int = 1400
     batch: int = 8
 
     def check(self) -> None:

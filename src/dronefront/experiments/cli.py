@@ -292,7 +292,7 @@ def calibrate_cmd(
         "--generations", help="abc: most generations (a rerun with more continues).")] = 4,
     max_runs: Annotated[int, typer.Option(
         "--max-runs", help="abc: simulation budget in runs (one replicate each); a "
-        "generation it cuts short is dropped.")] = 1500,
+        "generation it cuts short is dropped.")] = 1400,
     plot: Annotated[Path | None, typer.Option(
         "--plot", help="Save the fit plot (optimize) or the marginals (abc) (PNG).")] = None,
     pairs: Annotated[Path | None, typer.Option(
