@@ -16,7 +16,10 @@ How it works (details and defaults in ``docs/experiments.md``):
 - Epsilon: infinity in generation 0 (a prior sample), then the weighted median of the last
   generation's distances (pyABC's ``QuantileEpsilon``); stop at epsilon 0, after
   ``generations`` generations, when the acceptance rate falls below ``min_acceptance``, or
-  when ``max_runs`` simulations are spent. Proposals: pyABC's multivariate normal kernel.
+  when ``max_runs`` runs are spent (a run is one replicate; a proposal runs ``replicates``).
+  The budget holds inside a generation: one it cuts short is dropped, never stored, and
+  the posterior is the last finished generation. Proposals: pyABC's multivariate normal
+  kernel.
 - Simulations run through dronefront's executors (local, processes, Ray) and are stored in
   the experiment store as trials of the calibration (one design point per distinct
   parameter set, replicate ``r`` with seed ``seed + r``), so a rerun after Ctrl-C answers
@@ -25,11 +28,12 @@ How it works (details and defaults in ``docs/experiments.md``):
   last finished generation (``ABCSMC.load``).
 - Determinism: :class:`_StoreSampler` seeds NumPy's global generator (which pyABC draws
   from) with ``(seed, generation)`` at the start of each generation and asks for
-  simulations in fixed batches of ``batch`` parameter sets, whatever the executor and its
-  number of workers. When pyABC asks for a parameter set that has not been simulated, the
-  sampler notes it and the next ``batch - 1`` proposals (drawing on from the same generator
-  state), runs them as one batch, then rewinds the generator to just before the missed
-  proposal and goes on; so the particles are exactly those of a sequential run.
+  simulations in batches of at most ``batch`` parameter sets, whatever the executor and
+  its number of workers. When pyABC asks for a parameter set that has not been simulated,
+  the sampler notes it and the next proposals (drawing on from the same generator state;
+  no more new sets than the generation will still evaluate or the budget allows), runs
+  them as one batch, then rewinds the generator to just before the missed proposal and
+  goes on; so the particles are exactly those of a sequential run.
 
 Identification: for each parameter, the ratio of the posterior's weighted 5-95% interval
 width to the prior's (0.9 in unit coordinates). A ratio below :data:`IDENTIFIED` (0.5) says
@@ -130,10 +134,10 @@ def until_plan(plan: CalibrationPlan, until: dt.date | None) -> CalibrationPlan:
 class ABCSettings:
     """ABC-SMC settings (defaults: see ``docs/experiments.md``)."""
 
-    population: int = 32
+    population: int = 30
     generations: int = 4
     min_acceptance: float = 0.04
-    max_runs: int = 1400
+    max_runs: int = 1300
     batch: int = 8
 
     def check(self) -> None:
@@ -287,10 +291,11 @@ def _sampler_class() -> type:
             # budget and what the stored generations spent; at most the rest is evaluated,
             # and a generation that reaches it short of n particles is returned not ok,
             # which pyABC drops (never stored) before it stops.
-            limit = max_eval
+            budget = np.inf
             if ana_vars is not None and not all_accepted:
-                limit = min(limit, ana_vars.max_total_nr_simulations
-                            - ana_vars.prev_total_nr_simulations)
+                budget = (ana_vars.max_total_nr_simulations
+                          - ana_vars.prev_total_nr_simulations)
+            limit = min(max_eval, budget)
             sample = self._create_empty_sample()
             evaluations = 0
             while sample.n_accepted < n and evaluations < limit:
@@ -317,7 +322,8 @@ def _sampler_class() -> type:
             self.nr_evaluations_ = evaluations
             if sample.n_accepted < n:
                 sample.ok = False
-                self.cut = (t, evaluations, int(sample.n_accepted))
+                if evaluations >= budget:  # not the min_acceptance stop
+                    self.cut = (t, evaluations, int(sample.n_accepted))
             return sample
 
     return StoreSampler

@@ -287,12 +287,12 @@ def calibrate_cmd(
     trials: Annotated[int | None, typer.Option("--trials", help="Override the file's trials.")]
     = None,
     population: Annotated[int, typer.Option(
-        "--population", help="abc: particles per generation.")] = 32,
+        "--population", help="abc: particles per generation.")] = 30,
     generations: Annotated[int, typer.Option(
         "--generations", help="abc: most generations (a rerun with more continues).")] = 4,
     max_runs: Annotated[int, typer.Option(
         "--max-runs", help="abc: simulation budget in runs (one replicate each); a "
-        "generation it cuts short is dropped.")] = 1400,
+        "generation it cuts short is dropped.")] = 1300,
     plot: Annotated[Path | None, typer.Option(
         "--plot", help="Save the fit plot (optimize) or the marginals (abc) (PNG).")] = None,
     pairs: Annotated[Path | None, typer.Option(
