@@ -134,8 +134,8 @@ def until_plan(plan: CalibrationPlan, until: dt.date | None) -> CalibrationPlan:
 class ABCSettings:
     """ABC-SMC settings (defaults: see ``docs/experiments.md``)."""
 
-    population: int = 30
-    generations: int = 4
+    population: int = 20
+    generations: int = 5
     min_acceptance: float = 0.04
     max_runs: int = 1300
     batch: int = 8

@@ -287,9 +287,9 @@ def calibrate_cmd(
     trials: Annotated[int | None, typer.Option("--trials", help="Override the file's trials.")]
     = None,
     population: Annotated[int, typer.Option(
-        "--population", help="abc: particles per generation.")] = 30,
+        "--population", help="abc: particles per generation.")] = 20,
     generations: Annotated[int, typer.Option(
-        "--generations", help="abc: most generations (a rerun with more continues).")] = 4,
+        "--generations", help="abc: most generations (a rerun with more continues).")] = 5,
     max_runs: Annotated[int, typer.Option(
         "--max-runs", help="abc: simulation budget in runs (one replicate each); a "
         "generation it cuts short is dropped.")] = 1300,
