@@ -42,7 +42,6 @@ validation-calibration: $(STAMP)
 # into the built-in campaign, with provenance.
 calibration: $(STAMP)
 	$(BIN)/dronefront calibrate examples/calibrate-kursk.yaml --method abc --executor processes \
-		--max-runs 1800 \
 		--store runs/calibration.duckdb --plot runs/calibration-marginals.png \
 		--pairs runs/calibration-pairs.png
 	$(BIN)/python -m dronefront.experiments.install --store runs/calibration.duckdb \

@@ -151,3 +151,24 @@ def test_engagement_template_fields_can_be_set_by_their_own_dotted_path():
     assert campaign.engagement_overrides["sides.defender.teams.2.count"] == 2
     with pytest.raises(UserError, match="sides.defender.teams.2.count"):
         dronefront.load_campaign("kursk-campaign", [f"{path}=-2"])
+
+
+def test_parsed_file_cache_changes_no_result():
+    """The engagement template is parsed once a process (loader cache) and built once a
+    run: a cold cache, a warm one and a Campaign object give the same campaign, and a
+    caller changing the data it loaded cannot change what the next load returns."""
+    from dronefront.campaign import load_campaign
+    from dronefront.scenario import loader
+
+    loader._PARSED.clear()
+    cold = dronefront.run_campaign("kursk-campaign", seed=4, days=3)
+    assert loader._PARSED  # the files are remembered
+    warm = dronefront.run_campaign("kursk-campaign", seed=4, days=3)
+    loaded = dronefront.run_campaign(load_campaign("kursk-campaign"), seed=4, days=3)
+    for other in (warm, loaded):
+        assert other.daily.equals(cold.daily)
+        assert other.engagements.equals(cold.engagements)
+        assert other.summary == cold.summary
+    data, _, _ = loader.load_raw("kursk-campaign")
+    data["force"]["assault_size"] = -1
+    assert loader.load_raw("kursk-campaign")[0]["force"]["assault_size"] != -1

@@ -179,6 +179,53 @@ def test_rerun_after_ctrl_c_continues_to_the_same_posterior(fitted, tmp_path):
     pd.testing.assert_frame_equal(more.generations.iloc[:3], result.generations)
 
 
+def test_budget_holds_inside_a_generation_and_the_cut_one_is_dropped(tmp_path):
+    """--max-runs counts runs (replicates); a generation the budget cuts short is not
+    stored, the posterior is that of the finished generations, a rerun with the same
+    budget gives it again from the store, and a larger budget finishes the cut one."""
+    path = toy(tmp_path, replicates=2)
+    full = calibrate_abc(path, settings=SMALL, store=tmp_path / "full.duckdb")
+    runs = full.generations.simulations.tolist()  # runs per generation (2 per proposal)
+    budget = runs[0] + runs[1] + 2 * (runs[2] // 4) + 1  # odd: half a proposal is not run
+    cut_settings = dataclass_replace(SMALL, max_runs=budget)
+    store = tmp_path / "cut.duckdb"
+    cut = calibrate_abc(path, settings=cut_settings, store=store)
+    assert full.ran == sum(runs)  # every run simulated is one pyABC counted
+    assert runs[0] + runs[1] < cut.ran == budget - 1
+    assert cut.cut is not None and cut.cut["generation"] == 2
+    assert cut.cut["accepted"] < SMALL.population
+    assert cut.cut["proposals"] == (budget - runs[0] - runs[1]) // 2
+    pd.testing.assert_frame_equal(cut.generations, full.generations.iloc[:2])
+    two = calibrate_abc(path, settings=dataclass_replace(SMALL, generations=2),
+                        store=tmp_path / "two.duckdb")
+    assert two.cut is None
+    pd.testing.assert_frame_equal(cut.particles, two.particles)
+    with Store(store) as db:
+        _, gens = db.posterior(cut.key)
+    assert len(gens) == 2  # the cut generation is not stored as if complete
+    again = calibrate_abc(path, settings=cut_settings, store=store)
+    assert again.ran == 0
+    pd.testing.assert_frame_equal(again.particles, cut.particles)
+    more = calibrate_abc(path, settings=SMALL, store=store)
+    pd.testing.assert_frame_equal(more.particles, full.particles)
+    assert more.ran == full.ran - cut.ran  # the cut generation's runs reused
+    with pytest.raises(UserError, match="generation 0"):
+        calibrate_abc(path, settings=dataclass_replace(SMALL, max_runs=2 * 16 - 1),
+                      store=tmp_path / "none.duckdb")
+
+
+def test_cli_says_which_generation_the_budget_dropped(tmp_path, capsys):
+    from dronefront.cli import main
+
+    path = toy(tmp_path)
+    with pytest.raises(SystemExit) as stop:
+        main(["calibrate", str(path), "--method", "abc", "--population", "16",
+              "--generations", "3", "--max-runs", "30", "--store", str(tmp_path / "c.duckdb")])
+    assert stop.value.code == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "generation 1 reached --max-runs with" in out and "was dropped" in out
+
+
 def dataclass_replace(settings, **kw):
     import dataclasses
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from typing import Any
+
+from dronefront.io.jsonable import tree_copy
 
 #: How doctrine dimensions map onto the engine's ``Doctrine`` fields.
 DOCTRINE_FIELDS = {
@@ -43,13 +44,13 @@ def assault_scenario(
     Company ``k`` is named ``company-{k+1}``, has ``sizes[k]`` soldiers and
     ``doctrines[k]``, and advances on the prototype's route shifted across by ``gap``.
     """
-    data = copy.deepcopy(template)
+    data = tree_copy(template)
     data["night"] = night
     proto = data["sides"]["attacker"]["units"][0]
     units = []
     n = len(sizes)
     for k, (size, doctrine) in enumerate(zip(sizes, doctrines, strict=True)):
-        unit = copy.deepcopy(proto)
+        unit = tree_copy(proto)
         shift = (k - (n - 1) / 2) * gap
         unit["name"] = f"company-{k + 1}"
         unit["count"] = int(size)
@@ -83,7 +84,7 @@ def field_teams(
     thermal type names used (see :func:`add_thermal_types`)."""
     fpv = [t for t in teams if types[t["drone"]]["role"] == "fpv"]
     others = [t for t in teams if types[t["drone"]]["role"] != "fpv"]
-    out = [copy.deepcopy(t) for t in others]
+    out = [tree_copy(t) for t in others]
     thermal: set[str] = set()
     if fpv:
         total = sum(t["count"] for t in fpv)
@@ -101,7 +102,7 @@ def field_teams(
             for kind, n in ((team["drone"], count - n_thermal),
                             (f"{team['drone']}_thermal", n_thermal)):
                 if n > 0:
-                    out.append({**copy.deepcopy(team), "drone": kind, "count": n})
+                    out.append({**tree_copy(team), "drone": kind, "count": n})
                     if kind.endswith("_thermal"):
                         thermal.add(kind)
     for team in out:

@@ -53,7 +53,7 @@ from dronefront.engine.rng import stream_key, uniforms
 from dronefront.engine.sim import Sim
 from dronefront.engine.state import DRONE_ROLES, KILLED, LOST_FATES, WOUNDED, unit_loads
 from dronefront.errors import UserError
-from dronefront.io.jsonable import jsonable
+from dronefront.io.jsonable import jsonable, tree_copy
 from dronefront.io.outputs import check_output, stamp
 from dronefront.io.rundir import (
     atomic_dir,
@@ -90,10 +90,19 @@ def load_campaign(
     ``PATH`` (e.g. ``engagement_overrides.sides.defender.teams.2.count=2``).
     """
     check_source(path_or_name, Campaign, "campaign")
+    if isinstance(path_or_name, Campaign) and not check_overrides(overrides):
+        return path_or_name  # as given: its template is checked when it runs
+    return _load(path_or_name, overrides)[0]
+
+
+def _load(path_or_name: str | Path | Campaign,
+          overrides: Iterable[str] | None) -> tuple[Campaign, dict[str, Any]]:
+    """:func:`load_campaign` and the engagement template it checked (built once a run)."""
+    check_source(path_or_name, Campaign, "campaign")
     assignments = check_overrides(overrides)
     if isinstance(path_or_name, Campaign):
         if not assignments:
-            return path_or_name
+            return path_or_name, _template(path_or_name)
         data, lines, display = path_or_name.model_dump(mode="json"), {}, path_or_name.name
     else:
         data, lines, display = load_raw(path_or_name)
@@ -110,8 +119,7 @@ def load_campaign(
             continue
         apply_override(data, assignment, file=f"--set {assignment}")
     campaign = validate(data, file=display, lines=lines, model=Campaign)
-    _template(campaign)  # check the engagement template now, not on day one
-    return campaign
+    return campaign, _template(campaign)  # check the template now, not on day one
 
 
 def _template(campaign: Campaign) -> dict[str, Any]:
@@ -239,11 +247,10 @@ def run_campaign(
         raise UserError(f"--no-learning takes attacker or defender, not "
                         f"{describe(unknown[0])}", field="no_learning")
     off = set(off)
-    spec = load_campaign(campaign, overrides)
+    spec, template = _load(campaign, overrides)
     check_days(days)
     if out is not None:
         check_output(out, "out", folder="campaign", force=force, make_parents=True)
-    template = _template(spec)
     horizon = spec.days if days is None else min(days, spec.days)
     state = _CampaignState(spec, template, seed, off)
     for day in range(horizon):
@@ -587,7 +594,7 @@ class _CampaignState:
                     extra = min(spare, t["count"])  # one more airframe for that many teams
                     spare -= extra
                     if extra and extra < t["count"]:  # split the team: some get one more
-                        out.append({**copy.deepcopy(t), "count": extra,
+                        out.append({**tree_copy(t), "count": extra,
                                     "inventory": min(cap + 1, t["inventory"])})
                         t["count"] -= extra
                         t["inventory"] = cap

@@ -16,7 +16,10 @@ How it works (details and defaults in ``docs/experiments.md``):
 - Epsilon: infinity in generation 0 (a prior sample), then the weighted median of the last
   generation's distances (pyABC's ``QuantileEpsilon``); stop at epsilon 0, after
   ``generations`` generations, when the acceptance rate falls below ``min_acceptance``, or
-  when ``max_runs`` simulations are spent. Proposals: pyABC's multivariate normal kernel.
+  when ``max_runs`` runs are spent (a run is one replicate; a proposal runs ``replicates``).
+  The budget holds inside a generation: one it cuts short is dropped, never stored, and
+  the posterior is the last finished generation. Proposals: pyABC's multivariate normal
+  kernel.
 - Simulations run through dronefront's executors (local, processes, Ray) and are stored in
   the experiment store as trials of the calibration (one design point per distinct
   parameter set, replicate ``r`` with seed ``seed + r``), so a rerun after Ctrl-C answers
@@ -25,11 +28,12 @@ How it works (details and defaults in ``docs/experiments.md``):
   last finished generation (``ABCSMC.load``).
 - Determinism: :class:`_StoreSampler` seeds NumPy's global generator (which pyABC draws
   from) with ``(seed, generation)`` at the start of each generation and asks for
-  simulations in fixed batches of ``batch`` parameter sets, whatever the executor and its
-  number of workers. When pyABC asks for a parameter set that has not been simulated, the
-  sampler notes it and the next ``batch - 1`` proposals (drawing on from the same generator
-  state), runs them as one batch, then rewinds the generator to just before the missed
-  proposal and goes on; so the particles are exactly those of a sequential run.
+  simulations in batches of at most ``batch`` parameter sets, whatever the executor and
+  its number of workers. When pyABC asks for a parameter set that has not been simulated,
+  the sampler notes it and the next proposals (drawing on from the same generator state;
+  no more new sets than the generation will still evaluate or the budget allows), runs
+  them as one batch, then rewinds the generator to just before the missed proposal and
+  goes on; so the particles are exactly those of a sequential run.
 
 Identification: for each parameter, the ratio of the posterior's weighted 5-95% interval
 width to the prior's (0.9 in unit coordinates). A ratio below :data:`IDENTIFIED` (0.5) says
@@ -130,10 +134,10 @@ def until_plan(plan: CalibrationPlan, until: dt.date | None) -> CalibrationPlan:
 class ABCSettings:
     """ABC-SMC settings (defaults: see ``docs/experiments.md``)."""
 
-    population: int = 40
+    population: int = 20
     generations: int = 5
     min_acceptance: float = 0.04
-    max_runs: int = 900
+    max_runs: int = 1300
     batch: int = 8
 
     def check(self) -> None:
@@ -274,6 +278,8 @@ def _sampler_class() -> type:
             super().__init__()
             self.oracle, self.seed, self.batch = oracle, seed, batch
             self.calls = 0
+            #: the generation the budget cut short: (t, evaluations, accepted), else None
+            self.cut: tuple[int, int, int] | None = None
 
         def sample_until_n_accepted(self, n: int, simulate_one: Any, t: int, *,
                                     max_eval: float = np.inf, all_accepted: bool = False,
@@ -281,16 +287,30 @@ def _sampler_class() -> type:
             # pyABC draws from NumPy's legacy global generator, so that is what is seeded
             np.random.seed([self.seed, 104729, t + 1, self.calls])  # noqa: NPY002
             self.calls += 1
+            # The budget holds inside a generation: pyABC's AnalysisVars carry the total
+            # budget and what the stored generations spent; at most the rest is evaluated,
+            # and a generation that reaches it short of n particles is returned not ok,
+            # which pyABC drops (never stored) before it stops.
+            budget = np.inf
+            if ana_vars is not None and not all_accepted:
+                budget = (ana_vars.max_total_nr_simulations
+                          - ana_vars.prev_total_nr_simulations)
+            limit = min(max_eval, budget)
             sample = self._create_empty_sample()
             evaluations = 0
-            while sample.n_accepted < n and evaluations < max_eval:
+            while sample.n_accepted < n and evaluations < limit:
                 state = np.random.get_state()  # noqa: NPY002
                 try:
                     particle = simulate_one()
                 except _Missing:
+                    # the batch: the missed proposal and the next ones, never more new
+                    # parameter sets than the generation will evaluate (each evaluation
+                    # accepts at most one particle) or the budget has left, so that every
+                    # simulation a fresh fit runs is one pyABC counts
+                    size = int(min(self.batch, n - sample.n_accepted, limit - evaluations))
                     self.oracle.recording = True
                     try:
-                        while len(self.oracle.wanted) < self.batch:
+                        while len(self.oracle.wanted) < size:
                             simulate_one()
                     finally:
                         self.oracle.recording = False
@@ -302,6 +322,8 @@ def _sampler_class() -> type:
             self.nr_evaluations_ = evaluations
             if sample.n_accepted < n:
                 sample.ok = False
+                if evaluations >= budget:  # not the min_acceptance stop
+                    self.cut = (t, evaluations, int(sample.n_accepted))
             return sample
 
     return StoreSampler
@@ -328,6 +350,9 @@ class ABCResult:
     seconds: float = 0.0
     ran: int = 0
     history: str = ""
+    #: the generation the budget stopped before it had ``population`` particles (dropped:
+    #: ``generation``, ``proposals`` evaluated, ``accepted``), or None
+    cut: dict[str, int] | None = None
 
     @property
     def medians(self) -> dict[str, Any]:
@@ -477,6 +502,10 @@ def calibrate_abc(
         else load_calibration(calibration)
     plan = until_plan(plan, until)
     spec = plan.spec
+    if trial_budget(settings, spec.replicates) < settings.population:
+        raise UserError(f"max_runs must cover generation 0: at least population x "
+                        f"replicates = {settings.population * spec.replicates} runs",
+                        field="max_runs")
     key = abc_key(plan, settings)
     started = time.perf_counter()
     own_store = not isinstance(store, Store)
@@ -530,15 +559,17 @@ def calibrate_abc(
             abc.new(url, {"loss": 0.0})
         left = settings.generations - (done + 1)
         history = abc.history
-        if left > 0 and not _stopped(history, settings):
-            spent = int(history.total_nr_simulations) if done >= 0 else 0
+        if left > 0 and not _stopped(history, settings, spec.replicates):
             with warnings.catch_warnings():  # pyABC compares inf - inf after generation 0
                 warnings.simplefilter("ignore", RuntimeWarning)
+                # pyABC counts simulations over all stored generations: the whole budget
                 history = abc.run(minimum_epsilon=0.0, max_nr_populations=left,
                                   min_acceptance_rate=settings.min_acceptance,
-                                  max_total_nr_simulations=max(
-                                      settings.max_runs // spec.replicates - spent, 1))
+                                  max_total_nr_simulations=trial_budget(settings,
+                                                                        spec.replicates))
         result = _abc_result(plan, key, settings, history, names)
+        result.cut = None if sampler.cut is None else dict(zip(
+            ("generation", "proposals", "accepted"), sampler.cut, strict=True))
         result.until = until
         db.save_posterior(key, result.particles, result.generations)
         result.seconds = time.perf_counter() - started
@@ -556,14 +587,25 @@ def _pname(i: int) -> str:
     return f"p{i}"
 
 
-def _stopped(history: Any, settings: ABCSettings) -> bool:
+def trial_budget(settings: ABCSettings, replicates: int) -> int:
+    """The budget in proposals (pyABC's simulations): each runs ``replicates`` campaigns, so
+    ``max_runs // replicates``.
+
+    >>> trial_budget(ABCSettings(max_runs=1000), 5)
+    200
+    """
+    return settings.max_runs // replicates
+
+
+def _stopped(history: Any, settings: ABCSettings, replicates: int) -> bool:
     """Whether a resumed history had already met a stopping rule."""
     if history.n_populations == 0:
         return False
     pops = history.get_all_populations()
     pops = pops[pops.t >= 0]
     last = pops.iloc[-1]
-    return bool(last.epsilon <= 0 or history.total_nr_simulations >= settings.max_runs)
+    return bool(last.epsilon <= 0
+                or history.total_nr_simulations >= trial_budget(settings, replicates))
 
 
 def _abc_result(plan: CalibrationPlan, key: str, settings: ABCSettings, history: Any,
@@ -622,5 +664,5 @@ def _observation_rows(observations: list[Observation]) -> list[dict[str, Any]]:
 
 
 __all__ = ["ABCResult", "ABCSettings", "IDENTIFIED", "abc_key", "calibrate_abc", "decode",
-           "encode", "history_path", "identification", "posterior_predictive", "until_plan",
-           "weighted_quantile"]
+           "encode", "history_path", "identification", "posterior_predictive", "trial_budget",
+           "until_plan", "weighted_quantile"]

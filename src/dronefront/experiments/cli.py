@@ -294,11 +294,12 @@ def calibrate_cmd(
     trials: Annotated[int | None, typer.Option("--trials", help="Override the file's trials.")]
     = None,
     population: Annotated[int, typer.Option(
-        "--population", help="abc: particles per generation.")] = 40,
+        "--population", help="abc: particles per generation.")] = 20,
     generations: Annotated[int, typer.Option(
         "--generations", help="abc: most generations (a rerun with more continues).")] = 5,
     max_runs: Annotated[int, typer.Option(
-        "--max-runs", help="abc: stop after this many simulations (runs).")] = 900,
+        "--max-runs", help="abc: simulation budget in runs (one replicate each); a "
+        "generation it cuts short is dropped.")] = 1300,
     plot: Annotated[Path | None, typer.Option(
         "--plot", help="Save the fit plot (optimize) or the marginals (abc) (PNG).")] = None,
     pairs: Annotated[Path | None, typer.Option(
@@ -413,6 +414,13 @@ def _calibrate_abc(plan: Any, until: Any, executor: str, store: Path, workers: i
     pred["date"] = pred["date"].astype(str)
     console.print(_table(pred.drop(columns=["line"]), "posterior predictive of each "
                                                       "observation (replicate means)"))
+    if result.cut is not None:
+        cut = result.cut
+        console.print(f"generation {cut['generation']} reached --max-runs with "
+                      f"{cut['accepted']} of {population} particles after {cut['proposals']} "
+                      f"proposals and was dropped: the posterior is generation "
+                      f"{cut['generation'] - 1}'s (a larger --max-runs finishes it from the "
+                      "stored runs)", markup=False)
     console.print(f"{result.ran} runs in {result.seconds:.1f} s; posterior stored in "
                   f"{printable(store)} as {printable(plan.spec.name)} ({result.key[:12]})",
                   markup=False)

@@ -27,7 +27,7 @@ from dronefront.experiments.forecast import load_posterior, write_posterior_file
 
 BUILTIN = Path(__file__).resolve().parents[1] / "scenario" / "builtin"
 COMMAND = ("dronefront calibrate examples/calibrate-kursk.yaml --method abc --executor "
-           "processes --max-runs 1800 --store runs/calibration.duckdb")
+           "processes --store runs/calibration.duckdb")
 
 
 def _keys(path: str) -> list[str]:

@@ -38,3 +38,28 @@ def jsonable(value: Any) -> Any:
     if value is None or isinstance(value, bool | int | float | str):
         return value
     return json.loads(json.dumps(value, default=str))
+
+
+def tree_copy(value: Any) -> Any:
+    """A deep copy of plain data (dicts, lists and immutable scalars), several times faster
+    than :func:`copy.deepcopy` on such trees; any other container goes through
+    ``deepcopy``. Values shared within ``value`` (YAML aliases) become separate copies.
+
+    >>> a = {"x": [1, {"y": 2.0}], "d": None}
+    >>> b = tree_copy(a)
+    >>> b == a, b["x"] is a["x"], b["x"][1] is a["x"][1]
+    (True, False, False)
+    """
+    kind = type(value)
+    if kind is dict:
+        return {k: tree_copy(v) for k, v in value.items()}
+    if kind is list:
+        return [tree_copy(v) for v in value]
+    if value is None or kind in _IMMUTABLE:
+        return value
+    import copy
+
+    return copy.deepcopy(value)
+
+
+_IMMUTABLE = frozenset({str, int, float, bool, dt.date, dt.datetime})
