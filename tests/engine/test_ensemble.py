@@ -372,3 +372,21 @@ def test_reset_checks_its_replicate():
     ensemble = Ensemble(load_scenario("fpv-drill"), [1, 2], events=False)
     with pytest.raises(UserError, match="replicate 2"):
         ensemble.reset(2, 1)
+
+
+def test_reset_into_other_stages_hands_the_memos_back():
+    """A reset replicate whose stages differ (a lessons file can field others) ends
+    lockstep: every replicate then steps as a single run, with the memos the batched calls
+    held handed back to its stages, and each still equals its single run. (Stages whose
+    memos were left behind gave equal results too in every case tried: their stale memos
+    only wake them early; the hand-back keeps them exact by construction.)"""
+    scenario = load_scenario("kursk-assault", ["duration=900"])
+    seeds = [1, 2, 3]
+    ensemble = Ensemble(scenario, seeds)
+    assert MEMO_STAGES <= set(ensemble.batched)
+    for _ in range(300):  # far enough for care, artillery and morale memos to matter
+        ensemble.step()
+    ensemble.names = ("other",)  # as if the new replicate fielded other stages
+    ensemble.reset(1, 8)
+    assert not ensemble.together and ensemble.batched == []
+    _same(ensemble.run(), scenario, [1, 8, 3])

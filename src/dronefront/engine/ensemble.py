@@ -268,6 +268,13 @@ class Ensemble:
         states.steps[r] = 0
         names = tuple(stage.name for stage in sim.stages)
         if self.lockstep and names != self.names:  # a lessons file fielded other stages
+            # from now on each replicate steps as a single run: its stages get back the
+            # memos the batched calls held
+            for call in self.calls:
+                push = getattr(call, "push", None)
+                for q in range(len(self.sims) if push is not None else 0):
+                    if q != r:
+                        push(q)
             self.lockstep = self.together = False
             self.calls = [None] * len(sim.stages)
             self.record = None
