@@ -190,9 +190,10 @@ def _worker_init(driver: int) -> None:
 
 
 #: The most replicates of one design point sent as one ensemble chunk when the size is
-#: automatic: an ensemble's gain per replicate levels off by about this many replicates
-#: (``benchmarks/ensemble_throughput.py``; docs/experiments.md, "Throughput").
-ENSEMBLE_REPLICATES = 16
+#: automatic: an ensemble's gain per replicate levels off by about this many replicates,
+#: and larger ones lose it again on a busy machine (``benchmarks/ensemble_throughput.py``;
+#: docs/experiments.md, "Throughput").
+ENSEMBLE_REPLICATES = 32
 #: Largest chunk ``chunk=`` may ask for (a chunk is one message and, for an ensemble, one
 #: set of stacked arrays in a worker's memory).
 MAX_CHUNK = 10_000
