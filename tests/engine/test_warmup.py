@@ -1,4 +1,5 @@
-"""The warm-up reaches every kernel a run uses, so a run after it compiles nothing."""
+"""The warm-up reaches every kernel a run uses (ensembles' batched kernels too), so a run
+after it compiles nothing."""
 
 from __future__ import annotations
 
@@ -52,6 +53,7 @@ before = warmup()
 for kind, name in builtin_runs():
     if kind == "engagement":
         dronefront.run(name, seed=7, events=False)
+        dronefront.run_ensemble(dronefront.load_scenario(name), [7, 8, 9], events=False)
 dronefront.run("reference-open-field", seed=3, overrides=["parameters.N=3000", "duration=120"])
 after = compiled()
 print(json.dumps({"loaded": sum(1 for n in before.values() if n),

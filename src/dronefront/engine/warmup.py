@@ -52,12 +52,14 @@ def builtin_runs() -> list[tuple[str, str]]:
 
 
 def warmup(progress: Callable[[str, float], None] | None = None) -> dict[str, int]:
-    """Run every built-in engagement and one campaign day, then a few steps of the reference
-    model large enough for the parallel movement kernels; return :func:`compiled` after.
+    """Run every built-in engagement (alone and as an ensemble of two, whose batched
+    kernels are others) and one campaign day, then a few steps of the reference model large
+    enough for the parallel movement kernels; return :func:`compiled` after.
 
     ``progress(name, seconds)`` is called after each run.
     """
     from dronefront.campaign.runner import run_campaign
+    from dronefront.engine.ensemble import run_ensemble
     from dronefront.engine.sim import Sim
     from dronefront.engine.stages.movement import PARALLEL_MIN
     from dronefront.scenario.loader import load_scenario
@@ -67,7 +69,9 @@ def warmup(progress: Callable[[str, float], None] | None = None) -> dict[str, in
         if kind == "campaign":
             run_campaign(name, seed=1, days=1)
         else:
-            Sim(load_scenario(name), seed=1).run()
+            scenario = load_scenario(name)
+            Sim(scenario, seed=1).run()
+            run_ensemble(scenario, [1, 2], events=False)
         if progress is not None:
             progress(name, time.perf_counter() - start)
     start = time.perf_counter()
