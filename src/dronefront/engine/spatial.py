@@ -501,7 +501,14 @@ class GridStore:
 
     def grids(self, r: int) -> tuple[Grid, Grid]:
         """Replicate ``r``'s grids, as ``frames[r]`` describes them (views of its rows)."""
-        (x0, y0, nx, ny, n), (x1, y1, mx, my, m) = self.frames[r].tolist()
+        return self._grids(r, self.frames[r].tolist())
+
+    def all_grids(self) -> list[tuple[Grid, Grid]]:
+        """Every replicate's grids (``grids(r)`` for each ``r``, reading ``frames`` once)."""
+        return [self._grids(r, frame) for r, frame in enumerate(self.frames.tolist())]
+
+    def _grids(self, r: int, frame: list) -> tuple[Grid, Grid]:
+        (x0, y0, nx, ny, n), (x1, y1, mx, my, m) = frame
         key = (nx * ny, n, mx * my, m)
         held = self._held[r]
         if held is None or held[0] != key:
