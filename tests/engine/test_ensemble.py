@@ -267,6 +267,9 @@ def test_batched_memo_gates_do_exactly_the_work_single_runs_do(monkeypatch):
                  lambda a, out: out[1])
         _counted(patch, artillery_module, "_todo", counts["_todo"])
         _counted(patch, morale_module, "_suppress", counts["_suppress"])
+        # the replicates with shocks the batched morale kernel suppresses itself
+        _counted(patch, morale_module, "_morale_rows", counts["_suppress"],
+                 lambda a, out: int(a[7]) * int((a[8][2] & ~a[3]).sum()))
         _counted(patch, fk, "plan_launch", counts["plan_launch"])
         _counted(patch, Launch, "plan", woken)
         ensemble = Ensemble(scenario, seeds)

@@ -501,14 +501,7 @@ class GridStore:
 
     def grids(self, r: int) -> tuple[Grid, Grid]:
         """Replicate ``r``'s grids, as ``frames[r]`` describes them (views of its rows)."""
-        return self._grids(r, self.frames[r].tolist())
-
-    def all_grids(self) -> list[tuple[Grid, Grid]]:
-        """Every replicate's grids (``grids(r)`` for each ``r``, reading ``frames`` once)."""
-        return [self._grids(r, frame) for r, frame in enumerate(self.frames.tolist())]
-
-    def _grids(self, r: int, frame: list) -> tuple[Grid, Grid]:
-        (x0, y0, nx, ny, n), (x1, y1, mx, my, m) = frame
+        (x0, y0, nx, ny, n), (x1, y1, mx, my, m) = self.frames[r].tolist()
         key = (nx * ny, n, mx * my, m)
         held = self._held[r]
         if held is None or held[0] != key:
@@ -519,3 +512,20 @@ class GridStore:
         cell = self.cell
         return (Grid(x0, y0, cell, int(nx), int(ny), held[1], held[2]),
                 Grid(x1, y1, cell, int(mx), int(my), held[3], held[4]))
+
+    def all_grids(self) -> list[tuple[Grid, Grid]]:
+        """Every replicate's grids: ``grids(r)`` for each ``r`` (the same steps, inlined, with
+        ``frames`` read once: this runs once per replicate and step of an ensemble)."""
+        cell, held_all, rows = self.cell, self._held, self.rows
+        out = []
+        for r, ((x0, y0, nx, ny, n), (x1, y1, mx, my, m)) in enumerate(self.frames.tolist()):
+            key = (nx * ny, n, mx * my, m)
+            held = held_all[r]
+            if held is None or held[0] != key:
+                start0, start1, items0, items1 = rows[r][1:]
+                held = (key, start0[:int(nx * ny) + 1], items0[:int(n)],
+                        start1[:int(mx * my) + 1], items1[:int(m)])
+                held_all[r] = held
+            out.append((Grid(x0, y0, cell, int(nx), int(ny), held[1], held[2]),
+                        Grid(x1, y1, cell, int(mx), int(my), held[3], held[4])))
+        return out
