@@ -183,8 +183,11 @@ def offer_grids(grids: list, store) -> None:
     """Movement's batched call has just set each replicate's ``State.grids`` to ``grids[r]``,
     views of the rows of ``store`` (a ``spatial.GridStore``): the next ``packed_grids`` of
     these very grids packs them straight from the store's stacked buffers in one kernel
-    call (``_pack_store``, the same packing) instead of gathering them grid by grid."""
+    call (``_pack_store``, the same packing) instead of gathering them grid by grid. The
+    memo of the last packing is dropped: ``GridStore.all_grids`` hands a replicate whose
+    frame did not change the same grid objects again, with new contents."""
     _PACKED.offered = (grids, store)
+    _PACKED.grids = ()
 
 
 def _pack_store(store) -> tuple:
