@@ -190,6 +190,34 @@ def test_grid_consumers_agree_whether_grids_are_packed_or_not(monkeypatch, limit
     assert all({"detection", "spotted", "shot"} <= k for k in kinds)
 
 
+def test_grids_packed_from_movements_store_equal_grids_packed_one_by_one(monkeypatch):
+    # movement offers its GridStore (batch.offer_grids): the packing read from the store's
+    # buffers in one kernel call must equal the one gathered grid by grid, every step, and
+    # must be the one the grid consumers get
+    from dronefront.engine import batch
+
+    packed = [0]
+    original = batch._pack_store
+
+    def counted(store):
+        packed[0] += 1
+        return original(store)
+
+    monkeypatch.setattr(batch, "_pack_store", counted)
+    scenario = load_scenario("kursk-assault", ["duration=900"])
+    ensemble = Ensemble(scenario, [1, 2, 3], events=False)
+    store = ensemble.calls[ensemble.names.index("movement")].store
+    for step in range(ensemble.steps):
+        ensemble.step()
+        assert packed[0] == step + 1  # once a step, by the sensing call
+        fast = [a.copy() for a in original(store)]  # the buffers are reused: copies
+        batch._PACKED.grids, batch._PACKED.offered = (), ((), None)
+        slow = batch.packed_grids(ensemble.states)  # gathered from each state's grids
+        for a, b in zip(fast, slow, strict=True):
+            assert a.dtype == b.dtype and a.shape == b.shape and np.array_equal(a, b)
+    assert packed[0] == ensemble.steps
+
+
 def test_batched_calls_rebind_a_rebuilt_replicate():
     # what Ensemble.reset relies on: after replicate 1's stages are rebuilt, the batched
     # calls' ``reset`` hooks make the kernels read and write the new stages' memos
@@ -267,6 +295,9 @@ def test_batched_memo_gates_do_exactly_the_work_single_runs_do(monkeypatch):
                  lambda a, out: out[1])
         _counted(patch, artillery_module, "_todo", counts["_todo"])
         _counted(patch, morale_module, "_suppress", counts["_suppress"])
+        # the replicates with shocks the batched morale kernel suppresses itself
+        _counted(patch, morale_module, "_morale_rows", counts["_suppress"],
+                 lambda a, out: int(a[7]) * int((a[8][2] & ~a[3]).sum()))
         _counted(patch, fk, "plan_launch", counts["plan_launch"])
         _counted(patch, Launch, "plan", woken)
         ensemble = Ensemble(scenario, seeds)

@@ -477,10 +477,13 @@ class GridStore:
         #: replicate ``r``'s rows of them
         self.rows = [tuple(b[r] for b in self.stacked) for r in range(len(self.cell_of))]
         self._held = [None] * len(self.cell_of)
+        #: per replicate, the frame and the grids ``all_grids`` last gave it
+        self._pairs: list[tuple | None] = [None] * len(self.cell_of)
 
     def forget(self, r: int) -> None:
         """Make replicate ``r``'s grid arrays again at the next ``grids(r)``."""
         self._held[r] = None
+        self._pairs[r] = None
 
     def grow(self, r: int, who: tuple) -> None:
         """Replicate ``r``'s grids did not fit (``frames[r, s, 4]`` is -1): widen the
@@ -512,3 +515,31 @@ class GridStore:
         cell = self.cell
         return (Grid(x0, y0, cell, int(nx), int(ny), held[1], held[2]),
                 Grid(x1, y1, cell, int(mx), int(my), held[3], held[4]))
+
+    def all_grids(self) -> list[tuple[Grid, Grid]]:
+        """Every replicate's grids: ``grids(r)`` for each ``r`` (the same steps, inlined, with
+        ``frames`` read once: this runs once per replicate and step of an ensemble). A
+        replicate whose frame did not change since the last call gets the same ``Grid``
+        objects again (views of the same rows, which hold the new grids): whoever keeps
+        anything keyed by the grid objects must not reuse it across steps
+        (``batch.offer_grids`` drops ``batch.packed_grids``'s memo)."""
+        cell, held_all, rows, pairs = self.cell, self._held, self.rows, self._pairs
+        out = []
+        for r, frame in enumerate(self.frames.tolist()):
+            last = pairs[r]
+            if last is not None and last[0] == frame:
+                out.append(last[1])
+                continue
+            (x0, y0, nx, ny, n), (x1, y1, mx, my, m) = frame
+            key = (nx * ny, n, mx * my, m)
+            held = held_all[r]
+            if held is None or held[0] != key:
+                start0, start1, items0, items1 = rows[r][1:]
+                held = (key, start0[:int(nx * ny) + 1], items0[:int(n)],
+                        start1[:int(mx * my) + 1], items1[:int(m)])
+                held_all[r] = held
+            pair = (Grid(x0, y0, cell, int(nx), int(ny), held[1], held[2]),
+                    Grid(x1, y1, cell, int(mx), int(my), held[3], held[4]))
+            pairs[r] = (frame, pair)
+            out.append(pair)
+        return out

@@ -23,6 +23,11 @@ def jsonable(value: Any) -> Any:
     >>> jsonable([float("nan"), np.float32(0.5), np.array([1, 2]), {3: -float("inf")}])
     [None, 0.5, [1, 2], {'3': None}]
     """
+    kind = type(value)  # exact types first: most of a summary's leaves are plain values
+    if kind is int or kind is str or kind is bool or value is None:
+        return value
+    if kind is float:
+        return value if math.isfinite(value) else None
     if isinstance(value, dict):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

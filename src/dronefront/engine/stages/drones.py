@@ -338,12 +338,14 @@ def _link_losses_rows(steps, keys, tethers, links, jammers, ints, counts, busy):
 
 
 @nb.njit(cache=True)
-def _flight_rows(steps, dt, night, ttl, sorties, cruise, positions, p_side, tracks, outputs):
+def _flight_rows(steps, dt, night, ttl, sorties, cruise, positions, p_side, tracks, dummies,
+                 outputs):
     """``fk.flight_step`` for every replicate of an ensemble (stacked columns; replicate
     ``r`` at step ``steps[r]``);
     ``outputs`` = ``(ints, reach, counts, replicates)``: each replicate's lists and counts by
-    row, the replicates with drones flying or flat listed first in ``replicates``; returns
-    how many."""
+    row, the replicates whose ``Flight.settle`` has something to do listed first in
+    ``replicates``; returns how many. ``dummies[r]``: replicate ``r``'s stage looks for
+    drones at decoy dummies (``Flight.dummies``)."""
     ints, reach, counts, replicates = outputs
     n = 0
     for r in range(counts.shape[0]):
@@ -352,7 +354,9 @@ def _flight_rows(steps, dt, night, ttl, sorties, cruise, positions, p_side, trac
                              reach[r])
         for k in range(6):
             counts[r, k] = got[k]
-        if got[0] or got[1]:
+        # settle does nothing for drones in flight with nothing to pick, end or strike
+        # (and no dummies): such a replicate is not listed (saves a Python call)
+        if got[1] or (got[0] and (dummies[r] or got[2] or got[3] or got[4] or got[5])):
             replicates[n] = r
             n += 1
     return n
@@ -445,11 +449,12 @@ class Flight:
         first = states[0]
         constants = (first.dt, first.scenario.night, first.track_ttl)
         outputs = (ints, reach, counts, busy)
+        dummies = np.array([stage.dummies for stage in stages], np.bool_)
 
         def call(states: list[State], logs: list[EventLog]) -> None:
             dt, night, ttl = constants
             n = _flight_rows(steps(states), dt, night, ttl, sorties, cruise, positions,
-                             p_side, tracks, outputs)
+                             p_side, tracks, dummies, outputs)
             for r in busy[:n].tolist():
                 stages[r].settle(states[r], logs[r], ints[r], reach[r], *counts[r].tolist())
 
@@ -459,6 +464,7 @@ class Flight:
             if not same([constants, (state.dt, state.scenario.night, state.track_ttl)]):
                 return False
             stages[r] = stage
+            dummies[r] = stage.dummies
             return True
 
         call.any_step = True  # type: ignore[attr-defined]

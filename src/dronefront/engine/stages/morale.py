@@ -21,7 +21,15 @@ from typing import NamedTuple
 import numba as nb
 import numpy as np
 
-from dronefront.engine.batch import MemoBatch, epochs, rows, same, stacked_view
+from dronefront.engine.batch import (
+    MemoBatch,
+    epochs,
+    grid_rows,
+    packed_grids,
+    rows,
+    same,
+    stacked_view,
+)
 from dronefront.engine.events import EventLog
 from dronefront.engine.spatial import Grid, disc_rows, row_cells
 from dronefront.engine.state import (
@@ -208,7 +216,7 @@ class Morale:
         the suppression rules differ or a column is not stacked."""
         if not same([(s.enabled, s.rules, s.weights) for s in stages]):
             return None
-        columns_ = stacked_view([(s.levels, s.cohesion) for s in stages])
+        columns_ = stacked_view([(s.levels, s.cohesion, s.nerves) for s in stages])
         if columns_ is None:
             return None
         return MoraleBatch(stages, states, *columns_)
@@ -233,23 +241,30 @@ class MoraleBatch(MemoBatch):
     The memos of every replicate, ``Morale.active`` (the soldiers whose suppression is
     above 0, in a padded ``(R, N)`` buffer with a count by replicate) and the casualty
     epoch, are owned by this call while the ensemble runs (``pull`` takes a stage's own).
-    The kernel decays the levels and checks cohesion of every replicate without shocks
-    this step. A replicate with shocks (``State.shocks``, about one replicate-step in
-    twelve in kursk-assault) needs its neighbour grids, which movement rebuilds per
-    replicate, so its own stage steps it, its memos handed over and back. Newly broken
+    The kernel decays the levels (or, in a replicate with shocks this step,
+    ``State.shocks``, suppresses around them: the shocks of all replicates concatenated,
+    their neighbour grids from ``batch.packed_grids``) and checks cohesion of every
+    replicate. Where the grids are not packed (``batch.PACK_LIMIT``) a replicate with
+    shocks is stepped by its own stage, its memos handed over and back. Newly broken
     platoons are followed up per replicate."""
 
     def __init__(self, stages: list[Morale], states: list[State], levels: tuple,
-                 cohesion: tuple) -> None:
+                 cohesion: tuple, nerves: tuple) -> None:
         super().__init__(stages, states)
         n = len(stages)
-        self.levels, self.cohesion = levels, cohesion
+        self.levels, self.cohesion, self.nerves = levels, cohesion, nerves
         first = stages[0]
         self.enabled, self.rules = first.enabled, first.rules
         self.active = np.zeros((n, states[0].soldiers.n), np.int64)
         self.counts = np.zeros(n, np.int64)
         self.epoch = np.zeros(n, np.int64)
         self.none = np.zeros(n, np.bool_)
+        self.weights = first.weights
+        #: the shocks argument of a step without any (typed as a step with some)
+        self.calm = (nerves, (np.zeros((5, 0)), np.zeros((2, 1), np.int64),
+                              np.zeros(0, np.int64), np.zeros(0, np.int64)),
+                     self.none, np.zeros(n + 1, np.int64), np.zeros(0), np.zeros(0),
+                     np.zeros(0))
         self.outputs = (np.empty((n, states[0].platoons.n), np.int64), np.zeros(n, np.int64),
                         np.zeros(n, np.int64))
         for r in range(n):
@@ -268,20 +283,50 @@ class MoraleBatch(MemoBatch):
         stage.active = self.active[r, :self.counts[r]].copy()
         stage.epoch = int(self.epoch[r])
 
+    def _shocks(self, states: list[State], shocked: list[int], grids: tuple) -> tuple:
+        """``_morale_rows``'s ``shocks`` for the replicates ``shocked``: their shocks in
+        order, concatenated as each replicate's own stage concatenates them, then dropped
+        from the states."""
+        xs, ys, ws = [], [], []
+        hit = self.none.copy()
+        hit[shocked] = True
+        at = np.zeros(len(states) + 1, np.int64)
+        weights = self.weights
+        for r in shocked:
+            state = states[r]
+            k = 0
+            for sx, sy, kind in state.shocks:
+                xs.append(sx)
+                ys.append(sy)
+                ws.append(np.full(sx.shape[0], weights[kind]))
+                k += sx.shape[0]
+            at[r + 1] = k
+            state.shocks.clear()
+        np.cumsum(at, out=at)
+        return (self.nerves, grids, hit, at, np.concatenate(xs), np.concatenate(ys),
+                np.concatenate(ws))
+
     def __call__(self, states: list[State], logs: list[EventLog]) -> None:
         shocked = [r for r, state in enumerate(states) if state.shocks]
-        skip = self.none
+        skip, shocks = self.none, self.calm
         if shocked:
-            skip = self.none.copy()
-            skip[shocked] = True
-            stages = self.stages
-            for r in shocked:
-                self.push(r)
-                stages[r](states[r], logs[r])
-                self.pull(r)
+            grids = packed_grids(states) if self.enabled else None
+            if grids is not None:
+                shocks = self._shocks(states, shocked, grids)
+            elif self.enabled:  # grids not packed: each by its own stage
+                skip = self.none.copy()
+                skip[shocked] = True
+                stages = self.stages
+                for r in shocked:
+                    self.push(r)
+                    stages[r](states[r], logs[r])
+                    self.pull(r)
+            else:  # suppression off: the shocks are only dropped
+                for r in shocked:
+                    states[r].shocks.clear()
         n = _morale_rows(self.levels, self.cohesion, epochs(states, "casualty_epoch"), skip,
                          (self.active, self.counts, self.epoch), self.outputs, self.rules,
-                         self.enabled)
+                         self.enabled, shocks)
         if n:
             newly, broke, listed = self.outputs
             for r in listed[:n].tolist():
@@ -289,20 +334,32 @@ class MoraleBatch(MemoBatch):
 
 
 @nb.njit(cache=True)
-def _morale_rows(levels, cohesion, now, skip, memo, outputs, rules, enabled):
-    """One step of morale for every replicate of an ensemble without shocks but those to
-    ``skip`` (stacked columns; ``now``: the casualty epochs): with ``enabled``, ``_decay``
-    where someone is above 0, then cohesion where the epoch moved. ``memo`` = ``(active,
-    counts, epoch)``: the soldiers above 0 at ``active[r, :counts[r]]`` and the epoch by
-    replicate, rewritten. ``outputs`` = ``(newly, broke, listed)``: the newly broken by
-    replicate, and the replicates with some listed first. Returns how many are listed."""
+def _morale_rows(levels, cohesion, now, skip, memo, outputs, rules, enabled, shocks):
+    """One step of morale for every replicate of an ensemble but those to ``skip`` (stacked
+    columns; ``now``: the casualty epochs): with ``enabled``, ``_suppress`` where the
+    replicate has shocks, else ``_decay`` where someone is above 0; then cohesion where the
+    epoch moved. ``shocks`` = ``(nerves, grids, hit, at, ex, ey, ew)``: the stacked
+    ``Nerves`` columns, the packed grids (``batch.packed_grids``), whether replicate ``r``
+    has shocks (``hit[r]``) and its shocks at ``at[r]:at[r + 1]`` of ``ex``, ``ey`` and
+    weights ``ew``. ``memo`` = ``(active, counts, epoch)``: the soldiers above 0 at
+    ``active[r, :counts[r]]`` and the epoch by replicate, rewritten. ``outputs`` =
+    ``(newly, broke, listed)``: the newly broken by replicate, and the replicates with some
+    listed first. Returns how many are listed."""
     active, counts, epoch = memo
     newly, broke, listed = outputs
+    nerves, grids, hit, at, ex, ey, ew = shocks
     n = 0
     for r in range(skip.shape[0]):
         if skip[r]:
             continue
-        if enabled and counts[r] > 0:
+        if enabled and hit[r]:
+            a, b = at[r], at[r + 1]
+            keep = _suppress(rows(nerves, r), rows(cohesion, r), grid_rows(grids, r),
+                             active[r, :counts[r]], ex[a:b], ey[a:b], ew[a:b], rules)
+            m = keep.shape[0]
+            active[r, :m] = keep
+            counts[r] = m
+        elif enabled and counts[r] > 0:
             keep = _decay(rows(levels, r), rows(cohesion, r), active[r, :counts[r]], rules)
             m = keep.shape[0]
             active[r, :m] = keep

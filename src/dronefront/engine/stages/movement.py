@@ -19,7 +19,7 @@ from typing import NamedTuple
 import numba as nb
 import numpy as np
 
-from dronefront.engine.batch import rows, same, stacked_view, steps
+from dronefront.engine.batch import offer_grids, rows, same, stacked_view, steps
 from dronefront.engine.events import EventLog
 from dronefront.engine.spatial import (
     GridStore,
@@ -464,10 +464,12 @@ class MovementBatch:
                 s = state.soldiers
                 store.grow(int(r), (s.x, s.y, s.status, s.side, state.care.phase, KILLED,
                                     EVACUATED))
-        for r, state in enumerate(states):
-            state.grids = store.grids(r)
+        grids = store.all_grids()
+        for state, pair in zip(states, grids, strict=True):
+            state.grids = pair
             if self.polygons:
                 _hold_polygons(state)
+        offer_grids(grids, store)
 
     def reset(self, r: int, stage: Movement | None = None, state: State | None = None) -> bool:
         """Re-bind replicate ``r`` after ``Ensemble.reset`` re-initialised it in place (its
