@@ -41,7 +41,7 @@ def steps(states: Sequence) -> np.ndarray:
     """
     out = getattr(states, "steps", None)
     if out is None:
-        out = np.fromiter((s.step for s in states), np.int64, len(states))
+        out = epochs(states, "step")
     return out
 
 

@@ -161,7 +161,7 @@ class VectorEngagement:
         hit = lost > 0
         lc[hit] = np.broadcast_to(self.steps[:, None], lost.shape)[hit]
         side_lost = now["side_lost"] - prev["side_lost"]
-        att, dfd = SIDES.index("attacker"), SIDES.index("defender")
+        dfd = SIDES.index("defender")
         downs = now["downs"] - prev["downs"]
         shots = now["shots"] - prev["shots"]
         shared = (w.enemy_casualties * side_lost[:, dfd] + w.drones_downed * downs
@@ -169,7 +169,6 @@ class VectorEngagement:
         rew = (w.progress * (now["progress"][:, gs] - prev["progress"][:, gs])
                + w.own_casualties * lost[:, gs] + shared[:, None])
         term = (now["healthy"][:, gs] == 0) | self.col["platoons.broken"][:, gs]
-        assert att == 0
         return rew, term
 
     def _tally(self, rows: np.ndarray) -> None:
