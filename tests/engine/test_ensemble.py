@@ -421,3 +421,53 @@ def test_reset_into_other_stages_hands_the_memos_back():
     ensemble.reset(1, 8)
     assert not ensemble.together and ensemble.batched == []
     _same(ensemble.run(), scenario, [1, 8, 3])
+
+
+@pytest.mark.parametrize("name", ["kursk-assault", "fortified-line-breach"])
+def test_replicates_on_different_steps_stay_batched_and_exact(monkeypatch, name):
+    """After resets at steps 37 and 211 the replicates are on three different steps; every
+    batched call still advances all of them at once (each at its own step: ``any_step``),
+    no stage with a batched call falls back to one call per replicate while every
+    replicate has steps left, and each replicate still equals its single run to the bit.
+    kursk-assault fields care, artillery and jamming; fortified-line-breach the
+    counter-drone layers (interceptors, RF detectors) and a lessons file too."""
+    scenario = load_scenario(name)
+    ensemble = Ensemble(scenario, [2, 5, 9])
+    batched = {k for k, call in enumerate(ensemble.calls) if call is not None}
+    assert len(batched) == len(ensemble.calls)  # every stage of these has a batched call
+    assert all(getattr(ensemble.calls[k], "any_step", False) for k in batched)
+    each: list[tuple[int, bool]] = []  # (stage, every replicate live) per fallback call
+    original = Ensemble._each
+
+    def watched(self, k, rs):
+        each.append((k, bool(self.states.steps.max() < self.steps)))
+        return original(self, k, rs)
+
+    monkeypatch.setattr(Ensemble, "_each", watched)
+    # work the per-replicate parts of the batched calls did while the steps differed
+    acted = {"settle": [0], "act": [0], "plan": [0], "layers": [0]}
+    from dronefront.engine.stages.sensing import Sensing
+    for owner, method, key in ((Sensing, "settle", "settle"),
+                               (artillery_module.Artillery, "act", "act"),
+                               (Launch, "plan", "plan"),
+                               (CounterDroneLayers, "__call__", "layers")):
+        def apart(*args, original=getattr(owner, method), key=key):
+            steps = ensemble.states.steps
+            acted[key][0] += int(steps.min() != steps.max())
+            return original(*args)
+
+        monkeypatch.setattr(owner, method, apart)
+    for _ in range(37):
+        ensemble.step()
+    ensemble.reset(1, 42)
+    while ensemble.states.steps[0] < 211:
+        ensemble.step()
+    ensemble.reset(2, 7)
+    assert ensemble.states.steps.tolist() == [211, 174, 0]
+    assert {ensemble.calls[k] is not None for k in batched} == {True}
+    results = ensemble.run()
+    assert [k for k, live in each if live] == []  # batched throughout while all were live
+    assert each  # the last steps of replicates 1 and 2 went one by one (0 was done)
+    assert acted["settle"][0] and acted["act"][0] and acted["plan"][0]
+    assert acted["layers"][0] or name != "fortified-line-breach"
+    _same(results, scenario, [2, 42, 7])

@@ -15,7 +15,7 @@ from typing import NamedTuple
 import numba as nb
 import numpy as np
 
-from dronefront.engine.batch import MemoBatch, epochs, rows, same, stacked_view
+from dronefront.engine.batch import MemoBatch, epochs, rows, same, stacked_view, steps
 from dronefront.engine.events import EventLog
 from dronefront.engine.formulas import fresh_track
 from dronefront.engine.rng import normals
@@ -303,7 +303,10 @@ class ArtilleryBatch(MemoBatch):
     stage's own). The kernel makes each replicate's gate and looks (``_todo``) where it
     lets through; missions and rounds follow per replicate (``Artillery.act``) where
     targets were found or rounds are due. A replicate with a fire call on an emitter
-    (counter-drone layers) is stepped by its own stage, its memos handed over and back."""
+    (counter-drone layers) is stepped by its own stage, its memos handed over and back.
+    Each replicate's gate and look use its own step (``any_step``)."""
+
+    any_step = True
 
     def __init__(self, stages: list[Artillery], states: list[State], columns_: tuple
                  ) -> None:
@@ -347,7 +350,7 @@ class ArtilleryBatch(MemoBatch):
                     self.pull(r)
         if not self.batteries:
             return
-        n, _ = _todo_rows(states[0].step, self.dt, self.ttl, self.readiness, self.p_side,
+        n, _ = _todo_rows(steps(states), self.dt, self.ttl, self.readiness, self.p_side,
                           self.tracks, epochs(states, "track_epoch"),
                           epochs(states, "order_epoch"), skip, self.memo, self.outputs)
         if n:
@@ -357,10 +360,10 @@ class ArtilleryBatch(MemoBatch):
 
 
 @nb.njit(cache=True)
-def _todo_rows(step, dt, ttl, readiness, p_side, tracks, track_epochs, order_epochs, skip,
+def _todo_rows(steps, dt, ttl, readiness, p_side, tracks, track_epochs, order_epochs, skip,
                memo, outputs):
     """The artillery gate of every replicate of an ensemble but those to ``skip`` (stacked
-    columns; the replicates' track and order epochs), and ``_todo`` for those it lets
+    columns; the replicates' steps, track and order epochs), and ``_todo`` for those it lets
     through; ``memo`` = ``(wake, watch, epoch, orders)`` by replicate, read and rewritten.
     ``outputs`` = ``(targets, due, listed)``: ``_todo``'s answers by replicate, and the
     replicates with targets or a round due listed first. Returns how many are listed and
@@ -369,6 +372,7 @@ def _todo_rows(step, dt, ttl, readiness, p_side, tracks, track_epochs, order_epo
     targets, due, listed = outputs
     n = looked = 0
     for r in range(skip.shape[0]):
+        step = steps[r]
         if skip[r] or (step < wake[r] and order_epochs[r] == orders[r]
                        and not (watch[r] and track_epochs[r] != epoch[r])):
             continue

@@ -29,7 +29,7 @@ from typing import NamedTuple
 import numba as nb
 import numpy as np
 
-from dronefront.engine.batch import MemoBatch, epochs, rows, same, stacked_view
+from dronefront.engine.batch import MemoBatch, epochs, rows, same, stacked_view, steps
 from dronefront.engine.events import EventLog
 from dronefront.engine.spatial import Grid, disc_rows, row_cells
 from dronefront.engine.stages.movement import CATCH_UP
@@ -337,7 +337,10 @@ class CareBatch(MemoBatch):
     nobody to send. A replicate that sends helpers (someone fell, or helpers came free:
     about one woken step in eight in kursk-assault) needs its neighbour grids, which
     movement rebuilds per replicate, so its own stage steps it, its memos handed over and
-    back. Evacuations are followed up per replicate."""
+    back. Evacuations are followed up per replicate. Each replicate's gate and care use its
+    own step (``any_step``)."""
+
+    any_step = True
 
     def __init__(self, stages: list[CasualtyCare], states: list[State], columns_: tuple
                  ) -> None:
@@ -372,7 +375,7 @@ class CareBatch(MemoBatch):
             return
         lists = self.lists
         sending, evacuating, _ = _care_rows(
-            states[0].step, self.dt, self.aid, self.bodies, self.pace, self.ground,
+            steps(states), self.dt, self.aid, self.bodies, self.pace, self.ground,
             self.movement, epochs(states, "casualty_epoch"), self.memo,
             (self.out, self.counts, lists))
         if evacuating:
@@ -388,14 +391,13 @@ class CareBatch(MemoBatch):
 
 
 @nb.njit(cache=True)
-def _care_rows(step, dt, aid, bodies, pace, ground, movement, now, memo, outputs):
-    """The care gate of every replicate of an ensemble (stacked columns, ``now``: the
-    casualty epochs), and ``_care`` for those woken with nobody to send (they do not look
-    at the grids); ``memo`` = ``(epoch, busy, wake, freed)`` by replicate, read and
-    rewritten. ``outputs`` = ``(out, counts, lists)``: the soldiers each replicate
-    evacuated, and in ``lists`` the replicates woken to send helpers (row 0, left to their
-    stages), then those that evacuated (row 1). Returns how many of each, and how many
-    replicates it stepped."""
+def _care_rows(steps, dt, aid, bodies, pace, ground, movement, now, memo, outputs):
+    """The care gate of every replicate of an ensemble (stacked columns, ``steps`` and ``now``: the
+    steps and casualty epochs by replicate), and ``_care`` for those woken with nobody to send (they
+    do not look at the grids); ``memo`` = ``(epoch, busy, wake, freed)`` by replicate, read and
+    rewritten. ``outputs`` = ``(out, counts, lists)``: the soldiers each replicate evacuated, and in
+    ``lists`` the replicates woken to send helpers (row 0, left to their stages), then those that
+    evacuated (row 1). Returns how many of each, and how many replicates it stepped."""
     epoch, busy, wake, freed = memo
     out, counts, lists = outputs
     empty = np.empty(0, np.int64)
@@ -407,9 +409,9 @@ def _care_rows(step, dt, aid, bodies, pace, ground, movement, now, memo, outputs
             lists[0, sending] = r
             sending += 1
             continue
-        if not (busy[r] and step >= wake[r]):
+        if not (busy[r] and steps[r] >= wake[r]):
             continue
-        gone, busy[r], wake[r], freed[r] = _care(step, dt, rows(aid, r), rows(bodies, r),
+        gone, busy[r], wake[r], freed[r] = _care(steps[r], dt, rows(aid, r), rows(bodies, r),
                                                  pace[r], ground, movement, (nobody, nobody),
                                                  False, busy[r])
         stepped += 1

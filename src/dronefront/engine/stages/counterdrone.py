@@ -31,7 +31,7 @@ from typing import NamedTuple
 import numba as nb
 import numpy as np
 
-from dronefront.engine.batch import grid_rows, packed_grids, rows, same, stacked_view
+from dronefront.engine.batch import grid_rows, packed_grids, rows, same, stacked_view, steps
 from dronefront.engine.events import EventLog
 from dronefront.engine.rng import uniform
 from dronefront.engine.spatial import (
@@ -295,10 +295,11 @@ def _detect(airframes, profiles, bodies, spotting, rules, contacts, grids, key, 
 
 @nb.njit(cache=True)
 def _detect_rows(airframes, profiles, bodies, spotting, rules, contacts, offsets, grids, keys,
-                 step, due, outputs):
+                 steps, due, outputs):
     """``_detect`` for every replicate of an ensemble (stacked columns; replicate ``r``'s
     contacts at ``contacts[offsets[r]:offsets[r + 1]]``, its grids in ``grids`` from
-    ``batch.packed_grids``). ``outputs`` = ``(ns, busy, changed)``: each replicate's
+    ``batch.packed_grids``; ``keys`` and ``steps`` by replicate). ``outputs`` =
+    ``(ns, busy, changed)``: each replicate's
     contacts kept ``ns[r]``; the replicates with a step to settle (contacts changed or
     left, a warning or drill step ``due``) listed at ``busy[:n]``, ``changed[r]`` where the
     contacts changed. Returns ``n`` and ``_detect``'s answers of the changed replicates,
@@ -310,13 +311,13 @@ def _detect_rows(airframes, profiles, bodies, spotting, rules, contacts, offsets
     for r in range(keys.shape[0]):
         before = contacts[offsets[r]:offsets[r + 1]]
         out, n = _detect(rows(airframes, r), profiles, rows(bodies, r), rows(spotting, r),
-                         rules, before, grid_rows(grids, r), keys[r], step)
+                         rules, before, grid_rows(grids, r), keys[r], steps[r])
         ns[r] = n
         moved = not (out.shape[0] == n and n == before.shape[0])
         changed[r] = moved
         if moved:
             outs.append(out)
-        if moved or n or due[r] <= step:
+        if moved or n or due[r] <= steps[r]:
             busy[n_busy] = r
             n_busy += 1
     return n_busy, outs
@@ -990,9 +991,9 @@ class CounterDrone:
                 np.cumsum([c.shape[0] for c in held], out=offsets[1:])
                 contacts = np.concatenate(held)
                 packed[:2] = held, contacts
-            step = states[0].step
             n, outs = _detect_rows(airframes, profiles, bodies, spotting, rules, contacts,
-                                   offsets, grids, keys, step, due, (ns, busy, changed))
+                                   offsets, grids, keys, steps(states), due,
+                                   (ns, busy, changed))
             if n == 0 and not hunts:
                 return
             fresh = iter(outs)
@@ -1004,6 +1005,7 @@ class CounterDrone:
 
         call.reset = rebind  # type: ignore[attr-defined]
         call.pull = pull  # type: ignore[attr-defined]
+        call.any_step = True  # type: ignore[attr-defined]
         return call
 
     def settle(self, state: State, log: EventLog, out: np.ndarray, n: int) -> None:

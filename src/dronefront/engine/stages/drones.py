@@ -176,7 +176,10 @@ class LaunchBatch(MemoBatch):
     """Launch for an ensemble: the memo ``Launch.idle`` of every replicate lives in one
     ``(R, M)`` array (each stage's ``idle`` is its row), so one kernel call lists the ready
     slots of all replicates; only the replicates with some plan their launches
-    (``Launch.plan``, as the single run does)."""
+    (``Launch.plan``, as the single run does). Each replicate's slots are judged at its
+    own step (``any_step``)."""
+
+    any_step = True
 
     def __init__(self, stages: list[Launch], states: list[State], readiness: tuple,
                  types: tuple) -> None:
@@ -201,7 +204,7 @@ class LaunchBatch(MemoBatch):
 
     def __call__(self, states: list[State], logs: list[EventLog]) -> None:
         marks = self.every if self.salvos else epochs(states, "track_epoch")
-        n = _ready_rows(states[0].step, self.night, self.readiness, self.role,
+        n = _ready_rows(steps(states), self.night, self.readiness, self.role,
                         self.night_capable, self.idle, marks, self.ints, self.counts,
                         self.busy)
         if n == 0:
@@ -212,13 +215,13 @@ class LaunchBatch(MemoBatch):
 
 
 @nb.njit(cache=True)
-def _ready_rows(step, night, readiness, role, night_capable, idle, marks, ints, counts, busy):
-    """``fk.ready_slots`` for every replicate of an ensemble (stacked columns, ``marks``:
-    the memo epoch by replicate); lists the replicates with ready slots at ``busy[:n]``;
-    returns ``n``."""
+def _ready_rows(steps, night, readiness, role, night_capable, idle, marks, ints, counts, busy):
+    """``fk.ready_slots`` for every replicate of an ensemble (stacked columns, ``steps``
+    and ``marks``: the step and memo epoch by replicate); lists the replicates with
+    ready slots at ``busy[:n]``; returns ``n``."""
     n = 0
     for r in range(marks.shape[0]):
-        got = fk.ready_slots(step, night, rows(readiness, r), role[r], night_capable[r],
+        got = fk.ready_slots(steps[r], night, rows(readiness, r), role[r], night_capable[r],
                              idle[r], marks[r], ints[r])
         counts[r] = got
         if got:

@@ -16,7 +16,7 @@ import math
 import numba as nb
 import numpy as np
 
-from dronefront.engine.batch import MemoBatch, same, stacked
+from dronefront.engine.batch import MemoBatch, same, stacked, steps
 from dronefront.engine.events import EXTRA_CAUSES, EventLog
 from dronefront.engine.formulas import jam_keep, miss_probability
 from dronefront.engine.rng import normals, pair_uniforms, uniforms
@@ -296,7 +296,10 @@ class LayersBatch(MemoBatch):
     interceptor in the air, none ready while an enemy drone flies (``_target`` finds none),
     no enemy radio drone in the air for a detector, and no enemy jammer on that may be
     called for fire again within reach of a cueing detector, or while jammer-hunting ISR is
-    in the air (finding a jammer that may not be called again changes nothing)."""
+    in the air (finding a jammer that may not be called again changes nothing). Each
+    replicate is judged at its own step (``any_step``)."""
+
+    any_step = True
 
     def __init__(self, stages: list[CounterDroneLayers], states: list[State],
                  blocks: list[np.ndarray]) -> None:
@@ -314,7 +317,7 @@ class LayersBatch(MemoBatch):
         self.listed = np.empty(len(stages), np.int64)
 
     def __call__(self, states: list[State], logs: list[EventLog]) -> None:
-        n = _layers_gate(states[0].step, self.columns, self.fixed, self.detectors, self.flags,
+        n = _layers_gate(steps(states), self.columns, self.fixed, self.detectors, self.flags,
                          self.listed)
         if n:
             stages = self.stages
@@ -323,16 +326,15 @@ class LayersBatch(MemoBatch):
 
 
 @nb.njit(cache=True)
-def _layers_gate(step, columns, fixed, detectors, flags, listed):
-    """The replicates (stacked ``columns``: drone states; jammers on, their positions and
-    when they may be called again; interceptor state, ready step, inventory, active window)
-    where a counter-drone layer can act this step, listed at ``listed[:n]``; returns
-    ``n``. ``fixed``: drone sides, radio and ISR slots, jammer and interceptor sides, sides
-    with jammer-hunting ISR; ``detectors``: their sides, positions, ranges and cues.
+def _layers_gate(steps, columns, fixed, detectors, flags, listed):
+    """The replicates (each at its step ``steps[r]``; stacked ``columns``: drone states; jammers on,
+    their positions and when they may be called again; interceptor state, ready step, inventory,
+    active window) where a counter-drone layer can act this step, listed at ``listed[:n]``; returns
+    ``n``. ``fixed``: drone sides, radio and ISR slots, jammer and interceptor sides, sides with
+    jammer-hunting ISR; ``detectors``: their sides, positions, ranges and cues.
 
-    A jammer a detector or ISR finds changes nothing (its draws are counter-based) unless
-    it may be called for fire again (``jammer_called < step``) by a cueing detector in
-    range, or by ISR."""
+    A jammer a detector or ISR finds changes nothing (its draws are counter-based) unless it may be
+    called for fire again (``jammer_called < step``) by a cueing detector in range, or by ISR."""
     d_state, jm_active, jm_x, jm_y, jm_called, ic_state, ic_ready, ic_inventory, ic_from, \
         ic_until = columns
     d_side, radio, isr, jm_side, ic_side, hunts = fixed
@@ -340,6 +342,7 @@ def _layers_gate(step, columns, fixed, detectors, flags, listed):
     intercepting, detecting = flags[0], flags[1]
     n = 0
     for r in range(d_state.shape[0]):
+        step = steps[r]
         # the sides with a drone in the air: any, radio, ISR; with a jammer to call fire on
         flying = np.zeros(2, np.bool_)
         radio_up = np.zeros(2, np.bool_)

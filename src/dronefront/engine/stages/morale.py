@@ -246,7 +246,10 @@ class MoraleBatch(MemoBatch):
     their neighbour grids from ``batch.packed_grids``) and checks cohesion of every
     replicate. Where the grids are not packed (``batch.PACK_LIMIT``) a replicate with
     shocks is stepped by its own stage, its memos handed over and back. Newly broken
-    platoons are followed up per replicate."""
+    platoons are followed up per replicate. Morale reads no step: the call serves
+    replicates on different steps alike (``any_step``)."""
+
+    any_step = True
 
     def __init__(self, stages: list[Morale], states: list[State], levels: tuple,
                  cohesion: tuple, nerves: tuple) -> None:

@@ -17,7 +17,7 @@ from typing import NamedTuple
 import numba as nb
 import numpy as np
 
-from dronefront.engine.batch import grid_rows, packed_grids, rows, same, stacked_view
+from dronefront.engine.batch import grid_rows, packed_grids, rows, same, stacked_view, steps
 from dronefront.engine.events import EventLog
 from dronefront.engine.formulas import Concealment, visibility
 from dronefront.engine.rng import uniform
@@ -126,12 +126,12 @@ def _sense(sensors, d_state, d_x, d_y, bodies, concealment, grids, tracks, key, 
 
 
 @nb.njit(cache=True)
-def _sense_rows(sensors, flyers, bodies, concealment, grids, tracks, keys, step, marks,
+def _sense_rows(sensors, flyers, bodies, concealment, grids, tracks, keys, steps, marks,
                 outputs):
     """``_sense`` for every replicate of an ensemble (stacked columns: ``flyers`` the
     drones' state, x and y, ``concealment`` with the platoons' discipline stacked and the
-    terrain and posture columns equal in all; ``keys`` and ``marks`` by replicate;
-    ``grids`` from ``batch.packed_grids``). ``outputs`` = ``(counts, busy)``: each
+    terrain and posture columns equal in all; ``keys``, ``steps`` and ``marks`` by
+    replicate; ``grids`` from ``batch.packed_grids``). ``outputs`` = ``(counts, busy)``: each
     replicate's counts at ``counts[r]``, the replicates with a track updated listed at
     ``busy[:n]``; returns ``n``."""
     d_state, d_x, d_y = flyers
@@ -141,7 +141,7 @@ def _sense_rows(sensors, flyers, bodies, concealment, grids, tracks, keys, step,
     for r in range(keys.shape[0]):
         count, updated = _sense(sensors, d_state[r], d_x[r], d_y[r], rows(bodies, r),
                                 (terrain, posture, discipline[r]), grid_rows(grids, r),
-                                rows(tracks, r), keys[r], step, marks[r])
+                                rows(tracks, r), keys[r], steps[r], marks[r])
         counts[r] = count
         if updated:
             busy[n] = r
@@ -244,11 +244,12 @@ class Sensing:
                     stage(state, log)
                 return
             n = _sense_rows(sensors, flyers, bodies, concealment, grids, tracks, keys,
-                            states[0].step, marks, outputs)
+                            steps(states), marks, outputs)
             for r in busy[:n].tolist():
                 stages[r].settle(states[r], logs[r], counts[r])
 
         call.reset = rebind  # type: ignore[attr-defined]
+        call.any_step = True  # type: ignore[attr-defined]
         return call
 
     @property
