@@ -290,6 +290,7 @@ def test_batched_memo_gates_do_exactly_the_work_single_runs_do(monkeypatch):
         # Counted: the replicates each batched kernel steps, and the kernel calls of the
         # replicates left to their own stage.
         _counted(patch, care_module, "_care_rows", counts["_care"], lambda a, out: out[2])
+        _counted(patch, care_module, "_send_rows", counts["_care"], lambda a, out: out[1])
         _counted(patch, care_module, "_care", counts["_care"])
         _counted(patch, artillery_module, "_todo_rows", counts["_todo"],
                  lambda a, out: out[1])

@@ -19,7 +19,7 @@ from dronefront.engine.batch import MemoBatch, epochs, rows, same, stacked_view,
 from dronefront.engine.events import EventLog
 from dronefront.engine.formulas import fresh_track
 from dronefront.engine.rng import normals
-from dronefront.engine.stages.damage import resolve_blasts
+from dronefront.engine.stages.damage import blast_views, resolve_blasts
 from dronefront.engine.stages.layers import shell_sites
 from dronefront.engine.state import (
     BATTERY_HOLD,
@@ -204,6 +204,7 @@ class Artillery:
         self.readiness = columns(Readiness, state.batteries)
         self.tracks = tuple(state.tracks)
         self.key = state.streams["artillery.dispersion"]
+        self.blast_views = blast_views(state)
         layers = state.layers
         # Fire calls on located emitters and shells on their sites (counter-drone layers).
         self.layers = layers if layers is not None and (
@@ -243,7 +244,7 @@ class Artillery:
             log.add(step, "shell", b.side[battery], bx, by, weapon=state.artillery_code,
                     actor=battery)
         resolve_blasts(state, log, bx, by, rings, shell_id, weapon, penetration,
-                       "damage.artillery")
+                       "damage.artillery", self.blast_views)
         if self.layers is not None:
             shell_sites(state, log, b.side[battery], bx, by, rings, shell_id)
 

@@ -29,7 +29,16 @@ from typing import NamedTuple
 import numba as nb
 import numpy as np
 
-from dronefront.engine.batch import MemoBatch, epochs, rows, same, stacked_view, steps
+from dronefront.engine.batch import (
+    MemoBatch,
+    epochs,
+    grid_rows,
+    packed_grids,
+    rows,
+    same,
+    stacked_view,
+    steps,
+)
 from dronefront.engine.events import EventLog
 from dronefront.engine.spatial import Grid, disc_rows, row_cells
 from dronefront.engine.stages.movement import CATCH_UP
@@ -334,11 +343,12 @@ class CareBatch(MemoBatch):
     The memos of every replicate (``epoch``, ``busy``, ``wake``, ``freed``) live in arrays
     by replicate, owned by this call while the ensemble runs (``pull`` takes a stage's
     own). The kernel makes each replicate's gate and steps those with helpers at work and
-    nobody to send. A replicate that sends helpers (someone fell, or helpers came free:
-    about one woken step in eight in kursk-assault) needs its neighbour grids, which
-    movement rebuilds per replicate, so its own stage steps it, its memos handed over and
-    back. Evacuations are followed up per replicate. Each replicate's gate and care use its
-    own step (``any_step``)."""
+    nobody to send. The replicates that send helpers (someone fell, or helpers came free:
+    about one woken step in eight in kursk-assault) need their neighbour grids: a second
+    kernel call, ``_send_rows``, steps them over the grids sensing packed the step before
+    (``batch.packed_grids``); where the grids are not packed (``batch.PACK_LIMIT``) each
+    one's own stage steps it, its memos handed over and back. Evacuations are followed up
+    per replicate. Each replicate's gate and care use its own step (``any_step``)."""
 
     any_step = True
 
@@ -382,12 +392,24 @@ class CareBatch(MemoBatch):
             out, counts = self.out, self.counts
             for r in lists[1, :evacuating].tolist():
                 evacuated(states[r], logs[r], out[r, :counts[r]].copy())
-        if sending:
+        if not sending:
+            return
+        grids = packed_grids(states)  # the grids sensing packed last step: no repacking
+        if grids is None:  # large grids: each by its own stage (the same memos)
             stages = self.stages
             for r in lists[0, :sending].tolist():
                 self.push(r)
                 stages[r](states[r], logs[r])
                 self.pull(r)
+            return
+        evacuating, _ = _send_rows(
+            steps(states), self.dt, self.aid, self.bodies, self.pace, self.ground,
+            self.movement, epochs(states, "casualty_epoch"), lists[0, :sending], grids,
+            self.memo, (self.out, self.counts, lists[1]))
+        if evacuating:
+            out, counts = self.out, self.counts
+            for r in lists[1, :evacuating].tolist():
+                evacuated(states[r], logs[r], out[r, :counts[r]].copy())
 
 
 @nb.njit(cache=True)
@@ -421,3 +443,27 @@ def _care_rows(steps, dt, aid, bodies, pace, ground, movement, now, memo, output
             lists[1, evacuating] = r
             evacuating += 1
     return sending, evacuating, stepped
+
+
+@nb.njit(cache=True)
+def _send_rows(steps, dt, aid, bodies, pace, ground, movement, now, listed, grids, memo,
+               outputs):
+    """``_care`` with helpers sent (as the stage's own call does) for the replicates
+    ``listed`` (``_care_rows``'s row 0), each at its step over its neighbour grids from
+    ``batch.packed_grids``; ``memo`` as for ``_care_rows``. ``outputs`` = ``(out, counts,
+    evacuating)``: the soldiers each replicate evacuated, and the replicates that did
+    listed in ``evacuating``. Returns how many evacuated, and how many were stepped."""
+    epoch, busy, wake, freed = memo
+    out, counts, evacuating = outputs
+    n = 0
+    for r in listed:
+        epoch[r] = now[r]
+        gone, busy[r], wake[r], freed[r] = _care(steps[r], dt, rows(aid, r), rows(bodies, r),
+                                                 pace[r], ground, movement,
+                                                 grid_rows(grids, r), True, busy[r])
+        if gone.shape[0]:
+            counts[r] = gone.shape[0]
+            out[r, :gone.shape[0]] = gone
+            evacuating[n] = r
+            n += 1
+    return n, listed.shape[0]

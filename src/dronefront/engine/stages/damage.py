@@ -95,6 +95,23 @@ def _resolve(blasts, bodies, shelter, grid, key, step):
             np.array(hit_status, np.int8))
 
 
+@nb.njit(cache=True)
+def _resolve_both(blasts, bodies, shelter, grids, key, step):
+    """``_resolve`` against the soldiers of both grids in turn (side 0's, then side 1's),
+    its answers concatenated in that order: one kernel call where a call per grid and the
+    concatenation in Python cost more than the blasts on small scenarios."""
+    s0, b0, t0 = _resolve(blasts, bodies, shelter, grids[0], key, step)
+    s1, b1, t1 = _resolve(blasts, bodies, shelter, grids[1], key, step)
+    return (np.concatenate((s0, s1)), np.concatenate((b0, b1)), np.concatenate((t0, t1)))
+
+
+def blast_views(state: State) -> tuple:
+    """What ``resolve_blasts`` reads of ``state`` besides the grids, as kernel views
+    (the soldiers' ``Bodies`` and the ``Shelter``): a stage builds them once and passes
+    them to every call (the tables are never rebound during a run)."""
+    return columns(Bodies, state.soldiers), tuple(Shelter.of(state))
+
+
 def mark_wounded(state: State, soldiers: np.ndarray) -> None:
     """Remember the step ``soldiers`` were first wounded (``Care.wounded_step``): a soldier
     killed later was struck again where he lay (the summary's ``killed_after_wounded``)."""
@@ -114,22 +131,20 @@ def resolve_blasts(
     weapon: np.ndarray,
     penetration: np.ndarray,
     stream: str,
+    views: tuple | None = None,
 ) -> int:
     """Apply blasts in order; record casualties with their cause and both as suppressing
-    events (``State.shocks``). Returns casualties."""
+    events (``State.shocks``). Returns casualties. ``views``: ``blast_views(state)``, built
+    once by the caller (else built here)."""
     if bx.shape[0] == 0:
         return 0
     state.shocks.append((bx, by, SHOCK_BLAST))
     s = state.soldiers
-    blasts = tuple(Blasts(x=bx, y=by, rings=rings, penetration=penetration, blast_id=blast_id))
-    bodies, shelter = columns(Bodies, s), tuple(Shelter.of(state))
-    hits = []
-    for grid in state.grids:
-        hits.append(_resolve(blasts, bodies, shelter, tuple(grid), state.streams[stream],
-                             state.step))
-    soldier = np.concatenate([h[0] for h in hits])
-    blast = np.concatenate([h[1] for h in hits])
-    status = np.concatenate([h[2] for h in hits])
+    blasts = (bx, by, rings, penetration, blast_id)  # a Blasts view
+    bodies, shelter = blast_views(state) if views is None else views
+    g0, g1 = state.grids
+    soldier, blast, status = _resolve_both(blasts, bodies, shelter, (tuple(g0), tuple(g1)),
+                                           state.streams[stream], state.step)
     if soldier.size:
         mark_wounded(state, soldier[status == WOUNDED])
         s.cause[soldier] = weapon[blast]

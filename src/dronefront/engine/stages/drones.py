@@ -24,7 +24,7 @@ from dronefront.engine.events import EXTRA_CAUSES, EventLog
 from dronefront.engine.rng import normals, uniforms
 from dronefront.engine.spatial import nonzero
 from dronefront.engine.stages import flight_kernels as fk
-from dronefront.engine.stages.damage import resolve_blasts
+from dronefront.engine.stages.damage import blast_views, resolve_blasts
 from dronefront.engine.stages.targeting import FAR, Targeter
 from dronefront.engine.state import (
     ATTACK,
@@ -410,6 +410,7 @@ class Flight:
         self.terminal = columns(fk.Terminal, state.types)
         self.bodies = columns(Bodies, state.soldiers)
         self.pace = state.platoons.pace
+        self.blast_views = blast_views(state)
         self.jammers = tuple(state.jammers)
         self.drones = tuple(state.drones)
         self.sorties = columns(fk.Sorties, state.drones)
@@ -544,7 +545,7 @@ class Flight:
             d.phase[bombers[d.bombs_left[bombers] <= 0]] = RETURN
         end_sorties(state, log, at[striker], EXPENDED, None)
         resolve_blasts(state, log, bx, by, t.rings[kind], blast_id, kind,
-                       t.cover_penetration[kind], "damage.drones")
+                       t.cover_penetration[kind], "damage.drones", self.blast_views)
 
     def _misidentify(self, state: State, log: EventLog, strikers: np.ndarray) -> np.ndarray:
         """Autonomous strikers whose classifier takes a non-target: each strikes the
@@ -593,7 +594,7 @@ class Flight:
                     actor=d.sortie[dum], target=np.full(dum.size, -1))
         end_sorties(state, log, dum, EXPENDED, None)
         resolve_blasts(state, log, bx, by, t.rings[kind], d.sortie[dum] * 64 + 63, kind,
-                       t.cover_penetration[kind], "damage.drones")
+                       t.cover_penetration[kind], "damage.drones", self.blast_views)
         return strikers[~np.isin(strikers, dum)]
 
     def _strike(self, state: State, log: EventLog, strikers: np.ndarray,
@@ -627,4 +628,4 @@ class Flight:
                         platoon=s.platoon[target[mask]])
         end_sorties(state, log, strikers, EXPENDED, None)
         resolve_blasts(state, log, bx, by, t.rings[kind], blast_id, kind,
-                       t.cover_penetration[kind], "damage.drones")
+                       t.cover_penetration[kind], "damage.drones", self.blast_views)
