@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import weakref
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, get_args
 
@@ -1130,41 +1130,98 @@ class StateTemplate:
         self.scatter: list[Scatter] = []
         self.state = _build_state(scenario, 0, {}, scatter=self.scatter)
         self.soldiers = self.state.soldiers.n
+        # Every table column once (an array two fields share is listed once), and per
+        # table and field where its value comes from: (True, index) or (False, value).
+        self.arrays: list[np.ndarray] = []
+        at: dict[int, int] = {}
+
+        def slot(v: Any) -> tuple[bool, Any]:
+            if not isinstance(v, np.ndarray):
+                return False, v
+            if id(v) not in at:
+                at[id(v)] = len(self.arrays)
+                self.arrays.append(v)
+            return True, at[id(v)]
+
+        def layout(table: Any) -> Any:
+            return None if table is None else (type(table), [slot(v) for v in table])
+
+        state = self.state
+        self.tables = {name: layout(getattr(state, name)) for name in TABLES}
+        layers = state.layers
+        self.layers = None if layers is None else (
+            {name: layout(getattr(layers, name)) for name in LAYER_TABLES},
+            {name: slot(getattr(layers, name))[1] for name in LAYER_ARRAYS},
+            {name: slot(v)[1] for name, v in layers.tallies.items()})
 
     def build(self, seed: int) -> State:
         """A fresh state for ``seed``: every array its own."""
-        state = _renew(self.state, lambda a: a.copy(), lambda a: a.copy())
-        return self._seed(state, seed)
+        return self._seed(self._state([a.copy() for a in self.arrays]), seed)
 
-    def stack(self, seeds: list[int]) -> list[State]:
+    def stack(self, seeds: Sequence[int]) -> list[State]:
         """One fresh state per seed whose table columns (as ``ensemble.stack_states`` would
         stack them) are the rows of one stacked array per column, ``(R, *shape)``."""
-        n = len(seeds)
-        blocks: dict[int, np.ndarray] = {}
-
-        def block(a: np.ndarray) -> np.ndarray:
-            out = blocks.get(id(a))
-            if out is None:
-                out = blocks[id(a)] = np.empty((n, *a.shape), a.dtype)
-                out[...] = a
-            return out
-
-        return [self._seed(_renew(self.state, lambda a, r=r: block(a)[r], lambda a: a.copy()),
-                           seed) for r, seed in enumerate(seeds)]
+        blocks = []
+        for a in self.arrays:
+            block = np.empty((len(seeds), *a.shape), a.dtype)
+            block[...] = a
+            blocks.append(block)
+        return [self._seed(self._state([b[r] for b in blocks]), seed)
+                for r, seed in enumerate(seeds)]
 
     def refill(self, old: State, seed: int) -> State:
         """A fresh state for ``seed`` whose tables are ``old``'s (views of an ensemble's
-        stacked rows), their values overwritten with the template's."""
-        pairs = _table_arrays(self.state)
-        views = _table_arrays(old)
-        if len(views) != len(pairs):
-            raise ValueError("the old state's tables do not match the template's")
-        by_id = {}
-        for a, view in zip(pairs, views, strict=True):
+        stacked rows: the same table objects), their values overwritten with the
+        template's."""
+        views: list[Any] = [None] * len(self.arrays)
+        for name, table in self.tables.items():
+            if table is not None:
+                for (is_array, i), view in zip(table[1], getattr(old, name), strict=True):
+                    if is_array:
+                        views[i] = view
+        if self.layers is not None:
+            tables, arrays, tallies = self.layers
+            for name, table in tables.items():
+                for (is_array, i), view in zip(table[1], getattr(old.layers, name),
+                                               strict=True):
+                    if is_array:
+                        views[i] = view
+            for name, i in arrays.items():
+                views[i] = getattr(old.layers, name)
+            for name, i in tallies.items():
+                views[i] = old.layers.tallies[name]
+        for view, a in zip(views, self.arrays, strict=True):
             view[...] = a
-            by_id[id(a)] = view
-        state = _renew(self.state, lambda a: by_id[id(a)], lambda a: a.copy())
-        return self._seed(state, seed)
+        return self._seed(self._state(views), seed)
+
+    def _state(self, arrays: list[np.ndarray]) -> State:
+        """A state of the template's with ``arrays`` for its table columns (in ``arrays``
+        order) and copies of its other arrays; streams and grids are left to ``_seed``."""
+
+        def table(layout: Any) -> Any:
+            if layout is None:
+                return None
+            kind, fields = layout
+            return kind(*[arrays[v] if is_array else v for is_array, v in fields])
+
+        t = self.state
+        layers = None
+        if self.layers is not None:
+            tables, where, tallies = self.layers
+            layers = Layers(
+                **{name: table(layout) for name, layout in tables.items()},
+                **{name: arrays[i] for name, i in where.items()},
+                tallies={name: arrays[i] for name, i in tallies.items()},
+                contacts=t.layers.contacts.copy())
+        return State(
+            scenario=t.scenario, dt=t.dt, step=0, streams=t.streams, terrain=t.terrain,
+            **{name: table(layout) for name, layout in self.tables.items()},
+            unit_names=list(t.unit_names), objective_names=list(t.objective_names),
+            weapon_names=list(t.weapon_names),
+            posture_concealment=t.posture_concealment.copy(),
+            posture_protection=t.posture_protection.copy(), track_ttl=t.track_ttl.copy(),
+            grids=t.grids, contacts=t.contacts.copy(), seen=t.seen.copy(),
+            warnings=t.warnings.copy(), drill_next=t.drill_next, layers=layers)
 
     def _seed(self, state: State, seed: int) -> State:
         """Give ``state`` the streams of ``seed``, the slots its dispersed platoons draw,
@@ -1184,60 +1241,6 @@ class StateTemplate:
                 s.terrain[at] = state.terrain.lookup(s.x[at], s.y[at])
         state.grids = build_side_grids(s.x, s.y, s.status, s.side, KILLED, GRID_CELL)
         return state
-
-
-def _table_arrays(state: State) -> list[np.ndarray]:
-    """Every array column of ``state``'s tables (those an ensemble stacks), in one order."""
-    out = []
-    for name in TABLES:
-        table = getattr(state, name)
-        if table is not None:
-            out += [v for v in table if isinstance(v, np.ndarray)]
-    layers = state.layers
-    if layers is not None:
-        for name in LAYER_TABLES:
-            out += [v for v in getattr(layers, name) if isinstance(v, np.ndarray)]
-        out += [getattr(layers, name) for name in LAYER_ARRAYS]
-        out += list(layers.tallies.values())
-    return out
-
-
-def _renew(state: State, column, own) -> State:
-    """A copy of ``state`` whose table columns are ``column(array)`` and other arrays
-    ``own(array)`` (an array shared by two fields gets one answer); lists and the event
-    buffers are fresh, the scenario and terrain raster shared. Streams and grids are left
-    for the caller."""
-    memo: dict[int, np.ndarray] = {}
-
-    def col(a):
-        if not isinstance(a, np.ndarray):
-            return a
-        out = memo.get(id(a))
-        if out is None:
-            out = memo[id(a)] = column(a)
-        return out
-
-    def table(t):
-        return None if t is None else type(t)(*[col(v) for v in t])
-
-    layers = state.layers
-    if layers is not None:
-        layers = Layers(
-            interceptors=table(layers.interceptors), detectors=table(layers.detectors),
-            **{name: col(getattr(layers, name)) for name in LAYER_ARRAYS},
-            fire_calls=[], tallies={k: col(v) for k, v in layers.tallies.items()},
-            contacts=own(layers.contacts))
-    return State(
-        scenario=state.scenario, dt=state.dt, step=0, streams=state.streams,
-        terrain=state.terrain, **{name: table(getattr(state, name)) for name in TABLES},
-        unit_names=list(state.unit_names), objective_names=list(state.objective_names),
-        weapon_names=list(state.weapon_names),
-        posture_concealment=own(state.posture_concealment),
-        posture_protection=own(state.posture_protection), track_ttl=own(state.track_ttl),
-        grids=state.grids, contacts=own(state.contacts), seen=own(state.seen),
-        warnings=own(state.warnings), next_sortie=state.next_sortie,
-        casualty_epoch=state.casualty_epoch, track_epoch=state.track_epoch,
-        order_epoch=state.order_epoch, shocks=[], drill_next=state.drill_next, layers=layers)
 
 
 #: ``id(scenario)`` -> (a weak reference to it, its template or None: seen once so far)
@@ -1271,11 +1274,11 @@ def state_template(scenario: Scenario, *, first: bool = True) -> StateTemplate |
 
 def _forget(scenario: Scenario) -> Any:
     """A weak reference to ``scenario`` that drops its ``_TEMPLATES`` entry when it dies."""
-    key = id(scenario)
+    key, templates = id(scenario), _TEMPLATES  # the dict itself: at exit globals are None
 
     def drop(ref: Any) -> None:
-        hit = _TEMPLATES.get(key)
+        hit = templates.get(key)
         if hit is not None and hit[0] is ref:
-            del _TEMPLATES[key]
+            del templates[key]
 
     return weakref.ref(scenario, drop)
