@@ -1126,9 +1126,12 @@ class StateTemplate:
     """
 
     def __init__(self, scenario: Scenario) -> None:
-        self.scenario = scenario
+        # Only a weak reference to the scenario: a template kept for it (``state_template``)
+        # must not keep it alive.
+        self._scenario = weakref.ref(scenario)
         self.scatter: list[Scatter] = []
         self.state = _build_state(scenario, 0, {}, scatter=self.scatter)
+        self.state.scenario = None  # type: ignore[assignment]
         self.soldiers = self.state.soldiers.n
         # Every table column once (an array two fields share is listed once), and per
         # table and field where its value comes from: (True, index) or (False, value).
@@ -1153,6 +1156,14 @@ class StateTemplate:
             {name: layout(getattr(layers, name)) for name in LAYER_TABLES},
             {name: slot(getattr(layers, name))[1] for name in LAYER_ARRAYS},
             {name: slot(v)[1] for name, v in layers.tallies.items()})
+
+    @property
+    def scenario(self) -> Scenario:
+        """The scenario the template lays out."""
+        scenario = self._scenario()
+        if scenario is None:
+            raise ValueError("the template's scenario no longer exists")
+        return scenario
 
     def build(self, seed: int) -> State:
         """A fresh state for ``seed``: every array its own."""
@@ -1214,7 +1225,7 @@ class StateTemplate:
                 tallies={name: arrays[i] for name, i in tallies.items()},
                 contacts=t.layers.contacts.copy())
         return State(
-            scenario=t.scenario, dt=t.dt, step=0, streams=t.streams, terrain=t.terrain,
+            scenario=self.scenario, dt=t.dt, step=0, streams=t.streams, terrain=t.terrain,
             **{name: table(layout) for name, layout in self.tables.items()},
             unit_names=list(t.unit_names), objective_names=list(t.objective_names),
             weapon_names=list(t.weapon_names),
