@@ -1,10 +1,12 @@
 """Ensembles: R replicates of one scenario advanced in lockstep over stacked arrays.
 
-Each replicate's state is built as a single run builds it (``sim.initial_state``); then
-every table column is re-homed into one stacked array per column (leading replicate axis,
-``(R, *shape)``) and each replicate's tables are rebound to the views ``stacked[r]``
-(``stack_states``). Tables are never rebound during a run (docs/engine.md), so the views
-stay valid and every in-place write lands in the stacked arrays. Each replicate keeps its
+Each replicate's state is the one a single run builds (``sim.initial_state``), laid out
+straight into one stacked array per column (leading replicate axis, ``(R, *shape)``) from
+the scenario's ``StateTemplate``; with a lessons file each is built on its own and then
+every table column is re-homed into the stacked arrays and each replicate's tables rebound
+to the views ``stacked[r]`` (``stack_states``). Tables are never rebound during a run
+(docs/engine.md), so the views stay valid and every in-place write lands in the stacked
+arrays. Each replicate keeps its
 own stages (their memos), event log, random streams and ``State`` scalars; a stage that
 offers a batched call (``batch``) advances all replicates in one call over the stacked
 arrays, the others are called once per replicate. Replicate ``r`` is bit-identical to
@@ -255,14 +257,16 @@ class Ensemble:
     def reset(self, r: int, seed: int) -> None:
         """Restart replicate ``r`` from step 0 with ``seed``, in place; the others go on.
 
-        A fresh state is built as a single run builds it and its tables are copied into row
-        ``r`` of the stacked arrays (``rehome_state``; the fresh state's tables become those
-        rows' views again), and replicate ``r`` gets a new ``Sim`` (stages, log, series row
-        ``r`` zeroed). From then on replicate ``r`` is bit-identical to ``Sim(scenario,
-        seed)``. Each batched call is asked to rebind replicate ``r`` through its ``reset``
-        hook, ``call.reset(r, stage, state) -> bool`` (replicate ``r``'s new stage and
-        state); a call without one, or whose hook answers False, is built again over every
-        replicate's stages (docs/engine.md, "Ensembles").
+        A fresh state is built as a single run builds it, into row ``r`` of the stacked
+        arrays: the scenario's template is copied there and what the seed changes laid out
+        again (``StateTemplate.refill``); with a lessons file it is built on its own and
+        its tables copied there (``rehome_state``; its tables become those rows' views).
+        Replicate ``r`` gets a new ``Sim`` (stages, log, series row ``r`` zeroed). From then
+        on replicate ``r`` is bit-identical to ``Sim(scenario, seed)``. Each batched call is
+        asked to rebind replicate ``r`` through its ``reset`` hook, ``call.reset(r, stage,
+        state) -> bool`` (replicate ``r``'s new stage and state); a call without one, or
+        whose hook answers False, is built again over every replicate's stages
+        (docs/engine.md, "Ensembles").
         """
         seed = check_seed(seed)
         if not 0 <= r < len(self.sims):
