@@ -1,10 +1,12 @@
 """Ensembles: R replicates of one scenario advanced in lockstep over stacked arrays.
 
-Each replicate's state is built as a single run builds it (``sim.initial_state``); then
-every table column is re-homed into one stacked array per column (leading replicate axis,
-``(R, *shape)``) and each replicate's tables are rebound to the views ``stacked[r]``
-(``stack_states``). Tables are never rebound during a run (docs/engine.md), so the views
-stay valid and every in-place write lands in the stacked arrays. Each replicate keeps its
+Each replicate's state is the one a single run builds (``sim.initial_state``), laid out
+straight into one stacked array per column (leading replicate axis, ``(R, *shape)``) from
+the scenario's ``StateTemplate``; with a lessons file each is built on its own and then
+every table column is re-homed into the stacked arrays and each replicate's tables rebound
+to the views ``stacked[r]`` (``stack_states``). Tables are never rebound during a run
+(docs/engine.md), so the views stay valid and every in-place write lands in the stacked
+arrays. Each replicate keeps its
 own stages (their memos), event log, random streams and ``State`` scalars; a stage that
 offers a batched call (``batch``) advances all replicates in one call over the stacked
 arrays, the others are called once per replicate. Replicate ``r`` is bit-identical to
@@ -32,19 +34,19 @@ from dronefront.engine.events import EventLog
 from dronefront.engine.result import Result
 from dronefront.engine.series import SERIES, batch_recorder
 from dronefront.engine.sim import Sim, check_scenario, initial_state
-from dronefront.engine.state import Layers, State
+from dronefront.engine.state import (
+    LAYER_ARRAYS,
+    LAYER_TABLES,
+    TABLES,
+    Layers,
+    State,
+    StateTemplate,
+    state_template,
+)
 from dronefront.errors import UserError
 from dronefront.scenario.models import Scenario
 
 __all__ = ["Ensemble", "Replicates", "run_ensemble", "stack_states", "stacked"]
-
-#: ``State`` fields that hold tables (NamedTuples of arrays, never rebound during a run).
-TABLES = ("soldiers", "platoons", "types", "drones", "batteries", "jammers", "tracks",
-          "counters", "care", "drill", "arms")
-#: ``Layers`` fields that hold arrays or tables never rebound during a run (``contacts``
-#: and ``fire_calls`` are replaced or emptied by the stages: they stay per replicate).
-LAYER_TABLES = ("interceptors", "detectors")
-LAYER_ARRAYS = ("isr_finds_jammers", "team_alive", "team_called", "jammer_called")
 
 #: A batched stage call: advances every replicate by the stage's part of one step.
 BatchCall = Callable[[list[State], list[EventLog]], None]
@@ -180,13 +182,21 @@ class Ensemble:
         seeds = [check_seed(seed) for seed in seeds]
         if not seeds:
             raise UserError("an ensemble needs at least one seed", field="seeds")
-        built = [initial_state(scenario, seed) for seed in seeds]
+        #: the scenario's ``StateTemplate`` (None with a lessons file: its veterans'
+        #: doctrines depend on the seed, so each replicate is built from scratch)
+        self.template: StateTemplate | None = None
+        if scenario.lessons is None:
+            self.template = state_template(scenario)
+            # built straight into the stacked rows: what stack_states would give
+            built = [(scenario, state) for state in self.template.stack(seeds)]
+        else:
+            built = [initial_state(scenario, seed) for seed in seeds]
         states = Replicates(state for _, state in built)
         #: each replicate's step (``State.step``), kept in step with them
         states.steps = np.zeros(len(states), np.int64)
         self.scenario, self.events = scenario, events
         #: columns kept per replicate (shapes differ between replicates), see stack_states
-        self.apart = stack_states(states)
+        self.apart: list[str] = [] if self.template is not None else stack_states(states)
         steps = built[0][0].steps
         self.series = np.zeros((len(seeds), steps, 2, len(SERIES)), np.int64)
         self.sims = [Sim.over(run_scenario, seed, state, self.series[r], events=events)
@@ -247,21 +257,26 @@ class Ensemble:
     def reset(self, r: int, seed: int) -> None:
         """Restart replicate ``r`` from step 0 with ``seed``, in place; the others go on.
 
-        A fresh state is built as a single run builds it and its tables are copied into row
-        ``r`` of the stacked arrays (``rehome_state``; the fresh state's tables become those
-        rows' views again), and replicate ``r`` gets a new ``Sim`` (stages, log, series row
-        ``r`` zeroed). From then on replicate ``r`` is bit-identical to ``Sim(scenario,
-        seed)``. Each batched call is asked to rebind replicate ``r`` through its ``reset``
-        hook, ``call.reset(r, stage, state) -> bool`` (replicate ``r``'s new stage and
-        state); a call without one, or whose hook answers False, is built again over every
-        replicate's stages (docs/engine.md, "Ensembles").
+        A fresh state is built as a single run builds it, into row ``r`` of the stacked
+        arrays: the scenario's template is copied there and what the seed changes laid out
+        again (``StateTemplate.refill``); with a lessons file it is built on its own and
+        its tables copied there (``rehome_state``; its tables become those rows' views).
+        Replicate ``r`` gets a new ``Sim`` (stages, log, series row ``r`` zeroed). From then
+        on replicate ``r`` is bit-identical to ``Sim(scenario, seed)``. Each batched call is
+        asked to rebind replicate ``r`` through its ``reset`` hook, ``call.reset(r, stage,
+        state) -> bool`` (replicate ``r``'s new stage and state); a call without one, or
+        whose hook answers False, is built again over every replicate's stages
+        (docs/engine.md, "Ensembles").
         """
         seed = check_seed(seed)
         if not 0 <= r < len(self.sims):
             raise UserError(f"replicate {r} is not in 0..{len(self.sims) - 1}", field="r")
-        scenario, fresh = initial_state(self.scenario, seed)
         states = self.states
-        rehome_state(states[r], fresh, self.apart)
+        if self.template is not None:  # only what the seed changes is laid out again
+            scenario, fresh = self.scenario, self.template.refill(states[r], seed)
+        else:
+            scenario, fresh = initial_state(self.scenario, seed)
+            rehome_state(states[r], fresh, self.apart)
         self.series[r] = 0
         sim = Sim.over(scenario, seed, fresh, self.series[r], events=self.events)
         self.sims[r], states[r], self.logs[r] = sim, fresh, sim.log

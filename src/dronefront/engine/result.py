@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import platform
 import shutil
 from dataclasses import dataclass, field
@@ -124,13 +125,8 @@ def build_result(
     row per step (rows past ``state.step`` are ignored), ``log`` its events."""
     steps = state.step
     series = series[:steps]
-    side_col = np.tile(np.array(SIDES), steps)
-    step_col = np.repeat(np.arange(steps, dtype=np.int32), 2)
-    columns: dict[str, Any] = {
-        "step": step_col,
-        "time": (step_col + 1) * state.dt,
-        "side": pa.array(side_col).dictionary_encode(),
-    }
+    step_col, time_col, side_col = _frame(steps, state.dt)
+    columns: dict[str, Any] = {"step": step_col, "time": time_col, "side": side_col}
     for k, name in enumerate(SERIES):
         columns[name] = series[:, :, k].reshape(-1)
     timeseries = pa.table(columns)
@@ -141,6 +137,20 @@ def build_result(
         stage_seconds=dict(stage_seconds or {}), init_seconds=init_seconds,
         run_seconds=run_seconds,
     )
+
+
+@functools.lru_cache(maxsize=32)
+def _frame(steps: int, dt: float) -> tuple[pa.Array, pa.Array, pa.Array]:
+    """The ``step``, ``time`` and ``side`` columns of a series of ``steps`` steps (one row
+    per step and side), built once per length and step (Arrow arrays are immutable)."""
+    step_col = np.repeat(np.arange(steps, dtype=np.int32), 2)
+    if steps:  # what dictionary-encoding the side names gives, without the encoding
+        side = pa.DictionaryArray.from_arrays(
+            pa.array(np.tile(np.arange(len(SIDES), dtype=np.int32), steps)),
+            pa.array(list(SIDES)))
+    else:
+        side = pa.array(np.tile(np.array(SIDES), 0)).dictionary_encode()
+    return pa.array(step_col), pa.array((step_col + 1) * dt), side
 
 
 def summarize(state: State, seed: int) -> dict[str, Any]:

@@ -14,7 +14,8 @@ Each field's comment gives its dtype, shape and unit.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+import weakref
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, get_args
 
@@ -558,7 +559,7 @@ def _rings(weapon: Any, width: int) -> np.ndarray:
 
 
 def _slot_offsets(
-    formation: str, size: int, spacing: float, ranks: int, jitter: np.ndarray
+    formation: str, size: int, spacing: float, ranks: int, jitter: np.ndarray | None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Formation slots in the platoon's frame: x to the right, y forward, metres."""
     k = np.arange(size)
@@ -587,10 +588,24 @@ def build_state(scenario: Scenario, seed: int,
     ``platoon_doctrine`` gives some platoons (by platoon index) a doctrine of their own in
     place of their unit's (a lessons file's veterans, docs/model.md §16.6); the unit's
     platoon interval then fits the widest of its platoons' formations.
+
+    From the second state of one scenario object on (without ``platoon_doctrine``), the
+    state is copied from the scenario's ``StateTemplate`` (the same arrays, to the bit).
     """
-    own = platoon_doctrine or {}
+    if not platoon_doctrine:
+        template = state_template(scenario, first=False)
+        if template is not None:
+            return template.build(seed)
+    return _build_state(scenario, seed, platoon_doctrine or {})
+
+
+def _build_state(scenario: Scenario, seed: int, own: Mapping[int, Doctrine],
+                 terrain: TerrainRaster | None = None,
+                 scatter: list[Scatter] | None = None) -> State:
+    """``build_state`` from scratch; ``terrain``, if given, is the raster (already built),
+    and ``scatter`` collects the platoons whose slots depend on the seed."""
     streams = Streams(seed)
-    terrain = rasterize(scenario.terrain)
+    terrain = terrain if terrain is not None else rasterize(scenario.terrain)
     objective_names = [o.name for o in scenario.objectives]
     type_table = scenario.all_drone_types()
     type_names = tuple(type_table)
@@ -606,6 +621,7 @@ def build_state(scenario: Scenario, seed: int,
         "fire_range", "breakpoint", "on_break", "decoy_dummy")}
     unit_names: list[str] = []
     squad_counter = 0
+    placed = 0  # soldiers laid out so far
     jitter_key = streams["formation.jitter"]
     for side_index, side_name in enumerate(SIDES):
         side = getattr(scenario.sides, side_name)
@@ -634,11 +650,14 @@ def build_state(scenario: Scenario, seed: int,
                 ly = unit.layout.dy * (p // columns)
                 ax = unit.start[0] + lx * hy + ly * hx
                 ay = unit.start[1] - lx * hx + ly * hy
-                jitter = np.column_stack([
-                    uniforms(jitter_key, 0, np.arange(size, dtype=np.int64), 2 * platoon_index),
-                    uniforms(jitter_key, 0, np.arange(size, dtype=np.int64), 2 * platoon_index + 1),
-                ])
+                # only a dispersed formation draws its slots' jitter
+                jitter = (_jitter(jitter_key, size, platoon_index)
+                          if doc.formation == "dispersed" else None)
                 sx, sy = _slot_offsets(doc.formation, size, doc.spacing, doc.ranks, jitter)
+                if scatter is not None and doc.formation == "dispersed":
+                    scatter.append(Scatter(placed, size, platoon_index, doc.spacing,
+                                           doc.ranks, ax, ay, hx, hy))
+                placed += size
                 cols["x"].append(ax + sx * hy + sy * hx)
                 cols["y"].append(ay - sx * hx + sy * hy)
                 cols["ox"].append(sx)
@@ -1054,3 +1073,223 @@ def _layers(scenario: Scenario, type_index: dict, types: DroneTypes, drones: Dro
         tallies={name: np.zeros(2, np.int64)
                  for name in LAYER_TALLIES + (INTERCEPTOR_TALLIES if n else ())},
     )
+
+
+def _jitter(key: np.uint64, size: int, platoon: int) -> np.ndarray:
+    """A dispersed platoon's slot jitter, ``(size, 2)`` uniforms of ``formation.jitter``."""
+    ids = np.arange(size, dtype=np.int64)
+    return np.column_stack([uniforms(key, 0, ids, 2 * platoon),
+                            uniforms(key, 0, ids, 2 * platoon + 1)])
+
+
+class Scatter(NamedTuple):
+    """A platoon in a dispersed formation: its slots, so its soldiers' positions, depend on
+    the seed (``formation.jitter``). Soldiers ``start`` to ``start + size``."""
+
+    start: int
+    size: int
+    platoon: int
+    spacing: float
+    ranks: int
+    ax: float
+    ay: float
+    hx: float
+    hy: float
+
+
+#: ``State`` fields that hold tables (NamedTuples of arrays, never rebound during a run).
+TABLES = ("soldiers", "platoons", "types", "drones", "batteries", "jammers", "tracks",
+          "counters", "care", "drill", "arms")
+#: ``Layers`` fields that hold arrays or tables never rebound during a run (``contacts``
+#: and ``fire_calls`` are replaced or emptied by the stages).
+LAYER_TABLES = ("interceptors", "detectors")
+LAYER_ARRAYS = ("isr_finds_jammers", "team_alive", "team_called", "jammer_called")
+#: Scenarios of more soldiers than this keep no template between runs (it holds a whole
+#: state); an ensemble still builds one for its own replicates.
+TEMPLATE_SOLDIERS = 100_000
+
+
+class StateTemplate:
+    """What ``build_state`` lays out for one scenario object (without a lessons file's
+    platoon doctrines) that does not depend on the seed, built once: a state of every
+    table, and the dispersed platoons (``Scatter``) whose soldiers' slots are drawn per
+    seed. ``build(seed)`` copies it and lays out those platoons for the seed: to the bit
+    the state ``build_state`` builds from scratch. Its terrain raster is shared by every
+    state it builds (nothing writes a raster). The template's own arrays are never handed
+    out, so no run can change them.
+
+    >>> from dronefront.scenario.loader import load_scenario
+    >>> scenario = load_scenario("reference-open-field", ["parameters.N=60"])
+    >>> state = StateTemplate(scenario).build(3)
+    >>> bool((state.soldiers.x == _build_state(scenario, 3, {}).soldiers.x).all())
+    True
+    """
+
+    def __init__(self, scenario: Scenario) -> None:
+        # Only a weak reference to the scenario: a template kept for it (``state_template``)
+        # must not keep it alive.
+        self._scenario = weakref.ref(scenario)
+        self.scatter: list[Scatter] = []
+        self.state = _build_state(scenario, 0, {}, scatter=self.scatter)
+        self.state.scenario = None  # type: ignore[assignment]
+        self.soldiers = self.state.soldiers.n
+        # Every table column once (an array two fields share is listed once), and per
+        # table and field where its value comes from: (True, index) or (False, value).
+        self.arrays: list[np.ndarray] = []
+        at: dict[int, int] = {}
+
+        def slot(v: Any) -> tuple[bool, Any]:
+            if not isinstance(v, np.ndarray):
+                return False, v
+            if id(v) not in at:
+                at[id(v)] = len(self.arrays)
+                self.arrays.append(v)
+            return True, at[id(v)]
+
+        def layout(table: Any) -> Any:
+            return None if table is None else (type(table), [slot(v) for v in table])
+
+        state = self.state
+        self.tables = {name: layout(getattr(state, name)) for name in TABLES}
+        layers = state.layers
+        self.layers = None if layers is None else (
+            {name: layout(getattr(layers, name)) for name in LAYER_TABLES},
+            {name: slot(getattr(layers, name))[1] for name in LAYER_ARRAYS},
+            {name: slot(v)[1] for name, v in layers.tallies.items()})
+
+    @property
+    def scenario(self) -> Scenario:
+        """The scenario the template lays out."""
+        scenario = self._scenario()
+        if scenario is None:
+            raise ValueError("the template's scenario no longer exists")
+        return scenario
+
+    def build(self, seed: int) -> State:
+        """A fresh state for ``seed``: every array its own."""
+        return self._seed(self._state([a.copy() for a in self.arrays]), seed)
+
+    def stack(self, seeds: Sequence[int]) -> list[State]:
+        """One fresh state per seed whose table columns (as ``ensemble.stack_states`` would
+        stack them) are the rows of one stacked array per column, ``(R, *shape)``."""
+        blocks = []
+        for a in self.arrays:
+            block = np.empty((len(seeds), *a.shape), a.dtype)
+            block[...] = a
+            blocks.append(block)
+        return [self._seed(self._state([b[r] for b in blocks]), seed)
+                for r, seed in enumerate(seeds)]
+
+    def refill(self, old: State, seed: int) -> State:
+        """A fresh state for ``seed`` whose tables are ``old``'s (views of an ensemble's
+        stacked rows: the same table objects), their values overwritten with the
+        template's."""
+        views: list[Any] = [None] * len(self.arrays)
+        for name, table in self.tables.items():
+            if table is not None:
+                for (is_array, i), view in zip(table[1], getattr(old, name), strict=True):
+                    if is_array:
+                        views[i] = view
+        if self.layers is not None:
+            tables, arrays, tallies = self.layers
+            for name, table in tables.items():
+                for (is_array, i), view in zip(table[1], getattr(old.layers, name),
+                                               strict=True):
+                    if is_array:
+                        views[i] = view
+            for name, i in arrays.items():
+                views[i] = getattr(old.layers, name)
+            for name, i in tallies.items():
+                views[i] = old.layers.tallies[name]
+        for view, a in zip(views, self.arrays, strict=True):
+            view[...] = a
+        return self._seed(self._state(views), seed)
+
+    def _state(self, arrays: list[np.ndarray]) -> State:
+        """A state of the template's with ``arrays`` for its table columns (in ``arrays``
+        order) and copies of its other arrays; streams and grids are left to ``_seed``."""
+
+        def table(layout: Any) -> Any:
+            if layout is None:
+                return None
+            kind, fields = layout
+            return kind(*[arrays[v] if is_array else v for is_array, v in fields])
+
+        t = self.state
+        layers = None
+        if self.layers is not None:
+            tables, where, tallies = self.layers
+            layers = Layers(
+                **{name: table(layout) for name, layout in tables.items()},
+                **{name: arrays[i] for name, i in where.items()},
+                tallies={name: arrays[i] for name, i in tallies.items()},
+                contacts=t.layers.contacts.copy())
+        return State(
+            scenario=self.scenario, dt=t.dt, step=0, streams=t.streams, terrain=t.terrain,
+            **{name: table(layout) for name, layout in self.tables.items()},
+            unit_names=list(t.unit_names), objective_names=list(t.objective_names),
+            weapon_names=list(t.weapon_names),
+            posture_concealment=t.posture_concealment.copy(),
+            posture_protection=t.posture_protection.copy(), track_ttl=t.track_ttl.copy(),
+            grids=t.grids, contacts=t.contacts.copy(), seen=t.seen.copy(),
+            warnings=t.warnings.copy(), drill_next=t.drill_next, layers=layers)
+
+    def _seed(self, state: State, seed: int) -> State:
+        """Give ``state`` the streams of ``seed``, the slots its dispersed platoons draw,
+        and its soldiers' neighbour grids."""
+        state.streams = streams = Streams(seed)
+        s = state.soldiers
+        if self.scatter:
+            key = streams["formation.jitter"]
+            for sc in self.scatter:
+                sx, sy = _slot_offsets("dispersed", sc.size, sc.spacing, sc.ranks,
+                                       _jitter(key, sc.size, sc.platoon))
+                at = slice(sc.start, sc.start + sc.size)
+                s.x[at] = sc.ax + sx * sc.hy + sy * sc.hx
+                s.y[at] = sc.ay - sx * sc.hx + sy * sc.hy
+                s.ox[at] = sx
+                s.oy[at] = sy
+                s.terrain[at] = state.terrain.lookup(s.x[at], s.y[at])
+        state.grids = build_side_grids(s.x, s.y, s.status, s.side, KILLED, GRID_CELL)
+        return state
+
+
+#: ``id(scenario)`` -> (a weak reference to it, its template or None: seen once so far)
+_TEMPLATES: dict[int, tuple[Any, StateTemplate | None]] = {}
+
+
+def state_template(scenario: Scenario, *, first: bool = True) -> StateTemplate | None:
+    """The ``StateTemplate`` of ``scenario`` (this very object), kept while it lives.
+
+    With ``first=False`` (a single run's ``build_state``) a scenario seen for the first
+    time gets none (None: build from scratch, nothing kept but a note), so a scenario run
+    once pays nothing for a template; nor does one of more than ``TEMPLATE_SOLDIERS``
+    soldiers keep one between calls.
+    """
+    key = id(scenario)
+    hit = _TEMPLATES.get(key)
+    seen = hit is not None and hit[0]() is scenario
+    if seen and hit[1] is not None:
+        return hit[1]
+    small = sum(u.count for name in SIDES
+                for u in getattr(scenario.sides, name).units) <= TEMPLATE_SOLDIERS
+    if not first and not (seen and small):
+        if not seen:
+            _TEMPLATES[key] = (_forget(scenario), None)
+        return None
+    template = StateTemplate(scenario)
+    if small:
+        _TEMPLATES[key] = (_forget(scenario), template)
+    return template
+
+
+def _forget(scenario: Scenario) -> Any:
+    """A weak reference to ``scenario`` that drops its ``_TEMPLATES`` entry when it dies."""
+    key, templates = id(scenario), _TEMPLATES  # the dict itself: at exit globals are None
+
+    def drop(ref: Any) -> None:
+        hit = templates.get(key)
+        if hit is not None and hit[0] is ref:
+            del templates[key]
+
+    return weakref.ref(scenario, drop)
