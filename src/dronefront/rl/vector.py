@@ -39,7 +39,6 @@ from dronefront.rl.core import (
     PLATOON_NVEC,
     SINCE_SCALE,
     Engagement,
-    search_cover,
 )
 from dronefront.scenario.models import SIDES, Scenario
 
@@ -76,9 +75,10 @@ class VectorEngagement:
                   "batteries": batteries, "record": record}
         self.ensemble = Ensemble(scenario, range(num), events=record)
         ens = self.ensemble
-        self.copies = [Engagement(scenario, r, sim=sim, **kwargs)
-                       for r, sim in enumerate(ens.sims)]
-        first = self.copies[0]
+        first = Engagement(scenario, 0, sim=ens.sims[0], **kwargs)
+        # the scenario-only part (agents, members, constants, cover index) derived once
+        self.copies = [first, *(Engagement(scenario, r, sim=sim, layout=first.layout, **kwargs)
+                                for r, sim in enumerate(ens.sims) if r)]
         self.every, self.cfg, self.G = first.every, first.cfg, first.G
         self.platoons = first.platoons
         self.total = scenario.steps
@@ -102,7 +102,7 @@ class VectorEngagement:
         self.onehot = np.zeros((self.G, 2), np.int64)
         self.onehot[np.arange(self.G), self.p_side] = 1
         self.terrain = s0.terrain
-        self.cover_cells = first.cover_cells
+        self.cover = first.cover
         self.cover_memo: tuple[bytes, np.ndarray, np.ndarray, np.ndarray] | None = None
         n = num
         self.now = {k: np.zeros((n, self.G), np.int64) for k in ("healthy", "wounded", "lost")}
@@ -245,16 +245,19 @@ class VectorEngagement:
         return out
 
     def _covers(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Nearest cover of every copy's platoon anchors now: (found, x, y), ``(R, G)``."""
-        c, t = self.col, self.terrain
+        """Nearest cover of every copy's controlled platoon anchors now: (found, x, y),
+        ``(R, G)`` (False / 0 for the other platoons)."""
         key = self.steps.tobytes()
         memo = self.cover_memo
         if memo is None or memo[0] != key:
-            ax, ay = c["platoons.ax"], c["platoons.ay"]
-            found, x, y = search_cover(self.cover_cells, float(t.x0), float(t.y0),
-                                         float(t.cell), float(self.cfg.cover_radius),
-                                         ax.ravel(), ay.ravel())
-            memo = (key, found.reshape(ax.shape), x.reshape(ax.shape), y.reshape(ax.shape))
+            gs = self.platoons
+            ax, ay = self.col["platoons.ax"][:, gs], self.col["platoons.ay"][:, gs]
+            found, x, y = (np.zeros((self.num, self.G), bool), np.zeros((self.num, self.G)),
+                           np.zeros((self.num, self.G)))
+            hit, hx, hy = self.cover.search(ax.ravel(), ay.ravel())
+            found[:, gs], x[:, gs], y[:, gs] = (hit.reshape(ax.shape), hx.reshape(ax.shape),
+                                                hy.reshape(ax.shape))
+            memo = (key, found, x, y)
             self.cover_memo = memo
         return memo[1], memo[2], memo[3]
 
