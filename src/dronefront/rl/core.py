@@ -151,8 +151,8 @@ class CoverIndex:
     >>> from dronefront.engine.terrain import rasterize
     >>> t = rasterize(load_scenario("kursk-assault").terrain)
     >>> found, x, y = CoverIndex(t, 0.3, 200.0).search(np.array([-90.0]), np.array([600.0]))
-    >>> bool(found[0]), float(x[0]), float(y[0])
-    (True, -85.0, 685.0)
+    >>> bool(found[0]), float(x[0]), float(y[0])  # of two cells as near, the left one
+    (True, -95.0, 685.0)
     """
 
     def __init__(self, terrain: Any, cover_min: float, radius: float) -> None:
