@@ -3,9 +3,10 @@
 An agent-step is one platoon's decision. Measures one ``DronefrontEnv`` and one
 ``DronefrontVectorEnv`` of ``--envs`` copies (autoresetting), after a warm-up that compiles
 the kernels, in process (CPU) time, and splits each agent-step into the engine's share
-(``Sim.step`` or ``Ensemble.step``) and the environment layer's (the rest: orders,
-observations, masks, rewards, resets). Run it on one core for the figures docs/rl.md
-quotes (``NUMBA_NUM_THREADS=1``). Usage::
+(``Sim.step`` or ``Ensemble.step``), the restarts' engine share (building a copy's
+state and stages: ``Ensemble.reset``, or the single env's new ``Sim``) and the environment
+layer's (the rest: orders, observations, masks, rewards, the restarts' bookkeeping).
+Run it on one core for the figures docs/rl.md quotes (``NUMBA_NUM_THREADS=1``). Usage::
 
     NUMBA_NUM_THREADS=1 python benchmarks/rl_throughput.py          # kursk-assault, 64 envs
     python benchmarks/rl_throughput.py --scenario fpv-drill --envs 16 --seconds 5
@@ -27,10 +28,11 @@ except ImportError:  # pragma: no cover
     Ensemble = None
 
 ENGINE = [0.0]  # CPU seconds inside the engine's step calls
+RESTART = [0.0]  # CPU seconds building restarted copies (Ensemble.reset, Sim.__init__)
 _DEPTH = [0]
 
 
-def _timed(step):
+def _timed(step, into):
     def wrapper(self, *args, **kwargs):
         if _DEPTH[0]:  # an ensemble stepping one replicate as a Sim: counted once
             return step(self, *args, **kwargs)
@@ -39,26 +41,29 @@ def _timed(step):
         try:
             return step(self, *args, **kwargs)
         finally:
-            ENGINE[0] += time.process_time() - t
+            into[0] += time.process_time() - t
             _DEPTH[0] -= 1
     return wrapper
 
 
-Sim.step = _timed(Sim.step)
+Sim.step = _timed(Sim.step, ENGINE)
+Sim.__init__ = _timed(Sim.__init__, RESTART)
 if Ensemble is not None:
-    Ensemble.step = _timed(Ensemble.step)
+    Ensemble.step = _timed(Ensemble.step, ENGINE)
+    Ensemble.reset = _timed(Ensemble.reset, RESTART)
 
 
 def rate(env, vector: bool, seconds: float, rng: np.random.Generator
-         ) -> tuple[float, float, float]:
+         ) -> tuple[float, float, float, float]:
     """Agent-steps per CPU second over about ``seconds`` of random actions, and the CPU µs
-    per agent-step spent in the engine and in the environment layer."""
+    per agent-step spent in the engine's steps, in building restarted copies and in the
+    environment layer."""
     space = env.single_action_space if vector else env.action_space
     heads = env.heads if hasattr(env, "heads") else env.envs[0].heads
     agents = space.shape[0] // heads * (env.num_envs if vector else 1)
     nvec = space.nvec
     env.reset(seed=0)
-    steps, ENGINE[0] = 0, 0.0
+    steps, ENGINE[0], RESTART[0] = 0, 0.0, 0.0
     started = time.process_time()
     while time.process_time() - started < seconds:
         if vector:
@@ -70,7 +75,8 @@ def rate(env, vector: bool, seconds: float, rng: np.random.Generator
         steps += 1
     spent = time.process_time() - started
     n = steps * agents
-    return n / spent, ENGINE[0] / n * 1e6, (spent - ENGINE[0]) / n * 1e6
+    return (n / spent, ENGINE[0] / n * 1e6, RESTART[0] / n * 1e6,
+            (spent - ENGINE[0] - RESTART[0]) / n * 1e6)
 
 
 def main() -> None:
@@ -90,9 +96,10 @@ def main() -> None:
                                 True)):
         if vector:
             rate(env, True, 1.0, rng)  # warm-up: the batched kernels
-        per_s, engine, layer = rate(env, vector, args.seconds, rng)
+        per_s, engine, restart, layer = rate(env, vector, args.seconds, rng)
         print(f"{args.scenario}: {label:8s} {per_s:10,.0f} agent-steps/s  per agent-step: "
-              f"engine {engine:5.1f} µs, env layer {layer:5.1f} µs")
+              f"engine {engine:5.1f} µs, restarts {restart:5.1f} µs, "
+              f"env layer {layer:5.1f} µs")
 
 
 if __name__ == "__main__":

@@ -86,13 +86,17 @@ TEAM_NVEC = _sizes(TEAM_HEADS)
 
 
 @nb.njit(cache=True)
-def search_cover(cells, x0, y0, cell, r, ax, ay):  # pragma: no cover - compiled
+def _nearest_cover(cells, before, after, sat, x0, y0, cell, r, ax, ay):  # pragma: no cover
     """Centre of the nearest cover cell within ``r`` of each anchor (found, x, y), among the
     cells of the anchor's square window; of equal distances the first in row-major order.
 
-    Rows are scanned outwards from the anchor's and a row (or the rest of one) is skipped
-    once its offset alone exceeds ``r`` or the best distance so far; ties compare (row,
-    column), so the scan order does not change the answer."""
+    Rows are visited outwards from the anchor's and skipped once their offset alone exceeds
+    ``r`` or the best distance so far. Within a row the distance grows with the column's
+    offset on each side of the anchor, so only three cells can win: the anchor's column
+    and the nearest cover column on either side of it (``before`` / ``after``: the last
+    cover column at or before, the first at or after, each cell). A window without cover
+    (``sat``, its summed-area table) is answered at once. Ties compare (row, column), so
+    the answer is the scan over every cell of the window's, to the bit."""
     ny, nx = cells.shape
     n = ax.shape[0]
     found = np.zeros(n, np.bool_)
@@ -105,6 +109,8 @@ def search_cover(cells, x0, y0, cell, r, ax, ay):  # pragma: no cover - compiled
         r1 = min(np.int64((ay[k] + r - y0) // cell) + 1, ny)
         if c0 >= c1 or r0 >= r1:
             continue
+        if sat[r1, c1] - sat[r0, c1] - sat[r1, c0] + sat[r0, c0] == 0:
+            continue  # no cover in the window
         best, brow, bcol = np.inf, -1, -1
         mid_r = min(max(np.int64((ay[k] - y0) // cell), r0), r1 - 1)
         mid_c = min(max(np.int64((ax[k] - x0) // cell), c0), c1 - 1)
@@ -116,21 +122,60 @@ def search_cover(cells, x0, y0, cell, r, ax, ay):  # pragma: no cover - compiled
             dy = abs(y - ay[k])
             if dy > r or dy > best:
                 continue
-            for side in range(2):  # columns from the anchor's outwards, each way
-                col = mid_c if side == 0 else mid_c + 1
-                while c0 <= col < c1:
-                    x = x0 + (col + 0.5) * cell
-                    if abs(x - ax[k]) > best or abs(x - ax[k]) > r:
-                        break
-                    if cells[row, col]:
-                        d = np.hypot(x - ax[k], y - ay[k])
-                        if d < best or (d == best and (row < brow
-                                                       or (row == brow and col < bcol))):
-                            best, brow, bcol = d, row, col
-                            out_x[k], out_y[k] = x, y
-                    col = col - 1 if side == 0 else col + 1
+            for j in range(3):
+                if j == 0:
+                    col = mid_c if cells[row, mid_c] else -1
+                elif j == 1:
+                    col = before[row, mid_c - 1] if mid_c > 0 else -1
+                else:
+                    col = after[row, mid_c + 1] if mid_c + 1 < nx else nx
+                if col < c0 or col >= c1:
+                    continue
+                x = x0 + (col + 0.5) * cell
+                if abs(x - ax[k]) > best or abs(x - ax[k]) > r:
+                    continue
+                d = np.hypot(x - ax[k], y - ay[k])
+                if d < best or (d == best and (row < brow or (row == brow and col < bcol))):
+                    best, brow, bcol = d, row, col
+                    out_x[k], out_y[k] = x, y
         found[k] = best <= r
     return found, out_x, out_y
+
+
+class CoverIndex:
+    """Where the terrain's cover cells (cover ``>= cover_min``) are, indexed once per
+    terrain so :meth:`search` answers "nearest cover within ``radius``" in a few cell
+    reads per raster row of the window.
+
+    >>> from dronefront.scenario.loader import load_scenario
+    >>> from dronefront.engine.terrain import rasterize
+    >>> t = rasterize(load_scenario("kursk-assault").terrain)
+    >>> found, x, y = CoverIndex(t, 0.3, 200.0).search(np.array([-90.0]), np.array([600.0]))
+    >>> bool(found[0]), float(x[0]), float(y[0])  # of two cells as near, the left one
+    (True, -95.0, 685.0)
+    """
+
+    def __init__(self, terrain: Any, cover_min: float, radius: float) -> None:
+        self.cells = cells = np.ascontiguousarray(terrain.cover[terrain.grid] >= cover_min)
+        ny, nx = cells.shape
+        cols = np.arange(nx, dtype=np.int64)
+        self.before = np.maximum.accumulate(np.where(cells, cols, -1), axis=1)
+        self.after = np.ascontiguousarray(
+            np.minimum.accumulate(np.where(cells, cols, nx)[:, ::-1], axis=1)[:, ::-1])
+        self.sat = np.zeros((ny + 1, nx + 1), np.int64)
+        self.sat[1:, 1:] = cells.cumsum(axis=0, dtype=np.int64).cumsum(axis=1)
+        self.x0, self.y0 = float(terrain.x0), float(terrain.y0)
+        self.cell, self.radius = float(terrain.cell), float(radius)
+
+    def search(self, ax: np.ndarray, ay: np.ndarray) -> tuple[np.ndarray, np.ndarray,
+                                                                np.ndarray]:
+        """(found, x, y) for anchors ``(ax, ay)`` (1-D float arrays): the nearest cover
+        cell's centre within ``radius``, the first in row-major order among equals (x and y
+        are 0 where the anchor's square window holds no cover)."""
+        return _nearest_cover(self.cells, self.before, self.after, self.sat, self.x0,
+                              self.y0, self.cell, self.radius,
+                              np.ascontiguousarray(ax, np.float64),
+                              np.ascontiguousarray(ay, np.float64))
 
 
 class Engagement:
@@ -141,12 +186,15 @@ class Engagement:
     batteries are agents too. The rest follow the scenario's doctrine. With ``record`` every
     order is kept (:meth:`actions_table`) so the run can be written and replayed
     (:meth:`write_run`); ``record`` implies ``events``. ``sim``: run over this ``Sim`` at
-    step 0 of ``seed`` instead of a new one (an ensemble's replicate).
+    step 0 of ``seed`` instead of a new one (an ensemble's replicate). ``layout``: the
+    scenario-only part of another engagement of the same scenario and keywords
+    (``self.layout``), shared instead of derived again.
     """
 
     def __init__(self, scenario: Scenario, seed: int = 0, *, control: str = "attacker",
                  decision_interval: float | None = None, events: bool = False,
-                 batteries: bool = False, record: bool = False, sim: Sim | None = None) -> None:
+                 batteries: bool = False, record: bool = False, sim: Sim | None = None,
+                 layout: dict[str, Any] | None = None) -> None:
         if control not in ("attacker", "defender", "both"):
             raise UserError(f"control must be attacker, defender or both, not {control!r}",
                             field="control")
@@ -161,6 +209,9 @@ class Engagement:
         self.with_batteries = bool(batteries)
         self.record = bool(record)
         self.events = events or self.record
+        #: what :meth:`reset` derives from the scenario alone (kept across resets unless a
+        #: lessons file may field other platoons or doctrines by seed)
+        self.layout = layout
         self.reset(seed, sim)
 
     # ------------------------------------------------------------------ set-up
@@ -172,44 +223,19 @@ class Engagement:
         st = self.sim.state
         p, s, d, b = st.platoons, st.soldiers, st.drones, st.batteries
         self.state = st
-        self.G, self.M = p.n, d.side.shape[0]
-        routed = p.side == SIDES.index("attacker")
-        self.platoons = np.flatnonzero(routed) if self.control != "defender" else np.zeros(0, int)
-        self.teams = (np.flatnonzero(d.side == SIDES.index("defender"))
-                      if self.control != "attacker" else np.zeros(0, int))
-        sides = {"attacker": (0,), "defender": (1,), "both": (0, 1)}[self.control]
-        self.batteries = (np.flatnonzero(np.isin(b.side, sides)) if self.with_batteries
-                          else np.zeros(0, int))
-        self.agents = ([f"platoon_{g}" for g in self.platoons]
-                       + [f"team_{i}" for i in self.teams]
-                       + [f"battery_{i}" for i in self.batteries])
-        if not self.agents:
-            raise UserError(f"{self.scenario.name} has no {self.control} agents "
-                            "(attacker platoons, defender drone teams or batteries)",
-                            field="control")
+        if self.layout is None or self.scenario.lessons is not None:
+            self.layout = self._layout(st)
+        self.__dict__.update(self.layout)
         # By name: optional stages (layers) shift positions in STAGE_NAMES' order.
         self.cd = next(st for st in self.sim.stages if st.name == "counterdrone")
-        # soldiers of each platoon, in index order (orders touch one platoon at a time)
-        order = np.argsort(s.platoon, kind="stable")
-        self.members = np.split(order, np.cumsum(np.bincount(s.platoon, minlength=self.G))[:-1])
-        # standing orders: the doctrine's, as option indices
-        self.doctrine_spacing = np.ones(self.G)
-        units = [u for name in SIDES for u in getattr(self.scenario.sides, name).units]
-        self.engage_delay = np.zeros(self.G, np.int64)  # decoy-and-shoot: fire one interval on
-        for u, unit in enumerate(units):
-            self.doctrine_spacing[p.unit == u] = unit.doctrine.spacing
-            self.engage_delay[p.unit == u] = round(unit.doctrine.drill_interval / st.dt)
         self.spotter0 = s.role == SPOTTER
         self.ox0, self.oy0 = s.ox.copy(), s.oy.copy()
-        self.spacings = np.asarray(self.cfg.spacings, float)
         self.orders = np.zeros((self.G, len(PLATOON_NVEC)), np.int64)
-        self.orders[:, 1] = np.abs(self.spacings[None, :]
-                                   - self.doctrine_spacing[:, None]).argmin(1)
-        self.orders[:, 2] = 0
+        self.orders[:, 1] = self.spacing0
         off = st.drill.offset
         self.orders[:, 3] = np.where(off[:, A_DECOY] >= 0, 2, np.where(off[:, A_ENGAGE] >= 0,
                                                                         1, 0))
-        self.doctrine_spotters = np.bincount(s.platoon[s.role == SPOTTER], minlength=self.G)
+        self.doctrine_spotters = np.bincount(s.platoon[self.spotter0], minlength=self.G)
         self.orders[:, 4] = self.doctrine_spotters > 0
         self.doctrine_shooters = np.bincount(s.platoon[s.shoots], minlength=self.G)
         self.route = (p.route_x.copy(), p.route_y.copy(), p.n_waypoints.copy())
@@ -223,18 +249,54 @@ class Engagement:
         self.weighted_ok = ((d.weights.sum(axis=1) > 0) & bool((d.policy == WEIGHTED).any())
                             if d.weights.size else np.zeros(self.M, bool))
         # batteries: option 0 the engine's rule, 1 hold, 2 + j the j-th enemy platoon
-        self.enemies = [np.flatnonzero(p.side != b.side[i]) for i in range(b.n)]
         self.battery_orders = np.zeros(b.n, np.int64)
         self.rounds0 = np.maximum(b.rounds, 1)
-        self._cover_index()
-        self.strength = np.maximum(p.strength, 1)
-        self.side_n = np.array([(s.side == k).sum() for k in range(2)])
+        self.cover_memo: tuple[int, np.ndarray, np.ndarray, np.ndarray] | None = None
         self.last_casualty = np.full(self.G, -NEVER // 2, np.int64)
         self.live = {a: True for a in self.agents}
-        self.names = {kind: [a for a in self.agents if a.startswith(kind + "_")]
-                      for kind in KINDS}
         self.log: list[tuple[int, str, list[str], np.ndarray]] = []
         self.prev = self._tally()
+
+    def _layout(self, st: Any) -> dict[str, Any]:
+        """What ``reset`` needs that depends on the scenario only: agents, each platoon's
+        soldiers, doctrine constants, the cover index."""
+        p, s, d, b = st.platoons, st.soldiers, st.drones, st.batteries
+        G, M = p.n, d.side.shape[0]
+        routed = p.side == SIDES.index("attacker")
+        platoons = np.flatnonzero(routed) if self.control != "defender" else np.zeros(0, int)
+        teams = (np.flatnonzero(d.side == SIDES.index("defender"))
+                 if self.control != "attacker" else np.zeros(0, int))
+        sides = {"attacker": (0,), "defender": (1,), "both": (0, 1)}[self.control]
+        batteries = (np.flatnonzero(np.isin(b.side, sides)) if self.with_batteries
+                     else np.zeros(0, int))
+        agents = ([f"platoon_{g}" for g in platoons] + [f"team_{i}" for i in teams]
+                  + [f"battery_{i}" for i in batteries])
+        if not agents:
+            raise UserError(f"{self.scenario.name} has no {self.control} agents "
+                            "(attacker platoons, defender drone teams or batteries)",
+                            field="control")
+        # soldiers of each platoon, in index order (orders touch one platoon at a time)
+        order = np.argsort(s.platoon, kind="stable")
+        members = np.split(order, np.cumsum(np.bincount(s.platoon, minlength=G))[:-1])
+        doctrine_spacing = np.ones(G)
+        units = [u for name in SIDES for u in getattr(self.scenario.sides, name).units]
+        engage_delay = np.zeros(G, np.int64)  # decoy-and-shoot: fire one interval on
+        for u, unit in enumerate(units):
+            doctrine_spacing[p.unit == u] = unit.doctrine.spacing
+            engage_delay[p.unit == u] = round(unit.doctrine.drill_interval / st.dt)
+        spacings = np.asarray(self.cfg.spacings, float)
+        return {
+            "G": G, "M": M, "platoons": platoons, "teams": teams, "batteries": batteries,
+            "agents": agents,
+            "names": {kind: [a for a in agents if a.startswith(kind + "_")] for kind in KINDS},
+            "members": members, "doctrine_spacing": doctrine_spacing,
+            "engage_delay": engage_delay, "spacings": spacings,
+            "spacing0": np.abs(spacings[None, :] - doctrine_spacing[:, None]).argmin(1),
+            "enemies": [np.flatnonzero(p.side != b.side[i]) for i in range(b.n)],
+            "cover": CoverIndex(st.terrain, self.cfg.cover_min, self.cfg.cover_radius),
+            "strength": np.maximum(p.strength, 1),
+            "side_n": np.array([(s.side == k).sum() for k in range(2)]),
+        }
 
     def battery_nvec(self, i: int) -> np.ndarray:
         """The ``MultiDiscrete`` sizes of battery ``i`` (one head: rule, hold, enemy tracks)."""
@@ -253,21 +315,13 @@ class Engagement:
             return list(TEAM_HEADS.items())
         return [("fire", BATTERY_OPTIONS + tuple(f"platoon_{g}" for g in self.enemies[i]))]
 
-    def _cover_index(self) -> None:
-        """The raster of cells with cover ``>= cover_min`` (searched in a window per order)."""
-        t = self.state.terrain
-        self.cover_cells = t.cover[t.grid] >= self.cfg.cover_min
-        self.cover_memo: tuple[int, np.ndarray, np.ndarray, np.ndarray] | None = None
-
     def _covers(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Nearest cover of every platoon's anchor this step: (found, x, y) by platoon."""
         step = self.state.step
         memo = self.cover_memo
         if memo is None or memo[0] != step:
-            t, p = self.state.terrain, self.state.platoons
-            memo = (step, *search_cover(self.cover_cells, float(t.x0), float(t.y0),
-                                          float(t.cell), float(self.cfg.cover_radius),
-                                          p.ax, p.ay))
+            p = self.state.platoons
+            memo = (step, *self.cover.search(p.ax, p.ay))
             self.cover_memo = memo
         return memo[1], memo[2], memo[3]
 

@@ -290,15 +290,21 @@ class DronefrontVectorEnv(VectorEnv):
         if not self._started:
             raise UserError("call reset() before step()", field="reset")
         v, n = self.engine, self.num_envs
-        for r in np.flatnonzero(self._stale & ~self._done).tolist():
+        stale = np.flatnonzero(self._stale & ~self._done)
+        for r in stale.tolist():
             v.reset_copy(r, int(self._seeds[r]))  # moved since its first observation
-            self._stale[r] = False
+        self._stale[stale] = False
         held = self._done.copy()  # next-step autoreset: these copies only restart
-        for r in np.flatnonzero(held).tolist():
+        # A copy at the last step restarts before the advance (a replicate left there would
+        # make the ensemble step the others one by one), so it moves on with the others and
+        # restarts once more before its first action (``_stale``). Any other ended copy is
+        # only carried along by the advance and restarts after it: built once.
+        early = held & (v.steps >= v.total)
+        for r in np.flatnonzero(early).tolist():
             self._reset_copy(r, None)
         live = ~held
         held_obs = held_mask = None
-        if held.any():
+        if early.any():
             held_obs, held_mask = self._observe()
         rew = np.zeros(n)
         term = np.zeros(n, bool)
@@ -324,10 +330,12 @@ class DronefrontVectorEnv(VectorEnv):
                     rew[r] = float(sum(rewards.values()))
                     term[r] = all(terms.values())
             trunc = (v.steps >= v.total) & live & ~term
-            self._stale |= held
+            self._stale |= early
+        for r in np.flatnonzero(held & ~early).tolist():
+            self._reset_copy(r, None)
         obs, mask = self._observe()
         if held_obs is not None:
-            obs[held], mask[held] = held_obs[held], held_mask[held]
+            obs[early], mask[early] = held_obs[early], held_mask[early]
         self._done = term | trunc
         return obs, rew, term, trunc, {"action_mask": mask}
 

@@ -31,6 +31,7 @@ from dronefront.engine.state import (
     HEALTHY,
     NEVER,
     RIFLEMAN,
+    SHOOTER,
     SPOTTER,
     WOUNDED,
 )
@@ -39,7 +40,6 @@ from dronefront.rl.core import (
     PLATOON_NVEC,
     SINCE_SCALE,
     Engagement,
-    search_cover,
 )
 from dronefront.scenario.models import SIDES, Scenario
 
@@ -50,7 +50,8 @@ _COLUMNS = (("platoons", "ax"), ("platoons", "ay"), ("platoons", "advanced"),
             ("platoons", "route_x"), ("platoons", "route_y"), ("platoons", "n_waypoints"),
             ("platoons", "next_wp"), ("platoons", "rally_x"), ("platoons", "rally_y"),
             ("soldiers", "status"), ("soldiers", "ox"), ("soldiers", "oy"),
-            ("soldiers", "role"), ("drones", "state"), ("drones", "x"), ("drones", "y"),
+            ("soldiers", "role"), ("soldiers", "shoots"), ("drones", "state"),
+            ("drones", "x"), ("drones", "y"),
             ("drones", "side"), ("arms", "downs"), ("counters", "shots"),
             ("drill", "offset"), ("drill", "engage_from"))
 #: Per-copy ``Engagement`` arrays kept as rows of one stacked array here (name: dtype).
@@ -76,9 +77,10 @@ class VectorEngagement:
                   "batteries": batteries, "record": record}
         self.ensemble = Ensemble(scenario, range(num), events=record)
         ens = self.ensemble
-        self.copies = [Engagement(scenario, r, sim=sim, **kwargs)
-                       for r, sim in enumerate(ens.sims)]
-        first = self.copies[0]
+        first = Engagement(scenario, 0, sim=ens.sims[0], **kwargs)
+        # the scenario-only part (agents, members, constants, cover index) derived once
+        self.copies = [first, *(Engagement(scenario, r, sim=sim, layout=first.layout, **kwargs)
+                                for r, sim in enumerate(ens.sims) if r)]
         self.every, self.cfg, self.G = first.every, first.cfg, first.G
         self.platoons = first.platoons
         self.total = scenario.steps
@@ -102,7 +104,7 @@ class VectorEngagement:
         self.onehot = np.zeros((self.G, 2), np.int64)
         self.onehot[np.arange(self.G), self.p_side] = 1
         self.terrain = s0.terrain
-        self.cover_cells = first.cover_cells
+        self.cover = first.cover
         self.cover_memo: tuple[bytes, np.ndarray, np.ndarray, np.ndarray] | None = None
         n = num
         self.now = {k: np.zeros((n, self.G), np.int64) for k in ("healthy", "wounded", "lost")}
@@ -194,10 +196,11 @@ class VectorEngagement:
     def _contacts(self) -> np.ndarray:
         """(R, G) bool: platoons with a drone contact now."""
         out = np.zeros((self.num, self.G), bool)
-        g = max(self.G, 1)
-        for r, st in enumerate(self.states):
-            if st.contacts.size:
-                out[r, st.contacts % g] = True
+        held = [st.contacts for st in self.states]
+        sizes = np.fromiter(map(len, held), np.int64, len(held))
+        if sizes.any():
+            out[np.repeat(np.arange(self.num), sizes),
+                np.concatenate(held) % max(self.G, 1)] = True
         return out
 
     def observe(self) -> np.ndarray:
@@ -245,16 +248,19 @@ class VectorEngagement:
         return out
 
     def _covers(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Nearest cover of every copy's platoon anchors now: (found, x, y), ``(R, G)``."""
-        c, t = self.col, self.terrain
+        """Nearest cover of every copy's controlled platoon anchors now: (found, x, y),
+        ``(R, G)`` (False / 0 for the other platoons)."""
         key = self.steps.tobytes()
         memo = self.cover_memo
         if memo is None or memo[0] != key:
-            ax, ay = c["platoons.ax"], c["platoons.ay"]
-            found, x, y = search_cover(self.cover_cells, float(t.x0), float(t.y0),
-                                         float(t.cell), float(self.cfg.cover_radius),
-                                         ax.ravel(), ay.ravel())
-            memo = (key, found.reshape(ax.shape), x.reshape(ax.shape), y.reshape(ax.shape))
+            gs = self.platoons
+            ax, ay = self.col["platoons.ax"][:, gs], self.col["platoons.ay"][:, gs]
+            found, x, y = (np.zeros((self.num, self.G), bool), np.zeros((self.num, self.G)),
+                           np.zeros((self.num, self.G)))
+            hit, hx, hy = self.cover.search(ax.ravel(), ay.ravel())
+            found[:, gs], x[:, gs], y[:, gs] = (hit.reshape(ax.shape), hx.reshape(ax.shape),
+                                                hy.reshape(ax.shape))
+            memo = (key, found, x, y)
             self.cover_memo = memo
         return memo[1], memo[2], memo[3]
 
@@ -314,7 +320,7 @@ class VectorEngagement:
             frozen = c["platoons.frozen_until"]
             thaw = old == 1
             frozen[r[thaw], g[thaw]] = step[thaw]
-            end = np.isin(old, (2, 3)) & kept["detour"][r, g]
+            end = ((old == 2) | (old == 3)) & kept["detour"][r, g]
             if end.any():
                 re, ge = r[end], g[end]
                 c["platoons.route_x"][re, ge] = self.route[0][re, ge]
@@ -365,17 +371,16 @@ class VectorEngagement:
             fire = ~hold
             if fire.any():
                 rf, gf = r[fire], g[fire]
-                for rr, gg in zip(rf.tolist(), gf.tolist(), strict=True):
-                    if k["doctrine_shooters"][rr, gg] == 0:
-                        copies[rr]._arm(gg)
+                bare = k["doctrine_shooters"][rf, gf] == 0
+                if bare.any():
+                    self._arm(rf[bare], gf[bare])
                 near = self._contacts()[rf, gf]
                 rn, gn = rf[near], gf[near]
                 engage[rn, gn] = np.minimum(engage[rn, gn], self.steps[rn])
         else:
             own = k["doctrine_spotters"][r, g] > 0
-            for rr, gg, o, nn in zip(r[~own].tolist(), g[~own].tolist(), old[~own].tolist(),
-                                     new[~own].tolist(), strict=True):
-                self.copies[rr]._apply(gg, 4, o, nn)  # riflemen named spotters: per copy
+            if not own.all():  # riflemen named spotters
+                self._post(r[~own], g[~own], new[~own])
             if own.any():
                 code = np.full((self.num, self.G), -1, np.int64)
                 code[r[own], g[own]] = np.where(new[own] == 1, SPOTTER, RIFLEMAN)
@@ -384,3 +389,32 @@ class VectorEngagement:
                 role = c["soldiers.role"]
                 role[sel] = per[sel].astype(role.dtype)
 
+    def _first(self, r: np.ndarray, g: np.ndarray, ok: np.ndarray, n: int
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """(row of the change, soldier) of the first ``n`` soldiers, in index order, of
+        platoon ``g[i]`` of copy ``r[i]`` for which ``ok`` ``(len(r), soldiers)`` holds."""
+        sel = ok & (self.s_platoon[None, :] == g[:, None])
+        sel &= np.cumsum(sel, axis=1) <= n
+        return np.nonzero(sel)
+
+    def _arm(self, r: np.ndarray, g: np.ndarray) -> None:
+        """``Engagement._arm`` of platoon ``g[i]`` in copy ``r[i]``: ``rl.shooters`` of its
+        riflemen designated, once (a platoon with a shooter already keeps its own)."""
+        shoots, role = self.col["soldiers.shoots"], self.col["soldiers.role"]
+        armed = (shoots[r] & (self.s_platoon[None, :] == g[:, None])).any(axis=1)
+        r, g = r[~armed], g[~armed]
+        if r.size == 0:
+            return
+        i, who = self._first(r, g, role[r] == RIFLEMAN, self.cfg.shooters)
+        shoots[r[i], who] = True
+        role[r[i], who] = SHOOTER
+
+    def _post(self, r: np.ndarray, g: np.ndarray, new: np.ndarray) -> None:
+        """``Engagement._apply``'s spotters head where platoon ``g[i]`` of copy ``r[i]`` has
+        no doctrine spotters: its first ``rl.spotters`` riflemen (or spotters) that do not
+        shoot post (``new`` 1) or stand down."""
+        shoots, role = self.col["soldiers.shoots"], self.col["soldiers.role"]
+        rr = role[r]
+        ok = ((rr == RIFLEMAN) | (rr == SPOTTER)) & ~shoots[r]
+        i, who = self._first(r, g, ok, self.cfg.spotters)
+        role[r[i], who] = np.where(new[i] == 1, SPOTTER, RIFLEMAN).astype(role.dtype)
