@@ -512,12 +512,7 @@ def _due(step, contacts, drills, plan, airframes, drone_role, bodies, spotting, 
 def _fire(airframes, profiles, bodies, marksmen, rules, contacts, engage_from, grids, shots, key,
           step):
     """Flying drones under fire (slot order): slots, shooter counts, log-probability that
-    every shooter misses, and the fire draw. Adds the shots to ``shots``.
-
-    Two memos, both exact: whether a platoon is in contact with the drone (a search of the
-    sorted ``contacts``) is looked up once per platoon and drone, and ``log1p(-p)`` is
-    computed again only when ``p`` differs from the last shooter's (without range fall-off
-    most shooters of a drone share it)."""
+    every shooter misses, and the fire draw. Adds the shots to ``shots``."""
     a, t, b, sk, ru = (Airframes(*airframes), Profiles(*profiles), Bodies(*bodies),
                        Marksmanship(*marksmen), Rules(*rules))
     state, side, dx, dy, dtype, sortie = a.state, a.side, a.x, a.y, a.dtype, a.sortie
@@ -527,9 +522,6 @@ def _fire(airframes, profiles, bodies, marksmen, rules, contacts, engage_from, g
     engage_range, falloff, decoy_bonus, n_groups = (ru.engage_range, ru.falloff, ru.decoy_bonus,
                                                     ru.n_groups)
     r2 = engage_range * engage_range
-    seen_by = np.full(n_groups, -1, np.int64)  # the drone whose contact was last looked up
-    in_contact = np.zeros(n_groups, np.bool_)
-    last_p, last_log = np.nan, 0.0
     out_f = []
     out_n = []
     out_log_miss = []
@@ -557,24 +549,15 @@ def _fire(airframes, profiles, bodies, marksmen, rules, contacts, engage_from, g
                 ddx = x[j] - dx[f]
                 ddy = y[j] - dy[f]
                 d2 = ddx * ddx + ddy * ddy + alt * alt
-                if d2 > r2:
+                if d2 > r2 or not _member(sortie[f] * n_groups + platoon[j], contacts):
                     continue
-                g_j = platoon[j]
-                if seen_by[g_j] != f:
-                    seen_by[g_j] = f
-                    in_contact[g_j] = _member(sortie[f] * n_groups + g_j, contacts)
-                if not in_contact[g_j]:
-                    continue
-                # without fall-off the factor is 1.0 exactly, as 1 - 0 * d / range gives it
-                near = 1.0 if falloff == 0.0 else 1.0 - falloff * np.sqrt(d2) / engage_range
-                p = marksmanship[j] * near * speed_factor[dtype[f]] * bonus
+                p = (marksmanship[j] * (1.0 - falloff * np.sqrt(d2) / engage_range)
+                     * speed_factor[dtype[f]] * bonus)
                 p = min(max(p, 0.0), 1.0)
                 if p >= 1.0:
                     log_miss = -np.inf
                 else:
-                    if p != last_p:
-                        last_p, last_log = p, np.log1p(-p)
-                    log_miss += last_log
+                    log_miss += np.log1p(-p)
                 shooters += 1
         if shooters > 0:
             shots[1 - side[f]] += shooters
