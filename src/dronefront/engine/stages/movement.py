@@ -264,6 +264,63 @@ def _move_platoons(span, roster, step, dt, gaits, p, b, f, land, movement_factor
                 else:
                     b0, b1, b2, b3 = min(b0, x[i]), min(b1, y[i]), max(b2, x[i]), max(b3, y[i])
             continue
+        if not (broken[g] or shaken[g] > 0 or grounded_until[g] > step
+                or frozen_until[g] > step or decoy_until[g] > step
+                or dispersed_until[g] > step):
+            # A plain march (the common case): nobody goes down, stands still, runs as bait
+            # or disperses, so the platoon's tests leave the soldier loop (the general loop
+            # below with those flags false: the same arithmetic, in the same order). Where
+            # the platoon's members are ``lo..hi-1`` themselves (ascending, distinct), the
+            # soldiers are indexed directly, without the gather.
+            direct = hi > lo and members[lo] == lo and members[hi - 1] == hi - 1
+            gx, gy, ghx, ghy = ax[g], ay[g], hx[g], hy[g]
+            k = objective[g]
+            rect = k >= 0 and rects[k, 4] > 0
+            r0, r1, r2, r3 = (rects[k, 0], rects[k, 1], rects[k, 2], rects[k, 3]) if rect else (
+                0.0, 0.0, 0.0, 0.0)
+            gait = pace[g]
+            owed = 0.0
+            moved = 0
+            for m in range(lo, hi):
+                i = np.uint64(m) if direct else np.uint64(members[m])
+                xi, yi = x[i], y[i]
+                now = status[i]
+                if now == HEALTHY and not (caring and helping[i] >= 0):
+                    if holding[i]:
+                        posture[i] = HALTED
+                    else:
+                        tx = gx + ox[i] * ghy + oy[i] * ghx  # scale 1: ox * 1.0 is ox
+                        ty = gy - ox[i] * ghx + oy[i] * ghy
+                        dx = tx - xi
+                        dy = ty - yi
+                        dist = np.sqrt(dx * dx + dy * dy)
+                        reach = gait * movement_factor[terrain[i]] * CATCH_UP * dt
+                        if dist <= reach:
+                            xi = tx
+                            yi = ty
+                        else:
+                            frac = reach / dist
+                            xi += dx * frac
+                            yi += dy * frac
+                            owed += dist - reach
+                        x[i] = xi
+                        y[i] = yi
+                        posture[i] = MOVING
+                        moved += 1
+                        if not flat:
+                            cy, cx = raster_cell(xi, yi, t.x0, t.y0, t.cell, t_nx, t_ny)
+                            terrain[i] = grid[cy, cx] if cy >= 0 else t.default
+                        if rect and r0 <= xi <= r2 and r1 <= yi <= r3:
+                            holding[i] = True
+                if now == KILLED or (phased and phase[i] == EVACUATED):
+                    continue
+                if side[i] == 0:
+                    a0, a1, a2, a3 = min(a0, xi), min(a1, yi), max(a2, xi), max(a3, yi)
+                else:
+                    b0, b1, b2, b3 = min(b0, xi), min(b1, yi), max(b2, xi), max(b3, yi)
+            lag[g] = owed / max(moved, 1)
+            lag_n[g] = moved
+            continue
         grounded = broken[g] and on_break[g] == BREAK_GROUND
         halted = broken[g] and on_break[g] == BREAK_HALT
         shaky = shaken[g] > 0  # only then is a soldier's suppression read
