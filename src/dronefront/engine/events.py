@@ -60,10 +60,12 @@ class EventLog:
     def table(self, dt: float, weapon_names: list[str]) -> pa.Table:
         """The log as an Arrow table with readable string columns."""
 
+        parts = self._parts
+        # the events of each ``add`` (``x`` is always kept as an array)
+        counts = np.array([p.shape[0] for p in parts["x"]], np.int64)
+
         def col(name: str, dtype) -> np.ndarray:
-            parts = [np.full(p[1], p[0], dtype) if isinstance(p, tuple) else p.astype(dtype)
-                     for p in self._parts[name]]
-            return np.concatenate(parts) if parts else np.empty(0, dtype)
+            return _column(parts[name], counts, np.dtype(dtype))
 
         step = col("step", np.int32)
         names = list(weapon_names)
@@ -86,3 +88,25 @@ class EventLog:
             "target": col("target", np.int64),
             "value": col("value", np.float64),
         })
+
+
+def _column(parts: list, counts: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """One column of the log: ``parts`` (one per ``add``: an array, or ``(value, count)``
+    for a scalar) expanded and cast to ``dtype``, with a few whole-array calls rather than
+    one call per part. The values are those of casting each part on its own (an array's
+    ``astype``, a scalar's ``np.full``)."""
+    if not parts:
+        return np.empty(0, dtype)
+    arrays = [p for p in parts if isinstance(p, np.ndarray)]
+    if len(arrays) == len(parts):
+        return np.concatenate(arrays, dtype=dtype, casting="unsafe")
+    try:
+        scalars = np.array([0 if isinstance(p, np.ndarray) else p[0] for p in parts], dtype)
+    except (OverflowError, TypeError, ValueError):  # a value this dtype cannot take as is
+        return np.concatenate([np.full(p[1], p[0], dtype) if isinstance(p, tuple)
+                               else p.astype(dtype) for p in parts])
+    out = np.repeat(scalars, counts)
+    if arrays:
+        mask = np.repeat(np.array([isinstance(p, np.ndarray) for p in parts]), counts)
+        out[mask] = np.concatenate(arrays, dtype=dtype, casting="unsafe")
+    return out
