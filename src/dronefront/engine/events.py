@@ -97,16 +97,17 @@ def _column(parts: list, counts: np.ndarray, dtype: np.dtype) -> np.ndarray:
     ``astype``, a scalar's ``np.full``)."""
     if not parts:
         return np.empty(0, dtype)
-    arrays = [p for p in parts if isinstance(p, np.ndarray)]
+    # a part is a tuple (a scalar) or else an array (what ``add`` keeps)
+    arrays = [p for p in parts if type(p) is not tuple]
     if len(arrays) == len(parts):
         return np.concatenate(arrays, dtype=dtype, casting="unsafe")
     try:
-        scalars = np.array([0 if isinstance(p, np.ndarray) else p[0] for p in parts], dtype)
+        scalars = np.array([p[0] if type(p) is tuple else 0 for p in parts], dtype)
     except (OverflowError, TypeError, ValueError):  # a value this dtype cannot take as is
-        return np.concatenate([np.full(p[1], p[0], dtype) if isinstance(p, tuple)
+        return np.concatenate([np.full(p[1], p[0], dtype) if type(p) is tuple
                                else p.astype(dtype) for p in parts])
     out = np.repeat(scalars, counts)
     if arrays:
-        mask = np.repeat(np.array([isinstance(p, np.ndarray) for p in parts]), counts)
+        mask = np.repeat(np.array([type(p) is not tuple for p in parts]), counts)
         out[mask] = np.concatenate(arrays, dtype=dtype, casting="unsafe")
     return out

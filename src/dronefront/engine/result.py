@@ -126,10 +126,12 @@ def build_result(
     steps = state.step
     series = series[:steps]
     step_col, time_col, side_col = _frame(steps, state.dt)
-    columns: dict[str, Any] = {"step": step_col, "time": time_col, "side": side_col}
-    for k, name in enumerate(SERIES):
-        columns[name] = series[:, :, k].reshape(-1)
-    timeseries = pa.table(columns)
+    # one copy lays every series column out contiguously: each becomes an Arrow array
+    # without a copy of its own (what ``pa.table`` of the strided columns gives)
+    block = np.ascontiguousarray(series.reshape(-1, len(SERIES)).T)
+    timeseries = pa.Table.from_arrays(
+        [step_col, time_col, side_col, *(pa.array(block[k]) for k in range(len(SERIES)))],
+        names=["step", "time", "side", *SERIES])
     events = log.table(state.dt, state.weapon_names)
     return Result(
         scenario=state.scenario, seed=seed, summary=summarize(state, seed),
