@@ -22,6 +22,7 @@ from dronefront.engine.events import EventLog
 from dronefront.engine.formulas import Shelter, exposure
 from dronefront.engine.rng import uniform
 from dronefront.engine.spatial import nonzero
+from dronefront.engine.stages import identical
 from dronefront.engine.stages.damage import mark_wounded
 from dronefront.engine.state import (
     HEALTHY,
@@ -243,7 +244,7 @@ class DirectFire:
         def reset(r: int, stage: DirectFire, state: State) -> bool:
             """Replicate ``r`` restarted: its random stream keys, if the armed platoons and
             fire parameters are still those of the others."""
-            if not same([(armed, fire, shelter), (stage.armed, stage.fire, stage.shelter)]):
+            if not identical((armed, fire, shelter), (stage.armed, stage.fire, stage.shelter)):
                 return False
             keys[r] = stage.keys
             return True

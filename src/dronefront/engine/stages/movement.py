@@ -28,6 +28,7 @@ from dronefront.engine.spatial import (
     merge_box,
     nonzero,
 )
+from dronefront.engine.stages import identical
 from dronefront.engine.state import (
     BREAK_GROUND,
     BREAK_HALT,
@@ -537,10 +538,10 @@ class MovementBatch:
         self.store.forget(r)
         if stage is None or state is None:
             return True
-        return stage.polygons == self.polygons and same([
+        return stage.polygons == self.polygons and identical(
             (*self.constants, self.terrain),
             (stage.gaits, stage.ground, stage.rects, float(stage.grid_cell), stage.flat,
-             stage.roster, state.terrain.movement)])
+             stage.roster, state.terrain.movement))
 
 
 def roster(platoon: np.ndarray, n_platoons: int, chunk: int
