@@ -93,10 +93,22 @@ def same(values: Sequence) -> bool:
     return True
 
 
+#: dtype kinds whose equal bytes mean equal values (NaN equal to NaN, as ``same`` wants)
+_BITWISE = frozenset("biufc")
+
+
 def _equal(a, b) -> bool:
+    if a is b:  # the same object (a NaN included: NaN counts as equal to NaN)
+        return True
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-        return (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.dtype == b.dtype
-                and np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
+        if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.dtype == b.dtype
+                and a.shape == b.shape):
+            return False
+        # Equal bytes are equal values; unequal bytes may still be (0.0 and -0.0, NaNs with
+        # other payloads), so only a match is taken from the bytes.
+        if a.dtype.kind in _BITWISE and a.tobytes() == b.tobytes():
+            return True
+        return np.array_equal(a, b, equal_nan=a.dtype.kind in "fc")
     if isinstance(a, tuple) or isinstance(b, tuple):
         return (isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b)
                 and all(_equal(x, y) for x, y in zip(a, b, strict=True)))
