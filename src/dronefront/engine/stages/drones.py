@@ -154,7 +154,14 @@ class Launch:
             log.add(step, "launch", d.side[slots], d.x[slots], d.y[slots],
                     weapon=d.dtype[slots], actor=d.sortie[slots], target=target[go],
                     platoon=track[go])
-        # Technical failure or operator error: the airframe is lost on this sortie.
+        # Technical failure or operator error: the airframe is lost on this sortie. Where no
+        # type can fail no draw can (a draw is never below 0); the draws are counter-based,
+        # so skipping them moves no other.
+        can_fail = getattr(self, "_can_fail", None)
+        if can_fail is None:
+            can_fail = self._can_fail = bool((self.failure_prob > 0).any())
+        if not can_fail:
+            return
         failed = uniforms(self.failure_key, step, d.sortie[slots], 0) < self.failure_prob[
             d.dtype[slots]]
         if failed.any():
