@@ -527,3 +527,31 @@ def test_replicates_on_different_steps_stay_batched_and_exact(monkeypatch, name)
     assert acted["settle"][0] and acted["act"][0] and acted["plan"][0]
     assert acted["layers"][0] or name != "fortified-line-breach"
     _same(results, scenario, [2, 42, 7])
+
+
+def test_launch_plans_in_one_kernel_call_where_nothing_needs_python(monkeypatch):
+    # without events, failures, salvos or deconfliction, and with every omniscient slot on
+    # the densest policy (the reference model's FPV teams), LaunchBatch plans every
+    # replicate's launches in its kernel (_plan_rows): Launch.plan is never called, drones
+    # do launch, and each replicate still equals its single run; with events kept the
+    # same ensemble plans in Python, with the same results
+    scenario = load_scenario("reference-open-field", ["parameters.N=600", "duration=300"])
+    seeds = [1, 2, 3]
+    planned = [0]
+    original = Launch.plan
+
+    def counted(self, state, log, slots):
+        planned[0] += 1
+        return original(self, state, log, slots)
+
+    monkeypatch.setattr(Launch, "plan", counted)
+    ensemble = Ensemble(scenario, seeds, events=False)
+    assert "launch" in ensemble.batched
+    results = ensemble.run()
+    assert planned[0] == 0
+    assert all(max(r.timeseries["drones_flying"].to_pylist()) > 0 for r in results)
+    _same(results, scenario, seeds, events=False)
+    with_events = Ensemble(scenario, seeds, events=True).run()
+    assert planned[0] > 0
+    for a, b in zip(results, with_events, strict=True):
+        assert a.summary == b.summary
