@@ -278,12 +278,11 @@ class LaunchBatch(MemoBatch):
             for r in busy:
                 stages[r].plan(states[r], logs[r], ints[r, :counts[r]].copy())
             return
-        (drones, performance, anchors, tracks, soldiers, fates), ttl, dt = self.views
+        tables, ttl, dt = self.views
         first = epochs(states, "next_sortie")
         done = np.zeros(len(states), np.int8)
-        _plan_rows(np.array(todo, np.int64), at, self.task_keys, ttl, dt, ints, counts,
-                   drones, performance, anchors, tracks, soldiers, fates, grids, self.idle,
-                   marks, first, done)
+        _plan_rows(np.array(todo, np.int64), (at, self.task_keys, marks, first, done),
+                   (ttl, dt), (ints, counts), tables, grids, self.idle)
         for r in busy:
             if done[r] == 0:  # left to Python
                 stages[r].plan(states[r], logs[r], ints[r, :counts[r]].copy())
@@ -308,14 +307,20 @@ def _ready_rows(steps, night, readiness, role, night_capable, idle, marks, ints,
 
 
 @nb.njit(cache=True)
-def _plan_rows(todo, steps, keys, ttl, dt, ints, counts, drones, performance, anchors, tracks,
-               soldiers, fates, grids, idle, epochs_, first, done):  # pragma: no cover
-    """``Launch.plan`` for the replicates ``todo`` of an ensemble (stacked columns; ready
-    slots ``ints[r, :counts[r]]``; ``soldiers`` = (side, status, x, y); ``grids`` from
-    ``batch.packed_grids``; ``first``: each replicate's next sortie id, advanced past the
-    sorties launched). ``done[r]``: 0 where the plan needs Python (an omniscient slot on a
-    policy other than densest: ``Targeter.select``'s full path), 1 planned, 2 planned and
-    launched. Only for replicates without events, failures, salvos or deconfliction."""
+def _plan_rows(todo, each, constants, ready, tables, grids, idle):  # pragma: no cover
+    """``Launch.plan`` for the replicates ``todo`` of an ensemble. ``each`` = ``(steps,
+    keys, epochs, first, done)`` by replicate (``first``: its next sortie id, advanced past
+    the sorties launched); ``constants`` = ``(track_ttl, dt)``; ready slots
+    ``ints[r, :counts[r]]`` (``ready`` = ``(ints, counts)``); ``tables`` = the stacked
+    ``(drones, performance, anchors, tracks, (side, status, x, y), fates)``; ``grids`` from
+    ``batch.packed_grids``; ``idle``: the memo by replicate. ``done[r]``: 0 where the plan
+    needs Python (an omniscient slot on a policy other than densest:
+    ``Targeter.select``'s full path), 1 planned, 2 planned and launched. Only for
+    replicates without events, failures, salvos or deconfliction."""
+    steps, keys, epochs_, first, done = each
+    ttl, dt = constants
+    ints, counts = ready
+    drones, performance, anchors, tracks, soldiers, fates = tables
     for r in todo:
         step = steps[r]
         slots = ints[r, :counts[r]]
