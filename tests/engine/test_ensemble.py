@@ -555,3 +555,22 @@ def test_launch_plans_in_one_kernel_call_where_nothing_needs_python(monkeypatch)
     assert planned[0] > 0
     for a, b in zip(results, with_events, strict=True):
         assert a.summary == b.summary
+
+
+def test_launch_kernel_leaves_omniscient_picks_on_other_policies_to_python(monkeypatch):
+    # an omniscient team on the nearest policy needs Targeter.select's full path: the
+    # kernel leaves those replicates to Launch.plan, and results still equal single runs
+    scenario = load_scenario("reference-open-field", [
+        "parameters.N=600", "duration=300", "sides.defender.teams.0.policy=nearest"])
+    seeds = [4, 5]
+    planned = [0]
+    original = Launch.plan
+
+    def counted(self, state, log, slots):
+        planned[0] += 1
+        return original(self, state, log, slots)
+
+    monkeypatch.setattr(Launch, "plan", counted)
+    results = Ensemble(scenario, seeds, events=False).run()
+    assert planned[0] > 0
+    _same(results, scenario, seeds, events=False)
