@@ -172,50 +172,105 @@ def test_batched_sensing_and_counterdrone_use_each_replicates_own_unit_state():
     assert (kinds[0] == "spotted").sum() < (kinds[1] == "spotted").sum()
 
 
-@pytest.mark.parametrize("limit", [0, 10**9])
-def test_grid_consumers_agree_whether_grids_are_packed_or_not(monkeypatch, limit):
-    # sensing and counterdrone pack every replicate's grids for one kernel call, or (grids
-    # too large: limit 0 here) call the single-run kernel per replicate: both paths equal
-    # single runs, interceptors and their contacts included
+@pytest.mark.parametrize("way", ["in place", "packed", "apart"])
+def test_grid_consumers_agree_whether_grids_are_packed_or_not(monkeypatch, way):
+    # sensing and counterdrone read every replicate's grids in one kernel call, straight
+    # from movement's GridStore ("in place") or gathered and copied ("packed": movement's
+    # offer withheld), or (gathered grids too large: limit 0 here) call the single-run
+    # kernel per replicate ("apart"): every path equals single runs, interceptors and
+    # their contacts included. Read in place, no size limit applies (limit 0 there too)
+    # and no replicate's own stage is called.
     from dronefront.engine import batch
+    from dronefront.engine.stages import movement
 
-    monkeypatch.setattr(batch, "PACK_LIMIT", limit)
+    if way != "in place":
+        def withheld(grids, store):  # the memo must still be dropped (grids reused)
+            batch._PACKED.grids = ()
+
+        monkeypatch.setattr(movement, "offer_grids", withheld)
+    monkeypatch.setattr(batch, "PACK_LIMIT", 10**9 if way == "packed" else 0)
+    layouts: list[int | None] = []
+    original = batch.packed_grids
+
+    def watched(states):
+        got = original(states)
+        layouts.append(None if got is None else len(got))
+        return got
+
+    from dronefront.engine.stages import counterdrone, sensing
+    monkeypatch.setattr(sensing, "packed_grids", watched)
+    monkeypatch.setattr(counterdrone, "packed_grids", watched)
+    own = [0]
+    for cls in (sensing.Sensing, counterdrone.CounterDrone):
+        def counted(self, state, log, original=cls.__call__):
+            own[0] += 1
+            return original(self, state, log)
+
+        monkeypatch.setattr(cls, "__call__", counted)
     scenario = load_scenario("fortified-line-breach", ["duration=900"])
     seeds = [2, 3]
     ensemble = Ensemble(scenario, seeds)
-    assert {"sensing", "counterdrone"} <= set(ensemble.batched)
+    assert {"sensing", "counterdrone", "movement"} <= set(ensemble.batched)
     results = ensemble.run()
+    assert set(layouts) == {{"in place": 6, "packed": 4, "apart": None}[way]}
+    assert (own[0] == 0) == (way != "apart")
     _same(results, scenario, seeds)
     kinds = [set(r.events.to_pandas()["kind"]) for r in results]
     assert all({"detection", "spotted", "shot"} <= k for k in kinds)
 
 
-def test_grids_packed_from_movements_store_equal_grids_packed_one_by_one(monkeypatch):
-    # movement offers its GridStore (batch.offer_grids): the packing read from the store's
-    # buffers in one kernel call must equal the one gathered grid by grid, every step, and
-    # must be the one the grid consumers get
+def test_grids_read_in_place_from_movements_store_equal_grids_packed_one_by_one():
+    # movement offers its GridStore (batch.offer_grids): the layout read in place from the
+    # store's buffers must give every replicate the very grids gathered grid by grid, every
+    # step, and must be the one the grid consumers get
     from dronefront.engine import batch
+    from dronefront.engine.spatial import grid_columns
 
-    packed = [0]
-    original = batch._pack_store
-
-    def counted(store):
-        packed[0] += 1
-        return original(store)
-
-    monkeypatch.setattr(batch, "_pack_store", counted)
     scenario = load_scenario("kursk-assault", ["duration=900"])
     ensemble = Ensemble(scenario, [1, 2, 3], events=False)
     store = ensemble.calls[ensemble.names.index("movement")].store
-    for step in range(ensemble.steps):
+    for _ in range(ensemble.steps):
         ensemble.step()
-        assert packed[0] == step + 1  # once a step, by the sensing call
-        fast = [a.copy() for a in original(store)]  # the buffers are reused: copies
+        fast = batch.packed_grids(ensemble.states)  # sensing's, memoised
+        assert len(fast) == 6 and fast[0] is store.frames and fast[2] is store.start[0]
         batch._PACKED.grids, batch._PACKED.offered = (), ((), None)
         slow = batch.packed_grids(ensemble.states)  # gathered from each state's grids
-        for a, b in zip(fast, slow, strict=True):
-            assert a.dtype == b.dtype and a.shape == b.shape and np.array_equal(a, b)
-    assert packed[0] == ensemble.steps
+        assert len(slow) == 4
+        for r, state in enumerate(ensemble.states):
+            want = grid_columns(state.grids)
+            for got in (batch.grid_rows(fast, r), batch.grid_rows(slow, r)):
+                for g, w in zip(got, want, strict=True):
+                    assert g[:5] == w[:5] and [type(v) for v in g[:5]] == \
+                        [type(v) for v in w[:5]]
+                    assert np.array_equal(g[5], w[5]) and np.array_equal(g[6], w[6])
+
+
+def test_large_grids_stay_batched_when_read_in_place(monkeypatch):
+    # reference-open-field at N = 3,000: the attacker's grid holds about 4,500 cells, above
+    # batch.PACK_LIMIT; read in place from movement's store, counter-drone stays batched
+    # (no replicate's own stage is called) and the ensemble equals single runs (it fields
+    # no sensors: sensing's in-place path is checked on fortified-line-breach above)
+    from dronefront.engine import batch
+    from dronefront.engine.stages.counterdrone import CounterDrone
+
+    scenario = load_scenario("reference-open-field", ["duration=120"])
+    seeds = [3, 4]
+    calls = [0]
+
+    def counted(self, state, log, original=CounterDrone.__call__):
+        calls[0] += 1
+        return original(self, state, log)
+
+    monkeypatch.setattr(CounterDrone, "__call__", counted)
+    ensemble = Ensemble(scenario, seeds)
+    assert {"counterdrone", "movement"} <= set(ensemble.batched)
+    ensemble.step()
+    grids = ensemble.states[0].grids
+    assert grids[0].start.shape[0] + grids[1].start.shape[0] > batch.PACK_LIMIT
+    results = ensemble.run()
+    assert calls[0] == 0
+    _same(results, scenario, seeds)
+    assert results[0].summary != results[1].summary
 
 
 def test_batched_calls_rebind_a_rebuilt_replicate():
@@ -472,3 +527,50 @@ def test_replicates_on_different_steps_stay_batched_and_exact(monkeypatch, name)
     assert acted["settle"][0] and acted["act"][0] and acted["plan"][0]
     assert acted["layers"][0] or name != "fortified-line-breach"
     _same(results, scenario, [2, 42, 7])
+
+
+def test_launch_plans_in_one_kernel_call_where_nothing_needs_python(monkeypatch):
+    # without events, failures, salvos or deconfliction, and with every omniscient slot on
+    # the densest policy (the reference model's FPV teams), LaunchBatch plans every
+    # replicate's launches in its kernel (_plan_rows): Launch.plan is never called, drones
+    # do launch, and each replicate still equals its single run; with events kept the
+    # same ensemble plans in Python, with the same results
+    scenario = load_scenario("reference-open-field", ["parameters.N=600", "duration=300"])
+    seeds = [1, 2, 3]
+    planned = [0]
+    original = Launch.plan
+
+    def counted(self, state, log, slots):
+        planned[0] += 1
+        return original(self, state, log, slots)
+
+    monkeypatch.setattr(Launch, "plan", counted)
+    ensemble = Ensemble(scenario, seeds, events=False)
+    assert "launch" in ensemble.batched
+    results = ensemble.run()
+    assert planned[0] == 0
+    assert all(max(r.timeseries["drones_flying"].to_pylist()) > 0 for r in results)
+    _same(results, scenario, seeds, events=False)
+    with_events = Ensemble(scenario, seeds, events=True).run()
+    assert planned[0] > 0
+    for a, b in zip(results, with_events, strict=True):
+        assert a.summary == b.summary
+
+
+def test_launch_kernel_leaves_omniscient_picks_on_other_policies_to_python(monkeypatch):
+    # an omniscient team on the nearest policy needs Targeter.select's full path: the
+    # kernel leaves those replicates to Launch.plan, and results still equal single runs
+    scenario = load_scenario("reference-open-field", [
+        "parameters.N=600", "duration=300", "sides.defender.teams.0.policy=nearest"])
+    seeds = [4, 5]
+    planned = [0]
+    original = Launch.plan
+
+    def counted(self, state, log, slots):
+        planned[0] += 1
+        return original(self, state, log, slots)
+
+    monkeypatch.setattr(Launch, "plan", counted)
+    results = Ensemble(scenario, seeds, events=False).run()
+    assert planned[0] > 0
+    _same(results, scenario, seeds, events=False)

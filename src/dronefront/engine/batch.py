@@ -14,11 +14,10 @@ from collections.abc import Sequence
 from itertools import chain
 
 import numpy as np
-from numba import njit
 from numba.extending import overload
 
-__all__ = ["MemoBatch", "Replicates", "epochs", "grid_rows", "offer_grids", "packed_grids", "rows",
-           "same", "stacked", "stacked_view", "steps"]
+__all__ = ["MemoBatch", "Replicates", "epochs", "grid_rows", "in_place", "offer_grids",
+           "packed_grids", "rows", "same", "stacked", "stacked_view", "steps"]
 
 
 class Replicates(list):
@@ -94,10 +93,22 @@ def same(values: Sequence) -> bool:
     return True
 
 
+#: dtype kinds whose equal bytes mean equal values (NaN equal to NaN, as ``same`` wants)
+_BITWISE = frozenset("biufc")
+
+
 def _equal(a, b) -> bool:
+    if a is b:  # the same object (a NaN included: NaN counts as equal to NaN)
+        return True
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-        return (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.dtype == b.dtype
-                and np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
+        if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.dtype == b.dtype
+                and a.shape == b.shape):
+            return False
+        # Equal bytes are equal values; unequal bytes may still be (0.0 and -0.0, NaNs with
+        # other payloads), so only a match is taken from the bytes.
+        if a.dtype.kind in _BITWISE and a.tobytes() == b.tobytes():
+            return True
+        return np.array_equal(a, b, equal_nan=a.dtype.kind in "fc")
     if isinstance(a, tuple) or isinstance(b, tuple):
         return (isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b)
                 and all(_equal(x, y) for x, y in zip(a, b, strict=True)))
@@ -131,16 +142,24 @@ PACK_LIMIT = 2048
 
 
 def packed_grids(states: Sequence) -> tuple | None:
-    """Every replicate's neighbour grids (``State.grids``, rebuilt per replicate by
-    movement) packed for a batched kernel: ``(scalars, offsets, starts, items)``, float64
-    ``scalars[:, 2r + side]`` = ``(x0, y0, cell, nx, ny)``, the ``start`` and ``items``
-    arrays of all grids concatenated and ``offsets[:, 2r + side]`` where each begins (row
-    0: starts, row 1: items, one more column at the end). ``grid_rows(packed, r)`` in a
-    kernel gives replicate ``r``'s grids as ``grid_columns`` gives them to a single run.
-    Packed once per step: a later call with the same grid objects gets the same packing,
-    valid until the next packing in this thread (the buffers are reused). None where
-    replicate 0's grids hold more than ``PACK_LIMIT`` cells: the caller then calls the
-    single-run kernel per replicate (the same results, by another path).
+    """Every replicate's neighbour grids (``State.grids``) for a batched kernel, in one of
+    two layouts that ``grid_rows(packed, r)`` reads alike (in a kernel it gives replicate
+    ``r``'s grids as ``grid_columns`` gives them to a single run):
+
+    - **in place** (the grids are the very ones movement's batched call just offered,
+      ``offer_grids``): ``(frames, cell, start0, start1, items0, items1)``, the
+      ``spatial.GridStore``'s own buffers, read where they lie (nothing copied, no size
+      limit);
+    - **packed** (otherwise): ``(scalars, offsets, starts, items)``, float64
+      ``scalars[:, 2r + side]`` = ``(x0, y0, cell, nx, ny)``, the ``start`` and ``items``
+      arrays of all grids concatenated and ``offsets[:, 2r + side]`` where each begins (row
+      0: starts, row 1: items, one more column at the end), copied into per-thread buffers
+      that are reused. None where replicate 0's grids hold more than ``PACK_LIMIT`` cells:
+      the caller then calls the single-run kernel per replicate (the same results, by
+      another path).
+
+    A later call with the same grid objects gets the same answer, valid until the next
+    packing in this thread or the next movement call.
 
     >>> from dronefront.engine.spatial import Grid
     >>> class S:
@@ -154,16 +173,16 @@ def packed_grids(states: Sequence) -> tuple | None:
     last = getattr(_PACKED, "grids", ())
     if len(last) == len(grids) and all(a is b for a, b in zip(last, grids, strict=True)):
         return _PACKED.packing
+    offered, store = getattr(_PACKED, "offered", ((), None))
+    if len(offered) == len(grids) and all(a is b for a, b in zip(offered, grids, strict=True)):
+        packing = in_place(store)
+        _PACKED.grids, _PACKED.packing, _PACKED.offered = grids, packing, ((), None)
+        return packing
     # Judged on replicate 0's grids alone (replicates of one scenario are alike): touching
     # every replicate's to decline would cost much of what declining saves.
     if grids[0][0].start.shape[0] + grids[0][1].start.shape[0] > PACK_LIMIT:
         _PACKED.grids, _PACKED.packing = grids, None
         return None
-    offered, store = getattr(_PACKED, "offered", ((), None))
-    if len(offered) == len(grids) and all(a is b for a, b in zip(offered, grids, strict=True)):
-        packing = _pack_store(store)
-        _PACKED.grids, _PACKED.packing, _PACKED.offered = grids, packing, ((), None)
-        return packing
     cols = list(zip(*chain.from_iterable(grids), strict=True))
     n = len(cols[0])
     offsets = np.zeros((2, n + 1), np.int64)
@@ -182,60 +201,22 @@ def packed_grids(states: Sequence) -> tuple | None:
 def offer_grids(grids: list, store) -> None:
     """Movement's batched call has just set each replicate's ``State.grids`` to ``grids[r]``,
     views of the rows of ``store`` (a ``spatial.GridStore``): the next ``packed_grids`` of
-    these very grids packs them straight from the store's stacked buffers in one kernel
-    call (``_pack_store``, the same packing) instead of gathering them grid by grid. The
-    memo of the last packing is dropped: ``GridStore.all_grids`` hands a replicate whose
-    frame did not change the same grid objects again, with new contents."""
+    these very grids answers the store's buffers, read in place (``in_place``), instead of
+    gathering them grid by grid. The memo of the last packing is dropped:
+    ``GridStore.all_grids`` hands a replicate whose frame did not change the same grid
+    objects again, with new contents."""
     _PACKED.offered = (grids, store)
     _PACKED.grids = ()
 
 
-def _pack_store(store) -> tuple:
-    """``packed_grids``'s packing of the grids ``store.grids(r)`` gives every replicate,
-    read from the store's buffers: the same values, in one kernel call."""
-    frames = store.frames
+def in_place(store) -> tuple:
+    """``packed_grids``'s in-place layout of the grids ``store.grids(r)`` gives every
+    replicate: ``(frames, cell, start0, start1, items0, items1)``, the store's own arrays
+    (replicate ``r``'s side ``s`` is ``start_s[r, :nx * ny + 1]`` and
+    ``items_s[r, :indexed]`` with ``(x0, y0, nx, ny, indexed) = frames[r, s]``)."""
     start0, start1 = store.start
     items0, items1 = store.items
-    n = 2 * frames.shape[0]
-    scalars = np.empty((5, n))
-    offsets = np.zeros((2, n + 1), np.int64)
-    # the store's buffers bound the packed lengths; the kernel writes the exact offsets
-    starts = _buffer("starts", frames.shape[0] * (start0.shape[1] + start1.shape[1]))
-    items = _buffer("items", frames.shape[0] * (items0.shape[1] + items1.shape[1]))
-    _pack_rows(frames, store.cell, start0, start1, items0, items1, scalars, offsets, starts,
-               items)
-    return scalars, offsets, starts[:offsets[0, -1]], items[:offsets[1, -1]]
-
-
-@njit(cache=True)
-def _pack_rows(frames, cell, start0, start1, items0, items1, scalars, offsets, starts,
-               items):  # pragma: no cover - compiled
-    """The packing of each replicate's grids as ``GridStore.grids`` cuts them out of its
-    rows: side ``s`` of replicate ``r`` (column ``2r + s``) has ``start[r, :nx * ny + 1]``
-    and ``items[r, :indexed]``."""
-    a = 0
-    b = 0
-    for r in range(frames.shape[0]):
-        for s in range(2):
-            k = 2 * r + s
-            nx, ny = frames[r, s, 2], frames[r, s, 3]
-            cells = np.int64(nx * ny) + 1
-            indexed = np.int64(frames[r, s, 4])
-            scalars[0, k] = frames[r, s, 0]
-            scalars[1, k] = frames[r, s, 1]
-            scalars[2, k] = cell
-            scalars[3, k] = np.float64(np.int64(nx))
-            scalars[4, k] = np.float64(np.int64(ny))
-            if s == 0:
-                starts[a:a + cells] = start0[r, :cells]
-                items[b:b + indexed] = items0[r, :indexed]
-            else:
-                starts[a:a + cells] = start1[r, :cells]
-                items[b:b + indexed] = items1[r, :indexed]
-            a += cells
-            b += indexed
-            offsets[0, k + 1] = a
-            offsets[1, k + 1] = b
+    return store.frames, store.cell, start0, start1, items0, items1
 
 
 def _buffer(name: str, size: int) -> np.ndarray:
@@ -250,8 +231,16 @@ def _buffer(name: str, size: int) -> np.ndarray:
 
 
 def grid_rows(packed: tuple, r: int) -> tuple:
-    """Replicate ``r``'s two grids out of ``packed_grids`` (in Numba: views, no copies),
-    as ``spatial.grid_columns`` gives a single run's."""
+    """Replicate ``r``'s two grids out of ``packed_grids`` (either layout; in Numba: views,
+    no copies), as ``spatial.grid_columns`` gives a single run's."""
+    if len(packed) == 6:
+        frames, cell, start0, start1, items0, items1 = packed
+        out = []
+        for s, (start, items) in enumerate(((start0, items0), (start1, items1))):
+            x0, y0, nx, ny, indexed = frames[r, s].tolist()
+            out.append((x0, y0, float(cell), int(nx), int(ny), start[r, :int(nx * ny) + 1],
+                        items[r, :int(indexed)]))
+        return tuple(out)
     scalars, offsets, starts, items = packed
     out = []
     for k in (2 * r, 2 * r + 1):
@@ -264,6 +253,19 @@ def grid_rows(packed: tuple, r: int) -> tuple:
 
 @overload(grid_rows)
 def _grid_rows(packed, r):
+    if len(packed) == 6:  # in place: the GridStore's rows
+        def in_place_impl(packed, r):
+            frames, cell, start0, start1, items0, items1 = packed
+            f = frames[r]
+            nx0, ny0 = np.int64(f[0, 2]), np.int64(f[0, 3])
+            nx1, ny1 = np.int64(f[1, 2]), np.int64(f[1, 3])
+            # row r, then a slice of it: C-contiguous views, typed as a single run's grids
+            return ((f[0, 0], f[0, 1], cell, nx0, ny0, start0[r][:nx0 * ny0 + 1],
+                     items0[r][:np.int64(f[0, 4])]),
+                    (f[1, 0], f[1, 1], cell, nx1, ny1, start1[r][:nx1 * ny1 + 1],
+                     items1[r][:np.int64(f[1, 4])]))
+        return in_place_impl
+
     def impl(packed, r):
         scalars, offsets, starts, items = packed
         a, b = 2 * r, 2 * r + 1
@@ -274,6 +276,8 @@ def _grid_rows(packed, r):
                  np.int64(scalars[4, b]), starts[offsets[0, b]:offsets[0, b + 1]],
                  items[offsets[1, b]:offsets[1, b + 1]]))
     return impl
+
+
 def epochs(states: Sequence, name: str) -> np.ndarray:
     """The int field ``name`` (an epoch) of every replicate's ``State``, as an array."""
     return np.fromiter([getattr(s, name) for s in states], np.int64, len(states))

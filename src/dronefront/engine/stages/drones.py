@@ -19,18 +19,28 @@ from collections.abc import Callable
 import numba as nb
 import numpy as np
 
-from dronefront.engine.batch import MemoBatch, epochs, rows, same, stacked_view, steps
+from dronefront.engine.batch import (
+    MemoBatch,
+    epochs,
+    grid_rows,
+    packed_grids,
+    rows,
+    same,
+    stacked_view,
+    steps,
+)
 from dronefront.engine.events import EXTRA_CAUSES, EventLog
 from dronefront.engine.rng import normals, uniforms
 from dronefront.engine.spatial import nonzero
 from dronefront.engine.stages import flight_kernels as fk
 from dronefront.engine.stages.damage import blast_views, resolve_blasts
-from dronefront.engine.stages.targeting import FAR, Targeter
+from dronefront.engine.stages.targeting import FAR, Targeter, densest_overall
 from dronefront.engine.state import (
     ATTACK,
     BOMBER,
     CRASHED,
     DECOY,
+    DENSEST,
     EXPENDED,
     FAILED,
     FLYING,
@@ -154,11 +164,23 @@ class Launch:
             log.add(step, "launch", d.side[slots], d.x[slots], d.y[slots],
                     weapon=d.dtype[slots], actor=d.sortie[slots], target=target[go],
                     platoon=track[go])
-        # Technical failure or operator error: the airframe is lost on this sortie.
+        # Technical failure or operator error: the airframe is lost on this sortie. Where no
+        # type can fail no draw can (a draw is never below 0); the draws are counter-based,
+        # so skipping them moves no other.
+        if not self.can_fail(state):
+            return
         failed = uniforms(self.failure_key, step, d.sortie[slots], 0) < self.failure_prob[
             d.dtype[slots]]
         if failed.any():
             end_sorties(state, log, slots[failed], FAILED, "failure")
+
+    def can_fail(self, state: State) -> bool:
+        """Whether a launch may fail: some slot's drone type has a failure probability
+        (known once per stage: slots keep their type)."""
+        known = getattr(self, "_can_fail", None)
+        if known is None:
+            known = self._can_fail = bool((self.failure_prob[state.drones.dtype] > 0).any())
+        return known
 
     @classmethod
     def batch(cls, stages: list[Launch], states: list[State]) -> LaunchBatch | None:
@@ -175,9 +197,13 @@ class Launch:
 class LaunchBatch(MemoBatch):
     """Launch for an ensemble: the memo ``Launch.idle`` of every replicate lives in one
     ``(R, M)`` array (each stage's ``idle`` is its row), so one kernel call lists the ready
-    slots of all replicates; only the replicates with some plan their launches
-    (``Launch.plan``, as the single run does). Each replicate's slots are judged at its
-    own step (``any_step``)."""
+    slots of all replicates. The replicates with some then plan their launches in one more
+    kernel call (``_plan_rows``: ``Launch.plan``'s steps, in its order) where nothing of the
+    plan needs Python: no salvos, no events kept, no drone type that can fail, no salvo
+    deconfliction, and every omniscient slot ready now on the densest policy (its soldier
+    is ``Targeter.densest``'s, found over the grids ``batch.packed_grids`` gives). The others
+    plan in Python (``Launch.plan``, as the single run does). Each replicate's slots are
+    judged at its own step (``any_step``)."""
 
     any_step = True
 
@@ -192,26 +218,76 @@ class LaunchBatch(MemoBatch):
         self.counts = np.zeros(n, np.int64)
         self.busy = np.zeros(n, np.int64)
         self.every = np.full(n, -2, np.int64)  # salvos: the memo filters after ``together``
+        #: per replicate: its ``drones.task`` stream key; whether its plan may run in the
+        #: kernel (no failures possible, no deconfliction; events are judged per call)
+        self.task_keys = np.zeros(n, np.uint64)
+        self.plain = np.zeros(n, np.bool_)
+        self.views = self._views(stages, states)
         for r in range(n):
             self.pull(r)
 
+    def _views(self, stages: list[Launch], states: list[State]) -> tuple | None:
+        """The stacked columns ``_plan_rows`` reads and writes, or None (no kernel plans:
+        salvos, per-run constants that differ, a column not stacked)."""
+        if self.salvos or not same([(st.track_ttl, st.dt) for st in states]):
+            return None
+        views = stacked_view([(s.drones, s.performance, s.anchors, s.tracks,
+                               (st.soldiers.side, st.soldiers.status, st.soldiers.x,
+                                st.soldiers.y), st.counters.fates)
+                              for s, st in zip(stages, states, strict=True)])
+        if views is None:
+            return None
+        return views, states[0].track_ttl, float(states[0].dt)
+
     def pull(self, r: int) -> None:
         """Row ``r`` takes stage ``r``'s ``idle`` memo, and the stage is pointed at the row
-        (so the stage's own calls write the row too)."""
+        (so the stage's own calls write the row too); its stream key and whether it may
+        plan in the kernel are noted."""
         stage = self.stages[r]
         self.idle[r] = stage.idle
         stage.idle = self.idle[r]
+        self.task_keys[r] = stage.task_key
+        self.plain[r] = not (stage.targeter.deconflict or stage.can_fail(self.states[r]))
+
+    def reset(self, r: int, stage=None, state=None) -> bool:
+        """``MemoBatch.reset``; False (build the call again) where the new state's per-run
+        constants differ from those the kernel plans with."""
+        if state is not None and self.views is not None:
+            _, ttl, dt = self.views
+            if not (np.array_equal(state.track_ttl, ttl) and float(state.dt) == dt):
+                return False
+        return super().reset(r, stage, state)
 
     def __call__(self, states: list[State], logs: list[EventLog]) -> None:
         marks = self.every if self.salvos else epochs(states, "track_epoch")
-        n = _ready_rows(steps(states), self.night, self.readiness, self.role,
+        at = steps(states)
+        n = _ready_rows(at, self.night, self.readiness, self.role,
                         self.night_capable, self.idle, marks, self.ints, self.counts,
                         self.busy)
         if n == 0:
             return
         stages, ints, counts = self.stages, self.ints, self.counts
-        for r in self.busy[:n].tolist():
-            stages[r].plan(states[r], logs[r], ints[r, :counts[r]].copy())
+        busy = self.busy[:n].tolist()
+        grids = None
+        if self.views is not None:
+            plain = self.plain
+            todo = [r for r in busy if plain[r] and not logs[r].keeps]
+            if todo:
+                grids = packed_grids(states)
+        if grids is None:
+            for r in busy:
+                stages[r].plan(states[r], logs[r], ints[r, :counts[r]].copy())
+            return
+        tables, ttl, dt = self.views
+        first = epochs(states, "next_sortie")
+        done = np.zeros(len(states), np.int8)
+        _plan_rows(np.array(todo, np.int64), (at, self.task_keys, marks, first, done),
+                   (ttl, dt), (ints, counts), tables, grids, self.idle)
+        for r in busy:
+            if done[r] == 0:  # left to Python
+                stages[r].plan(states[r], logs[r], ints[r, :counts[r]].copy())
+            elif done[r] == 2:  # launched
+                states[r].next_sortie = int(first[r])
 
 
 @nb.njit(cache=True)
@@ -228,6 +304,75 @@ def _ready_rows(steps, night, readiness, role, night_capable, idle, marks, ints,
             busy[n] = r
             n += 1
     return n
+
+
+@nb.njit(cache=True)
+def _plan_rows(todo, each, constants, ready, tables, grids, idle):  # pragma: no cover
+    """``Launch.plan`` for the replicates ``todo`` of an ensemble. ``each`` = ``(steps,
+    keys, epochs, first, done)`` by replicate (``first``: its next sortie id, advanced past
+    the sorties launched); ``constants`` = ``(track_ttl, dt)``; ready slots
+    ``ints[r, :counts[r]]`` (``ready`` = ``(ints, counts)``); ``tables`` = the stacked
+    ``(drones, performance, anchors, tracks, (side, status, x, y), fates)``; ``grids`` from
+    ``batch.packed_grids``; ``idle``: the memo by replicate. ``done[r]``: 0 where the plan
+    needs Python (an omniscient slot on a policy other than densest:
+    ``Targeter.select``'s full path), 1 planned, 2 planned and launched. Only for
+    replicates without events, failures, salvos or deconfliction."""
+    steps, keys, epochs_, first, done = each
+    ttl, dt = constants
+    ints, counts = ready
+    drones, performance, anchors, tracks, soldiers, fates = tables
+    for r in todo:
+        step = steps[r]
+        slots = ints[r, :counts[r]]
+        drones_r = rows(drones, r)
+        d = fk.Drones(*drones_r)
+        side, status, x, y = rows(soldiers, r)
+        performance_r = rows(performance, r)
+        go, track, aim_x, aim_y, omni = fk.plan_launch(
+            step, keys[r], ttl, slots, drones_r, performance_r, side, status,
+            rows(anchors, r), rows(tracks, r))
+        m = slots.shape[0]
+        python = False
+        for i in range(m):
+            if omni[i] and d.policy[slots[i]] != DENSEST:
+                python = True
+        if python:
+            continue
+        idle_r = idle[r]
+        target = np.full(m, -1, np.int64)
+        # Targeter.densest by (enemy side, radius), once per pair as its memo does
+        seen_side = np.empty(m, np.int64)
+        seen_radius = np.empty(m)
+        seen_pick = np.empty(m, np.int64)
+        n_seen = 0
+        grid_pair = grid_rows(grids, r)
+        for i in range(m):
+            if not (go[i] or omni[i]):
+                idle_r[slots[i]] = epochs_[r]
+                continue
+            if not omni[i]:
+                continue
+            slot = slots[i]
+            enemy = 1 - np.int64(d.side[slot])
+            radius = np.float64(d.density_radius[slot])
+            pick = -2
+            for j in range(n_seen):
+                if seen_side[j] == enemy and seen_radius[j] == radius:
+                    pick = seen_pick[j]
+                    break
+            if pick == -2:
+                grid = grid_pair[0] if enemy == 0 else grid_pair[1]
+                pick = densest_overall(radius, x, y, status, grid)
+                seen_side[n_seen], seen_radius[n_seen], seen_pick[n_seen] = enemy, radius, pick
+                n_seen += 1
+            target[i] = pick
+            go[i] = pick >= 0
+        done[r] = 1
+        launched = fk.launch_slots(step, dt, first[r], (slots, go, target, track, aim_x, aim_y),
+                                   drones_r, performance_r, fates[r])
+        if launched:
+            first[r] += launched
+            done[r] = 2
 
 
 def together(state: State, ready: np.ndarray) -> np.ndarray:
