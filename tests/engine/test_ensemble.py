@@ -16,7 +16,7 @@ from dronefront.engine.stages import flight_kernels as fk
 from dronefront.engine.stages import morale as morale_module
 from dronefront.engine.stages.drones import Launch
 from dronefront.engine.stages.layers import CounterDroneLayers
-from dronefront.engine.state import build_state
+from dronefront.engine.state import FAILED, build_state
 from dronefront.errors import UserError
 from dronefront.scenario.loader import builtin_names, load_scenario
 from dronefront.scenario.models import Scenario
@@ -574,3 +574,52 @@ def test_launch_kernel_leaves_omniscient_picks_on_other_policies_to_python(monke
     results = Ensemble(scenario, seeds, events=False).run()
     assert planned[0] > 0
     _same(results, scenario, seeds, events=False)
+
+
+def test_launch_kernel_plans_drone_types_that_can_fail(monkeypatch):
+    # kursk-assault's drone types can fail at launch: the kernel draws each launched
+    # sortie's failure itself (the same counter-based draw), so Launch.plan is never
+    # called, some launches do fail, and every replicate equals its single run
+    scenario = load_scenario("kursk-assault")
+    seeds = list(range(1, 9))
+    planned = [0]
+    original = Launch.plan
+
+    def counted(self, state, log, slots):
+        planned[0] += 1
+        return original(self, state, log, slots)
+
+    monkeypatch.setattr(Launch, "plan", counted)
+    ensemble = Ensemble(scenario, seeds, events=False)
+    assert (ensemble.states[0].types.failure_prob > 0).any()
+    results = ensemble.run()
+    assert planned[0] == 0
+    failed = sum(int(s.counters.fates[:, :, FAILED].sum()) for s in ensemble.states)
+    assert failed > 0
+    _same(results, scenario, seeds, events=False)
+
+
+@pytest.mark.parametrize("events", [False, True])
+def test_artillery_acts_in_one_kernel_call_without_events(monkeypatch, events):
+    # without events (and without counter-drone layers) ArtilleryBatch starts every listed
+    # replicate's missions and fires its rounds, blasts included, in one _act_rows call:
+    # Artillery.act is never called, shells do fall and kill, and each replicate equals its
+    # single run; with events kept the acts stay in Python, with the same results
+    scenario = load_scenario("kursk-assault")
+    seeds = list(range(11, 19))
+    acted = [0]
+    original = artillery_module.Artillery.act
+
+    def counted(self, state, log, targets, due):
+        acted[0] += 1
+        return original(self, state, log, targets, due)
+
+    monkeypatch.setattr(artillery_module.Artillery, "act", counted)
+    ensemble = Ensemble(scenario, seeds, events=events)
+    assert "artillery" in ensemble.batched
+    results = ensemble.run()
+    assert (acted[0] > 0) == events
+    assert sum(int(s.counters.shells.sum()) for s in ensemble.states) > 0
+    code = ensemble.states[0].artillery_code
+    assert sum(int((s.soldiers.cause == code).sum()) for s in ensemble.states) > 0
+    _same(results, scenario, seeds, events=events)

@@ -15,15 +15,27 @@ from typing import NamedTuple
 import numba as nb
 import numpy as np
 
-from dronefront.engine.batch import MemoBatch, epochs, rows, same, stacked_view, steps
+from dronefront.engine.batch import (
+    MemoBatch,
+    epochs,
+    grid_rows,
+    packed_grids,
+    rows,
+    same,
+    stacked_view,
+    steps,
+)
 from dronefront.engine.events import EventLog
 from dronefront.engine.formulas import fresh_track
 from dronefront.engine.rng import normals
-from dronefront.engine.stages.damage import blast_views, resolve_blasts
+from dronefront.engine.stages.damage import _resolve_both, blast_views, resolve_blasts
 from dronefront.engine.stages.layers import shell_sites
 from dronefront.engine.state import (
     BATTERY_HOLD,
     BATTERY_RULE,
+    SHOCK_BLAST,
+    SHOCK_FALLEN,
+    WOUNDED,
     Batteries,
     State,
     Tracks,
@@ -259,7 +271,7 @@ class Artillery:
                                  for s, st in zip(stages, states, strict=True)])
         if columns_ is None:
             return None
-        return ArtilleryBatch(stages, states, columns_)
+        return ArtilleryBatch(stages, states, columns_, _act_views(stages, states))
 
     def _emitter_missions(self, state: State, log: EventLog) -> None:
         """Each fire call on a located emitter goes to the first idle battery of the calling
@@ -309,9 +321,12 @@ class ArtilleryBatch(MemoBatch):
 
     any_step = True
 
-    def __init__(self, stages: list[Artillery], states: list[State], columns_: tuple
-                 ) -> None:
+    def __init__(self, stages: list[Artillery], states: list[State], columns_: tuple,
+                 acts: tuple | None = None) -> None:
         super().__init__(stages, states)
+        #: what ``_act_rows`` reads and writes (None: every act in Python)
+        self.acts = acts
+        self.plain = np.array([s.layers is None for s in stages])
         n = len(stages)
         self.readiness, self.tracks, (self.p_side,) = columns_
         self.dt, self.ttl = states[0].dt, states[0].track_ttl
@@ -324,11 +339,26 @@ class ArtilleryBatch(MemoBatch):
         for r in range(n):
             self.pull(r)
 
+    def reset(self, r: int, stage=None, state=None) -> bool:
+        """``MemoBatch.reset``; False (build the call again) where the acts' kernel views
+        no longer hold for the new replicate."""
+        if self.acts is not None and state is not None:
+            weapon, shelter = self.acts[3]
+            if not same([(weapon, tuple(shelter)),
+                         (int(state.artillery_code), tuple(blast_views(state)[1]))]):
+                return False
+        return super().reset(r, stage, state)
+
     def pull(self, r: int) -> None:
         stage = self.stages[r]
         wake, watch, epoch, orders = self.memo
         wake[r], watch[r], epoch[r], orders[r] = stage.wake, stage.watch, stage.epoch, \
             stage.orders
+        self.plain[r] = stage.layers is None
+        if self.acts is not None:  # a rebuilt replicate's own streams
+            _, keys, damage_keys, _ = self.acts
+            keys[r] = stage.key
+            damage_keys[r] = self.states[r].streams["damage.artillery"]
 
     def push(self, r: int) -> None:
         """Hand replicate ``r``'s memos to its stage (before its own call)."""
@@ -356,8 +386,136 @@ class ArtilleryBatch(MemoBatch):
                           epochs(states, "order_epoch"), skip, self.memo, self.outputs)
         if n:
             targets, due, listed = self.outputs
-            for r in listed[:n].tolist():
+            todo = listed[:n]
+            if self.acts is not None:
+                todo = self._acts(states, logs, todo)
+            for r in todo.tolist():
                 stages[r].act(states[r], logs[r], int(targets[r]), bool(due[r]))
+
+    def _acts(self, states: list[State], logs: list[EventLog], listed: np.ndarray
+              ) -> np.ndarray:
+        """``Artillery.act`` for the ``listed`` replicates that keep no events and have no
+        counter-drone layers, in one ``_act_rows`` kernel call (missions, rounds, blasts);
+        only what lives on ``State`` (the shocks, the casualty epoch) is set per replicate
+        here. Returns the replicates left to ``Artillery.act``."""
+        plain = self.plain
+        kernel = [r for r in listed.tolist() if plain[r] and not logs[r].keeps]
+        if not kernel:
+            return listed
+        grids = packed_grids(states)
+        if grids is None:
+            return listed
+        tables, keys, damage_keys, constants = self.acts
+        targets, due, _ = self.outputs
+        todo = np.array(kernel, np.int64)
+        blasts, b_off, hits, h_off = _act_rows(todo, targets, due, steps(states), self.dt,
+                                               self.ttl, keys, damage_keys, constants,
+                                               tables, self.p_side, self.tracks, grids)
+        bx, by = blasts
+        sx, sy = hits
+        for k, r in enumerate(kernel):
+            a, b = b_off[k], b_off[k + 1]
+            if a == b:
+                continue
+            state = states[r]
+            state.shocks.append((bx[a:b], by[a:b], SHOCK_BLAST))
+            a, b = h_off[k], h_off[k + 1]
+            if a < b:
+                state.casualty_epoch += 1
+                state.shocks.append((sx[a:b], sy[a:b], SHOCK_FALLEN))
+        if len(kernel) == listed.size:
+            return listed[:0]
+        return np.array([r for r in listed.tolist() if not (plain[r] and not logs[r].keeps)],
+                        np.int64)
+
+
+def _act_views(stages: list[Artillery], states: list[State]) -> tuple | None:
+    """What ``_act_rows`` reads and writes, stacked (batteries, shells, the soldiers'
+    bodies, causes and first wounds), the random stream keys by replicate and the per-run
+    constants (weapon code, shelter); None where a constant differs or a column is not
+    stacked."""
+    if not same([(st.artillery_code, tuple(s.blast_views[1])) for s, st in
+                 zip(stages, states, strict=True)]):
+        return None
+    tables = stacked_view([(s.batteries, (st.counters.shells,), s.blast_views[0],
+                            (st.soldiers.cause, st.care.wounded_step))
+                           for s, st in zip(stages, states, strict=True)])
+    if tables is None:
+        return None
+    keys = np.array([s.key for s in stages], np.uint64)
+    damage_keys = np.array([st.streams["damage.artillery"] for st in states], np.uint64)
+    return tables, keys, damage_keys, (int(states[0].artillery_code),
+                                       stages[0].blast_views[1])
+
+
+@nb.njit(cache=True)
+def _act_rows(todo, targets, due, steps, dt, ttl, keys, damage_keys, constants, tables,
+              p_side, tracks, grids):  # pragma: no cover
+    """``Artillery.act`` without events or layers for the replicates ``todo``: missions
+    (``_missions``) where ``targets[r]``, this step's rounds (``_rounds``) and their blasts
+    (``damage._resolve_both`` over ``batch.grid_rows(grids, r)``), with the causes and
+    first wounds ``resolve_blasts`` writes. Returns the blasts' ``(x, y)`` and the hit
+    soldiers' ``(x, y)``, concatenated in ``todo`` order, with offsets by position in
+    ``todo`` (what the caller puts in each replicate's shocks)."""
+    weapon, shelter = constants
+    batteries, shells, bodies, fates = tables
+    cause, wounded_step = fates
+    n = todo.shape[0]
+    b_off = np.zeros(n + 1, np.int64)
+    h_off = np.zeros(n + 1, np.int64)
+    bxs = []
+    bys = []
+    sxs = []
+    sys_ = []
+    for k in range(n):
+        r = todo[k]
+        step = steps[r]
+        batteries_r = rows(batteries, r)
+        b_off[k + 1] = b_off[k]
+        h_off[k + 1] = h_off[k]
+        if targets[r]:
+            _missions(step, dt, ttl, batteries_r, p_side[r], rows(tracks, r))
+        elif not due[r]:
+            continue
+        fell = _rounds(step, dt, batteries_r, shells[0][r], keys[r], weapon)
+        if fell is None:
+            continue
+        _, bx, by, shell_id, rings, weapon_, penetration = fell
+        bodies_r = rows(bodies, r)
+        soldier, blast, status = _resolve_both((bx, by, rings, penetration, shell_id),
+                                               bodies_r, shelter, grid_rows(grids, r),
+                                               damage_keys[r], step)
+        bxs.append(bx)
+        bys.append(by)
+        b_off[k + 1] += bx.shape[0]
+        if soldier.shape[0] == 0:
+            continue
+        cause_r, first = cause[r], wounded_step[r]
+        sx = np.empty(soldier.shape[0])
+        sy = np.empty(soldier.shape[0])
+        x, y = bodies_r[0], bodies_r[1]
+        for i in range(soldier.shape[0]):
+            j = soldier[i]
+            if status[i] == WOUNDED and first[j] < 0:
+                first[j] = step
+            cause_r[j] = weapon_[blast[i]]
+            sx[i], sy[i] = x[j], y[j]
+        sxs.append(sx)
+        sys_.append(sy)
+        h_off[k + 1] += soldier.shape[0]
+    return (_joined(bxs, b_off[n]), _joined(bys, b_off[n])), b_off, \
+        (_joined(sxs, h_off[n]), _joined(sys_, h_off[n])), h_off
+
+
+@nb.njit(cache=True)
+def _joined(parts, size):  # pragma: no cover
+    """The float arrays ``parts`` end to end (``size`` values in all)."""
+    out = np.empty(size)
+    k = 0
+    for p in parts:
+        out[k:k + p.shape[0]] = p
+        k += p.shape[0]
+    return out
 
 
 @nb.njit(cache=True)

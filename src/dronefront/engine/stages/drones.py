@@ -30,7 +30,7 @@ from dronefront.engine.batch import (
     steps,
 )
 from dronefront.engine.events import EXTRA_CAUSES, EventLog
-from dronefront.engine.rng import normals, uniforms
+from dronefront.engine.rng import normals, uniform, uniforms
 from dronefront.engine.spatial import nonzero
 from dronefront.engine.stages import flight_kernels as fk
 from dronefront.engine.stages.damage import blast_views, resolve_blasts
@@ -198,8 +198,8 @@ class LaunchBatch(MemoBatch):
     """Launch for an ensemble: the memo ``Launch.idle`` of every replicate lives in one
     ``(R, M)`` array (each stage's ``idle`` is its row), so one kernel call lists the ready
     slots of all replicates. The replicates with some then plan their launches in one more
-    kernel call (``_plan_rows``: ``Launch.plan``'s steps, in its order) where nothing of the
-    plan needs Python: no salvos, no events kept, no drone type that can fail, no salvo
+    kernel call (``_plan_rows``: ``Launch.plan``'s steps, in its order, launch failures
+    included) where nothing of the plan needs Python: no salvos, no events kept, no salvo
     deconfliction, and every omniscient slot ready now on the densest policy (its soldier
     is ``Targeter.densest``'s, found over the grids ``batch.packed_grids`` gives). The others
     plan in Python (``Launch.plan``, as the single run does). Each replicate's slots are
@@ -218,9 +218,10 @@ class LaunchBatch(MemoBatch):
         self.counts = np.zeros(n, np.int64)
         self.busy = np.zeros(n, np.int64)
         self.every = np.full(n, -2, np.int64)  # salvos: the memo filters after ``together``
-        #: per replicate: its ``drones.task`` stream key; whether its plan may run in the
-        #: kernel (no failures possible, no deconfliction; events are judged per call)
+        #: per replicate: its ``drones.task`` and ``drones.failure`` stream keys; whether its
+        #: plan may run in the kernel (no deconfliction; events are judged per call)
         self.task_keys = np.zeros(n, np.uint64)
+        self.failure_keys = np.zeros(n, np.uint64)
         self.plain = np.zeros(n, np.bool_)
         self.views = self._views(stages, states)
         for r in range(n):
@@ -233,7 +234,7 @@ class LaunchBatch(MemoBatch):
             return None
         views = stacked_view([(s.drones, s.performance, s.anchors, s.tracks,
                                (st.soldiers.side, st.soldiers.status, st.soldiers.x,
-                                st.soldiers.y), st.counters.fates)
+                                st.soldiers.y), st.counters.fates, s.failure_prob)
                               for s, st in zip(stages, states, strict=True)])
         if views is None:
             return None
@@ -247,7 +248,8 @@ class LaunchBatch(MemoBatch):
         self.idle[r] = stage.idle
         stage.idle = self.idle[r]
         self.task_keys[r] = stage.task_key
-        self.plain[r] = not (stage.targeter.deconflict or stage.can_fail(self.states[r]))
+        self.failure_keys[r] = stage.failure_key
+        self.plain[r] = not stage.targeter.deconflict
 
     def reset(self, r: int, stage=None, state=None) -> bool:
         """``MemoBatch.reset``; False (build the call again) where the new state's per-run
@@ -281,7 +283,8 @@ class LaunchBatch(MemoBatch):
         tables, ttl, dt = self.views
         first = epochs(states, "next_sortie")
         done = np.zeros(len(states), np.int8)
-        _plan_rows(np.array(todo, np.int64), (at, self.task_keys, marks, first, done),
+        _plan_rows(np.array(todo, np.int64),
+                   (at, self.task_keys, self.failure_keys, marks, first, done),
                    (ttl, dt), (ints, counts), tables, grids, self.idle)
         for r in busy:
             if done[r] == 0:  # left to Python
@@ -309,18 +312,18 @@ def _ready_rows(steps, night, readiness, role, night_capable, idle, marks, ints,
 @nb.njit(cache=True)
 def _plan_rows(todo, each, constants, ready, tables, grids, idle):  # pragma: no cover
     """``Launch.plan`` for the replicates ``todo`` of an ensemble. ``each`` = ``(steps,
-    keys, epochs, first, done)`` by replicate (``first``: its next sortie id, advanced past
-    the sorties launched); ``constants`` = ``(track_ttl, dt)``; ready slots
-    ``ints[r, :counts[r]]`` (``ready`` = ``(ints, counts)``); ``tables`` = the stacked
-    ``(drones, performance, anchors, tracks, (side, status, x, y), fates)``; ``grids`` from
-    ``batch.packed_grids``; ``idle``: the memo by replicate. ``done[r]``: 0 where the plan
-    needs Python (an omniscient slot on a policy other than densest:
-    ``Targeter.select``'s full path), 1 planned, 2 planned and launched. Only for
-    replicates without events, failures, salvos or deconfliction."""
-    steps, keys, epochs_, first, done = each
+    task keys, failure keys, epochs, first, done)`` by replicate (``first``: its next
+    sortie id, advanced past the sorties launched); ``constants`` = ``(track_ttl, dt)``;
+    ready slots ``ints[r, :counts[r]]`` (``ready`` = ``(ints, counts)``); ``tables`` = the
+    stacked ``(drones, performance, anchors, tracks, (side, status, x, y), fates,
+    failure_prob)``; ``grids`` from ``batch.packed_grids``; ``idle``: the memo by
+    replicate. ``done[r]``: 0 where the plan needs Python (an omniscient slot on a policy
+    other than densest: ``Targeter.select``'s full path), 1 planned, 2 planned and
+    launched. Only for replicates without events, salvos or deconfliction."""
+    steps, keys, failure_keys, epochs_, first, done = each
     ttl, dt = constants
     ints, counts = ready
-    drones, performance, anchors, tracks, soldiers, fates = tables
+    drones, performance, anchors, tracks, soldiers, fates, failure_prob = tables
     for r in todo:
         step = steps[r]
         slots = ints[r, :counts[r]]
@@ -373,6 +376,26 @@ def _plan_rows(todo, each, constants, ready, tables, grids, idle):  # pragma: no
         if launched:
             first[r] += launched
             done[r] = 2
+            _fail(step, failure_keys[r], slots, go, d, failure_prob[r], fates[r])
+
+
+@nb.njit(cache=True)
+def _fail(step, key, slots, go, d, failure_prob, fates):  # pragma: no cover
+    """``Launch.plan``'s launch failures for one replicate in the kernel: the same draw per
+    launched slot (``uniforms(key, step, sortie, 0)``), and ``end_sorties(..., FAILED)``
+    for those below their type's probability (no events: the kernel path keeps none)."""
+    for i in range(slots.shape[0]):
+        if not go[i]:
+            continue
+        slot = slots[i]
+        k = d.dtype[slot]
+        if uniform(key, step, d.sortie[slot], 0) < failure_prob[k]:
+            fates[d.side[slot], k, FAILED] += 1
+            d.state[slot] = IDLE
+            d.ready_step[slot] = step + d.turnaround[slot]
+            d.target[slot] = -1
+            d.track[slot] = -1
+            d.committed_decoy[slot] = False
 
 
 def together(state: State, ready: np.ndarray) -> np.ndarray:
