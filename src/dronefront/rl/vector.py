@@ -57,6 +57,8 @@ _COLUMNS = (("platoons", "ax"), ("platoons", "ay"), ("platoons", "advanced"),
             ("drill", "offset"), ("drill", "engage_from"))
 #: Per-copy ``Engagement`` arrays kept as rows of one stacked array here (name: dtype).
 _KEPT = {"orders": np.int64, "last_casualty": np.int64, "detour": bool, "saved": np.float64}
+#: ``VectorEngagement.now``'s arrays in the order ``_tally_rows`` fills them.
+_NOW = ("healthy", "wounded", "lost", "side_lost", "progress", "downs", "shots")
 #: Per-copy constants of ``Engagement`` copied into stacked arrays at each reset.
 _CONSTANTS = ("doctrine_spacing", "engage_delay", "doctrine_shooters", "doctrine_spotters",
               "strength", "spotter0", "ox0", "oy0")
@@ -176,6 +178,80 @@ def _order_rows(acts, live, gs, orders, plat, route0, sol, drill, const, look,
     return n_flips
 
 
+@nb.njit(cache=True)
+def _tally_rows(rows, s_platoon, p_side, att, cols, now):  # pragma: no cover
+    """``Engagement._tally`` of copies ``rows`` into ``now``'s arrays (integer counts and
+    sums, so in any order the same; progress elementwise as NumPy computes it)."""
+    status, advanced, route_length, downs, shots = cols
+    healthy, wounded, lost, side_lost, progress, now_downs, now_shots = now
+    G = healthy.shape[1]
+    for r in rows:
+        for g in range(G):
+            healthy[r, g] = 0
+            wounded[r, g] = 0
+            lost[r, g] = 0
+        for m in range(s_platoon.shape[0]):
+            st, g = status[r, m], s_platoon[m]
+            if st == HEALTHY:
+                healthy[r, g] += 1
+            elif st == WOUNDED:
+                wounded[r, g] += 1
+            if st == 1 or st == 2:
+                lost[r, g] += 1
+        side_lost[r, 0] = 0
+        side_lost[r, 1] = 0
+        for g in range(G):
+            side_lost[r, p_side[g]] += lost[r, g]
+            length = route_length[r, g]
+            progress[r, g] = min(advanced[r, g], length) / max(length, 1e-9)
+        total = 0
+        for k in range(downs.shape[2]):
+            total += downs[r, att, k]
+        now_downs[r] = total
+        now_shots[r] = shots[r, att]
+
+
+@nb.njit(cache=True)
+def _observe_rows(out, gs, feats, drones, own_side, radius, orders, spacings, steps,
+                  dt, total):  # pragma: no cover
+    """``VectorEngagement.observe``'s features (``Engagement.observe`` per copy), every
+    copy and controlled platoon in one pass, cast to float32 on the store as NumPy's
+    column writes are."""
+    (healthy, wounded, strength, shaken, progress, last_casualty, contact, cover_here,
+     neighbours, ax, ay) = feats
+    state, side, x, y = drones
+    R, n = out.shape[0], out.shape[1]
+    top = spacings.max()
+    for r in range(R):
+        step = steps[r]
+        for i in range(n):
+            g = gs[i]
+            s = strength[r, g]
+            count, nearest = 0, np.inf
+            for d in range(state.shape[1]):
+                if state[r, d] == FLYING and side[r, d] != own_side:
+                    dist = np.hypot(x[r, d] - ax[r, g], y[r, d] - ay[r, g])
+                    count += dist <= radius
+                    nearest = min(nearest, dist)
+            o = out[r, i]
+            o[0] = healthy[r, g] / s
+            o[1] = wounded[r, g] / s
+            o[2] = spacings[orders[r, g, 1]] / top
+            o[3] = shaken[r, g] / s
+            o[4] = 1.0 - progress[r, g]
+            o[5] = cover_here[r, i]
+            o[6] = min(count / 4.0, 1.0)
+            o[7] = min(nearest / radius, 1.0)
+            o[8] = min((step - last_casualty[r, g]) * dt / SINCE_SCALE, 1.0)
+            o[9] = neighbours[r, i]
+            o[10] = 1.0 - step / total
+            o[11] = contact[r, g]
+            o[12] = orders[r, g, 0] == 1
+            o[13] = orders[r, g, 2] == 1
+            o[14] = orders[r, g, 3] > 0
+            o[15] = orders[r, g, 4] == 1
+
+
 class VectorEngagement:
     """``num`` copies of one engagement (``control`` and keywords as ``Engagement``) over one
     ensemble. Call :meth:`reset_copy` for every copy before use; then each decision:
@@ -227,6 +303,8 @@ class VectorEngagement:
         self.now["side_lost"] = np.zeros((n, 2), np.int64)
         self.now["downs"] = np.zeros(n, np.int64)
         self.now["shots"] = np.zeros(n, np.int64)
+        self.prev = {k: v.copy() for k, v in self.now.items()}
+        self._all = np.arange(n)
         # each copy's counterdrone ``reacts`` flags, mirrored (orders flip them in place)
         self.reacts = np.zeros((n, self.G), bool)
         self._flips = np.zeros((n * self.G, 2), np.int64)
@@ -288,8 +366,10 @@ class VectorEngagement:
     def settle(self) -> tuple[np.ndarray, np.ndarray]:
         """After :meth:`advance` (fast path): the platoons' rewards and terminations by copy
         and controlled platoon, ``(R, n)`` each, as ``Engagement.settle`` gives them."""
-        prev = {k: v.copy() for k, v in self.now.items()}
-        self._tally(np.arange(self.num))
+        # every row is tallied again: the last tallies become ``prev``, their arrays reused
+        prev, self.now = self.now, self.prev
+        self.prev = prev
+        self._tally(self._all)
         now, w, gs = self.now, self.cfg.reward, self.platoons
         lost = now["lost"] - prev["lost"]
         lc = self.kept["last_casualty"]
@@ -308,22 +388,12 @@ class VectorEngagement:
 
     def _tally(self, rows: np.ndarray) -> None:
         """``Engagement._tally`` for copies ``rows``, into ``self.now``."""
-        c, g = self.col, self.G
-        status = c["soldiers.status"][rows].astype(np.int64)
-        key = (np.arange(rows.size)[:, None] * (3 * g) + self.s_platoon * 3 + status).ravel()
-        counts = np.bincount(key, minlength=rows.size * 3 * g).reshape(rows.size, g, 3)
-        lost = counts[..., 1] + counts[..., 2]
-        now = self.now
-        now["healthy"][rows] = counts[..., HEALTHY]
-        now["wounded"][rows] = counts[..., WOUNDED]
-        now["lost"][rows] = lost
-        now["side_lost"][rows] = lost @ self.onehot
-        length = c["platoons.route_length"][rows]
-        now["progress"][rows] = (np.minimum(c["platoons.advanced"][rows], length)
-                                 / np.maximum(length, 1e-9))
-        att = SIDES.index("attacker")
-        now["downs"][rows] = c["arms.downs"][rows].sum(axis=2)[:, att]
-        now["shots"][rows] = c["counters.shots"][rows][:, att]
+        c, now = self.col, self.now
+        _tally_rows(np.asarray(rows, np.int64), self.s_platoon, self.p_side,
+                    SIDES.index("attacker"),
+                    (c["soldiers.status"], c["platoons.advanced"], c["platoons.route_length"],
+                     c["arms.downs"], c["counters.shots"]),
+                    tuple(now[k] for k in _NOW))
 
     # ------------------------------------------------------------------ observations
     def _contacts(self) -> np.ndarray:
@@ -346,44 +416,25 @@ class VectorEngagement:
         """Platoon observations of every copy: ``(R, n, len(PLATOON_FEATURES))``."""
         c, gs, now = self.col, self.platoons, self.now
         R, n = self.num, gs.size
-        out = np.zeros((R, n, len(PLATOON_FEATURES)), np.float32)
+        out = np.empty((R, n, len(PLATOON_FEATURES)), np.float32)
         if n == 0:
             return out
-        strength = self.const["strength"][:, gs]
-        side_share = now["healthy"][:, gs] / strength
-        ax, ay = c["platoons.ax"][:, gs], c["platoons.ay"][:, gs]
-        flying = (c["drones.state"] == FLYING) & (c["drones.side"] != self.p_side[gs[0]])
-        radius = self.cfg.sight_radius
-        if flying.any():
-            dist = np.hypot(c["drones.x"][:, None, :] - ax[:, :, None],
-                            c["drones.y"][:, None, :] - ay[:, :, None])
-            dist = np.where(flying[:, None, :], dist, np.inf)
-            out[:, :, 6] = np.minimum((dist <= radius).sum(axis=2) / 4.0, 1.0)
-            out[:, :, 7] = np.minimum(dist.min(axis=2) / radius, 1.0)
-        else:
-            out[:, :, 7] = 1.0
-        out[:, :, 11] = self._contacts()[:, gs]
+        strength = self.const["strength"]
+        side_share = now["healthy"][:, gs] / strength[:, gs]
         if n > 1:  # a row sum of a C-contiguous array adds as the 1-D sum does
             neighbours = (side_share.sum(axis=1)[:, None] - side_share) / max(n - 1, 1)
         else:
             neighbours = side_share
-        orders = self.kept["orders"][:, gs]
-        steps, dt = self.steps, self.states[0].dt
+        ax, ay = c["platoons.ax"], c["platoons.ay"]
         t = self.terrain
-        out[:, :, 0] = side_share
-        out[:, :, 1] = now["wounded"][:, gs] / strength
-        out[:, :, 2] = self.spacings[orders[..., 1]] / self.spacings.max()
-        out[:, :, 3] = c["platoons.shaken"][:, gs] / strength
-        out[:, :, 4] = 1.0 - now["progress"][:, gs]
-        out[:, :, 5] = t.cover[t.lookup(ax, ay)]
-        out[:, :, 8] = np.minimum((steps[:, None] - self.kept["last_casualty"][:, gs]) * dt
-                                  / SINCE_SCALE, 1.0)
-        out[:, :, 9] = neighbours
-        out[:, :, 10] = 1.0 - steps[:, None] / self.total
-        out[:, :, 12] = orders[..., 0] == 1
-        out[:, :, 13] = orders[..., 2] == 1
-        out[:, :, 14] = orders[..., 3] > 0
-        out[:, :, 15] = orders[..., 4] == 1
+        cover_here = t.cover[t.lookup(ax[:, gs], ay[:, gs])]
+        feats = (now["healthy"], now["wounded"], strength, c["platoons.shaken"],
+                 now["progress"], self.kept["last_casualty"], self._contacts(), cover_here,
+                 neighbours, ax, ay)
+        drones = (c["drones.state"], c["drones.side"], c["drones.x"], c["drones.y"])
+        _observe_rows(out, gs, feats, drones, int(self.p_side[gs[0]]),
+                      float(self.cfg.sight_radius), self.kept["orders"], self.spacings,
+                      self.steps, float(self.states[0].dt), int(self.total))
         return out
 
     def _covers(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
