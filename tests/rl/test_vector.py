@@ -50,6 +50,9 @@ def _equal(a: list, b: list) -> None:
 @pytest.mark.parametrize(("name", "overrides", "decisions"), [
     ("kursk-assault", ["duration=200"], 60),  # 20 decisions an episode: two autoresets
     ("fpv-drill", ["duration=120"], 40),
+    # platoons with and without doctrine spotters and shooters (orders arm and post)
+    ("fortified-line-breach-veterans", ["duration=90"], 12),
+    ("lanchester-aimed-fire", ["duration=90"], 12),  # 8 platoons: pairwise row sums
 ])
 def test_vector_copies_are_the_single_env(name, overrides, decisions) -> None:
     """Random actions: copy i (seed 10 + i) equals DronefrontEnv(seed 10 + i), rewards,

@@ -20,6 +20,7 @@ each copy's ``Engagement`` methods (still stepped by the ensemble).
 
 from __future__ import annotations
 
+import numba as nb
 import numpy as np
 
 from dronefront.engine.batch import stacked
@@ -56,9 +57,199 @@ _COLUMNS = (("platoons", "ax"), ("platoons", "ay"), ("platoons", "advanced"),
             ("drill", "offset"), ("drill", "engage_from"))
 #: Per-copy ``Engagement`` arrays kept as rows of one stacked array here (name: dtype).
 _KEPT = {"orders": np.int64, "last_casualty": np.int64, "detour": bool, "saved": np.float64}
+#: ``VectorEngagement.now``'s arrays in the order ``_tally_rows`` fills them.
+_NOW = ("healthy", "wounded", "lost", "side_lost", "progress", "downs", "shots")
 #: Per-copy constants of ``Engagement`` copied into stacked arrays at each reset.
 _CONSTANTS = ("doctrine_spacing", "engage_delay", "doctrine_shooters", "doctrine_spotters",
               "strength", "spotter0", "ox0", "oy0")
+
+
+@nb.njit(cache=True)
+def _order_rows(acts, live, gs, orders, plat, route0, sol, drill, const, look,
+                reacts, flips):  # pragma: no cover
+    """``Engagement.order_platoons`` of every live copy in one pass (see
+    :meth:`VectorEngagement.order_platoons`); returns how many ``reacts`` flags it flipped,
+    their ``(copy, platoon)`` in ``flips``."""
+    (frozen, grounded, route_x, route_y, n_wp, next_wp, advanced, rally_x, rally_y, detour,
+     saved) = plat
+    rx0, ry0, rn0 = route0
+    ox, oy, role, shoots, ox0, oy0, spotter0, order, starts = sol
+    offset, engage_from = drill
+    spacing0, engage_delay, shooters0, spotters0 = const
+    found, cx, cy, contact, steps, spacings, nvec, n_shooters, n_spotters = look
+    R, n, H = acts.shape
+    n_flips = 0
+    for r in range(R):
+        if not live[r]:
+            continue
+        step = steps[r]
+        for i in range(n):
+            g = gs[i]
+            for head in range(H):
+                new, old = acts[r, i, head], orders[r, g, head]
+                if new == old or new < 0 or new >= nvec[head]:
+                    continue
+                # allowed (VectorEngagement.masks): an impossible order is ignored
+                if head == 0 and (((new == 0 or new == 2) and rn0[r, g] == 0)
+                                  or (new == 3 and not found[r, g])):
+                    continue
+                if head == 3 and new > 0 and not (shooters0[r, g] > 0 or n_shooters > 0):
+                    continue
+                if head == 4 and new == 1 and not (spotters0[r, g] > 0 or n_spotters > 0):
+                    continue
+                if head == 0:
+                    if old == 1:
+                        frozen[r, g] = step
+                    if (old == 2 or old == 3) and detour[r, g]:
+                        route_x[r, g, :] = rx0[r, g, :]
+                        route_y[r, g, :] = ry0[r, g, :]
+                        n_wp[r, g] = rn0[r, g]
+                        next_wp[r, g] = int(saved[r, g, 0])
+                        advanced[r, g] = saved[r, g, 1]
+                        detour[r, g] = False
+                    if new == 1:
+                        frozen[r, g] = NEVER
+                    elif new == 2 or new == 3:
+                        x = rally_x[r, g] if new == 2 else cx[r, g]
+                        y = rally_y[r, g] if new == 2 else cy[r, g]
+                        if not detour[r, g]:
+                            saved[r, g, 0] = next_wp[r, g]
+                            saved[r, g, 1] = advanced[r, g]
+                            detour[r, g] = True
+                        route_x[r, g, 0] = x
+                        route_y[r, g, 0] = y
+                        n_wp[r, g] = 1
+                        next_wp[r, g] = 0
+                elif head == 1:
+                    scale = spacings[new] / spacing0[r, g]
+                    for k in range(starts[g], starts[g + 1]):
+                        m = order[k]
+                        ox[r, m] = ox0[r, m] * scale
+                        oy[r, m] = oy0[r, m] * scale
+                elif head == 2:
+                    grounded[r, g] = NEVER if new == 1 else step
+                elif head == 3:
+                    offset[r, g, A_ENGAGE] = (-1 if new == 0 else
+                                              (engage_delay[r, g] if new == 2 else 0))
+                    offset[r, g, A_DECOY] = 0 if new == 2 else -1
+                    now = (offset[r, g, 0] >= 0 or offset[r, g, 1] >= 0
+                           or offset[r, g, 2] >= 0 or offset[r, g, A_DECOY] >= 0)
+                    if now != reacts[r, g]:
+                        reacts[r, g] = now
+                        flips[n_flips, 0] = r
+                        flips[n_flips, 1] = g
+                        n_flips += 1
+                    if new == 0:
+                        engage_from[r, g] = NEVER
+                    else:
+                        if shooters0[r, g] == 0:  # Engagement._arm
+                            armed = False
+                            for k in range(starts[g], starts[g + 1]):
+                                armed |= shoots[r, order[k]]
+                            left = 0 if armed else n_shooters
+                            for k in range(starts[g], starts[g + 1]):
+                                m = order[k]
+                                if left <= 0:
+                                    break
+                                if role[r, m] == RIFLEMAN:
+                                    shoots[r, m] = True
+                                    role[r, m] = SHOOTER
+                                    left -= 1
+                        if contact[r, g]:
+                            engage_from[r, g] = min(engage_from[r, g], step)
+                else:
+                    code = SPOTTER if new == 1 else RIFLEMAN
+                    if spotters0[r, g] == 0:  # riflemen named spotters
+                        left = n_spotters
+                        for k in range(starts[g], starts[g + 1]):
+                            m = order[k]
+                            if left <= 0:
+                                break
+                            if (role[r, m] == RIFLEMAN or role[r, m] == SPOTTER) \
+                                    and not shoots[r, m]:
+                                role[r, m] = code
+                                left -= 1
+                    else:
+                        for k in range(starts[g], starts[g + 1]):
+                            m = order[k]
+                            if spotter0[r, m]:
+                                role[r, m] = code
+                orders[r, g, head] = new
+    return n_flips
+
+
+@nb.njit(cache=True)
+def _tally_rows(rows, s_platoon, p_side, att, cols, now):  # pragma: no cover
+    """``Engagement._tally`` of copies ``rows`` into ``now``'s arrays (integer counts and
+    sums, so in any order the same; progress elementwise as NumPy computes it)."""
+    status, advanced, route_length, downs, shots = cols
+    healthy, wounded, lost, side_lost, progress, now_downs, now_shots = now
+    G = healthy.shape[1]
+    for r in rows:
+        for g in range(G):
+            healthy[r, g] = 0
+            wounded[r, g] = 0
+            lost[r, g] = 0
+        for m in range(s_platoon.shape[0]):
+            st, g = status[r, m], s_platoon[m]
+            if st == HEALTHY:
+                healthy[r, g] += 1
+            elif st == WOUNDED:
+                wounded[r, g] += 1
+            if st == 1 or st == 2:
+                lost[r, g] += 1
+        side_lost[r, 0] = 0
+        side_lost[r, 1] = 0
+        for g in range(G):
+            side_lost[r, p_side[g]] += lost[r, g]
+            length = route_length[r, g]
+            progress[r, g] = min(advanced[r, g], length) / max(length, 1e-9)
+        total = 0
+        for k in range(downs.shape[2]):
+            total += downs[r, att, k]
+        now_downs[r] = total
+        now_shots[r] = shots[r, att]
+
+
+@nb.njit(cache=True)
+def _observe_rows(out, gs, feats, drones, own_side, radius, orders, spacings, steps,
+                  dt, total):  # pragma: no cover
+    """``VectorEngagement.observe``'s features (``Engagement.observe`` per copy), every
+    copy and controlled platoon in one pass, cast to float32 on the store as NumPy's
+    column writes are."""
+    (healthy, wounded, strength, shaken, progress, last_casualty, contact, cover_here,
+     neighbours, ax, ay) = feats
+    state, side, x, y = drones
+    R, n = out.shape[0], out.shape[1]
+    top = spacings.max()
+    for r in range(R):
+        step = steps[r]
+        for i in range(n):
+            g = gs[i]
+            s = strength[r, g]
+            count, nearest = 0, np.inf
+            for d in range(state.shape[1]):
+                if state[r, d] == FLYING and side[r, d] != own_side:
+                    dist = np.hypot(x[r, d] - ax[r, g], y[r, d] - ay[r, g])
+                    count += dist <= radius
+                    nearest = min(nearest, dist)
+            o = out[r, i]
+            o[0] = healthy[r, g] / s
+            o[1] = wounded[r, g] / s
+            o[2] = spacings[orders[r, g, 1]] / top
+            o[3] = shaken[r, g] / s
+            o[4] = 1.0 - progress[r, g]
+            o[5] = cover_here[r, i]
+            o[6] = min(count / 4.0, 1.0)
+            o[7] = min(nearest / radius, 1.0)
+            o[8] = min((step - last_casualty[r, g]) * dt / SINCE_SCALE, 1.0)
+            o[9] = neighbours[r, i]
+            o[10] = 1.0 - step / total
+            o[11] = contact[r, g]
+            o[12] = orders[r, g, 0] == 1
+            o[13] = orders[r, g, 2] == 1
+            o[14] = orders[r, g, 3] > 0
+            o[15] = orders[r, g, 4] == 1
 
 
 class VectorEngagement:
@@ -112,6 +303,25 @@ class VectorEngagement:
         self.now["side_lost"] = np.zeros((n, 2), np.int64)
         self.now["downs"] = np.zeros(n, np.int64)
         self.now["shots"] = np.zeros(n, np.int64)
+        self.prev = {k: v.copy() for k, v in self.now.items()}
+        self._all = np.arange(n)
+        # each copy's counterdrone ``reacts`` flags, mirrored (orders flip them in place)
+        self.reacts = np.zeros((n, self.G), bool)
+        self._flips = np.zeros((n * self.G, 2), np.int64)
+        self.contact_memo: tuple[bytes, np.ndarray] | None = None
+        if self.fast:  # the order kernel's inputs, views that live as long as the ensemble
+            c, k, kept = self.col, self.const, self.kept
+            order = np.argsort(self.s_platoon, kind="stable")
+            starts = np.zeros(self.G + 1, np.int64)
+            starts[1:] = np.cumsum(np.bincount(self.s_platoon, minlength=self.G))
+            self._plat = tuple(c[f"platoons.{name}"] for name in (
+                "frozen_until", "grounded_until", "route_x", "route_y", "n_waypoints",
+                "next_wp", "advanced", "rally_x", "rally_y")) + (kept["detour"], kept["saved"])
+            self._sol = (c["soldiers.ox"], c["soldiers.oy"], c["soldiers.role"],
+                         c["soldiers.shoots"], k["ox0"], k["oy0"], k["spotter0"], order, starts)
+            self._drill = (c["drill.offset"], c["drill.engage_from"])
+            self._const = (k["doctrine_spacing"], k["engage_delay"], k["doctrine_shooters"],
+                           k["doctrine_spotters"])
 
     # ------------------------------------------------------------------ copies
     def reset_copy(self, r: int, seed: int) -> None:
@@ -129,7 +339,8 @@ class VectorEngagement:
         for block, a in zip(self.route, e.route, strict=True):
             block[r] = a
         e.route = tuple(block[r] for block in self.route)
-        self.cover_memo = None
+        self.reacts[r] = e.cd.reacts
+        self.cover_memo = self.contact_memo = None
         if self.fast:
             self._tally(np.array([r]))
 
@@ -155,8 +366,10 @@ class VectorEngagement:
     def settle(self) -> tuple[np.ndarray, np.ndarray]:
         """After :meth:`advance` (fast path): the platoons' rewards and terminations by copy
         and controlled platoon, ``(R, n)`` each, as ``Engagement.settle`` gives them."""
-        prev = {k: v.copy() for k, v in self.now.items()}
-        self._tally(np.arange(self.num))
+        # every row is tallied again: the last tallies become ``prev``, their arrays reused
+        prev, self.now = self.now, self.prev
+        self.prev = prev
+        self._tally(self._all)
         now, w, gs = self.now, self.cfg.reward, self.platoons
         lost = now["lost"] - prev["lost"]
         lc = self.kept["last_casualty"]
@@ -175,76 +388,53 @@ class VectorEngagement:
 
     def _tally(self, rows: np.ndarray) -> None:
         """``Engagement._tally`` for copies ``rows``, into ``self.now``."""
-        c, g = self.col, self.G
-        status = c["soldiers.status"][rows].astype(np.int64)
-        key = (np.arange(rows.size)[:, None] * (3 * g) + self.s_platoon * 3 + status).ravel()
-        counts = np.bincount(key, minlength=rows.size * 3 * g).reshape(rows.size, g, 3)
-        lost = counts[..., 1] + counts[..., 2]
-        now = self.now
-        now["healthy"][rows] = counts[..., HEALTHY]
-        now["wounded"][rows] = counts[..., WOUNDED]
-        now["lost"][rows] = lost
-        now["side_lost"][rows] = lost @ self.onehot
-        length = c["platoons.route_length"][rows]
-        now["progress"][rows] = (np.minimum(c["platoons.advanced"][rows], length)
-                                 / np.maximum(length, 1e-9))
-        att = SIDES.index("attacker")
-        now["downs"][rows] = c["arms.downs"][rows].sum(axis=2)[:, att]
-        now["shots"][rows] = c["counters.shots"][rows][:, att]
+        c, now = self.col, self.now
+        _tally_rows(np.asarray(rows, np.int64), self.s_platoon, self.p_side,
+                    SIDES.index("attacker"),
+                    (c["soldiers.status"], c["platoons.advanced"], c["platoons.route_length"],
+                     c["arms.downs"], c["counters.shots"]),
+                    tuple(now[k] for k in _NOW))
 
     # ------------------------------------------------------------------ observations
     def _contacts(self) -> np.ndarray:
-        """(R, G) bool: platoons with a drone contact now."""
+        """(R, G) bool: platoons with a drone contact now (kept until a copy moves or
+        restarts, as the nearest cover is)."""
+        key = self.steps.tobytes()
+        memo = self.contact_memo
+        if memo is not None and memo[0] == key:
+            return memo[1]
         out = np.zeros((self.num, self.G), bool)
         held = [st.contacts for st in self.states]
         sizes = np.fromiter(map(len, held), np.int64, len(held))
         if sizes.any():
             out[np.repeat(np.arange(self.num), sizes),
                 np.concatenate(held) % max(self.G, 1)] = True
+        self.contact_memo = (key, out)
         return out
 
     def observe(self) -> np.ndarray:
         """Platoon observations of every copy: ``(R, n, len(PLATOON_FEATURES))``."""
         c, gs, now = self.col, self.platoons, self.now
         R, n = self.num, gs.size
-        out = np.zeros((R, n, len(PLATOON_FEATURES)), np.float32)
+        out = np.empty((R, n, len(PLATOON_FEATURES)), np.float32)
         if n == 0:
             return out
-        strength = self.const["strength"][:, gs]
-        side_share = now["healthy"][:, gs] / strength
-        ax, ay = c["platoons.ax"][:, gs], c["platoons.ay"][:, gs]
-        flying = (c["drones.state"] == FLYING) & (c["drones.side"] != self.p_side[gs[0]])
-        radius = self.cfg.sight_radius
-        if flying.any():
-            dist = np.hypot(c["drones.x"][:, None, :] - ax[:, :, None],
-                            c["drones.y"][:, None, :] - ay[:, :, None])
-            dist = np.where(flying[:, None, :], dist, np.inf)
-            out[:, :, 6] = np.minimum((dist <= radius).sum(axis=2) / 4.0, 1.0)
-            out[:, :, 7] = np.minimum(dist.min(axis=2) / radius, 1.0)
-        else:
-            out[:, :, 7] = 1.0
-        out[:, :, 11] = self._contacts()[:, gs]
+        strength = self.const["strength"]
+        side_share = now["healthy"][:, gs] / strength[:, gs]
         if n > 1:  # a row sum of a C-contiguous array adds as the 1-D sum does
             neighbours = (side_share.sum(axis=1)[:, None] - side_share) / max(n - 1, 1)
         else:
             neighbours = side_share
-        orders = self.kept["orders"][:, gs]
-        steps, dt = self.steps, self.states[0].dt
+        ax, ay = c["platoons.ax"], c["platoons.ay"]
         t = self.terrain
-        out[:, :, 0] = side_share
-        out[:, :, 1] = now["wounded"][:, gs] / strength
-        out[:, :, 2] = self.spacings[orders[..., 1]] / self.spacings.max()
-        out[:, :, 3] = c["platoons.shaken"][:, gs] / strength
-        out[:, :, 4] = 1.0 - now["progress"][:, gs]
-        out[:, :, 5] = t.cover[t.lookup(ax, ay)]
-        out[:, :, 8] = np.minimum((steps[:, None] - self.kept["last_casualty"][:, gs]) * dt
-                                  / SINCE_SCALE, 1.0)
-        out[:, :, 9] = neighbours
-        out[:, :, 10] = 1.0 - steps[:, None] / self.total
-        out[:, :, 12] = orders[..., 0] == 1
-        out[:, :, 13] = orders[..., 2] == 1
-        out[:, :, 14] = orders[..., 3] > 0
-        out[:, :, 15] = orders[..., 4] == 1
+        cover_here = t.cover[t.lookup(ax[:, gs], ay[:, gs])]
+        feats = (now["healthy"], now["wounded"], strength, c["platoons.shaken"],
+                 now["progress"], self.kept["last_casualty"], self._contacts(), cover_here,
+                 neighbours, ax, ay)
+        drones = (c["drones.state"], c["drones.side"], c["drones.x"], c["drones.y"])
+        _observe_rows(out, gs, feats, drones, int(self.p_side[gs[0]]),
+                      float(self.cfg.sight_radius), self.kept["orders"], self.spacings,
+                      self.steps, float(self.states[0].dt), int(self.total))
         return out
 
     def _covers(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -286,135 +476,16 @@ class VectorEngagement:
     def order_platoons(self, actions: np.ndarray, live: np.ndarray) -> None:
         """``Engagement.order_platoons`` for the copies ``live`` (bool ``(R,)``) at once:
         ``actions`` ``(R, n, 5)`` option indices. An order is written only where it differs
-        from the standing one and is allowed (``masks``); heads are applied in order, so
-        within a platoon as ``Engagement`` applies them."""
-        gs = self.platoons
-        orders = self.kept["orders"]
-        acts = np.asarray(actions, np.int64)[..., :len(PLATOON_NVEC)]
-        diff = (acts != orders[:, gs]) & live[:, None, None]
-        if not diff.any():
-            return
-        offsets = np.concatenate([[0], np.cumsum(PLATOON_NVEC)[:-1]])
-        mask = self.masks()
-        for head in range(len(PLATOON_NVEC)):
-            r, i = np.nonzero(diff[..., head])
-            if r.size == 0:
-                continue
-            new = acts[r, i, head]
-            ok = (0 <= new) & (new < PLATOON_NVEC[head])
-            ok[ok] = mask[r[ok], i[ok], offsets[head] + new[ok]]
-            r, i, new = r[ok], i[ok], new[ok]
-            if r.size == 0:
-                continue
-            g = gs[i]
-            old = orders[r, g, head]
-            self._apply(head, r, g, old, new)
-            orders[r, g, head] = new
-
-    def _apply(self, head: int, r: np.ndarray, g: np.ndarray, old: np.ndarray,
-               new: np.ndarray) -> None:
-        """``Engagement._apply`` for the changes ``(r, g, old, new)`` of one head."""
-        c, k, kept = self.col, self.const, self.kept
-        step = self.steps[r]
-        if head == 0:
-            frozen = c["platoons.frozen_until"]
-            thaw = old == 1
-            frozen[r[thaw], g[thaw]] = step[thaw]
-            end = ((old == 2) | (old == 3)) & kept["detour"][r, g]
-            if end.any():
-                re, ge = r[end], g[end]
-                c["platoons.route_x"][re, ge] = self.route[0][re, ge]
-                c["platoons.route_y"][re, ge] = self.route[1][re, ge]
-                c["platoons.n_waypoints"][re, ge] = self.route[2][re, ge]
-                nw = c["platoons.next_wp"]
-                nw[re, ge] = kept["saved"][re, ge, 0].astype(nw.dtype)
-                c["platoons.advanced"][re, ge] = kept["saved"][re, ge, 1]
-                kept["detour"][re, ge] = False
-            frozen[r[new == 1], g[new == 1]] = NEVER
-            go = (new == 2) | (new == 3)
-            if go.any():
-                rd, gd, nd = r[go], g[go], new[go]
-                _, cx, cy = self._covers()
-                x = np.where(nd == 2, c["platoons.rally_x"][rd, gd], cx[rd, gd])
-                y = np.where(nd == 2, c["platoons.rally_y"][rd, gd], cy[rd, gd])
-                first = ~kept["detour"][rd, gd]
-                rf, gf = rd[first], gd[first]
-                kept["saved"][rf, gf, 0] = c["platoons.next_wp"][rf, gf]
-                kept["saved"][rf, gf, 1] = c["platoons.advanced"][rf, gf]
-                kept["detour"][rd, gd] = True
-                c["platoons.route_x"][rd, gd, 0] = x
-                c["platoons.route_y"][rd, gd, 0] = y
-                c["platoons.n_waypoints"][rd, gd] = 1
-                c["platoons.next_wp"][rd, gd] = 0
-        elif head == 1:
-            scale = np.full((self.num, self.G), np.nan)
-            scale[r, g] = self.spacings[new] / k["doctrine_spacing"][r, g]
-            per = scale[:, self.s_platoon]
-            sel = ~np.isnan(per)
-            c["soldiers.ox"][sel] = (k["ox0"] * per)[sel]
-            c["soldiers.oy"][sel] = (k["oy0"] * per)[sel]
-        elif head == 2:
-            c["platoons.grounded_until"][r, g] = np.where(new == 1, NEVER, step)
-        elif head == 3:
-            off = c["drill.offset"]
-            off[r, g, A_ENGAGE] = np.where(new == 0, -1,
-                                           np.where(new == 2, k["engage_delay"][r, g], 0))
-            off[r, g, A_DECOY] = np.where(new == 2, 0, -1)
-            o = off[r, g]
-            reacts = (o[:, 0] >= 0) | (o[:, 1] >= 0) | (o[:, 2] >= 0) | (o[:, A_DECOY] >= 0)
-            copies = self.copies
-            for rr, gg, v in zip(r.tolist(), g.tolist(), reacts.tolist(), strict=True):
-                copies[rr].cd.reacts[gg] = v
-            engage = c["drill.engage_from"]
-            hold = new == 0
-            engage[r[hold], g[hold]] = NEVER
-            fire = ~hold
-            if fire.any():
-                rf, gf = r[fire], g[fire]
-                bare = k["doctrine_shooters"][rf, gf] == 0
-                if bare.any():
-                    self._arm(rf[bare], gf[bare])
-                near = self._contacts()[rf, gf]
-                rn, gn = rf[near], gf[near]
-                engage[rn, gn] = np.minimum(engage[rn, gn], self.steps[rn])
-        else:
-            own = k["doctrine_spotters"][r, g] > 0
-            if not own.all():  # riflemen named spotters
-                self._post(r[~own], g[~own], new[~own])
-            if own.any():
-                code = np.full((self.num, self.G), -1, np.int64)
-                code[r[own], g[own]] = np.where(new[own] == 1, SPOTTER, RIFLEMAN)
-                per = code[:, self.s_platoon]
-                sel = (per >= 0) & k["spotter0"]
-                role = c["soldiers.role"]
-                role[sel] = per[sel].astype(role.dtype)
-
-    def _first(self, r: np.ndarray, g: np.ndarray, ok: np.ndarray, n: int
-               ) -> tuple[np.ndarray, np.ndarray]:
-        """(row of the change, soldier) of the first ``n`` soldiers, in index order, of
-        platoon ``g[i]`` of copy ``r[i]`` for which ``ok`` ``(len(r), soldiers)`` holds."""
-        sel = ok & (self.s_platoon[None, :] == g[:, None])
-        sel &= np.cumsum(sel, axis=1) <= n
-        return np.nonzero(sel)
-
-    def _arm(self, r: np.ndarray, g: np.ndarray) -> None:
-        """``Engagement._arm`` of platoon ``g[i]`` in copy ``r[i]``: ``rl.shooters`` of its
-        riflemen designated, once (a platoon with a shooter already keeps its own)."""
-        shoots, role = self.col["soldiers.shoots"], self.col["soldiers.role"]
-        armed = (shoots[r] & (self.s_platoon[None, :] == g[:, None])).any(axis=1)
-        r, g = r[~armed], g[~armed]
-        if r.size == 0:
-            return
-        i, who = self._first(r, g, role[r] == RIFLEMAN, self.cfg.shooters)
-        shoots[r[i], who] = True
-        role[r[i], who] = SHOOTER
-
-    def _post(self, r: np.ndarray, g: np.ndarray, new: np.ndarray) -> None:
-        """``Engagement._apply``'s spotters head where platoon ``g[i]`` of copy ``r[i]`` has
-        no doctrine spotters: its first ``rl.spotters`` riflemen (or spotters) that do not
-        shoot post (``new`` 1) or stand down."""
-        shoots, role = self.col["soldiers.shoots"], self.col["soldiers.role"]
-        rr = role[r]
-        ok = ((rr == RIFLEMAN) | (rr == SPOTTER)) & ~shoots[r]
-        i, who = self._first(r, g, ok, self.cfg.spotters)
-        role[r[i], who] = np.where(new[i] == 1, SPOTTER, RIFLEMAN).astype(role.dtype)
+        from the standing one and is allowed (``masks``); one compiled pass over copies,
+        platoons and heads, in the order ``Engagement`` applies them."""
+        acts = np.ascontiguousarray(np.asarray(actions)[..., :len(PLATOON_NVEC)], np.int64)
+        found, cx, cy = self._covers()
+        look = (found, cx, cy, self._contacts(), self.steps, self.spacings, PLATOON_NVEC,
+                int(self.cfg.shooters), int(self.cfg.spotters))
+        flips = _order_rows(acts, np.ascontiguousarray(live, bool), self.platoons,
+                            self.kept["orders"], self._plat, tuple(self.route), self._sol,
+                            self._drill, self._const, look, self.reacts, self._flips)
+        if flips:  # the copies' counterdrone stages read their own flags
+            copies, reacts = self.copies, self.reacts
+            for r, g in self._flips[:flips].tolist():
+                copies[r].cd.reacts[g] = reacts[r, g]
