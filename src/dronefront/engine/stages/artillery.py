@@ -408,7 +408,7 @@ class ArtilleryBatch(MemoBatch):
         tables, keys, damage_keys, constants = self.acts
         targets, due, _ = self.outputs
         todo = np.array(kernel, np.int64)
-        blasts, b_off, hits, h_off = _act_rows(todo, targets, due, steps(states), self.dt,
+        blasts, b_off, hits, h_off = _act_rows(todo, (targets, due), steps(states), self.dt,
                                                self.ttl, keys, damage_keys, constants,
                                                tables, self.p_side, self.tracks, grids)
         bx, by = blasts
@@ -449,14 +449,16 @@ def _act_views(stages: list[Artillery], states: list[State]) -> tuple | None:
 
 
 @nb.njit(cache=True)
-def _act_rows(todo, targets, due, steps, dt, ttl, keys, damage_keys, constants, tables,
-              p_side, tracks, grids):  # pragma: no cover
+def _act_rows(todo, gates, steps, dt, ttl, keys, damage_keys, constants, tables, p_side,
+              tracks, grids):  # pragma: no cover
     """``Artillery.act`` without events or layers for the replicates ``todo``: missions
-    (``_missions``) where ``targets[r]``, this step's rounds (``_rounds``) and their blasts
+    (``_missions``) where ``targets[r]``, this step's rounds (``_rounds``) where a
+    mission was started or ``due[r]`` (``gates = (targets, due)``), and their blasts
     (``damage._resolve_both`` over ``batch.grid_rows(grids, r)``), with the causes and
     first wounds ``resolve_blasts`` writes. Returns the blasts' ``(x, y)`` and the hit
     soldiers' ``(x, y)``, concatenated in ``todo`` order, with offsets by position in
     ``todo`` (what the caller puts in each replicate's shocks)."""
+    targets, due = gates
     weapon, shelter = constants
     batteries, shells, bodies, fates = tables
     cause, wounded_step = fates
