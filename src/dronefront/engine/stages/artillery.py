@@ -28,7 +28,7 @@ from dronefront.engine.batch import (
 from dronefront.engine.events import EventLog
 from dronefront.engine.formulas import fresh_track
 from dronefront.engine.rng import normals
-from dronefront.engine.stages.damage import _resolve_both, blast_views, resolve_blasts
+from dronefront.engine.stages.damage import blast_views, resolve_blasts, resolve_both
 from dronefront.engine.stages.layers import shell_sites
 from dronefront.engine.state import (
     BATTERY_HOLD,
@@ -454,7 +454,7 @@ def _act_rows(todo, gates, steps, dt, ttl, keys, damage_keys, constants, tables,
     """``Artillery.act`` without events or layers for the replicates ``todo``: missions
     (``_missions``) where ``targets[r]``, this step's rounds (``_rounds``) where a
     mission was started or ``due[r]`` (``gates = (targets, due)``), and their blasts
-    (``damage._resolve_both`` over ``batch.grid_rows(grids, r)``), with the causes and
+    (``damage.resolve_both`` over ``batch.grid_rows(grids, r)``), with the causes and
     first wounds ``resolve_blasts`` writes. Returns the blasts' ``(x, y)`` and the hit
     soldiers' ``(x, y)``, concatenated in ``todo`` order, with offsets by position in
     ``todo`` (what the caller puts in each replicate's shocks)."""
@@ -484,7 +484,7 @@ def _act_rows(todo, gates, steps, dt, ttl, keys, damage_keys, constants, tables,
             continue
         _, bx, by, shell_id, rings, weapon_, penetration = fell
         bodies_r = rows(bodies, r)
-        soldier, blast, status = _resolve_both((bx, by, rings, penetration, shell_id),
+        soldier, blast, status = resolve_both((bx, by, rings, penetration, shell_id),
                                                bodies_r, shelter, grid_rows(grids, r),
                                                damage_keys[r], step)
         bxs.append(bx)

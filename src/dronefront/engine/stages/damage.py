@@ -96,7 +96,7 @@ def _resolve(blasts, bodies, shelter, grid, key, step):
 
 
 @nb.njit(cache=True)
-def _resolve_both(blasts, bodies, shelter, grids, key, step):
+def resolve_both(blasts, bodies, shelter, grids, key, step):
     """``_resolve`` against the soldiers of both grids in turn (side 0's, then side 1's),
     its answers concatenated in that order: one kernel call where a call per grid and the
     concatenation in Python cost more than the blasts on small scenarios."""
@@ -143,7 +143,7 @@ def resolve_blasts(
     blasts = (bx, by, rings, penetration, blast_id)  # a Blasts view
     bodies, shelter = blast_views(state) if views is None else views
     g0, g1 = state.grids
-    soldier, blast, status = _resolve_both(blasts, bodies, shelter, (tuple(g0), tuple(g1)),
+    soldier, blast, status = resolve_both(blasts, bodies, shelter, (tuple(g0), tuple(g1)),
                                            state.streams[stream], state.step)
     if soldier.size:
         mark_wounded(state, soldier[status == WOUNDED])
