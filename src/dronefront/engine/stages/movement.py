@@ -45,6 +45,7 @@ from dronefront.engine.state import (
     Bodies,
     State,
     columns,
+    lend_grids,
 )
 from dronefront.engine.terrain import Ground, points_in_area, raster_cell
 
@@ -522,12 +523,11 @@ class MovementBatch:
                 s = state.soldiers
                 store.grow(int(r), (s.x, s.y, s.status, s.side, state.care.phase, KILLED,
                                     EVACUATED))
-        grids = store.all_grids()
-        for state, pair in zip(states, grids, strict=True):
-            state.grids = pair
-            if self.polygons:
+        lend_grids(states, store)  # no Grid made until something reads a state's grids
+        if self.polygons:
+            for state in states:
                 _hold_polygons(state)
-        offer_grids(grids, store)
+        offer_grids(store)
 
     def reset(self, r: int, stage: Movement | None = None, state: State | None = None) -> bool:
         """Re-bind replicate ``r`` after ``Ensemble.reset`` re-initialised it in place (its
