@@ -148,10 +148,10 @@ def packed_grids(states: Sequence) -> tuple | None:
     two layouts that ``grid_rows(packed, r)`` reads alike (in a kernel it gives replicate
     ``r``'s grids as ``grid_columns`` gives them to a single run):
 
-    - **in place** (the grids are the very ones movement's batched call just offered,
-      ``offer_grids``): ``(frames, cell, start0, start1, items0, items1)``, the
-      ``spatial.GridStore``'s own buffers, read where they lie (nothing copied, no size
-      limit);
+    - **in place** (every state's grids are still lent to the store movement's batched
+      call last offered, ``offer_grids``, read or not): ``(frames, cell, start0, start1,
+      items0, items1)``, the ``spatial.GridStore``'s own buffers, read where they lie
+      (nothing copied, no size limit);
     - **packed** (otherwise): ``(scalars, offsets, starts, items)``, float64
       ``scalars[:, 2r + side]`` = ``(x0, y0, cell, nx, ny)``, the ``start`` and ``items``
       arrays of all grids concatenated and ``offsets[:, 2r + side]`` where each begins (row
