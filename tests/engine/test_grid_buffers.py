@@ -209,3 +209,23 @@ def test_a_batched_step_makes_no_grid_nobody_reads_and_a_read_gives_the_single_r
     # are the per-replicate readers)
     assert unread > ensemble.steps * len(seeds) // 2
     assert [r.summary for r in ensemble.results()] == [s.result().summary for s in sims]
+
+
+def test_a_restarted_replicates_fresh_grids_are_lent_to_the_store_like_the_others():
+    # Ensemble.reset builds fresh grids for the restarted replicate; the movement call's
+    # reset hook copies them into the store and lends them, so care (before the next
+    # movement call) still reads every replicate's grids in place, and they are the
+    # fresh run's grids
+    from dronefront.engine import batch
+
+    scenario = load_scenario("kursk-assault")
+    ensemble = Ensemble(scenario, [1, 2, 3], events=False)
+    for _ in range(25):
+        ensemble.step()
+    ensemble.reset(1, 9)
+    assert len(batch.packed_grids(ensemble.states)) == 6
+    want = Sim(scenario, 9, events=False).state.grids
+    for g, w in zip(ensemble.states[1].grids, want, strict=True):
+        assert tuple(g[:5]) == tuple(w[:5])
+        assert np.array_equal(g.start, w.start) and np.array_equal(g.items, w.items)
+    assert len(batch.packed_grids(ensemble.states)) == 6  # read, still lent

@@ -173,9 +173,9 @@ def packed_grids(states: Sequence) -> tuple | None:
     ([5.0, 0.0, 10.0, 1.0, 1.0], [[0, 2, 4], [0, 2, 3]], [4, 7, 3])
     """
     offered = getattr(_PACKED, "offered", None)
-    if offered is not None and len(offered[0].lent) == len(states) \
-            and lent_grids(states, offered[0]):
-        return offered[1]
+    if offered is not None and len(offered.lent) == len(states) \
+            and lent_grids(states, offered):
+        return in_place(offered)
     grids = [state.grids for state in states]
     last = getattr(_PACKED, "grids", ())
     if len(last) == len(grids) and all(a is b for a, b in zip(last, grids, strict=True)):
@@ -205,7 +205,7 @@ def offer_grids(store) -> None:
     (a ``spatial.GridStore``; ``state.lend_grids``): until the next offer in this thread,
     ``packed_grids`` of states whose grids are still lent to it answers the store's buffers,
     read in place (``in_place``), without making any ``Grid``."""
-    _PACKED.offered = (store, in_place(store))
+    _PACKED.offered = store
 
 
 def in_place(store) -> tuple:

@@ -529,17 +529,38 @@ class GridStore:
         ``start`` buffers to the cells ``frames`` asks for, then build them again from
         ``who`` (the soldiers as they now stand, as ``_widen``)."""
         frames = self.frames[r]
-        need = [int(frames[s, 2] * frames[s, 3]) + 2 for s in range(2)]
+        self._room_for([int(frames[s, 2] * frames[s, 3]) + 2 for s in range(2)])
+        if side_grids_into(who, self.cell, self.rows[r], frames):
+            raise AssertionError("grid buffers still too small")  # pragma: no cover
+
+    def _room_for(self, need: list[int]) -> None:
+        """Widen each side's ``start`` buffers to at least ``need[s]`` (cells + 2)."""
         start = list(self.start)
         for s in range(2):
             if need[s] > start[s].shape[1]:
                 wider = np.zeros((start[s].shape[0], _room(need[s])), np.int64)
                 wider[:, :start[s].shape[1]] = start[s]  # the rows other replicates use
                 start[s] = wider
-        self.start = (start[0], start[1])
-        self._bind()
-        if side_grids_into(who, self.cell, self.rows[r], frames):
-            raise AssertionError("grid buffers still too small")  # pragma: no cover
+        if start[0] is not self.start[0] or start[1] is not self.start[1]:
+            self.start = (start[0], start[1])
+            self._bind()
+
+    def adopt(self, r: int, grids: tuple[Grid, Grid]) -> bool:
+        """Copy ``grids`` (a restarted replicate's fresh ones, as ``build_side_grids`` makes
+        them) into replicate ``r``'s rows and ``frames``, so that ``grids(r)`` gives them
+        and they can be lent like the others until the next movement call. False (nothing
+        copied) where they do not fit this store's layout."""
+        for s, g in enumerate(grids):
+            if g.cell != self.cell or g.start.shape[0] != g.nx * g.ny + 1 \
+                    or g.items.shape[0] > self.items[s].shape[1]:
+                return False
+        self._room_for([g.start.shape[0] + 1 for g in grids])
+        for s, g in enumerate(grids):
+            self.start[s][r, :g.start.shape[0]] = g.start
+            self.items[s][r, :g.items.shape[0]] = g.items
+            self.frames[r, s] = (g.x0, g.y0, g.nx, g.ny, g.items.shape[0])
+        self._held[r] = None
+        return True
 
     def grids(self, r: int) -> tuple[Grid, Grid]:
         """Replicate ``r``'s grids, as ``frames[r]`` describes them (views of its rows; new

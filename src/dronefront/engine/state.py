@@ -503,11 +503,12 @@ class _Grids:
         return pair
 
 
-def lend_grids(states: Sequence[State], store: Any) -> None:
-    """After a batched movement call wrote every replicate's grids into ``store`` (a
-    ``spatial.GridStore``): each state's ``grids`` become replicate ``r``'s grids in the
-    store, made (``Grid`` objects) only when something reads them that step."""
-    for state, lent in zip(states, store.lent, strict=True):
+def lend_grids(states: Sequence[State], tokens: Sequence[Any]) -> None:
+    """After a batched movement call wrote every replicate's grids into its
+    ``spatial.GridStore``: each state's ``grids`` become its replicate's grids in the store,
+    made (``Grid`` objects) only when something reads them that step. ``tokens``: the
+    store's token of each state's replicate (``GridStore.lent``, or some of it)."""
+    for state, lent in zip(states, tokens, strict=True):
         d = state.__dict__
         d.pop("grids", None)
         d[_LENT] = lent
@@ -527,7 +528,7 @@ def lent_grids(states: Sequence[State], store: Any) -> bool:
     >>> s = S(); s.grids = grids
     >>> lent_grids([s], store)
     False
-    >>> lend_grids([s], store); lent_grids([s], store)
+    >>> lend_grids([s], store.lent); lent_grids([s], store)
     True
     """
     for state, lent in zip(states, store.lent, strict=True):

@@ -523,7 +523,7 @@ class MovementBatch:
                 s = state.soldiers
                 store.grow(int(r), (s.x, s.y, s.status, s.side, state.care.phase, KILLED,
                                     EVACUATED))
-        lend_grids(states, store)  # no Grid made until something reads a state's grids
+        lend_grids(states, store.lent)  # no Grid made until something reads a state's grids
         if self.polygons:
             for state in states:
                 _hold_polygons(state)
@@ -534,14 +534,21 @@ class MovementBatch:
         columns copied into row ``r`` of the stacked arrays, its stages rebuilt): its grid
         views are made again at the next call. Given its new ``stage`` and ``state``, also
         checks that its per-run constants are replicate 0's (the batched kernel takes
-        those): False where not (the ensemble then builds the batched call again)."""
+        those): False where not (the ensemble then builds the batched call again). Where
+        they are, the state's fresh grids are copied into row ``r`` of the store and lent
+        to it like the others', so the grid consumers before the next movement call (care)
+        still read every replicate's grids in place."""
         self.store.forget(r)
         if stage is None or state is None:
             return True
-        return stage.polygons == self.polygons and identical(
-            (*self.constants, self.terrain),
-            (stage.gaits, stage.ground, stage.rects, float(stage.grid_cell), stage.flat,
-             stage.roster, state.terrain.movement))
+        if not (stage.polygons == self.polygons and identical(
+                (*self.constants, self.terrain),
+                (stage.gaits, stage.ground, stage.rects, float(stage.grid_cell), stage.flat,
+                 stage.roster, state.terrain.movement))):
+            return False
+        if self.store.adopt(r, state.grids):
+            lend_grids([state], [self.store.lent[r]])
+        return True
 
 
 def roster(platoon: np.ndarray, n_platoons: int, chunk: int
