@@ -184,8 +184,8 @@ def test_grid_consumers_agree_whether_grids_are_packed_or_not(monkeypatch, way):
     from dronefront.engine.stages import movement
 
     if way != "in place":
-        def withheld(grids, store):  # the memo must still be dropped (grids reused)
-            batch._PACKED.grids = ()
+        def withheld(store):  # the grids stay lent to the store, but it is not offered
+            batch._PACKED.offered = None
 
         monkeypatch.setattr(movement, "offer_grids", withheld)
     monkeypatch.setattr(batch, "PACK_LIMIT", 10**9 if way == "packed" else 0)
@@ -233,7 +233,7 @@ def test_grids_read_in_place_from_movements_store_equal_grids_packed_one_by_one(
         ensemble.step()
         fast = batch.packed_grids(ensemble.states)  # sensing's, memoised
         assert len(fast) == 6 and fast[0] is store.frames and fast[2] is store.start[0]
-        batch._PACKED.grids, batch._PACKED.offered = (), ((), None)
+        batch._PACKED.grids, batch._PACKED.offered = (), None
         slow = batch.packed_grids(ensemble.states)  # gathered from each state's grids
         assert len(slow) == 4
         for r, state in enumerate(ensemble.states):

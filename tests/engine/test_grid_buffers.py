@@ -131,6 +131,8 @@ def test_reset_of_the_movement_batch_rebinds_one_replicate():
     for _ in range(10):
         ensemble.step()
     stage, state = ensemble.sims[1].stages[k], ensemble.states[1]
+    for s in ensemble.states:  # read: the store makes both replicates' grid arrays
+        assert s.grids is not None
     assert call.reset(1, stage, state) is True
     assert call.store._held[1] is None and call.store._held[0] is not None
     ensemble.step()
@@ -154,3 +156,76 @@ def test_growing_compiles_nothing_that_the_set_up_did_not():
     store.grow(0, who)
     _equal(store.grids(0), _fresh(state))
     assert [len(k.signatures) for k in kernels] == before
+
+
+def test_a_batched_step_makes_no_grid_nobody_reads_and_a_read_gives_the_single_runs(
+        monkeypatch):
+    # movement's batched call lends every replicate's grids to its store: a Grid is made
+    # only where something reads state.grids (per-replicate Python paths), and what a read
+    # gives is exactly the grids the single run has at that step
+    from dronefront.engine import batch, spatial
+
+    made = [0]
+    reads: list[int] = []
+
+    class Counted(spatial.Grid):
+        def __new__(cls, *fields):
+            made[0] += 1
+            return super().__new__(cls, *fields)
+
+    original = spatial.Lent.grids
+
+    def read(self):
+        reads.append(self.r)
+        return original(self)
+
+    monkeypatch.setattr(spatial, "Grid", Counted)
+    monkeypatch.setattr(spatial.Lent, "grids", read)
+    scenario = load_scenario("kursk-assault", ["duration=600"])
+    seeds = [1, 2, 3, 4]
+    ensemble = Ensemble(scenario, seeds, events=False)
+    assert "movement" in ensemble.batched
+    sims = [Sim(scenario, seed, events=False) for seed in seeds]
+    unread = 0
+    for step in range(ensemble.steps):
+        made[0], reads[:] = 0, []
+        ensemble.step()
+        assert made[0] == 2 * len(reads)  # a pair per read, nothing else
+        unread += len(seeds) - len(set(reads))
+        for sim in sims:
+            sim.step()
+        if step % 7:
+            continue
+        for state, sim in zip(ensemble.states, sims, strict=True):
+            got = state.grids
+            assert state.grids is got  # made once, then kept until the next movement call
+            for g, w in zip(got, sim.state.grids, strict=True):
+                assert tuple(g[:5]) == tuple(w[:5])
+                assert [type(v) for v in g[:5]] == [type(v) for v in w[:5]]
+                assert np.array_equal(g.start, w.start) and np.array_equal(g.items, w.items)
+        # read or not, the states' grids are still the store's: consumers read it in place
+        assert len(batch.packed_grids(ensemble.states)) == 6
+    # most replicate-steps read no grid at all (kursk-assault: blasts, care and targeting
+    # are the per-replicate readers)
+    assert unread > ensemble.steps * len(seeds) // 2
+    assert [r.summary for r in ensemble.results()] == [s.result().summary for s in sims]
+
+
+def test_a_restarted_replicates_fresh_grids_are_lent_to_the_store_like_the_others():
+    # Ensemble.reset builds fresh grids for the restarted replicate; the movement call's
+    # reset hook copies them into the store and lends them, so care (before the next
+    # movement call) still reads every replicate's grids in place, and they are the
+    # fresh run's grids
+    from dronefront.engine import batch
+
+    scenario = load_scenario("kursk-assault")
+    ensemble = Ensemble(scenario, [1, 2, 3], events=False)
+    for _ in range(25):
+        ensemble.step()
+    ensemble.reset(1, 9)
+    assert len(batch.packed_grids(ensemble.states)) == 6
+    want = Sim(scenario, 9, events=False).state.grids
+    for g, w in zip(ensemble.states[1].grids, want, strict=True):
+        assert tuple(g[:5]) == tuple(w[:5])
+        assert np.array_equal(g.start, w.start) and np.array_equal(g.items, w.items)
+    assert len(batch.packed_grids(ensemble.states)) == 6  # read, still lent

@@ -16,6 +16,8 @@ from itertools import chain
 import numpy as np
 from numba.extending import overload
 
+from dronefront.engine.state import lent_grids
+
 __all__ = ["MemoBatch", "Replicates", "epochs", "grid_rows", "in_place", "offer_grids",
            "packed_grids", "rows", "same", "stacked", "stacked_view", "steps"]
 
@@ -146,10 +148,10 @@ def packed_grids(states: Sequence) -> tuple | None:
     two layouts that ``grid_rows(packed, r)`` reads alike (in a kernel it gives replicate
     ``r``'s grids as ``grid_columns`` gives them to a single run):
 
-    - **in place** (the grids are the very ones movement's batched call just offered,
-      ``offer_grids``): ``(frames, cell, start0, start1, items0, items1)``, the
-      ``spatial.GridStore``'s own buffers, read where they lie (nothing copied, no size
-      limit);
+    - **in place** (every state's grids are still lent to the store movement's batched
+      call last offered, ``offer_grids``, read or not): ``(frames, cell, start0, start1,
+      items0, items1)``, the ``spatial.GridStore``'s own buffers, read where they lie
+      (nothing copied, no size limit);
     - **packed** (otherwise): ``(scalars, offsets, starts, items)``, float64
       ``scalars[:, 2r + side]`` = ``(x0, y0, cell, nx, ny)``, the ``start`` and ``items``
       arrays of all grids concatenated and ``offsets[:, 2r + side]`` where each begins (row
@@ -159,7 +161,8 @@ def packed_grids(states: Sequence) -> tuple | None:
       another path).
 
     A later call with the same grid objects gets the same answer, valid until the next
-    packing in this thread or the next movement call.
+    packing in this thread or the next movement call. Grids lent to the offered store
+    (``state.lend_grids``) are recognised without making them (``state.lent_grids``).
 
     >>> from dronefront.engine.spatial import Grid
     >>> class S:
@@ -169,15 +172,14 @@ def packed_grids(states: Sequence) -> tuple | None:
     >>> scalars[:, 1].tolist(), offsets.tolist(), items.tolist()
     ([5.0, 0.0, 10.0, 1.0, 1.0], [[0, 2, 4], [0, 2, 3]], [4, 7, 3])
     """
+    offered = getattr(_PACKED, "offered", None)
+    if offered is not None and len(offered.lent) == len(states) \
+            and lent_grids(states, offered):
+        return in_place(offered)
     grids = [state.grids for state in states]
     last = getattr(_PACKED, "grids", ())
     if len(last) == len(grids) and all(a is b for a, b in zip(last, grids, strict=True)):
         return _PACKED.packing
-    offered, store = getattr(_PACKED, "offered", ((), None))
-    if len(offered) == len(grids) and all(a is b for a, b in zip(offered, grids, strict=True)):
-        packing = in_place(store)
-        _PACKED.grids, _PACKED.packing, _PACKED.offered = grids, packing, ((), None)
-        return packing
     # Judged on replicate 0's grids alone (replicates of one scenario are alike): touching
     # every replicate's to decline would cost much of what declining saves.
     if grids[0][0].start.shape[0] + grids[0][1].start.shape[0] > PACK_LIMIT:
@@ -198,15 +200,12 @@ def packed_grids(states: Sequence) -> tuple | None:
     return packing
 
 
-def offer_grids(grids: list, store) -> None:
-    """Movement's batched call has just set each replicate's ``State.grids`` to ``grids[r]``,
-    views of the rows of ``store`` (a ``spatial.GridStore``): the next ``packed_grids`` of
-    these very grids answers the store's buffers, read in place (``in_place``), instead of
-    gathering them grid by grid. The memo of the last packing is dropped:
-    ``GridStore.all_grids`` hands a replicate whose frame did not change the same grid
-    objects again, with new contents."""
-    _PACKED.offered = (grids, store)
-    _PACKED.grids = ()
+def offer_grids(store) -> None:
+    """Movement's batched call has just lent each replicate's ``State.grids`` to ``store``
+    (a ``spatial.GridStore``; ``state.lend_grids``): until the next offer in this thread,
+    ``packed_grids`` of states whose grids are still lent to it answers the store's buffers,
+    read in place (``in_place``), without making any ``Grid``."""
+    _PACKED.offered = store
 
 
 def in_place(store) -> tuple:

@@ -475,14 +475,16 @@ def _room(cells: int) -> int:
 
 class GridStore:
     """Buffers that movement writes the neighbour grids of ``R`` replicates into, every step,
-    and the ``Grid`` views of them it hands to ``state.grids``.
+    and the ``Grid`` views of them that ``state.grids`` reads.
 
     Allocated once: ``cell_of`` ``(R, N)`` (scratch), per side ``items`` ``(R, soldiers of
     that side)`` and ``start`` ``(R, cells + 2)`` with headroom; a ``start`` buffer grows
     (rarely) when a side's bounding box outgrows it (``grow``). ``frames[r, s]`` is
     replicate ``r``'s side ``s`` as the kernel left it, ``(x0, y0, nx, ny, indexed)``
     (``grids_into``). A replicate's grids are views of its rows: the arrays are made again
-    only when its number of cells or of indexed soldiers changes.
+    only when its number of cells or of indexed soldiers changes. ``lent[r]`` is what a
+    batched movement call leaves in replicate ``r``'s state instead of its grids
+    (``state.lend_grids``): they are made from the store only when something reads them.
 
     >>> side = np.array([0, 1, 0], np.int8); xs = np.array([0.0, 5.0, 50.0])
     >>> store = GridStore([side], [build_side_grids(xs, xs, np.zeros(3, np.int8), side, 2,
@@ -506,6 +508,8 @@ class GridStore:
                                     np.int64) for s in range(2))
         self.frames = np.zeros((replicates, 2, 5))
         self._held: list[tuple | None] = [None] * replicates
+        #: per replicate, the token a batched movement call lends its state (``Lent``)
+        self.lent = [Lent(self, r) for r in range(replicates)]
         self._bind()
 
     def _bind(self) -> None:
@@ -515,33 +519,52 @@ class GridStore:
         #: replicate ``r``'s rows of them
         self.rows = [tuple(b[r] for b in self.stacked) for r in range(len(self.cell_of))]
         self._held = [None] * len(self.cell_of)
-        #: per replicate, the frame and the grids ``all_grids`` last gave it
-        self._pairs: list[tuple | None] = [None] * len(self.cell_of)
 
     def forget(self, r: int) -> None:
         """Make replicate ``r``'s grid arrays again at the next ``grids(r)``."""
         self._held[r] = None
-        self._pairs[r] = None
 
     def grow(self, r: int, who: tuple) -> None:
         """Replicate ``r``'s grids did not fit (``frames[r, s, 4]`` is -1): widen the
         ``start`` buffers to the cells ``frames`` asks for, then build them again from
         ``who`` (the soldiers as they now stand, as ``_widen``)."""
         frames = self.frames[r]
-        need = [int(frames[s, 2] * frames[s, 3]) + 2 for s in range(2)]
+        self._room_for([int(frames[s, 2] * frames[s, 3]) + 2 for s in range(2)])
+        if side_grids_into(who, self.cell, self.rows[r], frames):
+            raise AssertionError("grid buffers still too small")  # pragma: no cover
+
+    def _room_for(self, need: list[int]) -> None:
+        """Widen each side's ``start`` buffers to at least ``need[s]`` (cells + 2)."""
         start = list(self.start)
         for s in range(2):
             if need[s] > start[s].shape[1]:
                 wider = np.zeros((start[s].shape[0], _room(need[s])), np.int64)
                 wider[:, :start[s].shape[1]] = start[s]  # the rows other replicates use
                 start[s] = wider
-        self.start = (start[0], start[1])
-        self._bind()
-        if side_grids_into(who, self.cell, self.rows[r], frames):
-            raise AssertionError("grid buffers still too small")  # pragma: no cover
+        if start[0] is not self.start[0] or start[1] is not self.start[1]:
+            self.start = (start[0], start[1])
+            self._bind()
+
+    def adopt(self, r: int, grids: tuple[Grid, Grid]) -> bool:
+        """Copy ``grids`` (a restarted replicate's fresh ones, as ``build_side_grids`` makes
+        them) into replicate ``r``'s rows and ``frames``, so that ``grids(r)`` gives them
+        and they can be lent like the others until the next movement call. False (nothing
+        copied) where they do not fit this store's layout."""
+        for s, g in enumerate(grids):
+            if g.cell != self.cell or g.start.shape[0] != g.nx * g.ny + 1 \
+                    or g.items.shape[0] > self.items[s].shape[1]:
+                return False
+        self._room_for([g.start.shape[0] + 1 for g in grids])
+        for s, g in enumerate(grids):
+            self.start[s][r, :g.start.shape[0]] = g.start
+            self.items[s][r, :g.items.shape[0]] = g.items
+            self.frames[r, s] = (g.x0, g.y0, g.nx, g.ny, g.items.shape[0])
+        self._held[r] = None
+        return True
 
     def grids(self, r: int) -> tuple[Grid, Grid]:
-        """Replicate ``r``'s grids, as ``frames[r]`` describes them (views of its rows)."""
+        """Replicate ``r``'s grids, as ``frames[r]`` describes them (views of its rows; new
+        ``Grid`` objects at every call)."""
         (x0, y0, nx, ny, n), (x1, y1, mx, my, m) = self.frames[r].tolist()
         key = (nx * ny, n, mx * my, m)
         held = self._held[r]
@@ -554,30 +577,22 @@ class GridStore:
         return (Grid(x0, y0, cell, int(nx), int(ny), held[1], held[2]),
                 Grid(x1, y1, cell, int(mx), int(my), held[3], held[4]))
 
-    def all_grids(self) -> list[tuple[Grid, Grid]]:
-        """Every replicate's grids: ``grids(r)`` for each ``r`` (the same steps, inlined, with
-        ``frames`` read once: this runs once per replicate and step of an ensemble). A
-        replicate whose frame did not change since the last call gets the same ``Grid``
-        objects again (views of the same rows, which hold the new grids): whoever keeps
-        anything keyed by the grid objects must not reuse it across steps
-        (``batch.offer_grids`` drops ``batch.packed_grids``'s memo)."""
-        cell, held_all, rows, pairs = self.cell, self._held, self.rows, self._pairs
-        out = []
-        for r, frame in enumerate(self.frames.tolist()):
-            last = pairs[r]
-            if last is not None and last[0] == frame:
-                out.append(last[1])
-                continue
-            (x0, y0, nx, ny, n), (x1, y1, mx, my, m) = frame
-            key = (nx * ny, n, mx * my, m)
-            held = held_all[r]
-            if held is None or held[0] != key:
-                start0, start1, items0, items1 = rows[r][1:]
-                held = (key, start0[:int(nx * ny) + 1], items0[:int(n)],
-                        start1[:int(mx * my) + 1], items1[:int(m)])
-                held_all[r] = held
-            pair = (Grid(x0, y0, cell, int(nx), int(ny), held[1], held[2]),
-                    Grid(x1, y1, cell, int(mx), int(my), held[3], held[4]))
-            pairs[r] = (frame, pair)
-            out.append(pair)
-        return out
+
+class Lent:
+    """Replicate ``r``'s grids left in ``store`` by a batched movement call: what a state
+    holds instead of its grids until something reads them (``state.lend_grids``).
+
+    ``pair`` is the pair ``grids()`` made last (None before): a state whose ``grids`` are
+    that very pair still holds the store's grids, as they were made from it.
+    """
+
+    __slots__ = ("store", "r", "pair")
+
+    def __init__(self, store: GridStore, r: int) -> None:
+        self.store, self.r = store, r
+        self.pair: tuple[Grid, Grid] | None = None
+
+    def grids(self) -> tuple[Grid, Grid]:
+        """The store's grids of replicate ``r`` as they now stand (``GridStore.grids``)."""
+        pair = self.pair = self.store.grids(self.r)
+        return pair

@@ -481,6 +481,66 @@ def columns(view: type, table: tuple) -> tuple:
     return tuple(getattr(table, name) for name in view._fields)
 
 
+#: where a state lent to a ``GridStore`` keeps its ``Lent`` token (``lend_grids``)
+_LENT = "_lent_grids"
+
+
+class _Grids:
+    """``State.grids``: a plain instance attribute (set, then read at attribute speed), except
+    where a batched movement call lent the state's grids to its ``GridStore``
+    (``lend_grids``): the first read then makes the pair from the store and keeps it as the
+    attribute until the next call. A non-data descriptor, so an attribute set on the
+    instance always wins over it."""
+
+    def __get__(self, state: State | None, owner: type | None = None) -> tuple[Grid, Grid]:
+        if state is None:  # no class-level default: ``grids`` stays a required field
+            raise AttributeError("grids")
+        d = state.__dict__
+        lent = d.get(_LENT)
+        if lent is None:
+            raise AttributeError("grids")
+        pair = d["grids"] = lent.grids()
+        return pair
+
+
+def lend_grids(states: Sequence[State], tokens: Sequence[Any]) -> None:
+    """After a batched movement call wrote every replicate's grids into its
+    ``spatial.GridStore``: each state's ``grids`` become its replicate's grids in the store,
+    made (``Grid`` objects) only when something reads them that step. ``tokens``: the
+    store's token of each state's replicate (``GridStore.lent``, or some of it)."""
+    for state, lent in zip(states, tokens, strict=True):
+        d = state.__dict__
+        d.pop("grids", None)
+        d[_LENT] = lent
+
+
+def lent_grids(states: Sequence[State], store: Any) -> bool:
+    """Whether every state's ``grids`` are still replicate ``r``'s grids in ``store``, as
+    ``lend_grids`` left them (read or not), so a kernel may read the store's buffers in
+    place. Reads no grids.
+
+    >>> from dronefront.engine.spatial import GridStore, build_side_grids
+    >>> side = np.array([0, 1], np.int8); xs = np.array([0.0, 5.0])
+    >>> grids = build_side_grids(xs, xs, np.zeros(2, np.int8), side, 2, 10.0)
+    >>> store = GridStore([side], [grids], 10.0)
+    >>> class S:
+    ...     pass
+    >>> s = S(); s.grids = grids
+    >>> lent_grids([s], store)
+    False
+    >>> lend_grids([s], store.lent); lent_grids([s], store)
+    True
+    """
+    for state, lent in zip(states, store.lent, strict=True):
+        d = state.__dict__
+        if d.get(_LENT) is not lent:
+            return False
+        held = d.get("grids")
+        if held is not None and held is not lent.pair:  # set since, by someone else
+            return False
+    return True
+
+
 @dataclass
 class State:
     """Everything a run evolves. Stages hand each other data only through these fields."""
@@ -505,7 +565,8 @@ class State:
     posture_protection: np.ndarray  #: float64 (5,) by posture code
     track_ttl: np.ndarray  #: float64 (2,) steps a side's track stays usable
     #: per side, a neighbour grid of its living soldiers; movement rebuilds it each step
-    grids: tuple[Grid, Grid]
+    #: (in an ensemble, made from movement's store only when read: ``lend_grids``)
+    grids: tuple[Grid, Grid] = _Grids()  # type: ignore[assignment]  # no default: see _Grids
     #: int64, sorted: ``sortie * max(G, 1) + platoon`` of drone-platoon contacts this step
     contacts: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     #: int64, sorted: the same keys for every contact ever made (encounters, detections)

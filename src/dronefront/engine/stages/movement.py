@@ -45,6 +45,7 @@ from dronefront.engine.state import (
     Bodies,
     State,
     columns,
+    lend_grids,
 )
 from dronefront.engine.terrain import Ground, points_in_area, raster_cell
 
@@ -522,26 +523,32 @@ class MovementBatch:
                 s = state.soldiers
                 store.grow(int(r), (s.x, s.y, s.status, s.side, state.care.phase, KILLED,
                                     EVACUATED))
-        grids = store.all_grids()
-        for state, pair in zip(states, grids, strict=True):
-            state.grids = pair
-            if self.polygons:
+        lend_grids(states, store.lent)  # no Grid made until something reads a state's grids
+        if self.polygons:
+            for state in states:
                 _hold_polygons(state)
-        offer_grids(grids, store)
+        offer_grids(store)
 
     def reset(self, r: int, stage: Movement | None = None, state: State | None = None) -> bool:
         """Re-bind replicate ``r`` after ``Ensemble.reset`` re-initialised it in place (its
         columns copied into row ``r`` of the stacked arrays, its stages rebuilt): its grid
         views are made again at the next call. Given its new ``stage`` and ``state``, also
         checks that its per-run constants are replicate 0's (the batched kernel takes
-        those): False where not (the ensemble then builds the batched call again)."""
+        those): False where not (the ensemble then builds the batched call again). Where
+        they are, the state's fresh grids are copied into row ``r`` of the store and lent
+        to it like the others', so the grid consumers before the next movement call (care)
+        still read every replicate's grids in place."""
         self.store.forget(r)
         if stage is None or state is None:
             return True
-        return stage.polygons == self.polygons and identical(
-            (*self.constants, self.terrain),
-            (stage.gaits, stage.ground, stage.rects, float(stage.grid_cell), stage.flat,
-             stage.roster, state.terrain.movement))
+        if not (stage.polygons == self.polygons and identical(
+                (*self.constants, self.terrain),
+                (stage.gaits, stage.ground, stage.rects, float(stage.grid_cell), stage.flat,
+                 stage.roster, state.terrain.movement))):
+            return False
+        if self.store.adopt(r, state.grids):
+            lend_grids([state], [self.store.lent[r]])
+        return True
 
 
 def roster(platoon: np.ndarray, n_platoons: int, chunk: int
