@@ -91,37 +91,44 @@ def _stats(rows: list[dict]) -> dict:
     return out
 
 
-def evaluate(args: argparse.Namespace) -> None:
-    saved = json.loads(Path(args.evaluate).read_text())
-    theta = np.asarray(saved["theta"])
-    seeds = range(10_000, 10_000 + args.eval_seeds)  # never used in training (random draws)
-    table = {}
-    usage = np.zeros((2, sum(SIZES)))  # option counts: drones seen or not
-    for label, name, th in (("trained", saved["scenario"], theta),
-                            ("tight-rank doctrine", "kursk-assault", None),
-                            ("dispersed doctrine", "kursk-assault-dispersed", None)):
-        scenario = load_scenario(name)
-        rows = []
-        for seed in seeds:
-            e = Engagement(scenario, seed)
-            while True:
-                if th is not None:
-                    obs = e.observe()
-                    a = act(th, obs, e.platoon_masks())
+def evaluate_rows(scenario_name: str, seeds, choose=None, usage=None) -> list[dict]:
+    """Play ``seeds`` of a scenario; ``choose(obs, mask)`` gives each platoon's option per
+    head (``None`` keeps the doctrine). Counts the options chosen into ``usage`` (rows: no
+    drone seen, drone seen) when given. One row per seed: casualties, objective progress,
+    casualties per progress. Shared by the other training examples (train_ppo.py)."""
+    scenario = load_scenario(scenario_name)
+    starts = np.cumsum([0] + SIZES[:-1])
+    rows = []
+    for seed in seeds:
+        e = Engagement(scenario, seed)
+        while True:
+            if choose is not None:
+                obs = e.observe()
+                a = choose(obs, e.platoon_masks())
+                if usage is not None:
                     for row, o in zip(a, obs, strict=True):
-                        starts = np.cumsum([0] + SIZES[:-1])
                         usage[int(o[6] > 0), starts + row] += 1
-                    e.order_platoons(a)
-                _, terms, truncated = e.advance()
-                if truncated or all(terms.values()):
-                    break
-            att = e.finish().summary["sides"]["attacker"]
-            progress = att["objective_progress"] or 0.0
-            rows.append({"casualties": att["casualties"], "progress": progress,
-                         "casualties_per_progress": att["casualties"] / max(progress, 1e-3)})
-        table[label] = _stats(rows)
-    print(json.dumps(table, indent=1, ensure_ascii=False))
+                e.order_platoons(a)
+            _, terms, truncated = e.advance()
+            if truncated or all(terms.values()):
+                break
+        att = e.finish().summary["sides"]["attacker"]
+        progress = att["objective_progress"] or 0.0
+        rows.append({"casualties": att["casualties"], "progress": progress,
+                     "casualties_per_progress": att["casualties"] / max(progress, 1e-3)})
+    return rows
+
+
+def doctrine_rows(seeds) -> dict[str, list[dict]]:
+    """The doctrine rows every evaluation is compared with."""
+    return {"tight-rank doctrine": evaluate_rows("kursk-assault", seeds),
+            "dispersed doctrine": evaluate_rows("kursk-assault-dispersed", seeds)}
+
+
+def usage_lines(usage: np.ndarray) -> list[str]:
+    """Share of each option per head, with and without a drone seen."""
     names = [f"{h}:{o}" for h, opts in PLATOON_HEADS.items() for o in opts]
+    lines = []
     for i, when in enumerate(("no drone seen", "drone seen")):
         counts = usage[i]
         starts = np.cumsum([0] + SIZES)
@@ -130,7 +137,25 @@ def evaluate(args: argparse.Namespace) -> None:
             seg = counts[starts[h]:starts[h + 1]]
             tot = max(seg.sum(), 1)
             shares += [f"{names[starts[h] + j]} {seg[j] / tot:.2f}" for j in range(seg.size)]
-        print(f"{when} ({int(counts[:SIZES[0]].sum())} decisions): " + ", ".join(shares))
+        lines.append(f"{when} ({int(counts[:SIZES[0]].sum())} decisions): " + ", ".join(shares))
+    return lines
+
+
+def es_chooser(theta: np.ndarray):
+    """A saved ES policy as ``choose(obs, mask)``."""
+    return lambda obs, mask: act(theta, obs, mask)
+
+
+def evaluate(args: argparse.Namespace) -> None:
+    saved = json.loads(Path(args.evaluate).read_text())
+    theta = np.asarray(saved["theta"])
+    seeds = range(10_000, 10_000 + args.eval_seeds)  # never used in training (random draws)
+    usage = np.zeros((2, sum(SIZES)))  # option counts: drones seen or not
+    table = {"trained": _stats(evaluate_rows(saved["scenario"], seeds, es_chooser(theta),
+                                             usage))}
+    table.update({k: _stats(v) for k, v in doctrine_rows(seeds).items()})
+    print(json.dumps(table, indent=1, ensure_ascii=False))
+    print("\n".join(usage_lines(usage)))
 
 
 def replay(args: argparse.Namespace) -> None:

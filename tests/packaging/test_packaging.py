@@ -52,7 +52,10 @@ def test_typed_marker_is_package_data():
 
 def test_extras_in_code_match_pyproject():
     extras = PROJECT["optional-dependencies"]
-    assert set(extras) == set(EXTRAS) | {"test", "all"}
+    # ppo (examples/rl/train_ppo.py) pulls PyTorch: an extra of the example, never in `all`
+    assert set(extras) == set(EXTRAS) | {"test", "all", "ppo"}
+    assert sorted(_name(r) for r in extras["ppo"]) == ["dronefront", "stable-baselines3",
+                                                      "torch"]
     for extra, modules in EXTRAS.items():
         assert sorted(_name(r) for r in extras[extra]) == sorted(m.lower() for m in modules)
     everything = extras["all"][0]
