@@ -81,7 +81,7 @@ def train(args: argparse.Namespace) -> None:
     print(f"saved {args.out} after {time.perf_counter() - started:.0f} s")
 
 
-def _stats(rows: list[dict]) -> dict:
+def summary_stats(rows: list[dict]) -> dict:
     out = {}
     for key in rows[0]:
         v = np.array([r[key] for r in rows], float)
@@ -151,9 +151,9 @@ def evaluate(args: argparse.Namespace) -> None:
     theta = np.asarray(saved["theta"])
     seeds = range(10_000, 10_000 + args.eval_seeds)  # never used in training (random draws)
     usage = np.zeros((2, sum(SIZES)))  # option counts: drones seen or not
-    table = {"trained": _stats(evaluate_rows(saved["scenario"], seeds, es_chooser(theta),
+    table = {"trained": summary_stats(evaluate_rows(saved["scenario"], seeds, es_chooser(theta),
                                              usage))}
-    table.update({k: _stats(v) for k, v in doctrine_rows(seeds).items()})
+    table.update({k: summary_stats(v) for k, v in doctrine_rows(seeds).items()})
     print(json.dumps(table, indent=1, ensure_ascii=False))
     print("\n".join(usage_lines(usage)))
 

@@ -59,7 +59,7 @@ def train(args: argparse.Namespace) -> None:
                     n_epochs=args.epochs, learning_rate=args.lr, gamma=args.gamma,
                     ent_coef=args.ent_coef, seed=args.seed, device="cpu", verbose=0)
     started = time.perf_counter()
-    model.learn(total_timesteps=args.timesteps, callback=_Progress(started, venv.num_envs))
+    model.learn(total_timesteps=args.timesteps, callback=progress_callback(started, venv.num_envs))
     seconds = time.perf_counter() - started
     model.save(args.out)
     Path(args.out).with_suffix(".json").write_text(json.dumps({
@@ -71,7 +71,7 @@ def train(args: argparse.Namespace) -> None:
     print(f"saved {args.out} after {model.num_timesteps} timesteps, {seconds:.0f} s")
 
 
-def _Progress(started: float, n_envs: int):
+def progress_callback(started: float, n_envs: int):
     """A callback printing the mean return of the episodes finished since the last rollout."""
     from stable_baselines3.common.callbacks import BaseCallback
 
@@ -106,7 +106,7 @@ def evaluate(args: argparse.Namespace) -> None:
     import numpy as np
 
     sys.path.insert(0, str(HERE))
-    from train_es import SIZES, _stats, doctrine_rows, es_chooser, evaluate_rows, usage_lines
+    from train_es import SIZES, summary_stats, doctrine_rows, es_chooser, evaluate_rows, usage_lines
 
     model = sb3.PPO.load(args.evaluate, device="cpu")
     heads = len(SIZES)
@@ -117,12 +117,12 @@ def evaluate(args: argparse.Namespace) -> None:
 
     seeds = range(10_000, 10_000 + args.eval_seeds)  # never used in training (random draws)
     usage = np.zeros((2, sum(SIZES)))  # option counts: drones seen or not
-    table = {"PPO": _stats(evaluate_rows(args.scenario, seeds, choose, usage))}
+    table = {"PPO": summary_stats(evaluate_rows(args.scenario, seeds, choose, usage))}
     if args.es and Path(args.es).exists():
         theta = np.asarray(json.loads(Path(args.es).read_text())["theta"])
-        table["CMA-ES (es-policy.json)"] = _stats(evaluate_rows(args.scenario, seeds,
+        table["CMA-ES (es-policy.json)"] = summary_stats(evaluate_rows(args.scenario, seeds,
                                                                 es_chooser(theta)))
-    table.update({k: _stats(v) for k, v in doctrine_rows(seeds).items()})
+    table.update({k: summary_stats(v) for k, v in doctrine_rows(seeds).items()})
     print(json.dumps(table, indent=1, ensure_ascii=False))
     print("PPO's options:")
     print("\n".join(usage_lines(usage)))
