@@ -106,7 +106,7 @@ def evaluate(args: argparse.Namespace) -> None:
     import numpy as np
 
     sys.path.insert(0, str(HERE))
-    from train_es import SIZES, summary_stats, doctrine_rows, es_chooser, evaluate_rows, usage_lines
+    from train_es import SIZES, doctrine_rows, es_chooser, evaluate_rows, summary_stats, usage_lines
 
     model = sb3.PPO.load(args.evaluate, device="cpu")
     heads = len(SIZES)
