@@ -538,13 +538,7 @@ def test_launch_plans_in_one_kernel_call_where_nothing_needs_python(monkeypatch)
     scenario = load_scenario("reference-open-field", ["parameters.N=600", "duration=300"])
     seeds = [1, 2, 3]
     planned = [0]
-    original = Launch.plan
-
-    def counted(self, state, log, slots):
-        planned[0] += 1
-        return original(self, state, log, slots)
-
-    monkeypatch.setattr(Launch, "plan", counted)
+    _counted(monkeypatch, Launch, "plan", planned)
     ensemble = Ensemble(scenario, seeds, events=False)
     assert "launch" in ensemble.batched
     results = ensemble.run()
@@ -564,13 +558,7 @@ def test_launch_kernel_leaves_omniscient_picks_on_other_policies_to_python(monke
         "parameters.N=600", "duration=300", "sides.defender.teams.0.policy=nearest"])
     seeds = [4, 5]
     planned = [0]
-    original = Launch.plan
-
-    def counted(self, state, log, slots):
-        planned[0] += 1
-        return original(self, state, log, slots)
-
-    monkeypatch.setattr(Launch, "plan", counted)
+    _counted(monkeypatch, Launch, "plan", planned)
     results = Ensemble(scenario, seeds, events=False).run()
     assert planned[0] > 0
     _same(results, scenario, seeds, events=False)
@@ -583,13 +571,7 @@ def test_launch_kernel_plans_drone_types_that_can_fail(monkeypatch):
     scenario = load_scenario("kursk-assault")
     seeds = list(range(1, 9))
     planned = [0]
-    original = Launch.plan
-
-    def counted(self, state, log, slots):
-        planned[0] += 1
-        return original(self, state, log, slots)
-
-    monkeypatch.setattr(Launch, "plan", counted)
+    _counted(monkeypatch, Launch, "plan", planned)
     ensemble = Ensemble(scenario, seeds, events=False)
     assert (ensemble.states[0].types.failure_prob > 0).any()
     results = ensemble.run()
@@ -608,13 +590,7 @@ def test_artillery_acts_in_one_kernel_call_without_events(monkeypatch, events):
     scenario = load_scenario("kursk-assault")
     seeds = list(range(11, 19))
     acted = [0]
-    original = artillery_module.Artillery.act
-
-    def counted(self, state, log, targets, due):
-        acted[0] += 1
-        return original(self, state, log, targets, due)
-
-    monkeypatch.setattr(artillery_module.Artillery, "act", counted)
+    _counted(monkeypatch, artillery_module.Artillery, "act", acted)
     ensemble = Ensemble(scenario, seeds, events=events)
     assert "artillery" in ensemble.batched
     results = ensemble.run()
